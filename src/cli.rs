@@ -1,0 +1,124 @@
+//! Command-line interface: clap derive only. Behaviour lives in `audit` and `new`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "svc",
+    version,
+    about = "Start FastAPI microservices right, and audit existing ones against the principles",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit a repository's services against the principles.
+    Audit(AuditArgs),
+    /// List every rule: code, name, principle, severity and the service kinds it applies to.
+    Rules(RulesArgs),
+    /// Print the documentation of one rule, by code or by name.
+    Explain(ExplainArgs),
+    /// Generate a new FastAPI microservice from an embedded (or your own) template.
+    New(NewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Files or directories to audit (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with status 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
+    pub fail_on: FailOn,
+    /// Only run these rules: codes, names, code prefixes or principles (P1..P12). Comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub select: Vec<String>,
+    /// Do not run these rules: codes, names, code prefixes or principles. Comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub ignore: Vec<String>,
+    /// Read configuration from FILE instead of searching for svc.toml / pyproject.toml [tool.svc].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print findings only: no summary, no progress.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Do not read or write configuration files; use defaults and flags only.
+    #[arg(long)]
+    pub isolated: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable diagnostics with code frames.
+    Text,
+    /// A stable JSON document (see README, "JSON output").
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Rule code (e.g. AU001) or name (e.g. unauthenticated-route).
+    pub rule: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Name of the service (a DNS label: lowercase letters, digits and dashes).
+    pub name: Option<String>,
+    /// Template variant: container, lambda or worker.
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Set a template variable without prompting (repeatable): --set auth=false
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Accept defaults for every variable not given with --set; never prompt.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Directory to create (default: ./NAME).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Render this template directory instead of an embedded one.
+    #[arg(long, value_name = "DIR")]
+    pub template: Option<PathBuf>,
+    /// Print the files that would be written, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replace an existing non-empty target directory.
+    #[arg(long)]
+    pub force: bool,
+    /// List the variants and their options.
+    #[arg(long)]
+    pub list: bool,
+}

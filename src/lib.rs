@@ -1,0 +1,8 @@
+//! svc: generate FastAPI microservices that follow the principles, and audit existing ones.
+//!
+//! Data flows one way: `cli` parses arguments, `audit` walks -> parses -> builds the service
+//! model -> runs rules -> suppresses -> reports, and `new` reads answers -> renders -> writes.
+
+pub mod audit;
+pub mod cli;
+pub mod new;

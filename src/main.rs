@@ -1,0 +1,21 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use svc::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Audit(args) => svc::audit::run(&args),
+        Command::Rules(args) => svc::audit::list_rules(&args),
+        Command::Explain(args) => svc::audit::explain(&args),
+        Command::New(args) => svc::new::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(2)
+        }
+    }
+}
