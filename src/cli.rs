@@ -38,9 +38,10 @@ pub struct AuditArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit with status 1 when a finding at or above this severity is reported.
-    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
-    pub fail_on: FailOn,
+    /// Exit with status 1 when a finding at or above this severity is reported
+    /// [default: warning, or `fail-on` from configuration]
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
     /// Only run these rules: codes, names, code prefixes or principles (P1..P12). Comma-separated or repeated.
     #[arg(long, value_delimiter = ',', value_name = "RULE")]
     pub select: Vec<String>,
@@ -97,14 +98,15 @@ pub struct ExplainArgs {
 pub struct NewArgs {
     /// Name of the service (a DNS label: lowercase letters, digits and dashes).
     pub name: Option<String>,
-    /// Template variant: container, lambda or worker.
-    #[arg(long)]
+    /// Template variant: container, lambda or worker (see --list).
+    #[arg(long, conflicts_with = "template")]
     pub variant: Option<String>,
     /// Set a template variable without prompting (repeatable): --set auth=false
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Accept defaults for every variable not given with --set; never prompt.
-    #[arg(long, short = 'y')]
+    /// Accept defaults for every variable not given with --set; never prompt. Without a
+    /// terminal (CI), defaults are used anyway, with a note naming them.
+    #[arg(long, short = 'y', visible_alias = "no-input")]
     pub yes: bool,
     /// Directory to create (default: ./NAME).
     #[arg(long, short = 'o', value_name = "DIR")]

@@ -1,17 +1,614 @@
 //! `svc audit`: walk -> parse -> service model -> rules -> suppress -> report.
 
+pub mod config;
+pub mod discover;
+pub mod error;
+pub mod model;
+pub mod python;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod suppress;
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::{AuditArgs, ExplainArgs, RulesArgs};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+use ruff_text_size::{TextRange, TextSize};
 
-pub fn run(_args: &AuditArgs) -> miette::Result<ExitCode> {
-    Err(miette::miette!("svc audit is not implemented yet"))
+use crate::cli::{AuditArgs, ExplainArgs, FailOn, ListFormat, OutputFormat, RulesArgs};
+use config::Config;
+use error::AuditError;
+use model::{CodeFile, ModelOptions, Project};
+use report::{RenderOptions, Report, ReportedFinding, ReportedService, Reporter, Summary};
+use rules::{Finding, Principle, REGISTRY, Rule, RuleConfig, Severity};
+use source::{FileId, FileKind, SourceFile};
+
+/// What to audit and how; the CLI's flags, after parsing.
+#[derive(Debug, Clone, Default)]
+pub struct AuditOptions {
+    pub paths: Vec<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub isolated: bool,
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
 }
 
-pub fn list_rules(_args: &RulesArgs) -> miette::Result<ExitCode> {
-    Err(miette::miette!("not implemented yet"))
+/// The result of an audit, ready for a reporter.
+pub struct Outcome {
+    pub report: Report,
+    /// `fail-on` from configuration, when the command line did not set one.
+    pub config_fail_on: Option<String>,
 }
 
-pub fn explain(_args: &ExplainArgs) -> miette::Result<ExitCode> {
-    Err(miette::miette!("not implemented yet"))
+pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
+    let options = AuditOptions {
+        paths: args.paths.clone(),
+        config: args.config.clone(),
+        isolated: args.isolated,
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+    };
+    let outcome = audit(&options)?;
+    let color = args.output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let render = RenderOptions {
+        color,
+        quiet: args.quiet,
+    };
+    let reporter: &dyn Reporter = match args.format {
+        OutputFormat::Text => &report::TextReporter,
+        OutputFormat::Json => &report::JsonReporter,
+    };
+    let written = match &args.output {
+        Some(path) => {
+            let mut buf = Vec::new();
+            reporter
+                .write(&outcome.report, &render, &mut buf)
+                .and_then(|_| std::fs::write(path, &buf))
+                .map_err(|source| AuditError::Write {
+                    path: path.clone(),
+                    source,
+                })
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            match reporter
+                .write(&outcome.report, &render, &mut lock)
+                .and_then(|_| lock.flush())
+            {
+                // A closed pipe (`svc audit | head`) is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.map_err(|source| AuditError::Write {
+                    path: PathBuf::from("<stdout>"),
+                    source,
+                }),
+            }
+        }
+    };
+    written?;
+    let fail_on = args.fail_on.unwrap_or(match outcome.config_fail_on.as_deref() {
+        Some("error") => FailOn::Error,
+        Some("info") => FailOn::Info,
+        Some("never") => FailOn::Never,
+        _ => FailOn::Warning,
+    });
+    let threshold = match fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    let failed = match (threshold, outcome.report.max_severity()) {
+        (Some(t), Some(max)) => max >= t,
+        _ => false,
+    };
+    Ok(ExitCode::from(u8::from(failed)))
+}
+
+/// Run an audit and build its report.
+pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
+    let paths: Vec<PathBuf> = if options.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        options.paths.clone()
+    };
+    let mut absolute = Vec::new();
+    for p in &paths {
+        let abs = std::fs::canonicalize(p).map_err(|_| AuditError::PathNotFound(p.clone()))?;
+        absolute.push(abs);
+    }
+
+    let config = if options.isolated {
+        Config::default()
+    } else {
+        match &options.config {
+            Some(path) => config::load(path)?,
+            None => config::discover(&absolute[0])?,
+        }
+    };
+
+    // The root: the directory audited, or for files, the directory of their project.
+    let root = audit_root(&absolute, &config);
+    let scope: Vec<String> = absolute
+        .iter()
+        .filter(|p| **p != root)
+        .map(|p| discover::relative(&root, p))
+        .collect();
+
+    // Globs in configuration are relative to the configuration file's directory.
+    let config_prefix = config
+        .path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .and_then(|d| std::fs::canonicalize(d).ok())
+        .and_then(|d| root.strip_prefix(&d).ok().map(|r| discover::relative(&d, &d.join(r))))
+        .filter(|r| !r.is_empty() && !r.ends_with(".toml"))
+        .unwrap_or_default();
+    let prefixed = |globs: &[String]| -> Vec<String> {
+        globs
+            .iter()
+            .map(|g| match config_prefix.as_str() {
+                "" => g.clone(),
+                _ => g
+                    .strip_prefix(&format!("{config_prefix}/"))
+                    .map(str::to_string)
+                    .unwrap_or_else(|| g.clone()),
+            })
+            .collect()
+    };
+    let filters = discover::Filters::new(&prefixed(&config.exclude), &prefixed(&config.include))?;
+    let found = discover::discover(&root, &filters);
+    let found: Vec<_> = found
+        .into_iter()
+        .filter(|f| scope.is_empty() || scope.iter().any(|s| in_scope(&f.rel, s)) || f.kind != FileKind::Python)
+        .collect();
+    if !found.iter().any(|f| f.kind == FileKind::Python || scope.iter().any(|s| in_scope(&f.rel, s))) {
+        return Err(AuditError::NoFiles(paths[0].clone()));
+    }
+
+    // Read and parse in parallel; a file that cannot be read or parsed becomes a finding.
+    let loaded: Vec<(SourceFile, Option<CodeFile>, Option<(String, TextRange, &'static Rule)>)> = found
+        .into_par_iter()
+        .map(|d| {
+            let text = match std::fs::read(&d.path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(t) => Ok(t),
+                    Err(_) => Err("the file is not UTF-8 text".to_string()),
+                },
+                Err(e) => Err(format!("cannot read the file: {e}")),
+            };
+            match text {
+                Err(msg) => {
+                    let f = SourceFile::new(d.path, d.rel, d.kind, String::new());
+                    (f, None, Some((msg, TextRange::default(), &rules::meta::unreadable_file::RULE)))
+                }
+                Ok(text) => {
+                    let f = SourceFile::new(d.path, d.rel, d.kind, text);
+                    if f.kind != FileKind::Python {
+                        return (f, None, None);
+                    }
+                    let (module, is_package) = f.python_module();
+                    match python::analyze(&f.text, &module, is_package) {
+                        Ok(code) => (f, Some(code), None),
+                        Err(e) => {
+                            let msg = format!("syntax error: {}", e.message);
+                            (f, None, Some((msg, e.range, &rules::meta::syntax_error::RULE)))
+                        }
+                    }
+                }
+            }
+        })
+        .collect();
+    let mut files = Vec::with_capacity(loaded.len());
+    let mut code = Vec::with_capacity(loaded.len());
+    let mut early = Vec::new();
+    for (i, (f, c, problem)) in loaded.into_iter().enumerate() {
+        files.push(f);
+        code.push(c);
+        if let Some((message, range, rule)) = problem {
+            early.push(Finding {
+                rule,
+                severity: rule.severity,
+                file: i as FileId,
+                range,
+                message,
+                help: None,
+                service: None,
+            });
+        }
+    }
+
+    let model_options = ModelOptions {
+        kinds: config
+            .services
+            .iter()
+            .map(|(dir, kind)| (prefixed(std::slice::from_ref(dir)).remove(0), *kind))
+            .collect(),
+        auth_dependencies: config.auth_dependencies.clone(),
+    };
+    let project = model::build(files, code, &model_options);
+    for f in &mut early {
+        f.service = project.owner[f.file as usize];
+    }
+
+    let selected = select_rules(&config, options)?;
+    let rule_config = RuleConfig {
+        public_routes: config.public_routes.clone(),
+    };
+    let mut findings = rules::run(&project, &selected, &rule_config);
+    findings.extend(early.into_iter().filter(|f| selected.iter().any(|r| std::ptr::eq(*r, f.rule))));
+
+    // Severity overrides.
+    let mut overrides: HashMap<&'static str, Severity> = HashMap::new();
+    for (key, sev) in &config.severity {
+        let rule = rules::find(key).ok_or_else(|| AuditError::UnknownSelector(key.clone(), "[severity]"))?;
+        overrides.insert(rule.code, *sev);
+    }
+    for f in &mut findings {
+        if let Some(s) = overrides.get(f.rule.code) {
+            f.severity = *s;
+        }
+    }
+
+    // Per-path ignores.
+    let per_path = per_path_ignores(&config, &prefixed)?;
+    findings.retain(|f| {
+        let rel = &project.file(f.file).rel;
+        !per_path.iter().any(|(set, rules)| set.is_match(rel) && rules.iter().any(|r| std::ptr::eq(*r, f.rule)))
+    });
+
+    let findings = apply_suppressions(&project, findings, &selected);
+    let findings: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| scope.is_empty() || scope.iter().any(|s| in_scope(&project.file(f.file).rel, s)))
+        .collect();
+    Ok(Outcome {
+        report: build_report(&project, findings),
+        config_fail_on: config.fail_on.clone(),
+    })
+}
+
+fn in_scope(rel: &str, scope: &str) -> bool {
+    rel == scope || rel.strip_prefix(scope).is_some_and(|r| r.starts_with('/'))
+}
+
+/// The directory the audit walks: the given directory; for files or several paths, their
+/// project (the configuration file's directory or the git work tree) or common ancestor.
+fn audit_root(paths: &[PathBuf], config: &Config) -> PathBuf {
+    if paths.len() == 1 && paths[0].is_dir() {
+        return paths[0].clone();
+    }
+    let mut common = if paths[0].is_dir() {
+        paths[0].clone()
+    } else {
+        paths[0].parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    for p in &paths[1..] {
+        while !p.starts_with(&common) {
+            if !common.pop() {
+                break;
+            }
+        }
+    }
+    // Files: widen to their project so cross-file rules see the whole service.
+    let project_dir = config
+        .path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .and_then(|d| std::fs::canonicalize(d).ok())
+        .filter(|d| common.starts_with(d))
+        .or_else(|| {
+            common
+                .ancestors()
+                .find(|a| a.join(".git").exists())
+                .map(Path::to_path_buf)
+        });
+    project_dir.unwrap_or(common)
+}
+
+fn selector_matches(sel: &str, rule: &Rule) -> bool {
+    if sel.eq_ignore_ascii_case("ALL") {
+        return true;
+    }
+    if let Some(p) = Principle::parse(sel) {
+        return rule.principle == p;
+    }
+    rule.name == sel
+        || rule.code.eq_ignore_ascii_case(sel)
+        || (sel.len() >= 2
+            && sel.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && rule.code.to_ascii_uppercase().starts_with(&sel.to_ascii_uppercase()))
+}
+
+fn check_selectors(list: &[String], origin: &'static str) -> Result<(), AuditError> {
+    for sel in list {
+        if !REGISTRY.iter().any(|r| selector_matches(sel, r)) {
+            return Err(AuditError::UnknownSelector(sel.clone(), origin));
+        }
+    }
+    Ok(())
+}
+
+/// Rules to run: `--select` (else the configuration's `select`, else all), minus every
+/// `ignore` from configuration and command line.
+fn select_rules(config: &Config, options: &AuditOptions) -> Result<Vec<&'static Rule>, AuditError> {
+    check_selectors(&options.select, "--select")?;
+    check_selectors(&options.ignore, "--ignore")?;
+    check_selectors(&config.select, "configuration `select`")?;
+    check_selectors(&config.ignore, "configuration `ignore`")?;
+    let select = if !options.select.is_empty() {
+        &options.select
+    } else {
+        &config.select
+    };
+    Ok(REGISTRY
+        .iter()
+        .copied()
+        .filter(|r| select.is_empty() || select.iter().any(|s| selector_matches(s, r)))
+        .filter(|r| {
+            !config
+                .ignore
+                .iter()
+                .chain(options.ignore.iter())
+                .any(|s| selector_matches(s, r))
+        })
+        .collect())
+}
+
+fn per_path_ignores(
+    config: &Config,
+    prefixed: &dyn Fn(&[String]) -> Vec<String>,
+) -> Result<Vec<(GlobSet, Vec<&'static Rule>)>, AuditError> {
+    let mut out = Vec::new();
+    for (glob, sels) in &config.per_path_ignores {
+        check_selectors(sels, "[per-path-ignores]")?;
+        let g = prefixed(std::slice::from_ref(glob)).remove(0);
+        let mut b = GlobSetBuilder::new();
+        for pattern in [g.clone(), format!("{}/**", g.trim_end_matches('/'))] {
+            b.add(Glob::new(&pattern).map_err(|e| AuditError::BadGlob {
+                glob: g.clone(),
+                reason: e.kind().to_string(),
+            })?);
+        }
+        let set = b.build().map_err(|e| AuditError::BadGlob {
+            glob: g.clone(),
+            reason: e.to_string(),
+        })?;
+        let rules = REGISTRY
+            .iter()
+            .copied()
+            .filter(|r| sels.iter().any(|s| selector_matches(s, r)))
+            .collect();
+        out.push((set, rules));
+    }
+    Ok(out)
+}
+
+/// Drop suppressed findings; report suppressions that suppressed nothing.
+fn apply_suppressions(project: &Project, findings: Vec<Finding>, selected: &[&'static Rule]) -> Vec<Finding> {
+    let mut used: HashMap<(FileId, usize), bool> = HashMap::new();
+    let mut kept = Vec::with_capacity(findings.len());
+    for f in findings {
+        let Some(code) = project.code(f.file) else {
+            kept.push(f);
+            continue;
+        };
+        if code.suppressions.is_empty() {
+            kept.push(f);
+            continue;
+        }
+        let file = project.file(f.file);
+        let line = file.line_of(f.range.start());
+        // Lines a comment may sit on: the finding's statement, and the line before it.
+        let stmt = code
+            .statement_ranges
+            .iter()
+            .filter(|r| r.contains(f.range.start()) || r.start() == f.range.start())
+            .min_by_key(|r| r.len());
+        let (first, last) = match stmt {
+            Some(r) => (file.line_of(r.start()), file.line_of(r.end())),
+            None => (line, line),
+        };
+        let mut suppressed = false;
+        for (i, s) in code.suppressions.iter().enumerate() {
+            let names_rule = s.rules.is_empty()
+                || s.rules
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case(f.rule.code) || **r == *f.rule.name);
+            if !names_rule {
+                continue;
+            }
+            let at = file.line_of(s.range.start());
+            if s.file_level || (at + 1 >= first && at <= last.max(line)) {
+                suppressed = true;
+                used.insert((f.file, i), true);
+            }
+        }
+        if !suppressed {
+            kept.push(f);
+        }
+    }
+    let unused_rule = &rules::meta::unused_suppression::RULE;
+    if selected.iter().any(|r| std::ptr::eq(*r, unused_rule)) {
+        for (id, code) in project.code.iter().enumerate() {
+            let Some(code) = code else { continue };
+            for (i, s) in code.suppressions.iter().enumerate() {
+                if used.contains_key(&(id as FileId, i)) {
+                    continue;
+                }
+                let unknown: Vec<&str> = s.rules.iter().filter(|r| rules::find(r).is_none()).map(|r| &**r).collect();
+                let message = if !unknown.is_empty() {
+                    format!("suppression names unknown rule `{}`", unknown.join("`, `"))
+                } else if s.rules.iter().all(|r| rules::find(r).is_some_and(|rule| selected.iter().any(|x| std::ptr::eq(*x, rule)))) {
+                    match s.rules.is_empty() {
+                        true => "suppression comment suppresses nothing".to_string(),
+                        false => format!("`{}` does not fire here: the suppression is unused", s.rules.join("`, `")),
+                    }
+                } else {
+                    // Names a rule that is not running: it may be needed when it runs.
+                    continue;
+                };
+                kept.push(Finding {
+                    rule: unused_rule,
+                    severity: unused_rule.severity,
+                    file: id as FileId,
+                    range: s.range,
+                    message,
+                    help: None,
+                    service: project.owner[id],
+                });
+            }
+        }
+    }
+    kept
+}
+
+fn build_report(project: &Project, mut findings: Vec<Finding>) -> Report {
+    findings.sort_by(|a, b| {
+        let fa = project.file(a.file);
+        let fb = project.file(b.file);
+        fa.rel
+            .cmp(&fb.rel)
+            .then(a.range.start().cmp(&b.range.start()))
+            .then(a.rule.code.cmp(b.rule.code))
+    });
+    findings.dedup_by(|a, b| a.file == b.file && a.range == b.range && std::ptr::eq(a.rule, b.rule) && a.message == b.message);
+    let mut sources: Vec<(String, std::sync::Arc<str>)> = Vec::new();
+    let mut source_index: HashMap<FileId, usize> = HashMap::new();
+    let mut reported = Vec::with_capacity(findings.len());
+    let mut summary = Summary {
+        files: project.files.len(),
+        services: project.services.len(),
+        ..Summary::default()
+    };
+    for f in findings {
+        let file = project.file(f.file);
+        let src = *source_index.entry(f.file).or_insert_with(|| {
+            sources.push((file.rel.clone(), std::sync::Arc::from(file.text.as_str())));
+            sources.len() - 1
+        });
+        let text_len = TextSize::of(file.text.as_str());
+        let range = TextRange::new(f.range.start().min(text_len), f.range.end().min(text_len));
+        let start = file.line_col(range.start());
+        let end = file.line_col(range.end());
+        match f.severity {
+            Severity::Error => summary.errors += 1,
+            Severity::Warning => summary.warnings += 1,
+            Severity::Info => summary.infos += 1,
+        }
+        reported.push(ReportedFinding {
+            code: f.rule.code,
+            name: f.rule.name,
+            severity: f.severity,
+            principle: f.rule.principle,
+            service: f.service.map(|i| project.services[i].name.clone()),
+            path: file.rel.clone(),
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column: end.column,
+            message: f.message.clone(),
+            help: f.help().to_string(),
+            offset: usize::from(range.start()),
+            len: usize::from(range.len()),
+            source: src,
+        });
+    }
+    summary.findings = reported.len();
+    let services = project
+        .services
+        .iter()
+        .map(|s| ReportedService {
+            name: s.name.clone(),
+            path: if s.root.is_empty() { ".".into() } else { s.root.clone() },
+            kind: s.kind,
+            files: s.files.len(),
+            routes: s.routes.len(),
+        })
+        .collect();
+    Report {
+        findings: reported,
+        services,
+        summary,
+        sources,
+    }
+}
+
+#[derive(serde::Serialize)]
+struct RuleInfo {
+    code: &'static str,
+    name: &'static str,
+    principle: Principle,
+    severity: Severity,
+    kinds: Vec<&'static str>,
+    help: &'static str,
+}
+
+pub fn list_rules(args: &RulesArgs) -> miette::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match args.format {
+        ListFormat::Json => {
+            let infos: Vec<RuleInfo> = REGISTRY
+                .iter()
+                .map(|r| RuleInfo {
+                    code: r.code,
+                    name: r.name,
+                    principle: r.principle,
+                    severity: r.severity,
+                    kinds: r.kinds.iter().map(|k| k.as_str()).collect(),
+                    help: r.help,
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &infos)
+                .map_err(std::io::Error::other)
+                .and_then(|_| writeln!(out))
+        }
+        ListFormat::Text => (|| {
+            writeln!(out, "{:<7} {:<36} {:<5} {:<8} kinds", "code", "name", "prin.", "severity")?;
+            for r in REGISTRY {
+                let kinds: Vec<&str> = r.kinds.iter().map(|k| k.as_str()).collect();
+                writeln!(
+                    out,
+                    "{:<7} {:<36} {:<5} {:<8} {}",
+                    r.code,
+                    r.name,
+                    r.principle.code(),
+                    r.severity.as_str(),
+                    kinds.join(",")
+                )?;
+            }
+            Ok(())
+        })(),
+    };
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(miette::miette!("cannot write: {e}")),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+pub fn explain(args: &ExplainArgs) -> miette::Result<ExitCode> {
+    let rule = rules::find(&args.rule).ok_or_else(|| AuditError::UnknownRule(args.rule.clone()))?;
+    let kinds: Vec<&str> = rule.kinds.iter().map(|k| k.as_str()).collect();
+    let text = format!(
+        "# {} {}\n\nPrinciple: {} ({})\nDefault severity: {}\nApplies to: {}\n\n{}",
+        rule.code,
+        rule.name,
+        rule.principle.code(),
+        rule.principle.title(),
+        rule.severity,
+        kinds.join(", "),
+        rule.doc.trim_end()
+    );
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(miette::miette!("cannot write: {e}")),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }

@@ -1,0 +1,336 @@
+//! Configuration: `svc.toml`, or `[tool.svc]` in pyproject.toml, found by walking up from the
+//! audited path (the first directory with either wins; svc.toml before pyproject.toml).
+//!
+//! ```toml
+//! select = ["P1", "P3", "AU002"]          # rules, code prefixes or principles
+//! ignore = ["print-call"]
+//! exclude = ["legacy/**"]                 # globs relative to the config file's directory
+//! include = []                            # if set, only these paths
+//! public-routes = ["/", "/status/*"]      # need no authentication
+//! auth-dependencies = ["require_tenant"]  # dependencies that authenticate
+//! fail-on = "warning"                     # error | warning | info | never
+//!
+//! [severity]
+//! missing-metrics = "info"
+//!
+//! [per-path-ignores]
+//! "scripts/**" = ["print-call"]
+//!
+//! [services."services/billing"]
+//! kind = "worker"
+//! ```
+//! Unknown keys and bad values are errors that point into the file.
+
+use std::path::{Path, PathBuf};
+
+use miette::{NamedSource, SourceSpan};
+use toml_edit::{Document, Item, Table, Value};
+
+use crate::audit::error::AuditError;
+use crate::audit::model::Kind;
+use crate::audit::rules::Severity;
+
+#[derive(Debug, Default, Clone)]
+pub struct Config {
+    /// The file it came from, if any.
+    pub path: Option<PathBuf>,
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub exclude: Vec<String>,
+    pub include: Vec<String>,
+    pub public_routes: Vec<String>,
+    pub auth_dependencies: Vec<String>,
+    pub fail_on: Option<String>,
+    pub severity: Vec<(String, Severity)>,
+    pub per_path_ignores: Vec<(String, Vec<String>)>,
+    /// Service kind by directory, relative to the config file's directory.
+    pub services: Vec<(String, Kind)>,
+}
+
+const KEYS: &[&str] = &[
+    "select",
+    "ignore",
+    "exclude",
+    "include",
+    "public-routes",
+    "auth-dependencies",
+    "fail-on",
+    "severity",
+    "per-path-ignores",
+    "services",
+    "template",
+];
+
+/// Find the configuration that applies to `start` (a file or directory).
+pub fn discover(start: &Path) -> Result<Config, AuditError> {
+    let mut dir = if start.is_dir() {
+        Some(start)
+    } else {
+        start.parent()
+    };
+    while let Some(d) = dir {
+        let svc_toml = d.join("svc.toml");
+        if svc_toml.is_file() {
+            return load(&svc_toml);
+        }
+        let pyproject = d.join("pyproject.toml");
+        if pyproject.is_file() {
+            let text = read(&pyproject)?;
+            // A pyproject.toml without [tool.svc] does not stop the search.
+            if text.contains("[tool.svc") || text.contains("svc =") || text.contains("svc.") {
+                let cfg = parse(&pyproject, text, true)?;
+                if cfg.is_some() {
+                    return Ok(cfg.unwrap_or_default());
+                }
+            }
+        }
+        dir = d.parent();
+    }
+    Ok(Config::default())
+}
+
+/// Load an explicit configuration file (svc.toml, or a pyproject.toml with [tool.svc]).
+pub fn load(path: &Path) -> Result<Config, AuditError> {
+    let text = read(path)?;
+    let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
+    Ok(parse(path, text, is_pyproject)?.unwrap_or_else(|| Config {
+        path: Some(path.to_path_buf()),
+        ..Config::default()
+    }))
+}
+
+fn read(path: &Path) -> Result<String, AuditError> {
+    std::fs::read_to_string(path).map_err(|source| AuditError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn error(&self, span: Option<std::ops::Range<usize>>, message: String, label: &str, help: Option<String>) -> AuditError {
+        let span = span.unwrap_or(0..0);
+        AuditError::Config {
+            message,
+            src: NamedSource::new(self.path.display().to_string(), self.text.to_string()),
+            span: SourceSpan::from(span),
+            label: label.to_string(),
+            help,
+        }
+    }
+
+    fn strings(&self, key: &str, item: &Item) -> Result<Vec<String>, AuditError> {
+        let bad = || {
+            self.error(
+                item.span(),
+                format!("`{key}` must be an array of strings"),
+                "expected an array of strings",
+                Some(format!("for example: {key} = [\"...\"]")),
+            )
+        };
+        let array = item.as_array().ok_or_else(bad)?;
+        array
+            .iter()
+            .map(|v| {
+                v.as_str().map(str::to_string).ok_or_else(|| {
+                    self.error(v.span(), format!("`{key}` must contain only strings"), "not a string", None)
+                })
+            })
+            .collect()
+    }
+}
+
+/// Parse configuration text. For a pyproject.toml, returns None when it has no [tool.svc].
+fn parse(path: &Path, text: String, is_pyproject: bool) -> Result<Option<Config>, AuditError> {
+    let doc = text.parse::<Document<String>>().map_err(|e| {
+        let cx = Ctx { path, text: &text };
+        cx.error(e.span(), format!("invalid TOML in {}", path.display()), e.message(), None)
+    })?;
+    let cx = Ctx { path, text: &text };
+    let table: &Table = if is_pyproject {
+        match doc.get("tool").and_then(|t| t.get("svc")) {
+            Some(item) => item.as_table().ok_or_else(|| {
+                cx.error(item.span(), "`[tool.svc]` must be a table".into(), "not a table", None)
+            })?,
+            None => return Ok(None),
+        }
+    } else {
+        doc.as_table()
+    };
+    let mut cfg = Config {
+        path: Some(path.to_path_buf()),
+        ..Config::default()
+    };
+    for (key, item) in table.iter() {
+        let key_span = table.key(key).and_then(|k| k.span());
+        match key {
+            "select" => cfg.select = cx.strings(key, item)?,
+            "ignore" => cfg.ignore = cx.strings(key, item)?,
+            "exclude" => cfg.exclude = cx.strings(key, item)?,
+            "include" => cfg.include = cx.strings(key, item)?,
+            "public-routes" => cfg.public_routes = cx.strings(key, item)?,
+            "auth-dependencies" => cfg.auth_dependencies = cx.strings(key, item)?,
+            "fail-on" => {
+                let v = item.as_str().filter(|v| matches!(*v, "error" | "warning" | "info" | "never"));
+                cfg.fail_on = Some(
+                    v.ok_or_else(|| {
+                        cx.error(
+                            item.span(),
+                            "`fail-on` must be one of error, warning, info, never".into(),
+                            "invalid value",
+                            None,
+                        )
+                    })?
+                    .to_string(),
+                );
+            }
+            "severity" => {
+                let t = item.as_table_like().ok_or_else(|| {
+                    cx.error(item.span(), "`severity` must be a table of rule = severity".into(), "not a table", None)
+                })?;
+                for (rule, v) in t.iter() {
+                    let sev = v.as_str().and_then(Severity::parse).ok_or_else(|| {
+                        cx.error(
+                            v.span(),
+                            format!("severity of `{rule}` must be error, warning or info"),
+                            "invalid severity",
+                            None,
+                        )
+                    })?;
+                    cfg.severity.push((rule.to_string(), sev));
+                }
+            }
+            "per-path-ignores" => {
+                let t = item.as_table_like().ok_or_else(|| {
+                    cx.error(item.span(), "`per-path-ignores` must be a table of glob = [rules]".into(), "not a table", None)
+                })?;
+                for (glob, v) in t.iter() {
+                    let rules = cx.strings(&format!("per-path-ignores.\"{glob}\""), v)?;
+                    cfg.per_path_ignores.push((glob.to_string(), rules));
+                }
+            }
+            "services" => {
+                let t = item.as_table_like().ok_or_else(|| {
+                    cx.error(item.span(), "`services` must be a table of directory = { kind = ... }".into(), "not a table", None)
+                })?;
+                for (dir, v) in t.iter() {
+                    let inner = v.as_table_like().ok_or_else(|| {
+                        cx.error(v.span(), format!("`services.\"{dir}\"` must be a table"), "not a table", None)
+                    })?;
+                    for (k, kv) in inner.iter() {
+                        if k != "kind" {
+                            return Err(cx.error(
+                                kv.span().or_else(|| v.span()),
+                                format!("unknown key `services.\"{dir}\".{k}`"),
+                                "unknown key",
+                                Some("a service table accepts `kind`".into()),
+                            ));
+                        }
+                        let kind = kv.as_str().and_then(Kind::parse).ok_or_else(|| {
+                            cx.error(
+                                kv.span(),
+                                format!("`services.\"{dir}\".kind` must be container, lambda or worker"),
+                                "invalid kind",
+                                None,
+                            )
+                        })?;
+                        cfg.services.push((dir.trim_end_matches('/').to_string(), kind));
+                    }
+                }
+            }
+            // Written by `svc new` for a later `svc update`; not audit settings.
+            "template" => {}
+            other => {
+                let suggestion = KEYS
+                    .iter()
+                    .min_by_key(|k| edit_distance(k, other))
+                    .filter(|k| edit_distance(k, other) <= 3);
+                return Err(cx.error(
+                    key_span.or_else(|| item.span()),
+                    format!("unknown configuration key `{other}`"),
+                    "unknown key",
+                    Some(match suggestion {
+                        Some(s) => format!("did you mean `{s}`? Known keys: {}", KEYS.join(", ")),
+                        None => format!("known keys: {}", KEYS.join(", ")),
+                    }),
+                ));
+            }
+        }
+    }
+    let _ = Value::from(0);
+    Ok(Some(cfg))
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Option<Config>, AuditError> {
+        parse(Path::new("svc.toml"), text.to_string(), false)
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let cfg = parse_str(
+            r#"
+select = ["P1"]
+ignore = ["print-call"]
+public-routes = ["/"]
+fail-on = "error"
+[severity]
+missing-metrics = "info"
+[per-path-ignores]
+"scripts/**" = ["print-call"]
+[services."svc/b"]
+kind = "worker"
+"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(cfg.select, vec!["P1"]);
+        assert_eq!(cfg.fail_on.as_deref(), Some("error"));
+        assert_eq!(cfg.severity, vec![("missing-metrics".to_string(), Severity::Info)]);
+        assert_eq!(cfg.services, vec![("svc/b".to_string(), Kind::Worker)]);
+    }
+
+    #[test]
+    fn unknown_key_names_it_and_suggests() {
+        let err = parse_str("selct = [\"P1\"]\n").unwrap_err();
+        let AuditError::Config { message, span, help, .. } = err else { panic!() };
+        assert_eq!(message, "unknown configuration key `selct`");
+        assert_eq!(span.offset(), 0);
+        assert!(help.unwrap().contains("did you mean `select`?"));
+    }
+
+    #[test]
+    fn bad_values_point_at_the_value() {
+        let err = parse_str("fail-on = \"sometimes\"\n").unwrap_err();
+        let AuditError::Config { span, .. } = err else { panic!() };
+        assert_eq!(span.offset(), 10);
+        assert!(parse_str("[severity]\nx = \"loud\"\n").is_err());
+        assert!(parse_str("select = \"P1\"\n").is_err());
+    }
+
+    #[test]
+    fn pyproject_without_tool_svc_is_not_config() {
+        let r = parse(Path::new("pyproject.toml"), "[project]\nname='x'\n".into(), true).unwrap();
+        assert!(r.is_none());
+    }
+}

@@ -1,0 +1,61 @@
+//! Errors that stop an audit (exit 2). Problems inside audited files are findings instead.
+
+use std::path::PathBuf;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use thiserror::Error;
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum AuditError {
+    #[error("path not found: {}", .0.display())]
+    #[diagnostic(code(svc::path_not_found), help("check the path, or run svc audit from the repository root"))]
+    PathNotFound(PathBuf),
+
+    #[error("no files to audit under {}", .0.display())]
+    #[diagnostic(
+        code(svc::no_files),
+        help("svc audits Python files, Dockerfiles, YAML manifests and dependency files; check the path and the exclude settings")
+    )]
+    NoFiles(PathBuf),
+
+    #[error("invalid glob `{glob}`: {reason}")]
+    #[diagnostic(code(svc::bad_glob))]
+    BadGlob { glob: String, reason: String },
+
+    #[error("cannot read {}: {source}", path.display())]
+    #[diagnostic(code(svc::io))]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot write {}: {source}", path.display())]
+    #[diagnostic(code(svc::io))]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{message}")]
+    #[diagnostic(code(svc::config))]
+    Config {
+        message: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("{label}")]
+        span: SourceSpan,
+        label: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("unknown rule or principle `{0}` in {1}")]
+    #[diagnostic(code(svc::unknown_rule), help("`svc rules` lists every code and name; principles are P1..P12"))]
+    UnknownSelector(String, &'static str),
+
+    #[error("unknown rule `{0}`")]
+    #[diagnostic(code(svc::unknown_rule), help("`svc rules` lists every code and name"))]
+    UnknownRule(String),
+}

@@ -1,0 +1,447 @@
+//! The facts a language front end extracts from one source file.
+//!
+//! This vocabulary is language-neutral: functions, calls, imports, assignments, classes and
+//! literal values, with names already resolved to dotted paths where the front end could. The
+//! Python front end fills it today; a Rust (syn) front end can fill the same structures. Rules
+//! never see a syntax tree: they read these facts through the service model.
+
+use ruff_text_size::TextRange;
+
+/// Index of a function within its file's [`CodeFile::functions`].
+pub type FnId = u32;
+
+/// A name as the code refers to it, resolved as far as one file allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ref {
+    /// The dotted path: an imported name's full path (`fastapi.Depends`), a module-level name
+    /// of this file prefixed by the module (`app.deps.get_user`), a local variable prefixed by
+    /// its function (`app.main.create_app.app`), a builtin (`open`), or the code's own text.
+    pub path: Box<str>,
+    pub origin: RefOrigin,
+    /// When the base name holds the result of a resolved call (`client = httpx.Client()`),
+    /// the same reference through that call: `httpx.Client().get`.
+    pub instance: Option<Box<str>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefOrigin {
+    /// Came through an import; `path` starts with the imported module.
+    Import,
+    /// A name defined at module level in this file.
+    Module,
+    /// A local variable of a function that holds the result of a resolved call.
+    Local,
+    /// A builtin name that nothing in scope shadows.
+    Builtin,
+    /// The result of a call (`httpx.AsyncClient().get`).
+    Instance,
+    /// A parameter, local variable or attribute chain that could not be resolved.
+    Unknown,
+}
+
+impl Ref {
+    pub fn unknown(text: impl Into<Box<str>>) -> Self {
+        Ref {
+            path: text.into(),
+            origin: RefOrigin::Unknown,
+            instance: None,
+        }
+    }
+
+    fn paths(&self) -> impl Iterator<Item = &str> {
+        let known = self.origin != RefOrigin::Unknown;
+        known
+            .then_some(&*self.path)
+            .into_iter()
+            .chain(self.instance.as_deref())
+    }
+
+    /// True when the reference resolves to `path`, by name or through an instance.
+    pub fn is(&self, path: &str) -> bool {
+        self.paths().any(|p| p == path)
+    }
+
+    /// True when the resolved path is one of `paths`.
+    pub fn is_any(&self, paths: &[&str]) -> bool {
+        self.paths().any(|p| paths.contains(&p))
+    }
+
+    /// True when the resolved path lies in the module `prefix` (`requests` matches
+    /// `requests.get` and `requests.Session().get` but not `requests_oauthlib.x`).
+    pub fn in_module(&self, prefix: &str) -> bool {
+        self.paths().any(|p| {
+            p.strip_prefix(prefix).is_some_and(|rest| {
+                rest.is_empty() || rest.starts_with('.') || rest.starts_with('(')
+            })
+        })
+    }
+
+    /// The instance form when there is one, else the path.
+    pub fn effective(&self) -> &str {
+        self.instance.as_deref().unwrap_or(&self.path)
+    }
+
+    /// The last dotted component (`get` for `requests.get`).
+    pub fn last(&self) -> &str {
+        self.path.rsplit('.').next().unwrap_or(&self.path)
+    }
+}
+
+/// A literal or structural summary of an expression, deep enough for rules to read
+/// arguments (`allow_origins=["*"]`, `options={"verify_signature": False}`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(Box<str>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    None,
+    Bytes,
+    /// An f-string or other string built at run time.
+    FormattedStr,
+    Ref(Ref),
+    List(Vec<Value>),
+    Tuple(Vec<Value>),
+    Set(Vec<Value>),
+    Dict(Vec<(Value, Value)>),
+    Call(Box<CallValue>),
+    /// `base[items]`, e.g. `Annotated[User, Depends(get_user)]`.
+    Subscript(Box<Value>, Vec<Value>),
+    /// A conditional or boolean expression: any of these values may result.
+    Either(Vec<Value>),
+    /// Anything else (arithmetic, comprehensions, lambdas, values cut off for depth).
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallValue {
+    pub callee: Ref,
+    pub args: Vec<Value>,
+    pub kwargs: Vec<(Box<str>, Value)>,
+    pub range: TextRange,
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_name(&self) -> Option<&Ref> {
+        match self {
+            Value::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn as_call(&self) -> Option<&CallValue> {
+        match self {
+            Value::Call(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        matches!(self, Value::None)
+    }
+
+    /// Elements of a list, tuple or set literal.
+    pub fn elements(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(v) | Value::Tuple(v) | Value::Set(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Value of a string key in a dict literal.
+    pub fn dict_get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Dict(items) => items
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Every call nested anywhere in this value, outermost first.
+    pub fn calls(&self) -> Vec<&CallValue> {
+        let mut out = Vec::new();
+        self.collect_calls(&mut out);
+        out
+    }
+
+    fn collect_calls<'a>(&'a self, out: &mut Vec<&'a CallValue>) {
+        match self {
+            Value::Call(c) => {
+                out.push(c);
+                for a in &c.args {
+                    a.collect_calls(out);
+                }
+                for (_, v) in &c.kwargs {
+                    v.collect_calls(out);
+                }
+            }
+            Value::List(v) | Value::Tuple(v) | Value::Set(v) | Value::Either(v) => {
+                v.iter().for_each(|x| x.collect_calls(out))
+            }
+            Value::Dict(items) => items.iter().for_each(|(k, v)| {
+                k.collect_calls(out);
+                v.collect_calls(out);
+            }),
+            Value::Subscript(base, items) => {
+                base.collect_calls(out);
+                items.iter().for_each(|x| x.collect_calls(out));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl CallValue {
+    pub fn kwarg(&self, name: &str) -> Option<&Value> {
+        self.kwargs.iter().find(|(k, _)| &**k == name).map(|(_, v)| v)
+    }
+}
+
+/// One call site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub callee: Ref,
+    pub args: Vec<Arg>,
+    pub kwargs: Vec<Kwarg>,
+    /// `**kwargs` was passed: any keyword may be present.
+    pub has_star_kwargs: bool,
+    /// The whole call expression.
+    pub range: TextRange,
+    /// The callee expression (`requests.get` in `requests.get(url)`): where findings point.
+    pub callee_range: TextRange,
+    /// The innermost enclosing function, if any.
+    pub func: Option<FnId>,
+    /// The call sits in a lambda or comprehension run later, not in `func`'s own body.
+    pub deferred: bool,
+    /// The call is the object of `with` / `async with`.
+    pub in_with: bool,
+    /// The call's value is awaited.
+    pub awaited: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arg {
+    pub value: Value,
+    pub range: TextRange,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kwarg {
+    pub name: Box<str>,
+    pub value: Value,
+    pub range: TextRange,
+}
+
+impl Call {
+    pub fn kwarg(&self, name: &str) -> Option<&Kwarg> {
+        self.kwargs.iter().find(|k| &*k.name == name)
+    }
+
+    /// The argument given by keyword `name` or at position `pos`.
+    pub fn arg(&self, pos: usize, name: &str) -> Option<&Value> {
+        self.kwarg(name)
+            .map(|k| &k.value)
+            .or_else(|| self.args.get(pos).map(|a| &a.value))
+    }
+
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Function {
+    pub name: Box<str>,
+    /// Dotted path: module, enclosing classes and functions, name.
+    pub qual: Box<str>,
+    pub is_async: bool,
+    /// The whole definition, decorators included.
+    pub range: TextRange,
+    /// The name in the `def` line: where function-level findings point.
+    pub name_range: TextRange,
+    pub parent: Option<FnId>,
+    /// Name of the class this is a method of.
+    pub class: Option<Box<str>>,
+    pub decorators: Vec<Arg>,
+    pub params: Vec<Param>,
+    /// Names declared `global` in this function.
+    pub globals: Vec<Box<str>>,
+    /// The function contains `yield` (a generator; for dependencies: setup/teardown).
+    pub is_generator: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: Box<str>,
+    pub annotation: Option<Value>,
+    pub default: Option<Value>,
+    pub range: TextRange,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    /// The name bound in this file (`np` for `import numpy as np`).
+    pub local: Box<str>,
+    /// The full dotted path imported (`numpy`, `fastapi.Depends`).
+    pub target: Box<str>,
+    pub range: TextRange,
+    /// The function it is imported in (lazy imports), if any.
+    pub func: Option<FnId>,
+    /// The name is referenced somewhere in the file besides the import itself.
+    pub used: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Module,
+    Class,
+    Function(FnId),
+}
+
+/// An assignment to a plain name (`x = ...`, `x: T = ...`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assign {
+    pub target: Box<str>,
+    pub value: Value,
+    /// The annotation, for `x: T = v`.
+    pub annotation: Option<Value>,
+    pub range: TextRange,
+    pub target_range: TextRange,
+    pub value_range: TextRange,
+    pub scope: Scope,
+    /// For class scope: the class name.
+    pub class: Option<Box<str>>,
+}
+
+/// An attribute assignment (`app.conf.task_acks_late = True`, `app.debug = True`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttrAssign {
+    /// The target, resolved like a call's callee (`app.main.app.debug`).
+    pub target: Ref,
+    pub value: Value,
+    pub range: TextRange,
+    pub func: Option<FnId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MutationKind {
+    /// `x[k] = v`, `x[k] += v`
+    ItemStore,
+    /// `del x[k]`
+    ItemDelete,
+    /// `global x` then `x = ...` / `x += ...`
+    GlobalRebind,
+    /// `x.append(...)`, `x.update(...)` and the other mutating methods.
+    MethodCall,
+}
+
+/// A function writing to a module-level name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mutation {
+    /// The module-level name, qualified like a [`Ref`] (`app.state.CACHE`).
+    pub target: Box<str>,
+    pub kind: MutationKind,
+    pub func: FnId,
+    pub range: TextRange,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Class {
+    pub name: Box<str>,
+    pub qual: Box<str>,
+    pub bases: Vec<Ref>,
+    /// Class keyword arguments other than the metaclass (e.g. `env_prefix=`).
+    pub range: TextRange,
+    pub name_range: TextRange,
+}
+
+/// A string literal that reads like an HTTP header name (`Content-Security-Policy`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeaderName {
+    pub lower: Box<str>,
+    pub range: TextRange,
+}
+
+/// A `# svc: ignore[...]` comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuppressionComment {
+    /// Rule codes or names listed; empty means every rule.
+    pub rules: Vec<Box<str>>,
+    pub file_level: bool,
+    pub range: TextRange,
+}
+
+/// Everything the front end learned about one source file.
+#[derive(Debug, Default)]
+pub struct CodeFile {
+    /// Dotted module path relative to the audited root (`services.orders.app.main`).
+    pub module: Box<str>,
+    pub functions: Vec<Function>,
+    pub calls: Vec<Call>,
+    pub imports: Vec<Import>,
+    pub assigns: Vec<Assign>,
+    pub attr_assigns: Vec<AttrAssign>,
+    pub mutations: Vec<Mutation>,
+    pub classes: Vec<Class>,
+    pub header_names: Vec<HeaderName>,
+    pub suppressions: Vec<SuppressionComment>,
+    /// Multi-line statements (or compound statement headers): a suppression comment on any of
+    /// their lines covers a finding inside them. Only filled when the file has suppressions.
+    pub statement_ranges: Vec<TextRange>,
+    /// Ranges of `if __name__ == "__main__":` blocks.
+    pub main_guards: Vec<TextRange>,
+}
+
+impl CodeFile {
+    pub fn function(&self, id: FnId) -> &Function {
+        &self.functions[id as usize]
+    }
+
+    /// Module-level assignment to `name`, the last one if several.
+    pub fn module_assign(&self, name: &str) -> Option<&Assign> {
+        self.assigns
+            .iter()
+            .rev()
+            .find(|a| a.scope == Scope::Module && &*a.target == name)
+    }
+
+    pub fn module_function(&self, name: &str) -> Option<(FnId, &Function)> {
+        self.functions
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, f)| f.parent.is_none() && f.class.is_none() && &*f.name == name)
+            .map(|(i, f)| (i as FnId, f))
+    }
+
+    pub fn module_import(&self, name: &str) -> Option<&Import> {
+        self.imports
+            .iter()
+            .find(|i| i.func.is_none() && &*i.local == name)
+    }
+
+    /// Calls made directly in the body of `func` (not in nested functions or lambdas).
+    pub fn calls_in(&self, func: FnId) -> impl Iterator<Item = &Call> {
+        self.calls
+            .iter()
+            .filter(move |c| c.func == Some(func) && !c.deferred)
+    }
+
+    /// True when `range` sits inside an `if __name__ == "__main__":` block.
+    pub fn in_main_guard(&self, range: TextRange) -> bool {
+        self.main_guards.iter().any(|g| g.contains_range(range))
+    }
+}

@@ -1,0 +1,756 @@
+//! FastAPI (and Starlette) apps, routers, routes, dependencies and middleware of a service.
+//!
+//! Routers are objects bound to names (`router = APIRouter(prefix=...)`, at module level or
+//! inside an app factory). Routes hang off them by decorator or `add_api_route`; routers hang
+//! off apps and other routers by `include_router`. Each route's full path and dependencies are
+//! the concatenation along every chain of includes up to an app.
+
+use std::collections::{HashMap, HashSet};
+
+use ruff_text_size::TextRange;
+
+use crate::audit::model::code::{CodeFile, FnId, Scope, Value};
+use crate::audit::model::{
+    CallRef, Dependency, DependencyLevel, FnRef, HttpApp, Loc, Middleware, ModelOptions, Project,
+    Ref, Route, Service, SettingsClass, Symbol,
+};
+use crate::audit::source::FileId;
+
+const APP_CLASSES: &[&str] = &[
+    "fastapi.FastAPI",
+    "fastapi.applications.FastAPI",
+    "starlette.applications.Starlette",
+];
+const ROUTER_CLASSES: &[&str] = &["fastapi.APIRouter", "fastapi.routing.APIRouter"];
+const DEPENDS: &[&str] = &[
+    "fastapi.Depends",
+    "fastapi.params.Depends",
+    "fastapi.param_functions.Depends",
+];
+const SECURITY: &[&str] = &[
+    "fastapi.Security",
+    "fastapi.params.Security",
+    "fastapi.param_functions.Security",
+];
+const ROUTE_METHODS: &[&str] = &[
+    "get", "post", "put", "delete", "patch", "options", "head", "trace", "api_route", "websocket",
+];
+const SETTINGS_BASES: &[&str] = &[
+    "pydantic_settings.BaseSettings",
+    "pydantic.BaseSettings",
+    "pydantic.v1.BaseSettings",
+];
+
+/// Words in a dependency's name that mark it as authentication.
+const AUTH_WORDS: &[&str] = &[
+    "auth",
+    "current_user",
+    "current_active_user",
+    "principal",
+    "token",
+    "jwt",
+    "bearer",
+    "api_key",
+    "apikey",
+    "credential",
+    "permission",
+    "scope",
+    "login_required",
+    "require_user",
+    "verify_user",
+    "identity",
+];
+const RATE_LIMIT_WORDS: &[&str] = &["rate_limit", "ratelimit", "limiter", "throttl"];
+
+#[derive(Debug)]
+struct RouterObj {
+    key: String,
+    is_app: bool,
+    call: CallRef,
+    at: Loc,
+    prefix: String,
+    deps: Vec<Dependency>,
+    app_index: Option<usize>,
+}
+
+struct Include {
+    parent: usize,
+    child: usize,
+    prefix: String,
+    deps: Vec<Dependency>,
+}
+
+struct RawRoute {
+    router: usize,
+    methods: Vec<String>,
+    path: String,
+    handler: Option<FnRef>,
+    at: Loc,
+    deps: Vec<Dependency>,
+    rate_limited_by_decorator: bool,
+}
+
+pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOptions) {
+    let files: Vec<FileId> = service
+        .files
+        .iter()
+        .copied()
+        .filter(|&f| project.code(f).is_some() && !project.file(f).is_test())
+        .collect();
+    let cx = Linker {
+        project,
+        service,
+        options,
+    };
+
+    // 1. Router and app objects.
+    let mut routers: Vec<RouterObj> = Vec::new();
+    for &file in &files {
+        let code = project.code(file).expect("parsed");
+        for a in &code.assigns {
+            let Some(call) = a.value.as_call() else { continue };
+            let is_app = call.callee.is_any(APP_CLASSES);
+            if !is_app && !call.callee.is_any(ROUTER_CLASSES) {
+                continue;
+            }
+            let key = match a.scope {
+                Scope::Module => format!("{}.{}", code.module, a.target),
+                Scope::Function(f) => format!("{}.{}", code.function(f).qual, a.target),
+                Scope::Class => continue,
+            };
+            let Some(index) = call_index(code, call.range) else { continue };
+            let call_ref = CallRef { file, index };
+            let prefix = call
+                .kwarg("prefix")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let level = if is_app {
+                DependencyLevel::App
+            } else {
+                DependencyLevel::Router
+            };
+            let deps = cx.dependency_list(file, code, project.call(call_ref).kwarg("dependencies").map(|k| (&k.value, k.range)), level);
+            routers.push(RouterObj {
+                key,
+                is_app,
+                call: call_ref,
+                at: Loc { file, range: call.range },
+                prefix,
+                deps,
+                app_index: None,
+            });
+        }
+    }
+    let by_key: HashMap<String, usize> = routers
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.key.clone(), i))
+        .collect();
+    let find_router = |r: &Ref| -> Option<usize> {
+        if let Some(i) = by_key.get(&*r.path) {
+            return Some(*i);
+        }
+        match project.resolve(cx.service, r)? {
+            Symbol::Assign { file, index } => {
+                let code = project.code(file)?;
+                let a = &code.assigns[index as usize];
+                let key = match a.scope {
+                    Scope::Module => format!("{}.{}", code.module, a.target),
+                    Scope::Function(f) => format!("{}.{}", code.function(f).qual, a.target),
+                    Scope::Class => return None,
+                };
+                by_key.get(&key).copied()
+            }
+            _ => None,
+        }
+    };
+
+    // 2. Routes, includes, middleware.
+    let mut raw_routes = Vec::new();
+    let mut includes = Vec::new();
+    let mut middleware = Vec::new();
+    let mut entry: Vec<FnRef> = Vec::new();
+    for &file in &files {
+        let code = project.code(file).expect("parsed");
+        for (fid, f) in code.functions.iter().enumerate() {
+            let func = FnRef { file, func: fid as FnId };
+            let mut rate_limited = false;
+            for d in &f.decorators {
+                let Some(call) = d.value.as_call() else { continue };
+                if is_rate_limit_decorator(&call.callee) {
+                    rate_limited = true;
+                }
+            }
+            for d in &f.decorators {
+                let Some(call) = d.value.as_call() else { continue };
+                let Some((base, method)) = call.callee.path.rsplit_once('.') else { continue };
+                let base_ref = Ref { path: base.into(), origin: call.callee.origin, instance: None };
+                if method == "middleware" {
+                    if find_router(&base_ref).is_some() {
+                        middleware.push(Middleware {
+                            target: Ref { path: f.qual.clone(), origin: crate::audit::model::code::RefOrigin::Module, instance: None },
+                            call: None,
+                            at: Loc { file, range: d.range },
+                        });
+                        entry.push(func);
+                    }
+                    continue;
+                }
+                if !ROUTE_METHODS.contains(&method) {
+                    continue;
+                }
+                let Some(router) = find_router(&base_ref) else { continue };
+                let path = call
+                    .args
+                    .first()
+                    .or_else(|| call.kwarg("path"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let methods = match method {
+                    "api_route" => call
+                        .kwarg("methods")
+                        .and_then(Value::elements)
+                        .map(|m| m.iter().filter_map(Value::as_str).map(str::to_uppercase).collect())
+                        .unwrap_or_else(|| vec!["GET".to_string()]),
+                    "websocket" => vec!["WEBSOCKET".to_string()],
+                    m => vec![m.to_uppercase()],
+                };
+                // Route-level `dependencies=[...]`: find the kwarg's range in the decorator.
+                let mut deps = cx.dependency_list(
+                    file,
+                    code,
+                    call.kwarg("dependencies").map(|v| (v, d.range)),
+                    DependencyLevel::Route,
+                );
+                deps.extend(cx.parameter_dependencies(file, code, fid as FnId));
+                raw_routes.push(RawRoute {
+                    router,
+                    methods,
+                    path,
+                    handler: Some(func),
+                    at: Loc { file, range: d.range },
+                    deps,
+                    rate_limited_by_decorator: rate_limited,
+                });
+                entry.push(func);
+            }
+        }
+        for (index, call) in code.calls.iter().enumerate() {
+            let Some((base, method)) = call.callee.path.rsplit_once('.') else { continue };
+            if !matches!(method, "include_router" | "add_api_route" | "add_middleware" | "mount" | "add_route") {
+                continue;
+            }
+            let base_ref = Ref { path: base.into(), origin: call.callee.origin, instance: None };
+            let Some(parent) = find_router(&base_ref) else { continue };
+            let call_ref = CallRef { file, index: index as u32 };
+            match method {
+                "include_router" | "mount" => {
+                    let child_pos = if method == "mount" { 1 } else { 0 };
+                    let child_name = if method == "mount" { "app" } else { "router" };
+                    let Some(child) = call.arg(child_pos, child_name).and_then(Value::as_name).and_then(&find_router) else { continue };
+                    let prefix_value = if method == "mount" { call.arg(0, "path") } else { call.kwarg("prefix").map(|k| &k.value) };
+                    let prefix = prefix_value.and_then(Value::as_str).unwrap_or_default().to_string();
+                    let deps = cx.dependency_list(
+                        file,
+                        code,
+                        call.kwarg("dependencies").map(|k| (&k.value, k.range)),
+                        DependencyLevel::Include,
+                    );
+                    includes.push(Include { parent, child, prefix, deps });
+                }
+                "add_api_route" | "add_route" => {
+                    let path = call.arg(0, "path").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let handler = call
+                        .arg(1, "endpoint")
+                        .and_then(Value::as_name)
+                        .and_then(|r| project.resolve_function(cx.service, r));
+                    let methods = call
+                        .kwarg("methods")
+                        .and_then(|k| k.value.elements())
+                        .map(|m| m.iter().filter_map(Value::as_str).map(str::to_uppercase).collect())
+                        .unwrap_or_else(|| vec!["GET".to_string()]);
+                    let mut deps = cx.dependency_list(
+                        file,
+                        code,
+                        call.kwarg("dependencies").map(|k| (&k.value, k.range)),
+                        DependencyLevel::Route,
+                    );
+                    if let Some(h) = handler {
+                        if let Some(hcode) = project.code(h.file) {
+                            deps.extend(cx.parameter_dependencies(h.file, hcode, h.func));
+                        }
+                        entry.push(h);
+                    }
+                    raw_routes.push(RawRoute {
+                        router: parent,
+                        methods,
+                        path,
+                        handler,
+                        at: Loc { file, range: call.range },
+                        deps,
+                        rate_limited_by_decorator: false,
+                    });
+                }
+                "add_middleware" => {
+                    if let Some(target) = call.args.first().and_then(|a| a.value.as_name()) {
+                        middleware.push(Middleware {
+                            target: target.clone(),
+                            call: Some(call_ref),
+                            at: Loc { file, range: call.range },
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // `FastAPI(middleware=[Middleware(Cls, ...)])`
+    for r in routers.iter().filter(|r| r.is_app) {
+        let call = project.call(r.call);
+        if let Some(list) = call.kwarg("middleware").and_then(|k| k.value.elements()) {
+            for m in list {
+                if let Some(c) = m.as_call()
+                    && let Some(target) = c.args.first().and_then(Value::as_name)
+                {
+                    middleware.push(Middleware {
+                        target: target.clone(),
+                        call: None,
+                        at: Loc { file: r.call.file, range: c.range },
+                    });
+                }
+            }
+        }
+    }
+
+    // 3. Apps, in source order.
+    let mut apps = Vec::new();
+    for r in routers.iter_mut().filter(|r| r.is_app) {
+        r.app_index = Some(apps.len());
+        apps.push(HttpApp {
+            name: r.key.clone(),
+            call: r.call,
+            at: r.at,
+        });
+    }
+
+    // 4. Full paths: walk include chains from each router up to the apps.
+    let mut routes = Vec::new();
+    for raw in raw_routes {
+        let chains = chains_to_apps(&routers, &includes, raw.router);
+        for (app, prefix, mut deps) in chains {
+            deps.extend(raw.deps.iter().cloned());
+            routes.push(Route {
+                app,
+                methods: raw.methods.clone(),
+                path: join_paths(&prefix, &raw.path),
+                handler: raw.handler,
+                at: raw.at,
+                dependencies: deps,
+                rate_limited_by_decorator: raw.rate_limited_by_decorator,
+            });
+        }
+    }
+
+    // 5. Entry points: handlers plus the dependency functions they pull in, transitively.
+    for r in &routes {
+        for d in &r.dependencies {
+            if let Some(f) = project.resolve_function(cx.service, &d.target) {
+                entry.push(f);
+            }
+        }
+    }
+    let mut seen: HashSet<FnRef> = HashSet::new();
+    let mut queue = entry;
+    let mut entry_points = Vec::new();
+    while let Some(f) = queue.pop() {
+        if !seen.insert(f) {
+            continue;
+        }
+        entry_points.push(f);
+        if let Some(code) = project.code(f.file) {
+            for d in cx.parameter_dependencies(f.file, code, f.func) {
+                if let Some(g) = project.resolve_function(cx.service, &d.target) {
+                    queue.push(g);
+                }
+            }
+        }
+    }
+    entry_points.sort();
+
+    let settings = find_settings(project, &files);
+    let lambda_handlers = find_lambda_handlers(project, &files);
+
+    service.apps = apps;
+    service.routes = routes;
+    service.middleware = middleware;
+    service.entry_points = entry_points;
+    service.settings = settings;
+    service.lambda_handlers = lambda_handlers;
+}
+
+/// Every way `router` is reachable from an app: (app index, accumulated prefix, dependencies).
+fn chains_to_apps(
+    routers: &[RouterObj],
+    includes: &[Include],
+    router: usize,
+) -> Vec<(Option<usize>, String, Vec<crate::audit::model::Dependency>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(router, String::new(), Vec::new(), vec![router])];
+    while let Some((r, suffix, deps, visited)) = stack.pop() {
+        let obj = &routers[r];
+        // Own prefix and dependencies apply inside any include prefix.
+        let own = join_paths(&obj.prefix, &suffix);
+        let mut own_deps = obj.deps.clone();
+        own_deps.extend(deps.iter().cloned());
+        if obj.is_app {
+            out.push((obj.app_index, own, own_deps));
+            continue;
+        }
+        let parents: Vec<&Include> = includes.iter().filter(|i| i.child == r).collect();
+        if parents.is_empty() {
+            out.push((None, own, own_deps));
+            continue;
+        }
+        for inc in parents {
+            if visited.contains(&inc.parent) || visited.len() > 16 {
+                continue;
+            }
+            let mut d = inc.deps.clone();
+            d.extend(own_deps.iter().cloned());
+            let mut v = visited.clone();
+            v.push(inc.parent);
+            stack.push((inc.parent, join_paths(&inc.prefix, &own), d, v));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    out
+}
+
+fn join_paths(prefix: &str, path: &str) -> String {
+    let p = prefix.trim_end_matches('/');
+    if path.is_empty() {
+        return if p.is_empty() { String::new() } else { p.to_string() };
+    }
+    if path.starts_with('/') {
+        format!("{p}{path}")
+    } else {
+        format!("{p}/{path}")
+    }
+}
+
+fn call_index(code: &CodeFile, range: TextRange) -> Option<u32> {
+    code.calls.iter().position(|c| c.range == range).map(|i| i as u32)
+}
+
+fn is_rate_limit_decorator(callee: &Ref) -> bool {
+    // slowapi: `@limiter.limit("5/minute")`; anything named like a limiter.
+    callee.in_module("slowapi") || {
+        let lower = callee.path.to_ascii_lowercase();
+        RATE_LIMIT_WORDS.iter().any(|w| lower.contains(w))
+    }
+}
+
+struct Linker<'a> {
+    project: &'a Project,
+    service: &'a Service,
+    options: &'a ModelOptions,
+}
+
+impl Linker<'_> {
+    /// Dependencies in a `dependencies=[...]` list.
+    fn dependency_list(
+        &self,
+        file: FileId,
+        _code: &CodeFile,
+        list: Option<(&Value, TextRange)>,
+        level: DependencyLevel,
+    ) -> Vec<Dependency> {
+        let Some((value, range)) = list else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in value.elements().unwrap_or_default() {
+            if let Some(c) = item.as_call()
+                && let Some(d) = self.dependency_of(c, None, level, Loc { file, range: c.range })
+            {
+                out.push(d);
+            }
+        }
+        // A list built elsewhere (`dependencies=AUTH_DEPS`): resolve one level.
+        if let Some(r) = value.as_name()
+            && let Some(Symbol::Assign { file: f, index }) = self.project.resolve(self.service, r)
+            && let Some(code) = self.project.code(f)
+        {
+            let v = &code.assigns[index as usize].value;
+            for item in v.elements().unwrap_or_default() {
+                if let Some(c) = item.as_call()
+                    && let Some(d) = self.dependency_of(c, None, level, Loc { file, range })
+                {
+                    out.push(d);
+                }
+            }
+        }
+        out
+    }
+
+    /// `Depends(x)` / `Security(x)` -> a dependency on `x`. `Depends()` with no argument
+    /// depends on the parameter's annotation (`commons: Params = Depends()`).
+    fn dependency_of(
+        &self,
+        call: &crate::audit::model::code::CallValue,
+        annotation: Option<&Value>,
+        level: DependencyLevel,
+        at: Loc,
+    ) -> Option<Dependency> {
+        let is_security = call.callee.is_any(SECURITY);
+        if !is_security && !call.callee.is_any(DEPENDS) {
+            return None;
+        }
+        let target = match call.args.first().or_else(|| call.kwarg("dependency")) {
+            Some(Value::Ref(r)) => r.clone(),
+            Some(Value::Call(c)) => Ref {
+                path: format!("{}()", c.callee.effective()).into(),
+                origin: c.callee.origin,
+                instance: None,
+            },
+            _ => match annotation {
+                Some(Value::Ref(r)) => r.clone(),
+                _ => return None,
+            },
+        };
+        let is_auth = is_security || self.is_auth(&target, 0);
+        let is_rate_limit = self.is_rate_limit(&target, 0);
+        Some(Dependency {
+            target,
+            level,
+            at,
+            is_auth,
+            is_rate_limit,
+        })
+    }
+
+    /// Dependencies declared by a function's parameters (defaults and `Annotated[...]`).
+    fn parameter_dependencies(&self, file: FileId, code: &CodeFile, func: FnId) -> Vec<Dependency> {
+        let f = code.function(func);
+        let mut out = Vec::new();
+        for p in &f.params {
+            let at = Loc { file, range: p.range };
+            if let Some(Value::Call(c)) = &p.default
+                && let Some(d) = self.dependency_of(c, p.annotation.as_ref(), DependencyLevel::Parameter, at)
+            {
+                out.push(d);
+                continue;
+            }
+            if let Some(ann) = &p.annotation {
+                for c in self.annotated_calls(ann, 0) {
+                    if let Some(d) = self.dependency_of(&c, None, DependencyLevel::Parameter, at) {
+                        out.push(d);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Calls inside `Annotated[T, Depends(x)]`, following a type alias one level.
+    fn annotated_calls(&self, ann: &Value, hops: u32) -> Vec<crate::audit::model::code::CallValue> {
+        match ann {
+            Value::Subscript(base, items) if base.as_name().is_some_and(|r| r.last() == "Annotated") => items
+                .iter()
+                .skip(1)
+                .filter_map(|v| v.as_call().cloned())
+                .collect(),
+            Value::Ref(r) if hops < 2 => match self.project.resolve(self.service, r) {
+                Some(Symbol::Assign { file, index }) => {
+                    let Some(code) = self.project.code(file) else { return Vec::new() };
+                    let v = code.assigns[index as usize].value.clone();
+                    self.annotated_calls(&v, hops + 1)
+                }
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    fn is_auth(&self, target: &Ref, depth: u32) -> bool {
+        if target.in_module("fastapi.security") || target.in_module("starlette.authentication") {
+            return true;
+        }
+        let last = target
+            .path
+            .trim_end_matches("()")
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if AUTH_WORDS.iter().any(|w| last.contains(w)) {
+            return true;
+        }
+        if self
+            .options
+            .auth_dependencies
+            .iter()
+            .any(|a| a.as_str() == &*target.path || a.as_str() == last)
+        {
+            return true;
+        }
+        if depth > 3 {
+            return false;
+        }
+        let lookup = Ref {
+            path: target.path.trim_end_matches("()").into(),
+            origin: target.origin,
+            instance: None,
+        };
+        match self.project.resolve(self.service, &lookup) {
+            Some(Symbol::Function(f)) => {
+                let Some(code) = self.project.code(f.file) else { return false };
+                self.parameter_dependencies_shallow(code, f.func)
+                    .iter()
+                    .any(|t| self.is_auth(t, depth + 1))
+            }
+            Some(Symbol::Assign { file, index }) => {
+                let Some(code) = self.project.code(file) else { return false };
+                match code.assigns[index as usize].value.as_call() {
+                    Some(c) => self.is_auth(&c.callee, depth + 1),
+                    None => false,
+                }
+            }
+            Some(Symbol::Class { file, index }) => {
+                let Some(code) = self.project.code(file) else { return false };
+                code.classes[index as usize]
+                    .bases
+                    .iter()
+                    .any(|b| self.is_auth(b, depth + 1))
+            }
+            _ => false,
+        }
+    }
+
+    /// Targets of a function's parameter dependencies, without classifying them (avoids
+    /// recursion through `dependency_of`).
+    fn parameter_dependencies_shallow(&self, code: &CodeFile, func: FnId) -> Vec<Ref> {
+        let mut out = Vec::new();
+        for p in &code.function(func).params {
+            let mut calls = Vec::new();
+            if let Some(Value::Call(c)) = &p.default {
+                calls.push((**c).clone());
+            }
+            if let Some(ann) = &p.annotation {
+                calls.extend(self.annotated_calls(ann, 0));
+            }
+            for c in calls {
+                if !c.callee.is_any(DEPENDS) && !c.callee.is_any(SECURITY) {
+                    continue;
+                }
+                if c.callee.is_any(SECURITY) {
+                    out.push(Ref {
+                        path: "fastapi.security".into(),
+                        origin: crate::audit::model::code::RefOrigin::Import,
+                        instance: None,
+                    });
+                }
+                match c.args.first() {
+                    Some(Value::Ref(r)) => out.push(r.clone()),
+                    Some(Value::Call(inner)) => out.push(inner.callee.clone()),
+                    _ => {
+                        if let Some(Value::Ref(r)) = &p.annotation {
+                            out.push(r.clone());
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn is_rate_limit(&self, target: &Ref, depth: u32) -> bool {
+        if target.in_module("fastapi_limiter") || target.in_module("slowapi") {
+            return true;
+        }
+        let lower = target.path.to_ascii_lowercase();
+        if RATE_LIMIT_WORDS.iter().any(|w| lower.contains(w)) {
+            return true;
+        }
+        if depth > 2 {
+            return false;
+        }
+        let lookup = Ref {
+            path: target.path.trim_end_matches("()").into(),
+            origin: target.origin,
+            instance: None,
+        };
+        match self.project.resolve(self.service, &lookup) {
+            Some(Symbol::Assign { file, index }) => {
+                let Some(code) = self.project.code(file) else { return false };
+                code.assigns[index as usize]
+                    .value
+                    .as_call()
+                    .is_some_and(|c| self.is_rate_limit(&c.callee, depth + 1))
+            }
+            Some(Symbol::Function(f)) => {
+                let Some(code) = self.project.code(f.file) else { return false };
+                self.parameter_dependencies_shallow(code, f.func)
+                    .iter()
+                    .any(|t| self.is_rate_limit(t, depth + 1))
+            }
+            _ => false,
+        }
+    }
+}
+
+fn find_settings(project: &Project, files: &[FileId]) -> Vec<SettingsClass> {
+    let mut out = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    // Two rounds: direct subclasses, then subclasses of those.
+    for _ in 0..2 {
+        for (file, _, code) in project.code_files(files) {
+            for c in &code.classes {
+                let is_settings = c.bases.iter().any(|b| {
+                    b.is_any(SETTINGS_BASES) || names.iter().any(|n| n.as_str() == &*b.path)
+                });
+                if is_settings && !names.iter().any(|n| n.as_str() == &*c.qual) {
+                    names.push(c.qual.to_string());
+                    out.push(SettingsClass {
+                        name: c.qual.to_string(),
+                        at: Loc { file, range: c.name_range },
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `def handler(event, context)` functions at module level.
+fn find_lambda_handlers(project: &Project, files: &[FileId]) -> Vec<FnRef> {
+    let mut out = Vec::new();
+    for (file, _, code) in project.code_files(files) {
+        for (i, f) in code.functions.iter().enumerate() {
+            if f.parent.is_none()
+                && f.class.is_none()
+                && f.params.len() == 2
+                && &*f.params[0].name == "event"
+                && f.params[1].name.trim_start_matches('_') == "context"
+            {
+                out.push(FnRef { file, func: i as FnId });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join_paths;
+
+    #[test]
+    fn paths_join_without_double_slashes() {
+        assert_eq!(join_paths("/api/", "/items"), "/api/items");
+        assert_eq!(join_paths("", "/items"), "/items");
+        assert_eq!(join_paths("/api", ""), "/api");
+        assert_eq!(join_paths("/api", "items"), "/api/items");
+    }
+}

@@ -1,0 +1,462 @@
+//! The service model: built once from the files' facts, then read by every rule.
+//!
+//! A repository holds one or more services. A service is a directory with its own manifest
+//! (pyproject.toml, requirements file, setup.cfg, Pipfile, Dockerfile or SAM template) and at
+//! least one HTTP or worker app in the files it owns; a file belongs to the deepest service
+//! directory above it. When app code sits under no manifest, the audited root is the service.
+//! Files owned by no service are still checked by the code-level rules.
+
+pub mod code;
+pub mod deps;
+mod fastapi;
+mod symbols;
+mod workers;
+
+use std::collections::{BTreeMap, HashMap};
+
+use ruff_text_size::TextRange;
+use serde::Serialize;
+
+use crate::audit::source::{FileId, FileKind, SourceFile};
+pub use code::{Call, CodeFile, FnId, Function, Ref, Value};
+pub use deps::Requirement;
+pub use symbols::Symbol;
+
+/// What a service is, which decides which principles apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A long-running HTTP server (uvicorn/gunicorn), usually in a container.
+    Container,
+    /// An HTTP app on AWS Lambda behind API Gateway (Mangum, SAM).
+    Lambda,
+    /// A background worker consuming a broker (Celery, taskiq, Dramatiq, RQ).
+    Worker,
+}
+
+impl Kind {
+    pub const ALL: &'static [Kind] = &[Kind::Container, Kind::Lambda, Kind::Worker];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Container => "container",
+            Kind::Lambda => "lambda",
+            Kind::Worker => "worker",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+/// A place in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loc {
+    pub file: FileId,
+    pub range: TextRange,
+}
+
+/// A function somewhere in the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FnRef {
+    pub file: FileId,
+    pub func: FnId,
+}
+
+/// A call site somewhere in the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallRef {
+    pub file: FileId,
+    pub index: u32,
+}
+
+/// An HTTP application object (`app = FastAPI(...)`).
+#[derive(Debug, Clone)]
+pub struct HttpApp {
+    /// The dotted name the app is bound to.
+    pub name: String,
+    /// The constructor call: service-level findings point here.
+    pub call: CallRef,
+    pub at: Loc,
+}
+
+/// Where a dependency was declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DependencyLevel {
+    /// `FastAPI(dependencies=[...])`
+    App,
+    /// `app.include_router(router, dependencies=[...])`
+    Include,
+    /// `APIRouter(dependencies=[...])`
+    Router,
+    /// `@router.get(..., dependencies=[...])`
+    Route,
+    /// A handler parameter `user = Depends(get_user)`.
+    Parameter,
+}
+
+/// One `Depends(...)` / `Security(...)` (or equivalent) protecting a route.
+#[derive(Debug, Clone)]
+pub struct Dependency {
+    /// What the dependency calls, resolved.
+    pub target: Ref,
+    pub level: DependencyLevel,
+    pub at: Loc,
+    pub is_auth: bool,
+    pub is_rate_limit: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Index into [`Service::apps`]; None when the router is never mounted on an app.
+    pub app: Option<usize>,
+    pub methods: Vec<String>,
+    /// The full path, with every `include_router` and router prefix.
+    pub path: String,
+    pub handler: Option<FnRef>,
+    /// The decorator or `add_api_route` call.
+    pub at: Loc,
+    /// Every dependency that runs for this route, app level first.
+    pub dependencies: Vec<Dependency>,
+    /// A decorator such as slowapi's `@limiter.limit("5/minute")` limits it.
+    pub rate_limited_by_decorator: bool,
+}
+
+impl Route {
+    pub fn has_auth(&self) -> bool {
+        self.dependencies.iter().any(|d| d.is_auth)
+    }
+
+    pub fn has_rate_limit(&self) -> bool {
+        self.rate_limited_by_decorator || self.dependencies.iter().any(|d| d.is_rate_limit)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Middleware {
+    /// The middleware class or function.
+    pub target: Ref,
+    /// The `add_middleware` / `Middleware(...)` call, for its arguments.
+    pub call: Option<CallRef>,
+    pub at: Loc,
+}
+
+/// A worker application (`Celery(...)`, a taskiq broker, Dramatiq broker, RQ queue).
+#[derive(Debug, Clone)]
+pub struct WorkerApp {
+    pub framework: WorkerFramework,
+    pub name: String,
+    pub call: CallRef,
+    pub at: Loc,
+    /// Defaults set for every task through the app's configuration (`task_acks_late`,
+    /// `task_time_limit`, ...), by setting name.
+    pub defaults: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerFramework {
+    Celery,
+    Taskiq,
+    Dramatiq,
+    Rq,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub framework: WorkerFramework,
+    pub func: FnRef,
+    /// The decorator (`@app.task(...)`): its keyword options.
+    pub options: Vec<(String, Value)>,
+    pub at: Loc,
+    /// The body calls `self.retry(...)` / `raise self.retry(...)`.
+    pub retries_in_body: bool,
+}
+
+impl Task {
+    pub fn option(&self, name: &str) -> Option<&Value> {
+        self.options.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+}
+
+/// A `BaseSettings` subclass.
+#[derive(Debug, Clone)]
+pub struct SettingsClass {
+    pub name: String,
+    pub at: Loc,
+}
+
+#[derive(Debug)]
+pub struct Service {
+    pub name: String,
+    /// Directory relative to the audited root ("" for the root itself).
+    pub root: String,
+    pub kind: Kind,
+    /// The kind came from configuration, not detection.
+    pub kind_from_config: bool,
+    pub files: Vec<FileId>,
+    pub apps: Vec<HttpApp>,
+    pub routes: Vec<Route>,
+    pub middleware: Vec<Middleware>,
+    pub worker_apps: Vec<WorkerApp>,
+    pub tasks: Vec<Task>,
+    pub settings: Vec<SettingsClass>,
+    /// Declared third-party dependencies, from the service's manifests.
+    pub requirements: Vec<Requirement>,
+    /// Functions that run on the request or task path: route handlers, their dependencies
+    /// (transitively), HTTP middleware functions and tasks.
+    pub entry_points: Vec<FnRef>,
+    /// Lambda handler functions (`handler = Mangum(app)` targets or `def handler(event, context)`).
+    pub lambda_handlers: Vec<FnRef>,
+    pub(crate) symbols: symbols::SymbolTable,
+}
+
+impl Service {
+    /// Where a finding about the whole service points: its first HTTP app, else its first
+    /// worker app.
+    pub fn anchor(&self) -> Option<Loc> {
+        self.apps
+            .first()
+            .map(|a| a.at)
+            .or_else(|| self.worker_apps.first().map(|w| w.at))
+    }
+
+    pub fn has_http(&self) -> bool {
+        !self.apps.is_empty()
+    }
+}
+
+/// Everything an audit knows, built once.
+pub struct Project {
+    pub files: Vec<SourceFile>,
+    /// Facts of each file that parsed, by file id.
+    pub code: Vec<Option<CodeFile>>,
+    pub services: Vec<Service>,
+    /// Code files that belong to no service.
+    pub loose_files: Vec<FileId>,
+    /// For each file, the service owning it.
+    pub owner: Vec<Option<usize>>,
+}
+
+impl Project {
+    pub fn file(&self, id: FileId) -> &SourceFile {
+        &self.files[id as usize]
+    }
+
+    pub fn code(&self, id: FileId) -> Option<&CodeFile> {
+        self.code.get(id as usize).and_then(|c| c.as_ref())
+    }
+
+    pub fn call(&self, at: CallRef) -> &Call {
+        &self.code(at.file).expect("call in a parsed file").calls[at.index as usize]
+    }
+
+    pub fn function(&self, f: FnRef) -> &Function {
+        self.code(f.file).expect("function in a parsed file").function(f.func)
+    }
+
+    /// The service a file belongs to.
+    pub fn service_of(&self, file: FileId) -> Option<&Service> {
+        self.owner[file as usize].map(|i| &self.services[i])
+    }
+
+    /// Python files of a service with their facts.
+    pub fn code_files<'a>(
+        &'a self,
+        files: &'a [FileId],
+    ) -> impl Iterator<Item = (FileId, &'a SourceFile, &'a CodeFile)> + 'a {
+        files.iter().filter_map(move |&id| {
+            let code = self.code(id)?;
+            Some((id, self.file(id), code))
+        })
+    }
+
+    /// Resolve a reference to what it names inside `service` (following imports and
+    /// re-exports across the service's files).
+    pub fn resolve(&self, service: &Service, r: &Ref) -> Option<Symbol> {
+        service.symbols.resolve(self, &r.path)
+    }
+
+    /// Resolve a reference to a function of the service.
+    pub fn resolve_function(&self, service: &Service, r: &Ref) -> Option<FnRef> {
+        match self.resolve(service, r)? {
+            Symbol::Function(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// Configuration the model needs.
+#[derive(Debug, Default, Clone)]
+pub struct ModelOptions {
+    /// Service kind overrides by service directory (relative to the audited root).
+    pub kinds: HashMap<String, Kind>,
+    /// Extra dotted names or function names treated as authentication dependencies.
+    pub auth_dependencies: Vec<String>,
+}
+
+/// Build the project model from the files and their facts.
+pub fn build(files: Vec<SourceFile>, code: Vec<Option<CodeFile>>, options: &ModelOptions) -> Project {
+    let service_dirs = find_service_dirs(&files, &code);
+    let mut owner: Vec<Option<usize>> = vec![None; files.len()];
+    let mut members: Vec<Vec<FileId>> = vec![Vec::new(); service_dirs.len()];
+    let mut loose_files = Vec::new();
+    for (id, f) in files.iter().enumerate() {
+        let dir = parent_dir(&f.rel);
+        match deepest_ancestor(&service_dirs, dir) {
+            Some(i) => {
+                owner[id] = Some(i);
+                members[i].push(id as FileId);
+            }
+            None => {
+                if f.kind == FileKind::Python {
+                    loose_files.push(id as FileId);
+                }
+            }
+        }
+    }
+    let mut project = Project {
+        files,
+        code,
+        services: Vec::new(),
+        loose_files,
+        owner,
+    };
+    let services = service_dirs
+        .into_iter()
+        .zip(members)
+        .map(|(root, files)| build_service(&project, root, files, options))
+        .collect();
+    project.services = services;
+    project
+}
+
+fn build_service(project: &Project, root: String, files: Vec<FileId>, options: &ModelOptions) -> Service {
+    let requirements = deps::collect(project, &files);
+    let name = deps::project_name(project, &files, &root).unwrap_or_else(|| {
+        root.rsplit('/')
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("root")
+            .to_string()
+    });
+    let mut service = Service {
+        name,
+        root,
+        kind: Kind::Container,
+        kind_from_config: false,
+        files,
+        apps: Vec::new(),
+        routes: Vec::new(),
+        middleware: Vec::new(),
+        worker_apps: Vec::new(),
+        tasks: Vec::new(),
+        settings: Vec::new(),
+        requirements,
+        entry_points: Vec::new(),
+        lambda_handlers: Vec::new(),
+        symbols: symbols::SymbolTable::default(),
+    };
+    service.symbols = symbols::SymbolTable::build(project, &service.files);
+    fastapi::link(project, &mut service, options);
+    workers::link(project, &mut service);
+    let is_lambda = !service.lambda_handlers.is_empty() || uses_mangum(project, &service);
+    service.kind = match options.kinds.get(&service.root) {
+        Some(k) => {
+            service.kind_from_config = true;
+            *k
+        }
+        None if is_lambda => Kind::Lambda,
+        None if service.apps.is_empty() && !service.worker_apps.is_empty() => Kind::Worker,
+        None => Kind::Container,
+    };
+    service
+}
+
+fn uses_mangum(project: &Project, service: &Service) -> bool {
+    project
+        .code_files(&service.files)
+        .any(|(_, f, c)| !f.is_test() && c.calls.iter().any(|call| call.callee.is("mangum.Mangum")))
+}
+
+/// Directories that hold a manifest and own app code, deepest first.
+fn find_service_dirs(files: &[SourceFile], code: &[Option<CodeFile>]) -> Vec<String> {
+    let mut candidates: Vec<String> = vec![String::new()];
+    for f in files {
+        let name = f.rel.rsplit('/').next().unwrap_or(&f.rel);
+        let is_manifest = matches!(f.kind, FileKind::Manifest | FileKind::Dockerfile)
+            || matches!(name, "template.yaml" | "template.yml" | "setup.py");
+        if is_manifest {
+            let dir = parent_dir(&f.rel).to_string();
+            if !candidates.contains(&dir) {
+                candidates.push(dir);
+            }
+        }
+    }
+    let mut has_app = vec![false; candidates.len()];
+    for (f, c) in files.iter().zip(code) {
+        let Some(c) = c else { continue };
+        if f.is_test() || !defines_app(c) {
+            continue;
+        }
+        if let Some(i) = deepest_ancestor(&candidates, parent_dir(&f.rel)) {
+            has_app[i] = true;
+        }
+    }
+    let mut dirs: Vec<String> = candidates
+        .into_iter()
+        .zip(has_app)
+        .filter_map(|(d, has)| has.then_some(d))
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Constructors of HTTP and worker apps.
+const APP_CONSTRUCTORS: &[&str] = &[
+    "fastapi.FastAPI",
+    "starlette.applications.Starlette",
+    "celery.Celery",
+    "dramatiq.set_broker",
+    "rq.Queue",
+    "taskiq.InMemoryBroker",
+    "taskiq_redis.ListQueueBroker",
+    "taskiq_redis.RedisStreamBroker",
+    "taskiq_aio_pika.AioPikaBroker",
+    "mangum.Mangum",
+];
+
+fn defines_app(code: &CodeFile) -> bool {
+    code.calls.iter().any(|c| c.callee.is_any(APP_CONSTRUCTORS))
+}
+
+fn parent_dir(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// Index of the deepest directory in `dirs` that is `dir` or an ancestor of it.
+fn deepest_ancestor(dirs: &[String], dir: &str) -> Option<usize> {
+    dirs.iter()
+        .enumerate()
+        .filter(|(_, d)| {
+            d.is_empty() || dir == d.as_str() || dir.strip_prefix(d.as_str()).is_some_and(|r| r.starts_with('/'))
+        })
+        .max_by_key(|(_, d)| d.len())
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deepest_ancestor_prefers_the_nearest_directory() {
+        let dirs = vec!["".to_string(), "svc".to_string(), "svc/a".to_string()];
+        assert_eq!(deepest_ancestor(&dirs, "svc/a/app"), Some(2));
+        assert_eq!(deepest_ancestor(&dirs, "svc/ab"), Some(1));
+        assert_eq!(deepest_ancestor(&dirs, "other"), Some(0));
+        assert_eq!(deepest_ancestor(&dirs[1..], "other"), None);
+    }
+}

@@ -1,0 +1,157 @@
+//! Cross-file name resolution inside one service.
+//!
+//! Files are known by their dotted module path relative to the audited root
+//! (`services.orders.app.routers.items`); an import names a module relative to some import
+//! root (`app.routers.items`), so a module matches every file whose path ends with it. Names
+//! defined at module level are looked up in that file, following imports and re-exports.
+
+use std::collections::HashMap;
+
+use crate::audit::model::Project;
+use crate::audit::model::code::{FnId, Scope};
+use crate::audit::model::FnRef;
+use crate::audit::source::FileId;
+
+/// What a dotted name resolves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Symbol {
+    Function(FnRef),
+    Class { file: FileId, index: u32 },
+    /// An assignment (`router = APIRouter()`), module level or local to a function.
+    Assign { file: FileId, index: u32 },
+    Module(FileId),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Def {
+    Function(FnId),
+    Class(u32),
+    Assign(u32),
+    Import(u32),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct SymbolTable {
+    /// Every dotted suffix of every module path -> files.
+    modules: HashMap<Box<str>, Vec<FileId>>,
+    /// Module-level definitions of each file.
+    defs: HashMap<FileId, HashMap<Box<str>, Def>>,
+}
+
+/// How many imports/re-exports a resolution follows before giving up (cycles).
+const MAX_HOPS: u32 = 8;
+
+impl SymbolTable {
+    pub fn build(project: &Project, files: &[FileId]) -> Self {
+        let mut table = SymbolTable::default();
+        for (id, file, code) in project.code_files(files) {
+            let module: &str = &code.module;
+            let mut suffix = module;
+            loop {
+                table.modules.entry(suffix.into()).or_default().push(id);
+                match suffix.split_once('.') {
+                    Some((_, rest)) => suffix = rest,
+                    None => break,
+                }
+            }
+            let mut defs = HashMap::new();
+            for (i, imp) in code.imports.iter().enumerate() {
+                if imp.func.is_none() {
+                    defs.insert(imp.local.clone(), Def::Import(i as u32));
+                }
+            }
+            for (i, a) in code.assigns.iter().enumerate() {
+                if a.scope == Scope::Module {
+                    defs.insert(a.target.clone(), Def::Assign(i as u32));
+                }
+            }
+            let top_level = format!("{module}.");
+            for (i, c) in code.classes.iter().enumerate() {
+                if c.qual.strip_prefix(top_level.as_str()) == Some(&*c.name) {
+                    defs.insert(c.name.clone(), Def::Class(i as u32));
+                }
+            }
+            for (i, f) in code.functions.iter().enumerate() {
+                if f.parent.is_none() && f.class.is_none() {
+                    defs.insert(f.name.clone(), Def::Function(i as FnId));
+                }
+            }
+            table.defs.insert(id, defs);
+            let _ = file;
+        }
+        // Prefer service code over tests when a module name is ambiguous.
+        for ids in table.modules.values_mut() {
+            ids.sort_by_key(|id| (project.file(*id).is_test(), project.file(*id).rel.len()));
+        }
+        table
+    }
+
+    pub fn resolve(&self, project: &Project, path: &str) -> Option<Symbol> {
+        self.resolve_hops(project, path, 0)
+    }
+
+    fn resolve_hops(&self, project: &Project, path: &str, hops: u32) -> Option<Symbol> {
+        if hops > MAX_HOPS {
+            return None;
+        }
+        if let Some(files) = self.modules.get(path) {
+            return Some(Symbol::Module(files[0]));
+        }
+        // Split `module.rest` at each dot from the right: the longest module wins.
+        let mut split = path.len();
+        while let Some(dot) = path[..split].rfind('.') {
+            split = dot;
+            let (module, rest) = (&path[..dot], &path[dot + 1..]);
+            let Some(files) = self.modules.get(module) else {
+                continue;
+            };
+            for &file in files {
+                if let Some(sym) = self.lookup_in(project, file, rest, hops) {
+                    return Some(sym);
+                }
+            }
+        }
+        None
+    }
+
+    /// Look up `rest` (`name` or `Class.method` or `func.local`) in one file.
+    fn lookup_in(&self, project: &Project, file: FileId, rest: &str, hops: u32) -> Option<Symbol> {
+        let code = project.code(file)?;
+        let (first, tail) = match rest.split_once('.') {
+            Some((f, t)) => (f, Some(t)),
+            None => (rest, None),
+        };
+        let def = *self.defs.get(&file)?.get(first)?;
+        match (def, tail) {
+            (Def::Function(f), None) => Some(Symbol::Function(FnRef { file, func: f })),
+            (Def::Class(i), None) => Some(Symbol::Class { file, index: i }),
+            (Def::Assign(i), None) => Some(Symbol::Assign { file, index: i }),
+            (Def::Import(i), _) => {
+                let target = &code.imports[i as usize].target;
+                let full = match tail {
+                    Some(t) => format!("{target}.{t}"),
+                    None => target.to_string(),
+                };
+                self.resolve_hops(project, &full, hops + 1)
+            }
+            (Def::Class(_) | Def::Function(_), Some(t)) => {
+                // A method (`Class.method`) or a function's local (`create_app.app`).
+                let qual = format!("{}.{first}", code.module);
+                let owner = code.functions.iter().position(|f| *f.qual == *qual);
+                if let Some(owner) = owner {
+                    if let Some(i) = code.assigns.iter().rposition(|a| {
+                        a.scope == Scope::Function(owner as FnId) && &*a.target == t
+                    }) {
+                        return Some(Symbol::Assign { file, index: i as u32 });
+                    }
+                }
+                let want = format!("{qual}.{t}");
+                code.functions
+                    .iter()
+                    .position(|f| *f.qual == *want)
+                    .map(|i| Symbol::Function(FnRef { file, func: i as FnId }))
+            }
+            (Def::Assign(_), Some(_)) => None,
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Worker apps (Celery, taskiq, Dramatiq, RQ) and their tasks.
+
+use std::collections::BTreeMap;
+
+use crate::audit::model::code::{FnId, Scope, Value};
+use crate::audit::model::{CallRef, FnRef, Loc, Project, Service, Task, WorkerApp, WorkerFramework};
+
+/// Constructors of worker apps / brokers, with their framework.
+const WORKER_APPS: &[(&str, WorkerFramework)] = &[
+    ("celery.Celery", WorkerFramework::Celery),
+    ("taskiq.InMemoryBroker", WorkerFramework::Taskiq),
+    ("taskiq_redis.ListQueueBroker", WorkerFramework::Taskiq),
+    ("taskiq_redis.RedisStreamBroker", WorkerFramework::Taskiq),
+    ("taskiq_aio_pika.AioPikaBroker", WorkerFramework::Taskiq),
+    ("dramatiq.brokers.redis.RedisBroker", WorkerFramework::Dramatiq),
+    ("dramatiq.brokers.rabbitmq.RabbitmqBroker", WorkerFramework::Dramatiq),
+    ("rq.Queue", WorkerFramework::Rq),
+];
+
+/// Decorators that declare a task without naming an app object.
+const TASK_DECORATORS: &[(&str, WorkerFramework)] = &[
+    ("celery.shared_task", WorkerFramework::Celery),
+    ("dramatiq.actor", WorkerFramework::Dramatiq),
+];
+
+/// `@app.task` / `@broker.task` / `@broker.actor`: the framework of the app named.
+fn app_framework(
+    project: &Project,
+    service: &Service,
+    apps: &[(String, WorkerApp)],
+    callee: &crate::audit::model::Ref,
+) -> Option<WorkerFramework> {
+    let base = callee
+        .path
+        .strip_suffix(".task")
+        .or_else(|| callee.path.strip_suffix(".actor"))?;
+    if let Some((_, app)) = apps.iter().find(|(k, _)| k == base) {
+        return Some(app.framework);
+    }
+    if callee
+        .instance
+        .as_deref()
+        .is_some_and(|i| i.starts_with("celery.Celery()"))
+    {
+        return Some(WorkerFramework::Celery);
+    }
+    // An app imported from another module of the service.
+    match service.symbols.resolve(project, base)? {
+        crate::audit::model::Symbol::Assign { file, index } => {
+            let code = project.code(file)?;
+            let a = &code.assigns[index as usize];
+            let key = format!("{}.{}", code.module, a.target);
+            apps.iter().find(|(k, _)| *k == key).map(|(_, app)| app.framework)
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn link(project: &Project, service: &mut Service) {
+    let mut apps: Vec<(String, WorkerApp)> = Vec::new();
+    for (file, source, code) in project.code_files(&service.files) {
+        if source.is_test() {
+            continue;
+        }
+        for a in &code.assigns {
+            let Some(call) = a.value.as_call() else { continue };
+            let Some(&(_, framework)) = WORKER_APPS.iter().find(|(p, _)| call.callee.is(p)) else {
+                continue;
+            };
+            let key = match a.scope {
+                Scope::Module => format!("{}.{}", code.module, a.target),
+                Scope::Function(f) => format!("{}.{}", code.function(f).qual, a.target),
+                Scope::Class => continue,
+            };
+            let Some(index) = code.calls.iter().position(|c| c.range == call.range) else {
+                continue;
+            };
+            apps.push((
+                key.clone(),
+                WorkerApp {
+                    framework,
+                    name: key,
+                    call: CallRef { file, index: index as u32 },
+                    at: Loc { file, range: call.range },
+                    defaults: BTreeMap::new(),
+                },
+            ));
+        }
+    }
+
+    // Configuration: `app.conf.update(k=v)`, `app.conf.k = v`, `app.conf.update({...})`.
+    for (_, source, code) in project.code_files(&service.files) {
+        if source.is_test() {
+            continue;
+        }
+        for call in &code.calls {
+            for (key, app) in apps.iter_mut() {
+                if call.callee.path.strip_prefix(key.as_str()) == Some(".conf.update") {
+                    for k in &call.kwargs {
+                        app.defaults.insert(k.name.to_string(), k.value.clone());
+                    }
+                    if let Some(Value::Dict(items)) = call.args.first().map(|a| &a.value) {
+                        for (k, v) in items {
+                            if let Some(k) = k.as_str() {
+                                app.defaults.insert(k.to_string(), v.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for a in &code.attr_assigns {
+            for (key, app) in apps.iter_mut() {
+                if let Some(setting) = a
+                    .target
+                    .path
+                    .strip_prefix(key.as_str())
+                    .and_then(|r| r.strip_prefix(".conf."))
+                {
+                    app.defaults.insert(setting.to_string(), a.value.clone());
+                }
+            }
+        }
+    }
+
+    let mut tasks = Vec::new();
+    for (file, source, code) in project.code_files(&service.files) {
+        if source.is_test() {
+            continue;
+        }
+        for (i, f) in code.functions.iter().enumerate() {
+            for d in &f.decorators {
+                let (callee, options) = match &d.value {
+                    Value::Call(c) => (&c.callee, c.kwargs.clone()),
+                    Value::Ref(r) => (r, Vec::new()),
+                    _ => continue,
+                };
+                let framework = TASK_DECORATORS
+                    .iter()
+                    .find(|(p, _)| callee.is(p))
+                    .map(|(_, fw)| *fw)
+                    .or_else(|| app_framework(project, service, &apps, callee));
+                let Some(framework) = framework else { continue };
+                let retries_in_body = code
+                    .calls_in(i as FnId)
+                    .any(|c| c.callee.path.ends_with(".retry") && !c.callee.in_module("stamina") && !c.callee.in_module("tenacity"));
+                tasks.push(Task {
+                    framework,
+                    func: FnRef { file, func: i as FnId },
+                    options: options.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                    at: Loc { file, range: d.range },
+                    retries_in_body,
+                });
+            }
+        }
+    }
+    for t in &tasks {
+        if !service.entry_points.contains(&t.func) {
+            service.entry_points.push(t.func);
+        }
+    }
+    service.entry_points.sort();
+    service.worker_apps = apps.into_iter().map(|(_, a)| a).collect();
+    service.tasks = tasks;
+}

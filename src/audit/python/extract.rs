@@ -1,0 +1,1005 @@
+//! Python syntax tree -> [`CodeFile`] facts.
+//!
+//! One pass over the module after a binder pass that collects module-level names, so that a
+//! function may refer to a name defined further down. Names are resolved through the file's
+//! imports (module-level and function-level), its module-level definitions and the builtins;
+//! local variables built by a call (`client = httpx.Client()`) resolve as instances of it.
+
+use std::collections::{HashMap, HashSet};
+
+use ruff_python_ast::{
+    self as ast, Expr, Stmt,
+    visitor::{self, Visitor},
+};
+use ruff_text_size::{Ranged, TextRange};
+
+use crate::audit::model::code::{
+    Arg, Assign, AttrAssign, Call, CallValue, Class, CodeFile, FnId, Function, HeaderName, Import,
+    Kwarg, Mutation, MutationKind, Param, Ref, RefOrigin, Scope, Value,
+};
+
+/// How deep argument values are summarised; deeper parts become `Value::Other`.
+const MAX_VALUE_DEPTH: u8 = 5;
+/// How many elements of a collection literal are kept.
+const MAX_ELEMENTS: usize = 64;
+
+const MUTATING_METHODS: &[&str] = &[
+    "append",
+    "appendleft",
+    "extend",
+    "extendleft",
+    "insert",
+    "add",
+    "update",
+    "setdefault",
+    "pop",
+    "popitem",
+    "popleft",
+    "remove",
+    "discard",
+    "clear",
+    "__setitem__",
+];
+
+const BUILTINS: &[&str] = &[
+    "open", "print", "dict", "list", "set", "frozenset", "tuple", "input", "exec", "eval",
+    "compile", "__import__", "breakpoint", "getattr", "setattr", "globals", "vars",
+];
+
+struct FnScope {
+    id: FnId,
+    locals: HashSet<String>,
+    globals: HashSet<String>,
+    /// Local names bound to the result of a resolved call: name -> constructor path.
+    instances: HashMap<String, Box<str>>,
+    /// Function-level imports: local name -> (target, import index).
+    imports: HashMap<String, (Box<str>, usize)>,
+    /// Depth of lambdas/comprehensions we are inside, within this function.
+    deferred: u32,
+}
+
+pub struct Extractor<'src> {
+    source: &'src str,
+    out: CodeFile,
+    module: String,
+    /// Package of this module, for relative imports (`a.b` for module `a.b.c`, or for
+    /// `a/b/__init__.py` itself `a.b`).
+    package: String,
+    module_names: HashSet<String>,
+    module_imports: HashMap<String, (Box<str>, usize)>,
+    /// Module-level names bound to a resolved call's result.
+    module_instances: HashMap<String, Box<str>>,
+    fns: Vec<FnScope>,
+    classes: Vec<String>,
+    /// Names of classes and functions enclosing the current point, for qualified names.
+    qual_stack: Vec<String>,
+    with_call_starts: HashSet<u32>,
+    awaited_starts: HashSet<u32>,
+    /// Module-level body: statements outside any function and class.
+    at_module_level: bool,
+}
+
+impl<'src> Extractor<'src> {
+    pub fn new(source: &'src str, module: &str, is_package: bool) -> Self {
+        let package = if is_package {
+            module.to_string()
+        } else {
+            module.rsplit_once('.').map(|(p, _)| p.to_string()).unwrap_or_default()
+        };
+        Extractor {
+            source,
+            out: CodeFile {
+                module: module.into(),
+                ..CodeFile::default()
+            },
+            module: module.to_string(),
+            package,
+            module_names: HashSet::new(),
+            module_imports: HashMap::new(),
+            module_instances: HashMap::new(),
+            fns: Vec::new(),
+            classes: Vec::new(),
+            qual_stack: Vec::new(),
+            with_call_starts: HashSet::new(),
+            awaited_starts: HashSet::new(),
+            at_module_level: true,
+        }
+    }
+
+    pub fn run(mut self, body: &'src [Stmt]) -> CodeFile {
+        for stmt in body {
+            bind_module_names(stmt, &mut self.module_names);
+        }
+        for stmt in body {
+            self.visit_stmt(stmt);
+        }
+        self.out
+    }
+
+    fn qual(&self, name: &str) -> String {
+        let mut q = self.module.clone();
+        for part in &self.qual_stack {
+            q.push('.');
+            q.push_str(part);
+        }
+        q.push('.');
+        q.push_str(name);
+        q
+    }
+
+    fn current_fn(&self) -> Option<FnId> {
+        self.fns.last().map(|f| f.id)
+    }
+
+    fn scope(&self) -> Scope {
+        if !self.classes.is_empty() && self.qual_stack.last() == self.classes.last() {
+            Scope::Class
+        } else if let Some(f) = self.fns.last() {
+            Scope::Function(f.id)
+        } else {
+            Scope::Module
+        }
+    }
+
+    // ---- name resolution -------------------------------------------------------------
+
+    /// Absolute dotted path for `from <level dots><module> import name`.
+    fn absolute_module(&self, level: u32, module: Option<&str>) -> String {
+        if level == 0 {
+            return module.unwrap_or_default().to_string();
+        }
+        let mut base: Vec<&str> = if self.package.is_empty() {
+            Vec::new()
+        } else {
+            self.package.split('.').collect()
+        };
+        for _ in 1..level {
+            base.pop();
+        }
+        let mut s = base.join(".");
+        if let Some(m) = module {
+            if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(m);
+        }
+        s
+    }
+
+    /// Resolve a bare name as code at the current point sees it.
+    fn resolve_name(&mut self, name: &str) -> Ref {
+        for scope in self.fns.iter().rev() {
+            if scope.globals.contains(name) {
+                break;
+            }
+            if let Some((target, idx)) = scope.imports.get(name) {
+                self.out.imports[*idx].used = true;
+                return Ref {
+                    path: target.clone(),
+                    origin: RefOrigin::Import,
+                    instance: None,
+                };
+            }
+            if let Some(ctor) = scope.instances.get(name) {
+                let func = &self.out.functions[scope.id as usize];
+                return Ref {
+                    path: format!("{}.{name}", func.qual).into(),
+                    origin: RefOrigin::Local,
+                    instance: Some(format!("{ctor}()").into()),
+                };
+            }
+            if scope.locals.contains(name) {
+                return Ref::unknown(name);
+            }
+        }
+        if let Some((target, idx)) = self.module_imports.get(name) {
+            self.out.imports[*idx].used = true;
+            return Ref {
+                path: target.clone(),
+                origin: RefOrigin::Import,
+                instance: None,
+            };
+        }
+        if self.module_names.contains(name) {
+            return Ref {
+                path: format!("{}.{name}", self.module).into(),
+                origin: RefOrigin::Module,
+                instance: self
+                    .module_instances
+                    .get(name)
+                    .map(|ctor| format!("{ctor}()").into()),
+            };
+        }
+        if BUILTINS.contains(&name) {
+            return Ref {
+                path: name.into(),
+                origin: RefOrigin::Builtin,
+                instance: None,
+            };
+        }
+        Ref::unknown(name)
+    }
+
+    /// Resolve a dotted expression (`a.b.c`, `f().x`); None for anything else.
+    fn resolve(&mut self, expr: &Expr) -> Option<Ref> {
+        match expr {
+            Expr::Name(n) => Some(self.resolve_name(n.id.as_str())),
+            Expr::Attribute(a) => {
+                let base = self.resolve(&a.value)?;
+                let attr = a.attr.id.as_str();
+                let join = |p: &str| -> Box<str> {
+                    let mut s = String::with_capacity(p.len() + attr.len() + 1);
+                    s.push_str(p);
+                    s.push('.');
+                    s.push_str(attr);
+                    s.into()
+                };
+                Some(Ref {
+                    path: join(&base.path),
+                    origin: base.origin,
+                    instance: base.instance.as_deref().map(join),
+                })
+            }
+            Expr::Call(c) => {
+                let base = self.resolve(&c.func)?;
+                let origin = if base.origin == RefOrigin::Unknown {
+                    RefOrigin::Unknown
+                } else {
+                    RefOrigin::Instance
+                };
+                Some(Ref {
+                    path: format!("{}()", base.effective()).into(),
+                    origin,
+                    instance: None,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn resolve_or_text(&mut self, expr: &Expr) -> Ref {
+        self.resolve(expr).unwrap_or_else(|| {
+            Ref::unknown(self.source[expr.range()].chars().take(80).collect::<String>())
+        })
+    }
+
+    // ---- values ----------------------------------------------------------------------
+
+    fn value(&mut self, expr: &Expr, depth: u8) -> Value {
+        if depth > MAX_VALUE_DEPTH {
+            return Value::Other;
+        }
+        let d = depth + 1;
+        match expr {
+            Expr::StringLiteral(s) => Value::Str(s.value.to_str().into()),
+            Expr::BytesLiteral(_) => Value::Bytes,
+            Expr::FString(_) | Expr::TString(_) => Value::FormattedStr,
+            Expr::NumberLiteral(n) => match &n.value {
+                ast::Number::Int(i) => i.as_i64().map_or(Value::Other, Value::Int),
+                ast::Number::Float(f) => Value::Float(*f),
+                ast::Number::Complex { .. } => Value::Other,
+            },
+            Expr::BooleanLiteral(b) => Value::Bool(b.value),
+            Expr::NoneLiteral(_) => Value::None,
+            Expr::Name(_) | Expr::Attribute(_) => Value::Ref(self.resolve_or_text(expr)),
+            Expr::List(l) => Value::List(self.values(&l.elts, d)),
+            Expr::Tuple(t) => Value::Tuple(self.values(&t.elts, d)),
+            Expr::Set(s) => Value::Set(self.values(&s.elts, d)),
+            Expr::Dict(dict) => Value::Dict(
+                dict.items
+                    .iter()
+                    .take(MAX_ELEMENTS)
+                    .map(|item| {
+                        let k = item
+                            .key
+                            .as_ref()
+                            .map_or(Value::Other, |k| self.value(k, d));
+                        (k, self.value(&item.value, d))
+                    })
+                    .collect(),
+            ),
+            Expr::Call(c) => Value::Call(Box::new(self.call_value(c, d))),
+            Expr::Subscript(s) => {
+                let base = self.value(&s.value, d);
+                let items = match &*s.slice {
+                    Expr::Tuple(t) => self.values(&t.elts, d),
+                    other => vec![self.value(other, d)],
+                };
+                Value::Subscript(Box::new(base), items)
+            }
+            Expr::If(i) => Value::Either(vec![self.value(&i.body, d), self.value(&i.orelse, d)]),
+            Expr::BoolOp(b) => Value::Either(self.values(&b.values, d)),
+            Expr::Await(a) => self.value(&a.value, depth),
+            Expr::Named(n) => self.value(&n.value, depth),
+            _ => Value::Other,
+        }
+    }
+
+    fn values(&mut self, exprs: &[Expr], depth: u8) -> Vec<Value> {
+        exprs
+            .iter()
+            .take(MAX_ELEMENTS)
+            .map(|e| self.value(e, depth))
+            .collect()
+    }
+
+    fn call_value(&mut self, c: &ast::ExprCall, depth: u8) -> CallValue {
+        CallValue {
+            callee: self.resolve_or_text(&c.func),
+            args: self.values(&c.arguments.args, depth),
+            kwargs: c
+                .arguments
+                .keywords
+                .iter()
+                .filter_map(|k| {
+                    let name = k.arg.as_ref()?;
+                    Some((name.id.as_str().into(), self.value(&k.value, depth)))
+                })
+                .collect(),
+            range: c.range(),
+        }
+    }
+
+    // ---- recording -------------------------------------------------------------------
+
+    fn record_call(&mut self, c: &ast::ExprCall) {
+        let callee = self.resolve_or_text(&c.func);
+        let start = c.range().start().to_u32();
+        let (deferred, func) = match self.fns.last() {
+            Some(f) => (f.deferred > 0, Some(f.id)),
+            None => (false, None),
+        };
+        let args = c
+            .arguments
+            .args
+            .iter()
+            .take(MAX_ELEMENTS)
+            .map(|a| Arg {
+                value: self.value(a, 1),
+                range: a.range(),
+            })
+            .collect();
+        let mut has_star_kwargs = false;
+        let kwargs = c
+            .arguments
+            .keywords
+            .iter()
+            .filter_map(|k| match &k.arg {
+                Some(name) => Some(Kwarg {
+                    name: name.id.as_str().into(),
+                    value: self.value(&k.value, 1),
+                    range: k.range(),
+                }),
+                None => {
+                    has_star_kwargs = true;
+                    None
+                }
+            })
+            .collect();
+
+        // `CACHE.append(x)` on a module-level container, inside a function.
+        if let (Some(fid), Expr::Attribute(attr)) = (func, &*c.func)
+            && let Expr::Name(base) = &*attr.value
+            && MUTATING_METHODS.contains(&attr.attr.id.as_str())
+            && self.is_module_global(base.id.as_str())
+        {
+            self.out.mutations.push(Mutation {
+                target: format!("{}.{}", self.module, base.id).into(),
+                kind: MutationKind::MethodCall,
+                func: fid,
+                range: c.range(),
+            });
+        }
+
+        self.out.calls.push(Call {
+            callee,
+            args,
+            kwargs,
+            has_star_kwargs,
+            range: c.range(),
+            callee_range: c.func.range(),
+            func,
+            deferred,
+            in_with: self.with_call_starts.contains(&start),
+            awaited: self.awaited_starts.contains(&start),
+        });
+    }
+
+    /// Inside a function: `name` refers to the module-level binding (not a local).
+    fn is_module_global(&self, name: &str) -> bool {
+        let Some(scope) = self.fns.last() else {
+            return false;
+        };
+        if scope.globals.contains(name) {
+            return true;
+        }
+        if self.fns.iter().any(|s| s.locals.contains(name)) {
+            return false;
+        }
+        self.module_names.contains(name) && !self.module_imports.contains_key(name)
+    }
+
+    /// Record a write through a subscript / `global` rebind inside a function.
+    fn record_store(&mut self, target: &Expr, kind_for_item: MutationKind, range: TextRange) {
+        let Some(fid) = self.current_fn() else {
+            return;
+        };
+        let (name, kind) = match target {
+            Expr::Subscript(s) => match innermost_name(&s.value) {
+                Some(n) => (n, kind_for_item),
+                None => return,
+            },
+            Expr::Name(n) => {
+                let is_global = self
+                    .fns
+                    .last()
+                    .is_some_and(|s| s.globals.contains(n.id.as_str()));
+                if !is_global {
+                    return;
+                }
+                (n.id.as_str(), MutationKind::GlobalRebind)
+            }
+            _ => return,
+        };
+        if self.is_module_global(name) {
+            self.out.mutations.push(Mutation {
+                target: format!("{}.{name}", self.module).into(),
+                kind,
+                func: fid,
+                range,
+            });
+        }
+    }
+
+    fn record_assign(
+        &mut self,
+        target: &Expr,
+        value: &Expr,
+        annotation: Option<&Expr>,
+        range: TextRange,
+    ) {
+        match target {
+            Expr::Name(n) => {
+                let v = self.value(value, 1);
+                let annotation = annotation.map(|a| self.value(a, 1));
+                let name = n.id.as_str();
+                // Track names bound to a resolved call, for method resolution later.
+                if let Expr::Call(c) = value
+                    && let Some(r) = self.resolve(&c.func)
+                    && r.origin != RefOrigin::Unknown
+                {
+                    let ctor: Box<str> = r.effective().into();
+                    let in_class_body = self.at_class_body();
+                    match self.fns.last_mut() {
+                        Some(scope) if !in_class_body => {
+                            scope.instances.insert(name.to_string(), ctor);
+                        }
+                        None if self.classes.is_empty() => {
+                            self.module_instances.insert(name.to_string(), ctor);
+                        }
+                        _ => {}
+                    }
+                }
+                let scope = self.scope();
+                let class = match scope {
+                    Scope::Class => self.classes.last().map(|c| c.as_str().into()),
+                    _ => None,
+                };
+                self.out.assigns.push(Assign {
+                    target: name.into(),
+                    value: v,
+                    annotation,
+                    range,
+                    target_range: n.range(),
+                    value_range: value.range(),
+                    scope,
+                    class,
+                });
+            }
+            Expr::Attribute(_) => {
+                let target_ref = self.resolve_or_text(target);
+                let v = self.value(value, 1);
+                self.out.attr_assigns.push(AttrAssign {
+                    target: target_ref,
+                    value: v,
+                    range,
+                    func: self.current_fn(),
+                });
+            }
+            Expr::Tuple(t) => {
+                // `a, b = x, y`: pair up when the shapes match, otherwise record nothing.
+                if let Expr::Tuple(v) = value
+                    && v.elts.len() == t.elts.len()
+                {
+                    for (te, ve) in t.elts.iter().zip(v.elts.iter()) {
+                        self.record_assign(te, ve, None, range);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn at_class_body(&self) -> bool {
+        matches!(self.scope(), Scope::Class)
+    }
+
+    fn record_header_name(&mut self, text: &str, range: TextRange) {
+        if looks_like_header_name(text) {
+            self.out.header_names.push(HeaderName {
+                lower: text.to_ascii_lowercase().into(),
+                range,
+            });
+        }
+    }
+
+    fn record_import(&mut self, local: &str, target: String, range: TextRange) {
+        let idx = self.out.imports.len();
+        let target: Box<str> = target.into();
+        self.out.imports.push(Import {
+            local: local.into(),
+            target: target.clone(),
+            range,
+            func: self.current_fn(),
+            used: false,
+        });
+        match self.fns.last_mut() {
+            Some(scope) => {
+                scope.imports.insert(local.to_string(), (target, idx));
+            }
+            None => {
+                self.module_imports.insert(local.to_string(), (target, idx));
+            }
+        }
+    }
+
+    fn enter_function(&mut self, f: &'src ast::StmtFunctionDef) {
+        let id = self.out.functions.len() as FnId;
+        let decorators = f
+            .decorator_list
+            .iter()
+            .map(|d| Arg {
+                value: self.value(&d.expression, 1),
+                range: d.range(),
+            })
+            .collect();
+        let params = f
+            .parameters
+            .iter()
+            .map(|p| Param {
+                name: p.name().id.as_str().into(),
+                annotation: p.annotation().map(|a| self.value(a, 1)),
+                default: p.default().map(|d| self.value(d, 1)),
+                range: p.range(),
+            })
+            .collect();
+        let mut locals = HashSet::new();
+        let mut globals = HashSet::new();
+        let mut has_yield = false;
+        for p in f.parameters.iter() {
+            locals.insert(p.name().id.to_string());
+        }
+        for stmt in &f.body {
+            bind_local_names(stmt, &mut locals, &mut globals, &mut has_yield);
+        }
+        self.out.functions.push(Function {
+            name: f.name.id.as_str().into(),
+            qual: self.qual(f.name.id.as_str()).into(),
+            is_async: f.is_async,
+            range: f.range(),
+            name_range: f.name.range(),
+            parent: self.current_fn(),
+            class: if self.at_class_body() {
+                self.classes.last().map(|c| c.as_str().into())
+            } else {
+                None
+            },
+            decorators,
+            params,
+            globals: globals.iter().map(|g| g.as_str().into()).collect(),
+            is_generator: has_yield,
+        });
+        self.fns.push(FnScope {
+            id,
+            locals,
+            globals,
+            instances: HashMap::new(),
+            imports: HashMap::new(),
+            deferred: 0,
+        });
+        self.qual_stack.push(f.name.id.to_string());
+    }
+
+    fn visit_body(&mut self, body: &'src [Stmt]) {
+        for s in body {
+            self.visit_stmt(s);
+        }
+    }
+}
+
+impl<'src> Visitor<'src> for Extractor<'src> {
+    fn visit_stmt(&mut self, stmt: &'src Stmt) {
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                // Decorators, defaults and annotations are evaluated in the enclosing scope.
+                for d in &f.decorator_list {
+                    self.visit_expr(&d.expression);
+                }
+                for p in f.parameters.iter() {
+                    if let Some(d) = p.default() {
+                        self.visit_expr(d);
+                    }
+                    if let Some(a) = p.annotation() {
+                        self.visit_expr(a);
+                    }
+                }
+                let was_module = self.at_module_level;
+                self.at_module_level = false;
+                self.enter_function(f);
+                self.visit_body(&f.body);
+                self.qual_stack.pop();
+                self.fns.pop();
+                self.at_module_level = was_module;
+            }
+            Stmt::ClassDef(c) => {
+                for d in &c.decorator_list {
+                    self.visit_expr(&d.expression);
+                }
+                let bases = c
+                    .bases()
+                    .iter()
+                    .map(|b| self.resolve_or_text(b))
+                    .collect();
+                if let Some(args) = &c.arguments {
+                    for a in args.args.iter() {
+                        self.visit_expr(a);
+                    }
+                    for k in args.keywords.iter() {
+                        self.visit_expr(&k.value);
+                    }
+                }
+                self.out.classes.push(Class {
+                    name: c.name.id.as_str().into(),
+                    qual: self.qual(c.name.id.as_str()).into(),
+                    bases,
+                    range: c.range(),
+                    name_range: c.name.range(),
+                });
+                let was_module = self.at_module_level;
+                self.at_module_level = false;
+                self.classes.push(c.name.id.to_string());
+                self.qual_stack.push(c.name.id.to_string());
+                self.visit_body(&c.body);
+                self.qual_stack.pop();
+                self.classes.pop();
+                self.at_module_level = was_module;
+            }
+            Stmt::Import(i) => {
+                for alias in &i.names {
+                    let full = alias.name.id.as_str();
+                    match &alias.asname {
+                        Some(as_name) => {
+                            self.record_import(as_name.id.as_str(), full.to_string(), alias.range())
+                        }
+                        // `import a.b` binds `a`.
+                        None => {
+                            let first = full.split('.').next().unwrap_or(full);
+                            self.record_import(first, first.to_string(), alias.range())
+                        }
+                    }
+                }
+            }
+            Stmt::ImportFrom(i) => {
+                let module = self.absolute_module(i.level, i.module.as_ref().map(|m| m.id.as_str()));
+                for alias in &i.names {
+                    let name = alias.name.id.as_str();
+                    if name == "*" {
+                        continue;
+                    }
+                    let local = alias.asname.as_ref().map_or(name, |a| a.id.as_str());
+                    let target = if module.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{module}.{name}")
+                    };
+                    self.record_import(local, target, alias.range());
+                }
+            }
+            Stmt::Assign(a) => {
+                self.visit_expr(&a.value);
+                for t in &a.targets {
+                    self.record_assign(t, &a.value, None, a.range());
+                    self.record_store(t, MutationKind::ItemStore, a.range());
+                    if !matches!(t, Expr::Name(_)) {
+                        self.visit_expr(t);
+                    }
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                self.visit_expr(&a.annotation);
+                if let Some(v) = &a.value {
+                    self.visit_expr(v);
+                    self.record_assign(&a.target, v, Some(&a.annotation), a.range());
+                    self.record_store(&a.target, MutationKind::ItemStore, a.range());
+                }
+                if !matches!(&*a.target, Expr::Name(_)) {
+                    self.visit_expr(&a.target);
+                }
+            }
+            Stmt::AugAssign(a) => {
+                self.visit_expr(&a.value);
+                self.record_store(&a.target, MutationKind::ItemStore, a.range());
+                self.visit_expr(&a.target);
+            }
+            Stmt::Delete(d) => {
+                for t in &d.targets {
+                    self.record_store(t, MutationKind::ItemDelete, d.range());
+                    self.visit_expr(t);
+                }
+            }
+            Stmt::With(w) => {
+                for item in &w.items {
+                    if let Expr::Call(c) = &item.context_expr {
+                        self.with_call_starts.insert(c.range().start().to_u32());
+                        // `with httpx.Client() as client:` binds an instance.
+                        if let Some(Expr::Name(n)) = item.optional_vars.as_deref()
+                            && let Some(r) = self.resolve(&c.func)
+                            && r.origin != RefOrigin::Unknown
+                        {
+                            let ctor: Box<str> = r.effective().into();
+                            match self.fns.last_mut() {
+                                Some(scope) => {
+                                    scope.instances.insert(n.id.to_string(), ctor);
+                                }
+                                None => {
+                                    self.module_instances.insert(n.id.to_string(), ctor);
+                                }
+                            }
+                        }
+                    }
+                    self.visit_expr(&item.context_expr);
+                }
+                self.visit_body(&w.body);
+            }
+            Stmt::If(i) if self.at_module_level && is_main_guard(&i.test) => {
+                self.out.main_guards.push(i.range());
+                visitor::walk_stmt(self, stmt);
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'src Expr) {
+        match expr {
+            Expr::Call(c) => {
+                self.record_call(c);
+                visitor::walk_expr(self, expr);
+            }
+            Expr::Await(a) => {
+                if let Expr::Call(c) = &*a.value {
+                    self.awaited_starts.insert(c.range().start().to_u32());
+                }
+                visitor::walk_expr(self, expr);
+            }
+            Expr::Lambda(_)
+            | Expr::ListComp(_)
+            | Expr::SetComp(_)
+            | Expr::DictComp(_)
+            | Expr::Generator(_) => {
+                // Lambdas run later; generator expressions lazily. List/set/dict comprehensions
+                // run now, so only lambdas and generators are deferred.
+                let defer = matches!(expr, Expr::Lambda(_) | Expr::Generator(_));
+                if defer && let Some(f) = self.fns.last_mut() {
+                    f.deferred += 1;
+                }
+                visitor::walk_expr(self, expr);
+                if defer && let Some(f) = self.fns.last_mut() {
+                    f.deferred -= 1;
+                }
+            }
+            Expr::StringLiteral(s) => self.record_header_name(s.value.to_str(), s.range()),
+            Expr::BytesLiteral(b) => {
+                let bytes: Vec<u8> = b
+                    .value
+                    .as_slice()
+                    .iter()
+                    .flat_map(|part| part.value.iter().copied())
+                    .collect();
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    self.record_header_name(text, b.range());
+                }
+            }
+            Expr::Name(n) => {
+                // Marks imports as used.
+                if n.ctx.is_load() {
+                    self.resolve_name(n.id.as_str());
+                }
+            }
+            _ => visitor::walk_expr(self, expr),
+        }
+    }
+}
+
+fn innermost_name(expr: &Expr) -> Option<&str> {
+    match expr {
+        Expr::Name(n) => Some(n.id.as_str()),
+        Expr::Subscript(s) => innermost_name(&s.value),
+        _ => None,
+    }
+}
+
+fn is_main_guard(test: &Expr) -> bool {
+    let Expr::Compare(c) = test else {
+        return false;
+    };
+    let is_name = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "__name__");
+    let is_main = |e: &Expr| matches!(e, Expr::StringLiteral(s) if s.value.to_str() == "__main__");
+    c.comparators.len() == 1
+        && ((is_name(&c.left) && is_main(&c.comparators[0]))
+            || (is_main(&c.left) && is_name(&c.comparators[0])))
+}
+
+/// `Content-Security-Policy`, `x-frame-options`: letters and digits in dash-joined words.
+fn looks_like_header_name(s: &str) -> bool {
+    s.len() <= 64
+        && s.contains('-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && s.as_bytes()[0].is_ascii_alphabetic()
+}
+
+/// Names bound at module level, looking into `if`/`try`/`with`/loops but not into bodies of
+/// functions and classes.
+fn bind_module_names(stmt: &Stmt, names: &mut HashSet<String>) {
+    let mut globals = HashSet::new();
+    let mut unused = false;
+    bind_names(stmt, names, &mut globals, &mut unused, true);
+}
+
+/// Names bound in a function body (its locals), its `global` declarations, and whether it
+/// yields; nested functions and classes bind their name only.
+fn bind_local_names(
+    stmt: &Stmt,
+    names: &mut HashSet<String>,
+    globals: &mut HashSet<String>,
+    has_yield: &mut bool,
+) {
+    bind_names(stmt, names, globals, has_yield, false);
+    for g in globals.iter() {
+        names.remove(g);
+    }
+}
+
+fn bind_names(
+    stmt: &Stmt,
+    names: &mut HashSet<String>,
+    globals: &mut HashSet<String>,
+    has_yield: &mut bool,
+    module: bool,
+) {
+    let bind_target = |e: &Expr, names: &mut HashSet<String>| bind_target_names(e, names);
+    match stmt {
+        Stmt::FunctionDef(f) => {
+            names.insert(f.name.id.to_string());
+        }
+        Stmt::ClassDef(c) => {
+            names.insert(c.name.id.to_string());
+        }
+        Stmt::Assign(a) => {
+            a.targets.iter().for_each(|t| bind_target(t, names));
+            if !module {
+                *has_yield |= contains_yield(&a.value);
+            }
+        }
+        Stmt::AnnAssign(a) => {
+            if a.value.is_some() {
+                bind_target(&a.target, names);
+            }
+            if let (false, Some(v)) = (module, &a.value) {
+                *has_yield |= contains_yield(v);
+            }
+        }
+        Stmt::AugAssign(a) => bind_target(&a.target, names),
+        Stmt::For(f) => {
+            bind_target(&f.target, names);
+            for s in f.body.iter().chain(f.orelse.iter()) {
+                bind_names(s, names, globals, has_yield, module);
+            }
+        }
+        Stmt::While(w) => {
+            for s in w.body.iter().chain(w.orelse.iter()) {
+                bind_names(s, names, globals, has_yield, module);
+            }
+        }
+        Stmt::If(i) => {
+            for s in &i.body {
+                bind_names(s, names, globals, has_yield, module);
+            }
+            for clause in &i.elif_else_clauses {
+                for s in &clause.body {
+                    bind_names(s, names, globals, has_yield, module);
+                }
+            }
+        }
+        Stmt::With(w) => {
+            for item in &w.items {
+                if let Some(v) = &item.optional_vars {
+                    bind_target(v, names);
+                }
+            }
+            for s in &w.body {
+                bind_names(s, names, globals, has_yield, module);
+            }
+        }
+        Stmt::Try(t) => {
+            for s in t.body.iter().chain(t.orelse.iter()).chain(t.finalbody.iter()) {
+                bind_names(s, names, globals, has_yield, module);
+            }
+            for h in &t.handlers {
+                let ast::ExceptHandler::ExceptHandler(h) = h;
+                if let Some(n) = &h.name {
+                    names.insert(n.id.to_string());
+                }
+                for s in &h.body {
+                    bind_names(s, names, globals, has_yield, module);
+                }
+            }
+        }
+        Stmt::Match(m) => {
+            for case in &m.cases {
+                for s in &case.body {
+                    bind_names(s, names, globals, has_yield, module);
+                }
+            }
+        }
+        Stmt::Import(i) => {
+            for a in &i.names {
+                let local = a
+                    .asname
+                    .as_ref()
+                    .map_or_else(|| a.name.id.split('.').next().unwrap_or(""), |n| n.id.as_str());
+                names.insert(local.to_string());
+            }
+        }
+        Stmt::ImportFrom(i) => {
+            for a in &i.names {
+                let local = a.asname.as_ref().map_or(a.name.id.as_str(), |n| n.id.as_str());
+                names.insert(local.to_string());
+            }
+        }
+        Stmt::Global(g) if !module => {
+            for n in &g.names {
+                globals.insert(n.id.to_string());
+            }
+        }
+        Stmt::Expr(e) if !module => *has_yield |= contains_yield(&e.value),
+        Stmt::Return(r) if !module => {
+            if let Some(v) = &r.value {
+                *has_yield |= contains_yield(v);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn bind_target_names(e: &Expr, names: &mut HashSet<String>) {
+    match e {
+        Expr::Name(n) => {
+            names.insert(n.id.to_string());
+        }
+        Expr::Tuple(t) => t.elts.iter().for_each(|x| bind_target_names(x, names)),
+        Expr::List(l) => l.elts.iter().for_each(|x| bind_target_names(x, names)),
+        Expr::Starred(s) => bind_target_names(&s.value, names),
+        _ => {}
+    }
+}
+
+fn contains_yield(e: &Expr) -> bool {
+    match e {
+        Expr::Yield(_) | Expr::YieldFrom(_) => true,
+        Expr::Await(a) => contains_yield(&a.value),
+        _ => false,
+    }
+}

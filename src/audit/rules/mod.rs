@@ -1,0 +1,369 @@
+//! The rules: one per file under a folder per principle, all listed in [`REGISTRY`].
+//!
+//! A rule is a [`Rule`] value: its code, kebab-case name (naming the bad pattern), principle,
+//! default severity, the service kinds it applies to, a one-line help, its documentation
+//! (What it does / Why is this bad? / Example / How to fix) and its check. A check reads the
+//! service model and reports findings; it never reads or parses files.
+
+use std::fmt;
+
+use ruff_text_size::TextRange;
+use serde::Serialize;
+
+use crate::audit::model::{CodeFile, FnRef, Kind, Loc, Project, Service};
+use crate::audit::source::{FileId, FileRole, SourceFile};
+
+mod p01_stateless;
+mod p02_headers_cors;
+mod p03_auth;
+mod p04_rate_limit;
+mod p05_tracing;
+mod p06_health;
+mod p07_logging;
+mod p08_metrics;
+mod p09_resilience;
+mod p11_lambda;
+mod p12_workers;
+pub mod meta;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The principles of ../PRINCIPLES.md, P1..P12; `Meta` for the audit's own diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Principle {
+    P1,
+    P2,
+    P3,
+    P4,
+    P5,
+    P6,
+    P7,
+    P8,
+    P9,
+    P10,
+    P11,
+    P12,
+    Meta,
+}
+
+impl Principle {
+    pub const ALL: &'static [Principle] = &[
+        Principle::P1,
+        Principle::P2,
+        Principle::P3,
+        Principle::P4,
+        Principle::P5,
+        Principle::P6,
+        Principle::P7,
+        Principle::P8,
+        Principle::P9,
+        Principle::P10,
+        Principle::P11,
+        Principle::P12,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Principle::P1 => "P1",
+            Principle::P2 => "P2",
+            Principle::P3 => "P3",
+            Principle::P4 => "P4",
+            Principle::P5 => "P5",
+            Principle::P6 => "P6",
+            Principle::P7 => "P7",
+            Principle::P8 => "P8",
+            Principle::P9 => "P9",
+            Principle::P10 => "P10",
+            Principle::P11 => "P11",
+            Principle::P12 => "P12",
+            Principle::Meta => "META",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Principle::P1 => "Stateless: state lives outside the process",
+            Principle::P2 => "Security headers and CORS",
+            Principle::P3 => "Authentication (OAuth2 / JWT)",
+            Principle::P4 => "Rate limiting",
+            Principle::P5 => "Distributed tracing",
+            Principle::P6 => "Health checks",
+            Principle::P7 => "Structured logging",
+            Principle::P8 => "Metrics",
+            Principle::P9 => "Resilient communication",
+            Principle::P10 => "Container and deployment hygiene",
+            Principle::P11 => "Serverless cold start",
+            Principle::P12 => "Workers and messaging",
+            Principle::Meta => "The audit itself",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Principle> {
+        let upper = s.to_ascii_uppercase();
+        Principle::ALL.iter().copied().find(|p| p.code() == upper)
+    }
+}
+
+impl Serialize for Principle {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+/// Where a rule looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Only inside services of the listed kinds.
+    Services,
+    /// Also in code files that belong to no service (code-level rules).
+    AllCode,
+}
+
+pub struct Rule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub principle: Principle,
+    pub severity: Severity,
+    /// Service kinds the rule applies to.
+    pub kinds: &'static [Kind],
+    pub reach: Reach,
+    /// One line: how to fix it. Shown under every finding.
+    pub help: &'static str,
+    /// Markdown with the headings What it does / Why is this bad? / Example / How to fix.
+    pub doc: &'static str,
+    pub check: fn(&Context, &mut Sink),
+}
+
+impl fmt::Debug for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.code, self.name)
+    }
+}
+
+/// What a check sees: the project, and the unit it checks (a service, or the code files
+/// outside every service).
+pub struct Context<'a> {
+    pub project: &'a Project,
+    /// None when checking files outside every service.
+    pub service: Option<&'a Service>,
+    /// The files of the unit.
+    pub files: &'a [FileId],
+    pub config: &'a RuleConfig,
+}
+
+/// Settings a rule may read.
+#[derive(Debug, Default, Clone)]
+pub struct RuleConfig {
+    /// Route paths (exact, or ending in `*` for a prefix) that need no authentication.
+    pub public_routes: Vec<String>,
+}
+
+impl<'a> Context<'a> {
+    pub fn kind(&self) -> Option<Kind> {
+        self.service.map(|s| s.kind)
+    }
+
+    /// Every parsed Python file of the unit, tests and scripts included.
+    pub fn code_files(&self) -> impl Iterator<Item = (FileId, &'a SourceFile, &'a CodeFile)> + 'a {
+        self.project.code_files(self.files)
+    }
+
+    /// Parsed Python files of the unit that are service code: not tests, not scripts.
+    pub fn service_code(&self) -> impl Iterator<Item = (FileId, &'a SourceFile, &'a CodeFile)> + 'a {
+        self.code_files()
+            .filter(|(_, f, _)| f.role == FileRole::Service)
+    }
+
+    /// Functions on the request or task path (handlers, dependencies, middleware, tasks).
+    pub fn is_entry_point(&self, f: FnRef) -> bool {
+        self.service
+            .is_some_and(|s| s.entry_points.binary_search(&f).is_ok())
+    }
+}
+
+/// One finding, before suppression and reporting.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static Rule,
+    pub severity: Severity,
+    pub file: FileId,
+    pub range: TextRange,
+    pub message: String,
+    /// Replaces the rule's help line when the fix depends on the case.
+    pub help: Option<String>,
+    /// Index of the service, if the finding belongs to one.
+    pub service: Option<usize>,
+}
+
+impl Finding {
+    pub fn help(&self) -> &str {
+        self.help.as_deref().unwrap_or(self.rule.help)
+    }
+}
+
+/// Collects the findings of one rule on one unit.
+pub struct Sink {
+    rule: &'static Rule,
+    service: Option<usize>,
+    pub findings: Vec<Finding>,
+}
+
+impl Sink {
+    pub fn new(rule: &'static Rule, service: Option<usize>) -> Self {
+        Sink {
+            rule,
+            service,
+            findings: Vec::new(),
+        }
+    }
+
+    pub fn report(&mut self, at: Loc, message: impl Into<String>) {
+        self.findings.push(Finding {
+            rule: self.rule,
+            severity: self.rule.severity,
+            file: at.file,
+            range: at.range,
+            message: message.into(),
+            help: None,
+            service: self.service,
+        });
+    }
+
+    pub fn report_with_help(&mut self, at: Loc, message: impl Into<String>, help: impl Into<String>) {
+        self.report(at, message);
+        if let Some(last) = self.findings.last_mut() {
+            last.help = Some(help.into());
+        }
+    }
+
+    /// Report with a severity other than the rule's default (e.g. an error variant of a
+    /// warning rule).
+    pub fn report_severity(&mut self, at: Loc, severity: Severity, message: impl Into<String>) {
+        self.report(at, message);
+        if let Some(last) = self.findings.last_mut() {
+            last.severity = severity;
+        }
+    }
+}
+
+/// Every rule, in code order. Adding a rule: its file, one line here, its fixtures.
+pub static REGISTRY: &[&Rule] = &[
+    &meta::syntax_error::RULE,
+    &meta::unreadable_file::RULE,
+    &meta::unused_suppression::RULE,
+    &p01_stateless::mutable_global_state::RULE,
+    &p01_stateless::local_disk_write::RULE,
+    &p01_stateless::sqlite_service_database::RULE,
+    &p01_stateless::in_process_shared_storage::RULE,
+    &p02_headers_cors::missing_security_headers::RULE,
+    &p02_headers_cors::cors_wildcard_with_credentials::RULE,
+    &p02_headers_cors::cors_wildcard_origin::RULE,
+    &p02_headers_cors::openapi_docs_exposed::RULE,
+    &p03_auth::unauthenticated_route::RULE,
+    &p03_auth::jwt_decode_unverified::RULE,
+    &p03_auth::hardcoded_secret::RULE,
+    &p03_auth::debug_enabled::RULE,
+    &p04_rate_limit::missing_rate_limit::RULE,
+    &p05_tracing::missing_tracing::RULE,
+    &p06_health::missing_liveness_route::RULE,
+    &p06_health::missing_readiness_route::RULE,
+    &p06_health::health_route_behind_auth::RULE,
+    &p07_logging::print_call::RULE,
+    &p07_logging::missing_structured_logging::RULE,
+    &p08_metrics::missing_metrics::RULE,
+    &p09_resilience::http_call_without_timeout::RULE,
+    &p09_resilience::blocking_call_in_async::RULE,
+    &p09_resilience::missing_retry_or_circuit_breaker::RULE,
+    &p09_resilience::http_client_per_request::RULE,
+    &p11_lambda::mangum_lifespan_on::RULE,
+    &p11_lambda::client_created_per_invocation::RULE,
+    &p11_lambda::unused_heavy_import::RULE,
+    &p12_workers::task_without_retry_policy::RULE,
+    &p12_workers::task_without_time_limit::RULE,
+    &p12_workers::task_acks_early::RULE,
+    &p12_workers::hardcoded_broker_url::RULE,
+];
+
+/// Find a rule by code or name.
+pub fn find(key: &str) -> Option<&'static Rule> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(key) || r.name == key)
+}
+
+/// Run every selected rule over every unit of the project.
+pub fn run(project: &Project, selected: &[&'static Rule], config: &RuleConfig) -> Vec<Finding> {
+    use rayon::prelude::*;
+    let mut units: Vec<(Option<usize>, &[FileId])> = project
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (Some(i), s.files.as_slice()))
+        .collect();
+    units.push((None, project.loose_files.as_slice()));
+    let jobs: Vec<(&'static Rule, Option<usize>, &[FileId])> = selected
+        .iter()
+        .filter(|r| r.principle != Principle::Meta)
+        .flat_map(|r| units.iter().map(move |(s, files)| (*r, *s, *files)))
+        .filter(|(r, s, _)| match s {
+            Some(i) => r.kinds.contains(&project.services[*i].kind),
+            None => r.reach == Reach::AllCode,
+        })
+        .collect();
+    jobs.into_par_iter()
+        .flat_map_iter(|(rule, service, files)| {
+            let cx = Context {
+                project,
+                service: service.map(|i| &project.services[i]),
+                files,
+                config,
+            };
+            let mut sink = Sink::new(rule, service);
+            (rule.check)(&cx, &mut sink);
+            sink.findings
+        })
+        .collect()
+}
+
+/// Shorthands for rules.
+pub mod prelude {
+    pub use crate::audit::model::code::{Call, CodeFile, FnId, RefOrigin, Scope, Value};
+    pub use crate::audit::model::{FnRef, Kind, Loc, Project, Ref, Service};
+    pub use crate::audit::rules::{Context, Principle, Reach, Rule, Severity, Sink};
+    pub use crate::audit::source::{FileId, FileRole, SourceFile};
+
+    pub const ALL_KINDS: &[Kind] = &[Kind::Container, Kind::Lambda, Kind::Worker];
+    pub const HTTP_KINDS: &[Kind] = &[Kind::Container, Kind::Lambda];
+}

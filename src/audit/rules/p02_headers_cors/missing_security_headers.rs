@@ -1,0 +1,28 @@
+//! SH001 `missing-security-headers`.
+
+use crate::audit::rules::prelude::*;
+
+pub static RULE: Rule = Rule {
+    code: "SH001",
+    name: "missing-security-headers",
+    principle: Principle::P2,
+    severity: Severity::Warning,
+    kinds: HTTP_KINDS,
+    reach: Reach::Services,
+    help: "TODO",
+    doc: r#"## What it does
+TODO
+
+## Why is this bad?
+TODO
+
+## Example
+TODO
+
+## How to fix
+TODO
+"#,
+    check,
+};
+
+fn check(_cx: &Context, _sink: &mut Sink) {}

@@ -1,0 +1,4 @@
+pub mod missing_security_headers;
+pub mod cors_wildcard_with_credentials;
+pub mod cors_wildcard_origin;
+pub mod openapi_docs_exposed;

@@ -1,0 +1,28 @@
+//! AU004 `debug-enabled`.
+
+use crate::audit::rules::prelude::*;
+
+pub static RULE: Rule = Rule {
+    code: "AU004",
+    name: "debug-enabled",
+    principle: Principle::P3,
+    severity: Severity::Warning,
+    kinds: HTTP_KINDS,
+    reach: Reach::AllCode,
+    help: "TODO",
+    doc: r#"## What it does
+TODO
+
+## Why is this bad?
+TODO
+
+## Example
+TODO
+
+## How to fix
+TODO
+"#,
+    check,
+};
+
+fn check(_cx: &Context, _sink: &mut Sink) {}

@@ -1,0 +1,28 @@
+//! TR001 `missing-tracing`.
+
+use crate::audit::rules::prelude::*;
+
+pub static RULE: Rule = Rule {
+    code: "TR001",
+    name: "missing-tracing",
+    principle: Principle::P5,
+    severity: Severity::Warning,
+    kinds: ALL_KINDS,
+    reach: Reach::Services,
+    help: "TODO",
+    doc: r#"## What it does
+TODO
+
+## Why is this bad?
+TODO
+
+## Example
+TODO
+
+## How to fix
+TODO
+"#,
+    check,
+};
+
+fn check(_cx: &Context, _sink: &mut Sink) {}

@@ -1,0 +1,28 @@
+//! LG002 `missing-structured-logging`.
+
+use crate::audit::rules::prelude::*;
+
+pub static RULE: Rule = Rule {
+    code: "LG002",
+    name: "missing-structured-logging",
+    principle: Principle::P7,
+    severity: Severity::Warning,
+    kinds: ALL_KINDS,
+    reach: Reach::Services,
+    help: "TODO",
+    doc: r#"## What it does
+TODO
+
+## Why is this bad?
+TODO
+
+## Example
+TODO
+
+## How to fix
+TODO
+"#,
+    check,
+};
+
+fn check(_cx: &Context, _sink: &mut Sink) {}

@@ -1,0 +1,2 @@
+pub mod print_call;
+pub mod missing_structured_logging;

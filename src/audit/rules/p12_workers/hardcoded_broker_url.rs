@@ -1,0 +1,28 @@
+//! WK004 `hardcoded-broker-url`.
+
+use crate::audit::rules::prelude::*;
+
+pub static RULE: Rule = Rule {
+    code: "WK004",
+    name: "hardcoded-broker-url",
+    principle: Principle::P12,
+    severity: Severity::Warning,
+    kinds: ALL_KINDS,
+    reach: Reach::AllCode,
+    help: "TODO",
+    doc: r#"## What it does
+TODO
+
+## Why is this bad?
+TODO
+
+## Example
+TODO
+
+## How to fix
+TODO
+"#,
+    check,
+};
+
+fn check(_cx: &Context, _sink: &mut Sink) {}
