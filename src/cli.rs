@@ -24,6 +24,8 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print the documentation of one rule, by code or by name.
     Explain(ExplainArgs),
+    /// Show the service model an audit builds: services, kinds, apps, routes, tasks (JSON).
+    Inspect(InspectArgs),
     /// Generate a new FastAPI microservice from an embedded (or your own) template.
     New(NewArgs),
 }
@@ -86,6 +88,15 @@ pub struct RulesArgs {
 pub enum ListFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Directory to inspect (default: the current directory).
+    pub path: Option<PathBuf>,
+    /// Read configuration from FILE.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => svc::audit::run(&args),
         Command::Rules(args) => svc::audit::list_rules(&args),
         Command::Explain(args) => svc::audit::explain(&args),
+        Command::Inspect(args) => svc::audit::inspect(&args),
         Command::New(args) => svc::new::run(&args),
     };
     match result {

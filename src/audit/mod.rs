@@ -1,6 +1,7 @@
 //! `svc audit`: walk -> parse -> service model -> rules -> suppress -> report.
 
 pub mod config;
+mod inspect;
 pub mod discover;
 pub mod error;
 pub mod model;
@@ -20,6 +21,7 @@ use rayon::prelude::*;
 use ruff_text_size::{TextRange, TextSize};
 
 use crate::cli::{AuditArgs, ExplainArgs, FailOn, ListFormat, OutputFormat, RulesArgs};
+pub use inspect::inspect;
 use config::Config;
 use error::AuditError;
 use model::{CodeFile, ModelOptions, Project};
@@ -111,8 +113,91 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
     Ok(ExitCode::from(u8::from(failed)))
 }
 
+/// A project read from disk, with the configuration that applies to it.
+pub struct Loaded {
+    pub project: Project,
+    pub config: Config,
+    /// Paths (relative to the root) findings are limited to; empty for everything.
+    pub scope: Vec<String>,
+    /// Config globs are relative to the config file: this maps them onto the audit root.
+    config_prefix: String,
+    /// Files that could not be read or parsed.
+    early: Vec<Finding>,
+}
+
+impl Loaded {
+    fn prefixed(&self, globs: &[String]) -> Vec<String> {
+        prefix_globs(&self.config_prefix, globs)
+    }
+}
+
+fn prefix_globs(config_prefix: &str, globs: &[String]) -> Vec<String> {
+    globs
+        .iter()
+        .map(|g| match config_prefix {
+            "" => g.clone(),
+            _ => g
+                .strip_prefix(&format!("{config_prefix}/"))
+                .map(str::to_string)
+                .unwrap_or_else(|| g.clone()),
+        })
+        .collect()
+}
+
 /// Run an audit and build its report.
 pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
+    let loaded = load(options)?;
+    let selected = select_rules(&loaded.config, options)?;
+    let Loaded {
+        ref project,
+        ref config,
+        ref scope,
+        ..
+    } = loaded;
+    let rule_config = RuleConfig {
+        public_routes: config.public_routes.clone(),
+    };
+    let mut findings = rules::run(project, &selected, &rule_config);
+    findings.extend(
+        loaded
+            .early
+            .iter()
+            .filter(|f| selected.iter().any(|r| std::ptr::eq(*r, f.rule)))
+            .cloned(),
+    );
+
+    // Severity overrides.
+    let mut overrides: HashMap<&'static str, Severity> = HashMap::new();
+    for (key, sev) in &config.severity {
+        let rule = rules::find(key).ok_or_else(|| AuditError::UnknownSelector(key.clone(), "[severity]"))?;
+        overrides.insert(rule.code, *sev);
+    }
+    for f in &mut findings {
+        if let Some(s) = overrides.get(f.rule.code) {
+            f.severity = *s;
+        }
+    }
+
+    // Per-path ignores.
+    let per_path = per_path_ignores(config, &|g: &[String]| loaded.prefixed(g))?;
+    findings.retain(|f| {
+        let rel = &project.file(f.file).rel;
+        !per_path.iter().any(|(set, rules)| set.is_match(rel) && rules.iter().any(|r| std::ptr::eq(*r, f.rule)))
+    });
+
+    let findings = apply_suppressions(project, findings, &selected);
+    let findings: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| scope.is_empty() || scope.iter().any(|s| in_scope(&project.file(f.file).rel, s)))
+        .collect();
+    Ok(Outcome {
+        report: build_report(project, findings),
+        config_fail_on: config.fail_on.clone(),
+    })
+}
+
+/// Read, parse and model the files an audit of `options.paths` covers.
+pub fn load(options: &AuditOptions) -> Result<Loaded, AuditError> {
     let paths: Vec<PathBuf> = if options.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -150,18 +235,7 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
         .and_then(|d| root.strip_prefix(&d).ok().map(|r| discover::relative(&d, &d.join(r))))
         .filter(|r| !r.is_empty() && !r.ends_with(".toml"))
         .unwrap_or_default();
-    let prefixed = |globs: &[String]| -> Vec<String> {
-        globs
-            .iter()
-            .map(|g| match config_prefix.as_str() {
-                "" => g.clone(),
-                _ => g
-                    .strip_prefix(&format!("{config_prefix}/"))
-                    .map(str::to_string)
-                    .unwrap_or_else(|| g.clone()),
-            })
-            .collect()
-    };
+    let prefixed = |globs: &[String]| prefix_globs(&config_prefix, globs);
     let filters = discover::Filters::new(&prefixed(&config.exclude), &prefixed(&config.include))?;
     let found = discover::discover(&root, &filters);
     let found: Vec<_> = found
@@ -236,41 +310,12 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
     for f in &mut early {
         f.service = project.owner[f.file as usize];
     }
-
-    let selected = select_rules(&config, options)?;
-    let rule_config = RuleConfig {
-        public_routes: config.public_routes.clone(),
-    };
-    let mut findings = rules::run(&project, &selected, &rule_config);
-    findings.extend(early.into_iter().filter(|f| selected.iter().any(|r| std::ptr::eq(*r, f.rule))));
-
-    // Severity overrides.
-    let mut overrides: HashMap<&'static str, Severity> = HashMap::new();
-    for (key, sev) in &config.severity {
-        let rule = rules::find(key).ok_or_else(|| AuditError::UnknownSelector(key.clone(), "[severity]"))?;
-        overrides.insert(rule.code, *sev);
-    }
-    for f in &mut findings {
-        if let Some(s) = overrides.get(f.rule.code) {
-            f.severity = *s;
-        }
-    }
-
-    // Per-path ignores.
-    let per_path = per_path_ignores(&config, &prefixed)?;
-    findings.retain(|f| {
-        let rel = &project.file(f.file).rel;
-        !per_path.iter().any(|(set, rules)| set.is_match(rel) && rules.iter().any(|r| std::ptr::eq(*r, f.rule)))
-    });
-
-    let findings = apply_suppressions(&project, findings, &selected);
-    let findings: Vec<Finding> = findings
-        .into_iter()
-        .filter(|f| scope.is_empty() || scope.iter().any(|s| in_scope(&project.file(f.file).rel, s)))
-        .collect();
-    Ok(Outcome {
-        report: build_report(&project, findings),
-        config_fail_on: config.fail_on.clone(),
+    Ok(Loaded {
+        project,
+        config,
+        scope,
+        config_prefix,
+        early,
     })
 }
 
