@@ -1,6 +1,10 @@
-//! ST001 `mutable-global-state`.
+//! ST001 `mutable-global-state`: a module-level container (or counter) that code on the
+//! request or task path writes to.
 
+use crate::audit::model::code::{Assign, MutationKind};
 use crate::audit::rules::prelude::*;
+
+use super::{describe, request_path};
 
 pub static RULE: Rule = Rule {
     code: "ST001",
@@ -9,20 +13,140 @@ pub static RULE: Rule = Rule {
     severity: Severity::Warning,
     kinds: ALL_KINDS,
     reach: Reach::Services,
-    help: "TODO",
+    help: "keep cross-request state in Redis (or the database), not in module-level variables",
     doc: r#"## What it does
-TODO
+Reports writes to a module-level mutable container (a `dict`, `list` or `set` literal,
+`dict()`/`list()`/`set()`, `collections.defaultdict`/`Counter`/`deque`/`OrderedDict`, a
+`cachetools` cache) from a route handler, a dependency, an HTTP middleware function or a
+worker task, directly or in a same-service function they call. Also reports a module-level
+number rebound through `global` (`global hits; hits += 1`).
+
+Writes at import time, in startup code that no request reaches, to `app.state`, to a local
+variable that shadows the global name, and in tests are not reported. Neither is the
+`background_tasks.add(task); task.add_done_callback(background_tasks.discard)` idiom, which
+only keeps references to running asyncio tasks.
 
 ## Why is this bad?
-TODO
+Module-level state lives in one process. With several replicas (or several uvicorn/gunicorn
+workers, or several Celery worker processes) every process sees a different cache, counter
+or session table, so results depend on which replica served the request; the state is lost
+on every restart and deploy, and grows without bound. Horizontal scaling silently breaks.
 
 ## Example
-TODO
+```python
+_sessions: dict[str, Session] = {}
+
+@router.post("/login")
+async def login(form: LoginForm):
+    session = Session.new(form.username)
+    _sessions[session.id] = session
+    return {"session_id": session.id}
+```
 
 ## How to fix
-TODO
+Keep the state in Redis (or the database), shared by every replica and surviving restarts:
+```python
+@router.post("/login")
+async def login(form: LoginForm, redis: Redis = Depends(get_redis)):
+    session = Session.new(form.username)
+    await redis.set(f"session:{session.id}", session.model_dump_json(), ex=3600)
+    return {"session_id": session.id}
+```
 "#,
     check,
 };
 
-fn check(_cx: &Context, _sink: &mut Sink) {}
+/// Constructors of mutable containers.
+const CONTAINER_CALLS: &[&str] = &[
+    "dict",
+    "list",
+    "set",
+    "collections.defaultdict",
+    "collections.Counter",
+    "collections.deque",
+    "collections.OrderedDict",
+    "cachetools.Cache",
+    "cachetools.TTLCache",
+    "cachetools.LRUCache",
+    "cachetools.LFUCache",
+    "cachetools.RRCache",
+    "cachetools.FIFOCache",
+    "cachetools.MRUCache",
+    "cachetools.TLRUCache",
+];
+
+/// What kind of state a module-level value holds, for the message; None when it is not
+/// mutable state this rule reports.
+fn container_kind(value: &Value) -> Option<String> {
+    match value {
+        Value::Dict(_) => Some("dict".into()),
+        Value::List(_) => Some("list".into()),
+        Value::Set(_) => Some("set".into()),
+        Value::Call(c) if c.callee.is_any(CONTAINER_CALLS) => Some(c.callee.last().into()),
+        _ => None,
+    }
+}
+
+fn state_kind(assign: &Assign, kind: MutationKind) -> Option<String> {
+    if let Some(k) = container_kind(&assign.value) {
+        return Some(k);
+    }
+    // A counter or accumulator rebound through `global`. `None`, flags and strings are
+    // left alone: `global _client; _client = make_client()` is lazy initialisation.
+    match (kind, &assign.value) {
+        (MutationKind::GlobalRebind, Value::Int(_) | Value::Float(_)) => Some("counter".into()),
+        _ => None,
+    }
+}
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let path = request_path(cx);
+    for (&func, &via) in &path {
+        let Some(code) = cx.project.code(func.file) else {
+            continue;
+        };
+        for m in code.mutations.iter().filter(|m| m.func == func.func) {
+            let Some(name) = m
+                .target
+                .strip_prefix(&*code.module)
+                .and_then(|r| r.strip_prefix('.'))
+            else {
+                continue;
+            };
+            let Some(assign) = code.module_assign(name) else {
+                continue;
+            };
+            let Some(kind) = state_kind(assign, m.kind) else {
+                continue;
+            };
+            if is_task_reference_set(code, &m.target) {
+                continue;
+            }
+            let what = match m.kind {
+                MutationKind::GlobalRebind => "rebinds",
+                MutationKind::ItemDelete => "deletes from",
+                MutationKind::ItemStore | MutationKind::MethodCall => "writes to",
+            };
+            sink.report(
+                Loc { file: func.file, range: m.range },
+                format!(
+                    "{} {what} module-level {kind} `{name}`: per-process state, lost on restart and not shared between replicas",
+                    describe(cx, func, via)
+                ),
+            );
+        }
+    }
+}
+
+/// `tasks.add(t); t.add_done_callback(tasks.discard)`: a set that only keeps running asyncio
+/// tasks alive, per process by nature.
+fn is_task_reference_set(code: &CodeFile, target: &str) -> bool {
+    let discard = format!("{target}.discard");
+    code.calls.iter().any(|c| {
+        c.callee.last() == "add_done_callback"
+            && c.args
+                .first()
+                .and_then(|a| a.value.as_name())
+                .is_some_and(|r| *r.path == *discard)
+    })
+}
