@@ -1,0 +1,1 @@
+"""Only present when auth = false."""
