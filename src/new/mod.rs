@@ -1,9 +1,216 @@
-//! `svc new`: answers -> render (tera) -> atomic write.
+//! `svc new`: template -> answers -> render (tera) -> record -> atomic write.
+//!
+//! Templates live in `templates/<variant>/` (embedded in the binary by `build.rs`) or in any
+//! directory given with `--template`, each with a `template.toml` manifest (see [`manifest`]).
+//!
+//! Answers come from `--set KEY=VALUE` first. The rest are asked on the terminal when stdin
+//! and stderr are both terminals and `--yes` is not given; otherwise (CI has no stdin) every
+//! unanswered variable takes its default, and a note on stderr says which. The service name
+//! has no default: without a terminal it must be given as an argument.
+//!
+//! Only `--list` and `--dry-run` print to stdout; notes, prompts and next steps go to stderr.
 
+pub mod answers;
+pub mod manifest;
+pub mod name;
+mod output;
+pub mod record;
+pub mod render;
+mod skip;
+pub mod source;
+pub mod write;
+
+use std::io::{self, IsTerminal, Write as _};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use miette::Diagnostic;
+use thiserror::Error;
+
+use self::answers::{Ask, Defaults, Terminal};
+use self::render::Builtins;
+use self::source::{DEFAULT_VARIANT, Template};
 use crate::cli::NewArgs;
 
-pub fn run(_args: &NewArgs) -> miette::Result<ExitCode> {
-    Err(miette::miette!("svc new is not implemented yet"))
+const SVC_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Error, Diagnostic)]
+#[error("cannot write to standard output")]
+#[diagnostic(code(svc::new::io))]
+struct StdoutError(#[source] io::Error);
+
+pub fn run(args: &NewArgs) -> miette::Result<ExitCode> {
+    if args.list {
+        return list(args);
+    }
+
+    let interactive = !args.yes && io::stdin().is_terminal() && io::stderr().is_terminal();
+    let mut ask: Box<dyn Ask> = if interactive {
+        Box::new(Terminal::new())
+    } else {
+        Box::new(Defaults)
+    };
+
+    // Everything given on the command line is checked before the first question.
+    let given_name = args.name.as_deref().map(name::parse).transpose()?;
+    let template = choose_template(args, ask.as_mut())?;
+    let sets = answers::parse_sets(&args.set, &template.manifest)?;
+
+    let name = match given_name {
+        Some(name) => name,
+        None => ask.service_name()?,
+    };
+    if let Some(typed) = &name.slugged_from {
+        eprintln!(
+            "note: using {:?} as the service name (from {typed:?})",
+            name.slug
+        );
+    }
+    let target = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&name.slug));
+    let state = write::check_target(&target, args.force)?;
+
+    let answers = answers::resolve(&template.manifest, sets, ask.as_mut())?;
+    drop(ask);
+    for ignored in &answers.ignored {
+        eprintln!("warning: {ignored}");
+    }
+    if !args.yes && !answers.defaulted.is_empty() {
+        eprintln!(
+            "note: no terminal to ask on, so these take their defaults: {} \
+             (answer with --set KEY=VALUE; --yes accepts the defaults without this note)",
+            answers.defaulted.join(", ")
+        );
+    }
+
+    let builtins = Builtins {
+        name: &name,
+        svc_version: SVC_VERSION,
+        year: current_year(),
+    };
+    let context = render::context(&template.manifest, &builtins, &answers)?;
+    let mut tree = render::render(&template, &context, &answers)?;
+    record::record(&mut tree, &template.manifest, &name, &answers, SVC_VERSION)?;
+
+    let shown = target.display().to_string();
+    if args.dry_run {
+        print(&output::tree(&shown, &tree))?;
+        eprintln!(
+            "dry run: {} files would be written to {shown}; nothing was written",
+            tree.files.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let written = write::write(&tree, &target, state)?;
+    if let Some(leftover) = written.leftover {
+        eprintln!(
+            "warning: the replaced directory could not be deleted; remove {} by hand",
+            leftover.display()
+        );
+    }
+    eprint!("{}", output::next_steps(&shown, &template.manifest));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(args: &NewArgs) -> miette::Result<ExitCode> {
+    let templates: Vec<Template> = if let Some(dir) = &args.template {
+        vec![source::directory(dir)?]
+    } else if let Some(variant) = &args.variant {
+        vec![source::embedded(variant)?]
+    } else {
+        source::visible_variants()
+            .into_iter()
+            .map(source::embedded)
+            .collect::<Result<_, _>>()?
+    };
+    if templates.is_empty() {
+        eprintln!("no templates are embedded in this build; use --template DIR");
+    }
+    let manifests: Vec<_> = templates.iter().map(|t| &t.manifest).collect();
+    print(&output::list(&manifests))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--template DIR`, else `--variant`, else a prompt over the embedded variants, else the
+/// default one.
+fn choose_template(args: &NewArgs, ask: &mut dyn Ask) -> miette::Result<Template> {
+    if let Some(dir) = &args.template {
+        return Ok(source::directory(dir)?);
+    }
+    if let Some(variant) = &args.variant {
+        return Ok(source::embedded(variant)?);
+    }
+    let variants = source::visible_variants();
+    let index = if variants.len() > 1 && ask.is_interactive() {
+        let mut options = Vec::new();
+        for variant in &variants {
+            let manifest = source::embedded(variant)?.manifest;
+            options.push((manifest.name, manifest.description));
+        }
+        let default = variants
+            .iter()
+            .position(|v| *v == DEFAULT_VARIANT)
+            .unwrap_or(0);
+        ask.variant(&options, default)?
+    } else {
+        source::default_variant(&variants)?
+    };
+    Ok(source::embedded(variants[index])?)
+}
+
+/// Writes to stdout; a closed pipe (`svc new --list | head -1`) is not an error.
+fn print(text: &str) -> Result<(), StdoutError> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(StdoutError(err)),
+        _ => Ok(()),
+    }
+}
+
+/// The `year` built-in. `SOURCE_DATE_EPOCH` (reproducible-builds.org) pins it.
+fn current_year() -> i32 {
+    let seconds = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        });
+    year_of(seconds)
+}
+
+/// The proleptic Gregorian year of a Unix time (Howard Hinnant's `civil_from_days`).
+fn year_of(unix_seconds: i64) -> i32 {
+    let z = unix_seconds.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153; // 0 = March
+    let year = year_of_era + era * 400 + i64::from(month_index >= 10);
+    i32::try_from(year).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn year_of_known_instants() {
+        assert_eq!(year_of(0), 1970);
+        assert_eq!(year_of(-1), 1969);
+        assert_eq!(year_of(951_782_400), 2000); // 2000-02-29
+        assert_eq!(year_of(1_704_067_199), 2023); // 2023-12-31T23:59:59Z
+        assert_eq!(year_of(1_704_067_200), 2024);
+        assert_eq!(year_of(4_102_444_800), 2100); // 2100-01-01
+    }
 }
