@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The test command (README "Tests"): installs what the tests need when it is missing,
+# then runs formatting and lint checks, the Rust test suite, and the end-to-end checks of
+# generated services against a real redis-server on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo nextest"
+cargo nextest run --no-fail-fast
+cargo build --quiet
+
+# A real Redis for the generated services' own tests, stopped whatever happens.
+REDIS_PORT="${REDIS_PORT:-6399}"
+redis_dir="$(mktemp -d)"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$redis_dir" --daemonize yes --pidfile "$redis_dir/redis.pid" >/dev/null
+stop_redis() {
+  if [ -f "$redis_dir/redis.pid" ]; then kill "$(cat "$redis_dir/redis.pid")" 2>/dev/null || true; fi
+  rm -rf "$redis_dir"
+}
+trap stop_redis EXIT
+for _ in $(seq 1 50); do
+  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export SVC_BIN="$PWD/target/debug/svc"
+
+status=0
+for check in tests/e2e/check_*.sh; do
+  [ -e "$check" ] || continue
+  echo "== $check"
+  bash "$check" || status=1
+done
+exit $status
