@@ -1,4 +1,4 @@
-//! ST003 `sqlite-service-database`.
+//! ST003 `sqlite-service-database`: SQLite used as the service's database.
 
 use crate::audit::rules::prelude::*;
 
@@ -9,20 +9,143 @@ pub static RULE: Rule = Rule {
     severity: Severity::Warning,
     kinds: ALL_KINDS,
     reach: Reach::Services,
-    help: "TODO",
+    help: "use a networked database (PostgreSQL) configured from the environment; keep SQLite to tests",
     doc: r#"## What it does
-TODO
+Reports SQLite used as a database in service code: a `sqlite://` / `sqlite+<driver>://`
+URL literal passed to a call, assigned to a name or used as a settings or parameter
+default, and calls to `sqlite3.connect(...)` / `aiosqlite.connect(...)`.
+
+In-memory databases (`sqlite://`, `sqlite:///:memory:`, `":memory:"`), string tests such as
+`url.startswith("sqlite://")`, mentions in comments and docstrings, and tests and scripts
+are not reported.
 
 ## Why is this bad?
-TODO
+A SQLite database is a file on one replica's local disk. Every replica gets its own copy
+of the data, the data is lost when the container is replaced, and concurrent writers from
+several worker processes contend for one file lock ("database is locked"). The service
+cannot scale out or be redeployed without losing state.
 
 ## Example
-TODO
+```python
+class Settings(BaseSettings):
+    database_url: str = "sqlite+aiosqlite:///./app.db"
+
+engine = create_async_engine(settings.database_url)
+```
 
 ## How to fix
-TODO
+Use a database server that every replica shares, with the URL from the environment:
+```python
+class Settings(BaseSettings):
+    database_url: PostgresDsn  # DATABASE_URL=postgresql+asyncpg://...
+```
 "#,
     check,
 };
 
-fn check(_cx: &Context, _sink: &mut Sink) {}
+const CONNECTS: &[&str] = &[
+    "sqlite3.connect",
+    "aiosqlite.connect",
+    "sqlite3.dbapi2.connect",
+];
+
+/// String methods whose argument is a pattern, not a database URL.
+const STRING_METHODS: &[&str] = &[
+    "startswith",
+    "endswith",
+    "replace",
+    "removeprefix",
+    "split",
+    "partition",
+    "find",
+    "index",
+    "count",
+    "strip",
+    "lstrip",
+    "rstrip",
+];
+
+/// A SQLite URL naming an on-disk database.
+fn is_sqlite_file_url(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    let is_sqlite = scheme.eq_ignore_ascii_case("sqlite")
+        || scheme
+            .split_once('+')
+            .is_some_and(|(dialect, _)| dialect.eq_ignore_ascii_case("sqlite"));
+    let database = rest.strip_prefix('/').unwrap_or(rest);
+    let database = database.split('?').next().unwrap_or(database);
+    is_sqlite && !database.is_empty() && database != ":memory:"
+}
+
+fn sqlite_literal(value: &Value) -> bool {
+    match value {
+        Value::Str(s) => is_sqlite_file_url(s),
+        Value::Either(v) => v.iter().any(sqlite_literal),
+        _ => false,
+    }
+}
+
+fn check(cx: &Context, sink: &mut Sink) {
+    for (file, _, code) in cx.service_code() {
+        for call in &code.calls {
+            if call.callee.is_any(CONNECTS) {
+                let memory = call.arg(0, "database").and_then(Value::as_str) == Some(":memory:");
+                if !memory {
+                    sink.report(
+                        Loc {
+                            file,
+                            range: call.callee_range,
+                        },
+                        format!(
+                            "`{}()` opens a SQLite database file local to one replica",
+                            call.callee.path
+                        ),
+                    );
+                }
+                continue;
+            }
+            if STRING_METHODS.contains(&call.callee.last()) {
+                continue;
+            }
+            let args = call.args.iter().map(|a| (&a.value, a.range));
+            let kwargs = call.kwargs.iter().map(|k| (&k.value, k.range));
+            for (value, range) in args.chain(kwargs) {
+                if sqlite_literal(value) {
+                    sink.report(
+                        Loc { file, range },
+                        format!(
+                            "SQLite database URL passed to `{}()`: the data lives on one replica's local disk",
+                            call.callee.last()
+                        ),
+                    );
+                }
+            }
+        }
+        for a in &code.assigns {
+            if sqlite_literal(&a.value) {
+                sink.report(
+                    Loc {
+                        file,
+                        range: a.value_range,
+                    },
+                    format!(
+                        "`{}` is a SQLite database URL: the data lives on one replica's local disk",
+                        a.target
+                    ),
+                );
+            }
+        }
+        for f in &code.functions {
+            for p in &f.params {
+                if p.default.as_ref().is_some_and(sqlite_literal) {
+                    sink.report(
+                        Loc { file, range: p.range },
+                        format!("parameter `{}` defaults to a SQLite database URL: the data lives on one replica's local disk", p.name),
+                    );
+                }
+            }
+        }
+    }
+}
