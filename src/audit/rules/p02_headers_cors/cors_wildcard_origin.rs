@@ -1,5 +1,6 @@
-//! SH003 `cors-wildcard-origin`.
+//! SH003 `cors-wildcard-origin`: CORS lets every origin in.
 
+use super::cors;
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -9,20 +10,50 @@ pub static RULE: Rule = Rule {
     severity: Severity::Warning,
     kinds: HTTP_KINDS,
     reach: Reach::AllCode,
-    help: "TODO",
+    help: "allow an explicit list of origins, read from settings, instead of \"*\"",
     doc: r#"## What it does
-TODO
+Reports a `CORSMiddleware` configured with `allow_origins=["*"]` or an `allow_origin_regex`
+that matches every origin, without `allow_credentials=True` (that combination is
+`cors-wildcard-with-credentials`). Origins read from settings or any other non-literal
+expression are not reported.
 
 ## Why is this bad?
-TODO
+A wildcard origin lets any web page read the API's responses from a visitor's browser. For
+an API that relies on network position (an internal service, a VPN, an IP allow list) or
+that later starts accepting cookies, that exposes its data to every site on the internet.
+A service should state which front ends may call it.
 
 ## Example
-TODO
+```python
+app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"])
+```
 
 ## How to fix
-TODO
+```python
+class Settings(BaseSettings):
+    cors_origins: list[str] = []
+
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=settings.cors_origins,
+    allow_methods=["GET", "POST"],
+)
+```
 "#,
     check,
 };
 
-fn check(_cx: &Context, _sink: &mut Sink) {}
+fn check(cx: &Context, sink: &mut Sink) {
+    for c in cors::wildcard_configs(cx)
+        .into_iter()
+        .filter(|c| !c.credentials)
+    {
+        sink.report(
+            Loc {
+                file: c.file,
+                range: c.at,
+            },
+            format!("CORS {}: any site can read the responses", c.what),
+        );
+    }
+}

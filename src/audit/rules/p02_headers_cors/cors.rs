@@ -1,0 +1,118 @@
+//! `CORSMiddleware` configurations, shared by SH002 and SH003.
+
+use ruff_text_size::TextRange;
+
+use crate::audit::model::code::Kwarg;
+use crate::audit::rules::prelude::*;
+
+const CORS_MIDDLEWARE: &[&str] = &[
+    "starlette.middleware.cors.CORSMiddleware",
+    "fastapi.middleware.cors.CORSMiddleware",
+];
+const MIDDLEWARE_WRAPPERS: &[&str] = &[
+    "starlette.middleware.Middleware",
+    "fastapi.middleware.Middleware",
+];
+
+/// One `CORSMiddleware` configured with an origin setting that lets every origin in.
+pub struct WildcardCors {
+    pub file: FileId,
+    /// The `allow_origins` / `allow_origin_regex` keyword argument.
+    pub at: TextRange,
+    /// What lets every origin in, for messages: `` `allow_origins` contains "*" ``.
+    pub what: String,
+    /// `allow_credentials=True` (literally, or through a module-level constant).
+    pub credentials: bool,
+}
+
+/// Every `CORSMiddleware` in the unit's non-test code that allows any origin:
+/// `app.add_middleware(CORSMiddleware, ...)`, `Middleware(CORSMiddleware, ...)` and
+/// `CORSMiddleware(app, ...)`.
+pub fn wildcard_configs(cx: &Context) -> Vec<WildcardCors> {
+    let mut out = Vec::new();
+    for (file, source, code) in cx.code_files() {
+        if source.is_test() {
+            continue;
+        }
+        for call in code.calls.iter().filter(|c| is_cors_setup(c)) {
+            let origins = call.kwarg("allow_origins");
+            let regex = call.kwarg("allow_origin_regex");
+            let (at, what) = if let Some(k) = origins.filter(|k| is_wildcard_list(code, &k.value)) {
+                (k.range, "`allow_origins` contains \"*\"".to_string())
+            } else if let Some(k) = regex.filter(|k| is_match_all_regex(code, &k.value)) {
+                let regex = constant(code, &k.value)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                (
+                    k.range,
+                    format!("`allow_origin_regex` \"{regex}\" matches every origin"),
+                )
+            } else {
+                continue;
+            };
+            let credentials = call.kwarg("allow_credentials").is_some_and(|k: &Kwarg| {
+                constant(code, &k.value).and_then(Value::as_bool) == Some(true)
+            });
+            out.push(WildcardCors {
+                file,
+                at,
+                what,
+                credentials,
+            });
+        }
+    }
+    out
+}
+
+fn is_cors_setup(call: &Call) -> bool {
+    let first_is_cors = || {
+        call.arg(0, "middleware_class")
+            .or_else(|| call.kwarg("cls").map(|k| &k.value))
+            .and_then(Value::as_name)
+            .is_some_and(|r| r.is_any(CORS_MIDDLEWARE))
+    };
+    if call.callee.is_any(CORS_MIDDLEWARE) {
+        return true;
+    }
+    if call.callee.is_any(MIDDLEWARE_WRAPPERS) {
+        return first_is_cors();
+    }
+    call.callee.last() == "add_middleware" && first_is_cors()
+}
+
+/// Follow a module-level name of the same file to its assigned value (one hop).
+fn constant<'a>(code: &'a CodeFile, value: &'a Value) -> Option<&'a Value> {
+    match value {
+        Value::Ref(r) if r.origin == RefOrigin::Module => {
+            let name = r.path.strip_prefix(&*code.module)?.strip_prefix('.')?;
+            code.module_assign(name).map(|a| &a.value)
+        }
+        Value::Ref(_) => None,
+        v => Some(v),
+    }
+}
+
+/// `["*"]`, `("*",)`, `"*"`, or a module-level constant holding one.
+fn is_wildcard_list(code: &CodeFile, value: &Value) -> bool {
+    match constant(code, value) {
+        Some(Value::Str(s)) => &**s == "*",
+        Some(v) => v
+            .elements()
+            .is_some_and(|items| items.iter().any(|i| i.as_str() == Some("*"))),
+        None => false,
+    }
+}
+
+/// A regex that every origin matches (`.*`, `^.+$`, `https?://.*`).
+fn is_match_all_regex(code: &CodeFile, value: &Value) -> bool {
+    let Some(s) = constant(code, value).and_then(Value::as_str) else {
+        return false;
+    };
+    let s = s.strip_prefix('^').unwrap_or(s);
+    let s = s.strip_suffix('$').unwrap_or(s);
+    let s = ["https?://", "https://", "http://"]
+        .iter()
+        .find_map(|scheme| s.strip_prefix(scheme))
+        .unwrap_or(s);
+    matches!(s, ".*" | ".+" | "(.*)" | "(.+)")
+}
