@@ -297,6 +297,9 @@ pub struct Import {
     pub local: Box<str>,
     /// The full dotted path imported (`numpy`, `fastapi.Depends`).
     pub target: Box<str>,
+    /// The dotted path the statement names: `a.b` for `import a.b`, whose `target` is the bound
+    /// `a`; the same as `target` otherwise.
+    pub full: Box<str>,
     pub range: TextRange,
     /// The function it is imported in (lazy imports), if any.
     pub func: Option<FnId>,

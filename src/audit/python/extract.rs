@@ -533,12 +533,13 @@ impl<'src> Extractor<'src> {
         }
     }
 
-    fn record_import(&mut self, local: &str, target: String, range: TextRange) {
+    fn record_import(&mut self, local: &str, target: String, full: &str, range: TextRange) {
         let idx = self.out.imports.len();
         let target: Box<str> = target.into();
         self.out.imports.push(Import {
             local: local.into(),
             target: target.clone(),
+            full: full.into(),
             range,
             func: self.current_fn(),
             used: false,
@@ -679,12 +680,12 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                     let full = alias.name.id.as_str();
                     match &alias.asname {
                         Some(as_name) => {
-                            self.record_import(as_name.id.as_str(), full.to_string(), alias.range())
+                            self.record_import(as_name.id.as_str(), full.to_string(), full, alias.range())
                         }
                         // `import a.b` binds `a`.
                         None => {
                             let first = full.split('.').next().unwrap_or(full);
-                            self.record_import(first, first.to_string(), alias.range())
+                            self.record_import(first, first.to_string(), full, alias.range())
                         }
                     }
                 }
@@ -702,7 +703,8 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                     } else {
                         format!("{module}.{name}")
                     };
-                    self.record_import(local, target, alias.range());
+                    let full = target.clone();
+                    self.record_import(local, target, &full, alias.range());
                 }
             }
             Stmt::Assign(a) => {

@@ -205,6 +205,28 @@ impl<'a> Context<'a> {
             .filter(|(_, f, _)| f.role == FileRole::Service)
     }
 
+    /// Parsed Python files of the unit other than tests: where service-wide setup (logging,
+    /// tracing, metrics, limiters) may live, scripts and entry modules included.
+    pub fn setup_code(&self) -> impl Iterator<Item = (FileId, &'a SourceFile, &'a CodeFile)> + 'a {
+        self.code_files().filter(|(_, f, _)| !f.is_test())
+    }
+
+    /// True when a non-test file of the unit imports one of `modules` or anything inside it
+    /// (`structlog` matches `import structlog` and `from structlog.stdlib import get_logger`).
+    pub fn imports_module(&self, modules: &[&str]) -> bool {
+        let under = |path: &str, m: &str| {
+            path.strip_prefix(m)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        };
+        self.setup_code().any(|(_, _, code)| {
+            code.imports.iter().any(|i| {
+                modules
+                    .iter()
+                    .any(|m| under(&i.target, m) || under(&i.full, m))
+            })
+        })
+    }
+
     /// Functions on the request or task path (handlers, dependencies, middleware, tasks).
     pub fn is_entry_point(&self, f: FnRef) -> bool {
         self.service

@@ -1,4 +1,4 @@
-//! RL001 `missing-rate-limit`.
+//! RL001 `missing-rate-limit`: an HTTP service with no rate limiting anywhere.
 
 use crate::audit::rules::prelude::*;
 
@@ -9,20 +9,73 @@ pub static RULE: Rule = Rule {
     severity: Severity::Warning,
     kinds: HTTP_KINDS,
     reach: Reach::Services,
-    help: "TODO",
+    help: "add a Redis-backed limiter (slowapi, fastapi-limiter, limits) as a dependency or middleware",
     doc: r#"## What it does
-TODO
+Reports an HTTP service (container or Lambda) in which nothing limits the request rate: no
+route is limited by a limiter dependency or decorator (`Depends(RateLimiter(...))`,
+`@limiter.limit("5/minute")`), the service imports no inbound rate-limiting library (`slowapi`,
+`limits`, `fastapi_limiter`, `pyrate_limiter`) and no middleware is named like a rate limiter
+or throttle. One finding per service, at its `FastAPI(...)` call.
+
+`aiolimiter` and the `ratelimit` decorator package do not count: they throttle the service's
+own outbound calls, not the requests it receives.
 
 ## Why is this bad?
-TODO
+Without a limit, one client (a buggy retry loop, a scraper, an attacker) can use up the
+service's workers, database connections and upstream quotas, and every other client sees
+timeouts. A limiter keyed by principal, then IP, turns that into `429 Too Many Requests` for the
+offender alone. Counters must live in Redis so that every replica enforces the same limit.
 
 ## Example
-TODO
+```python
+app = FastAPI()
+
+
+@app.post("/orders")
+async def create_order(order: Order): ...
+```
 
 ## How to fix
-TODO
+```python
+from fastapi_limiter.depends import RateLimiter
+
+app = FastAPI(lifespan=lifespan)  # lifespan calls FastAPILimiter.init(redis)
+
+
+@app.post("/orders", dependencies=[Depends(RateLimiter(times=10, seconds=60))])
+async def create_order(order: Order): ...
+```
 "#,
     check,
 };
 
-fn check(_cx: &Context, _sink: &mut Sink) {}
+/// Modules whose only purpose is limiting inbound requests.
+const LIMITER_MODULES: &[&str] = &["slowapi", "limits", "fastapi_limiter", "pyrate_limiter"];
+
+/// Words in a middleware's name that mark it as a rate limiter (`RateLimitMiddleware`,
+/// `ThrottlingMiddleware`, `rate_limit_middleware`).
+const LIMITER_WORDS: &[&str] = &["ratelimit", "rate_limit", "throttl", "limiter"];
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let Some(service) = cx.service else { return };
+    let Some(anchor) = service.anchor() else {
+        return;
+    };
+    // Each piece of evidence is one condition; gateway and proxy configuration in the repo
+    // (nginx `limit_req`, Kong/Traefik rate-limit plugins) will be one more.
+    let limited = service.routes.iter().any(|r| r.has_rate_limit())
+        || cx.imports_module(LIMITER_MODULES)
+        || service.middleware.iter().any(|m| {
+            let name = m.target.last().to_ascii_lowercase();
+            LIMITER_WORDS.iter().any(|w| name.contains(w))
+        });
+    if !limited {
+        sink.report(
+            anchor,
+            format!(
+                "service `{}` has no rate limiting: no limiter dependency, decorator or middleware",
+                service.name
+            ),
+        );
+    }
+}

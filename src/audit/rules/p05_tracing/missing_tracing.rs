@@ -1,5 +1,6 @@
-//! TR001 `missing-tracing`.
+//! TR001 `missing-tracing`: a service with no distributed tracing set up anywhere.
 
+use crate::audit::model::code::Kwarg;
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -9,20 +10,131 @@ pub static RULE: Rule = Rule {
     severity: Severity::Warning,
     kinds: ALL_KINDS,
     reach: Reach::Services,
-    help: "TODO",
+    help: "set up the OpenTelemetry SDK (TracerProvider + OTLP exporter) and instrument the app",
     doc: r#"## What it does
-TODO
+Reports a service in which nothing sets up distributed tracing. Any of these counts as setup:
+- the OpenTelemetry SDK: a `TracerProvider` from `opentelemetry.sdk.trace`, any
+  `opentelemetry.instrumentation.*` instrumentor (`FastAPIInstrumentor.instrument_app(app)`,
+  `CeleryInstrumentor().instrument()`), `opentelemetry.distro`, Azure Monitor's
+  `configure_azure_monitor`, Pydantic Logfire (`logfire.configure()`);
+- FastAPI's own `FastAPI(telemetry=...)` argument;
+- vendor agents that trace across services: `ddtrace`, `aws_xray_sdk`,
+  `aws_lambda_powertools.Tracer`, Elastic APM (`elasticapm`), New Relic (`newrelic.agent`);
+- `sentry_sdk.init(...)` with `traces_sample_rate` (non-zero) or `traces_sampler`: Sentry
+  performance monitoring records and propagates traces. Plain `sentry_sdk.init(dsn=...)` only
+  reports errors and does not count.
+
+One finding per service, at its `FastAPI(...)` call (a worker: its worker app).
+
+Importing only `opentelemetry.trace` to create spans does not count: without an SDK
+`TracerProvider` the API is a no-op and those spans go nowhere. A service launched with
+`opentelemetry-instrument` is not yet recognised from its Dockerfile or Procfile.
 
 ## Why is this bad?
-TODO
+In a system of services, one slow or failing request crosses several processes. Without
+traces there is no way to see which hop was slow or failed, and no trace id to join the
+logs of the services involved. The untraced service also breaks the chain for everyone
+downstream: it does not propagate the W3C `traceparent` header it received.
 
 ## Example
-TODO
+```python
+app = FastAPI()
+```
 
 ## How to fix
-TODO
+```python
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+provider = TracerProvider()  # service name and endpoint from OTEL_* environment variables
+provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+trace.set_tracer_provider(provider)
+
+app = FastAPI()
+FastAPIInstrumentor.instrument_app(app)
+```
 "#,
     check,
 };
 
-fn check(_cx: &Context, _sink: &mut Sink) {}
+/// Importing any of these sets up (or exists only to set up) tracing.
+const TRACING_MODULES: &[&str] = &[
+    "opentelemetry.sdk.trace",
+    "opentelemetry.instrumentation",
+    "opentelemetry.distro",
+    "azure.monitor.opentelemetry",
+    "ddtrace",
+    "aws_xray_sdk",
+    "aws_lambda_powertools.Tracer",
+    "aws_lambda_powertools.tracing",
+    "elasticapm",
+    "newrelic.agent",
+];
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let Some(service) = cx.service else { return };
+    let Some(anchor) = service.anchor() else {
+        return;
+    };
+    // Each piece of evidence is one condition; an `opentelemetry-instrument` launcher in the
+    // Dockerfile/Procfile or `Tracing: Active` in a SAM template will be one more.
+    let traced = cx.imports_module(TRACING_MODULES)
+        || cx
+            .setup_code()
+            .any(|(_, _, code)| code.calls.iter().any(sets_up_tracing))
+        || service.apps.iter().any(|a| {
+            cx.project
+                .call(a.call)
+                .kwarg("telemetry")
+                .is_some_and(|k| !is_off(&k.value))
+        });
+    if !traced {
+        sink.report(
+            anchor,
+            format!(
+                "service `{}` sets up no distributed tracing: no OpenTelemetry TracerProvider or instrumentor",
+                service.name
+            ),
+        );
+    }
+}
+
+fn sets_up_tracing(call: &Call) -> bool {
+    let callee = &call.callee;
+    if callee.is("opentelemetry.sdk.trace.TracerProvider")
+        || callee.in_module("opentelemetry.instrumentation")
+        || callee.in_module("ddtrace")
+        || callee.in_module("aws_xray_sdk")
+        || callee.is("aws_lambda_powertools.Tracer")
+        || callee.is("logfire.configure")
+    {
+        return true;
+    }
+    // An instrumentor imported under another name or re-exported by the service's own
+    // telemetry module: `FooInstrumentor().instrument()`, `FooInstrumentor.instrument_app(app)`.
+    let path = callee.effective();
+    if let Some((base, method)) = path.rsplit_once('.')
+        && matches!(method, "instrument" | "instrument_app")
+        && base.trim_end_matches("()").ends_with("Instrumentor")
+    {
+        return true;
+    }
+    if callee.is("sentry_sdk.init") {
+        let sampled = |k: &Kwarg| match &*k.name {
+            "traces_sample_rate" => !is_off(&k.value),
+            "traces_sampler" => true,
+            _ => false,
+        };
+        return call.has_star_kwargs || call.kwargs.iter().any(sampled);
+    }
+    false
+}
+
+/// `None`, `False`, `0` or `0.0`: the option is given but turns tracing off.
+fn is_off(v: &Value) -> bool {
+    matches!(v, Value::None | Value::Bool(false) | Value::Int(0))
+        || matches!(v, Value::Float(f) if *f == 0.0)
+}

@@ -1,5 +1,6 @@
-//! HC001 `missing-liveness-route`.
+//! HC001 `missing-liveness-route`: a container service with no liveness endpoint.
 
+use super::is_liveness;
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -9,20 +10,52 @@ pub static RULE: Rule = Rule {
     severity: Severity::Warning,
     kinds: &[Kind::Container],
     reach: Reach::Services,
-    help: "TODO",
+    help: "add a dependency-free `GET /healthz` route and point the liveness probe at it",
     doc: r#"## What it does
-TODO
+Reports a container service whose HTTP app has no liveness route: no route whose last path
+segment is `healthz`, `health`, `livez`, `live`, `liveness`, `ping`, `healthcheck` or
+`heartbeat` (`/healthz`, `/health/live`, `/api/v1/health` all count). One finding per service,
+at its `FastAPI(...)` call. Lambda functions and workers are not reported: they have no
+long-running HTTP server to probe.
 
 ## Why is this bad?
-TODO
+An orchestrator restarts a container only when something tells it the process is stuck.
+Without a liveness endpoint, Kubernetes and Docker can only check that the process exists:
+a deadlocked event loop or an exhausted worker pool keeps receiving traffic and failing it
+until someone restarts the pod by hand.
 
 ## Example
-TODO
+```python
+app = FastAPI()
+app.include_router(orders.router)
+```
 
 ## How to fix
-TODO
+```python
+app = FastAPI()
+app.include_router(orders.router)
+
+
+@app.get("/healthz", include_in_schema=False)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}  # no database or Redis checks: those belong in /readyz
+```
 "#,
     check,
 };
 
-fn check(_cx: &Context, _sink: &mut Sink) {}
+fn check(cx: &Context, sink: &mut Sink) {
+    let Some(service) = cx.service else { return };
+    let Some(app) = service.apps.first() else {
+        return;
+    };
+    if !service.routes.iter().any(is_liveness) {
+        sink.report(
+            app.at,
+            format!(
+                "service `{}` has no liveness route such as `/healthz`",
+                service.name
+            ),
+        );
+    }
+}

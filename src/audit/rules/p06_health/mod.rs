@@ -1,3 +1,42 @@
+pub mod health_route_behind_auth;
 pub mod missing_liveness_route;
 pub mod missing_readiness_route;
-pub mod health_route_behind_auth;
+
+use crate::audit::model::Route;
+
+/// Last path segments that name a liveness endpoint (`/healthz`, `/api/v1/health`,
+/// `/health/live`).
+const LIVENESS: &[&str] = &[
+    "healthz",
+    "health",
+    "livez",
+    "live",
+    "liveness",
+    "ping",
+    "healthcheck",
+    "health-check",
+    "health_check",
+    "heartbeat",
+];
+
+/// Last path segments that name a readiness endpoint (`/readyz`, `/health/ready`).
+const READINESS: &[&str] = &["readyz", "ready", "readiness"];
+
+/// The route's last path segment, when the route is an HTTP route whose path is fully known
+/// and whose prefix has no path parameter (`/devices/{id}/ping` is not a probe).
+fn probe_segment(route: &Route) -> Option<String> {
+    if route.methods.iter().any(|m| m == "WEBSOCKET") {
+        return None;
+    }
+    let path = route.path.trim_end_matches('/');
+    let (prefix, last) = path.rsplit_once('/')?;
+    (!prefix.contains('{')).then(|| last.to_ascii_lowercase())
+}
+
+pub(super) fn is_liveness(route: &Route) -> bool {
+    probe_segment(route).is_some_and(|s| LIVENESS.contains(&s.as_str()))
+}
+
+pub(super) fn is_readiness(route: &Route) -> bool {
+    probe_segment(route).is_some_and(|s| READINESS.contains(&s.as_str()))
+}

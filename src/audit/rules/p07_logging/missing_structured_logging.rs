@@ -1,5 +1,7 @@
-//! LG002 `missing-structured-logging`.
+//! LG002 `missing-structured-logging`: a service that never configures structured (JSON)
+//! logging.
 
+use crate::audit::model::Symbol;
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -9,20 +11,214 @@ pub static RULE: Rule = Rule {
     severity: Severity::Warning,
     kinds: ALL_KINDS,
     reach: Reach::Services,
-    help: "TODO",
+    help: "configure structlog (or a JSON formatter) so every log line is a JSON object",
     doc: r#"## What it does
-TODO
+Reports a service in which nothing configures structured logging. Any of these counts:
+- `structlog` (imported anywhere outside tests);
+- a JSON formatter library: `pythonjsonlogger` (python-json-logger), `json_log_formatter`,
+  `json_logging`, `ecs_logging`;
+- `aws_lambda_powertools.Logger`;
+- loguru with `logger.add(..., serialize=True)` (or `serialize` in `logger.configure` handlers);
+- a `logging.Formatter` subclass named like a JSON formatter (`JsonFormatter`);
+- `logging.config.dictConfig(...)` or `uvicorn.run(log_config=...)` whose configuration
+  mentions a JSON or structlog formatter, or cannot be read (loaded from a file, built by a
+  function): the audit gives those the benefit of the doubt, as it does `fileConfig`.
+
+A service that only calls `logging.basicConfig(...)`, or configures nothing at all, is
+reported. One finding per service, at its `FastAPI(...)` call (a worker: its worker app).
 
 ## Why is this bad?
-TODO
+Plain-text lines (`INFO:app:order created`) cannot be queried by field, carry no request id or
+trace id, and split multi-line tracebacks into separate events. In a system of services the
+logs of one request are spread over several processes; only fields (request id, trace id, span
+id) let a log pipeline join them back together.
 
 ## Example
-TODO
+```python
+logging.basicConfig(level=logging.INFO)
+app = FastAPI()
+```
 
 ## How to fix
-TODO
+```python
+import structlog
+
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso"),
+        structlog.processors.JSONRenderer(),
+    ],
+)
+app = FastAPI()
+```
 "#,
     check,
 };
 
-fn check(_cx: &Context, _sink: &mut Sink) {}
+/// Modules that exist to emit structured log lines.
+const STRUCTURED_MODULES: &[&str] = &[
+    "structlog",
+    "pythonjsonlogger",
+    "json_log_formatter",
+    "json_logging",
+    "ecs_logging",
+    "aws_lambda_powertools.Logger",
+    "aws_lambda_powertools.logging",
+];
+
+/// Words that mark a formatter in a logging configuration as structured.
+const STRUCTURED_WORDS: &[&str] = &["json", "structlog", "ecs_logging"];
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let Some(service) = cx.service else { return };
+    let Some(anchor) = service.anchor() else {
+        return;
+    };
+    let structured = cx.imports_module(STRUCTURED_MODULES)
+        || cx.setup_code().any(|(_, _, code)| {
+            code.calls
+                .iter()
+                .any(|c| configures_structured(cx, service, c))
+                || code.classes.iter().any(|k| {
+                    k.name.to_ascii_lowercase().contains("json")
+                        && k.bases.iter().any(|b| b.is("logging.Formatter"))
+                })
+        });
+    if structured {
+        return;
+    }
+    let basic = cx.setup_code().any(|(_, _, code)| {
+        code.calls
+            .iter()
+            .any(|c| c.callee.is("logging.basicConfig"))
+    });
+    let message = if basic {
+        format!(
+            "service `{}` configures only plain-text logging (`logging.basicConfig`), no structured logging",
+            service.name
+        )
+    } else {
+        format!(
+            "service `{}` configures no structured (JSON) logging",
+            service.name
+        )
+    };
+    sink.report(anchor, message);
+}
+
+fn configures_structured(cx: &Context, service: &Service, call: &Call) -> bool {
+    let callee = &call.callee;
+    if callee.is("aws_lambda_powertools.Logger")
+        || callee.in_module("aws_lambda_powertools.logging")
+    {
+        return true;
+    }
+    if callee.is_any(&["loguru.logger.add", "loguru.logger.configure"]) {
+        return call.has_star_kwargs
+            || call.kwargs.iter().any(|k| {
+                (&*k.name == "serialize" && k.value.as_bool() != Some(false))
+                    || mentions_serialize(&k.value)
+            });
+    }
+    if callee.is("logging.config.fileConfig") {
+        // An ini/YAML file the audit does not read: give it the benefit of the doubt.
+        return true;
+    }
+    let config = if callee.is("logging.config.dictConfig") {
+        call.arg(0, "config")
+    } else if callee.is("uvicorn.run") {
+        call.kwarg("log_config").map(|k| &k.value)
+    } else {
+        return false;
+    };
+    match config {
+        Some(v) => logging_config_is_structured(cx, service, v),
+        None => call.has_star_kwargs,
+    }
+}
+
+/// A `dictConfig` / `log_config` value: structured when it mentions a JSON or structlog
+/// formatter, or when the audit cannot see it (a file path, a loaded or computed dict).
+fn logging_config_is_structured(cx: &Context, service: &Service, value: &Value) -> bool {
+    match value {
+        Value::Dict(_) => !matches!(mentions_structured(value), Mention::No),
+        Value::None => false,
+        Value::Ref(r) => match cx.project.resolve(service, r) {
+            Some(Symbol::Assign { file, index }) => match cx.project.code(file) {
+                Some(code) => {
+                    let v = &code.assigns[index as usize].value;
+                    !matches!(v, Value::Dict(_)) || !matches!(mentions_structured(v), Mention::No)
+                }
+                None => true,
+            },
+            _ => true,
+        },
+        _ => true,
+    }
+}
+
+enum Mention {
+    Yes,
+    No,
+    /// Part of the value was cut off or computed: it may say anything.
+    Unknown,
+}
+
+fn mentions_structured(value: &Value) -> Mention {
+    let text_mentions = |s: &str| {
+        let lower = s.to_ascii_lowercase();
+        STRUCTURED_WORDS.iter().any(|w| lower.contains(w))
+    };
+    let children: Vec<&Value> = match value {
+        Value::Str(s) => {
+            return if text_mentions(s) {
+                Mention::Yes
+            } else {
+                Mention::No
+            };
+        }
+        Value::Ref(r) => {
+            return if text_mentions(&r.path) {
+                Mention::Yes
+            } else {
+                Mention::No
+            };
+        }
+        Value::Other => return Mention::Unknown,
+        Value::List(v) | Value::Tuple(v) | Value::Set(v) | Value::Either(v) => v.iter().collect(),
+        Value::Dict(items) => items.iter().flat_map(|(k, v)| [k, v]).collect(),
+        Value::Call(c) => c
+            .args
+            .iter()
+            .chain(c.kwargs.iter().map(|(_, v)| v))
+            .collect(),
+        Value::Subscript(b, items) => std::iter::once(&**b).chain(items.iter()).collect(),
+        _ => return Mention::No,
+    };
+    let mut unknown = false;
+    for child in children {
+        match mentions_structured(child) {
+            Mention::Yes => return Mention::Yes,
+            Mention::Unknown => unknown = true,
+            Mention::No => {}
+        }
+    }
+    if unknown {
+        Mention::Unknown
+    } else {
+        Mention::No
+    }
+}
+
+/// A loguru handler dict with `"serialize": True` (`logger.configure(handlers=[...])`).
+fn mentions_serialize(value: &Value) -> bool {
+    match value {
+        Value::Dict(items) => items.iter().any(|(k, v)| {
+            (k.as_str() == Some("serialize") && v.as_bool() != Some(false)) || mentions_serialize(v)
+        }),
+        Value::List(v) | Value::Tuple(v) => v.iter().any(mentions_serialize),
+        _ => false,
+    }
+}

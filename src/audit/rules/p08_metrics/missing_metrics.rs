@@ -1,4 +1,4 @@
-//! MT001 `missing-metrics`.
+//! MT001 `missing-metrics`: a container service with no Prometheus metrics.
 
 use crate::audit::rules::prelude::*;
 
@@ -9,20 +9,68 @@ pub static RULE: Rule = Rule {
     severity: Severity::Warning,
     kinds: &[Kind::Container],
     reach: Reach::Services,
-    help: "TODO",
+    help: "expose Prometheus metrics on `/metrics` (prometheus-fastapi-instrumentator or prometheus_client)",
     doc: r#"## What it does
-TODO
+Reports a container service with no Prometheus instrumentation: it imports none of
+`prometheus_client`, `prometheus_fastapi_instrumentator`, `starlette_exporter`,
+`starlette_prometheus`, `aioprometheus`, `opentelemetry.exporter.prometheus` or the
+OpenTelemetry metrics SDK (`opentelemetry.sdk.metrics`), and has no route ending in
+`/metrics`. One finding per service, at its `FastAPI(...)` call. Lambda functions and workers
+are not reported.
+
+Push-only pipelines such as StatsD are not recognised: the principle asks for a scrapeable
+endpoint.
 
 ## Why is this bad?
-TODO
+Without request counts and latency histograms there is nothing to alert on and nothing to
+scale on: an error-rate spike or a slow endpoint is found by users first. Logs cannot stand
+in for metrics: aggregating them is slow and costly, and they are sampled or dropped
+exactly when traffic is highest.
 
 ## Example
-TODO
+```python
+app = FastAPI()
+```
 
 ## How to fix
-TODO
+```python
+from prometheus_fastapi_instrumentator import Instrumentator
+
+app = FastAPI()
+Instrumentator().instrument(app).expose(app)  # GET /metrics, labelled by route template
+```
 "#,
     check,
 };
 
-fn check(_cx: &Context, _sink: &mut Sink) {}
+/// Modules that collect or expose metrics for Prometheus.
+const METRICS_MODULES: &[&str] = &[
+    "prometheus_client",
+    "prometheus_fastapi_instrumentator",
+    "starlette_exporter",
+    "starlette_prometheus",
+    "aioprometheus",
+    "opentelemetry.exporter.prometheus",
+    "opentelemetry.sdk.metrics",
+];
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let Some(service) = cx.service else { return };
+    let Some(app) = service.apps.first() else {
+        return;
+    };
+    let instrumented = cx.imports_module(METRICS_MODULES)
+        || service
+            .routes
+            .iter()
+            .any(|r| r.path.trim_end_matches('/').ends_with("/metrics"));
+    if !instrumented {
+        sink.report(
+            app.at,
+            format!(
+                "service `{}` exposes no Prometheus metrics and has no `/metrics` route",
+                service.name
+            ),
+        );
+    }
+}
