@@ -101,11 +101,11 @@ fn check(cx: &Context, sink: &mut Sink) {
         let name = task_name(cx, task);
         let message = if explicit {
             format!(
-                "task `{name}` sets acks_late=False: if the worker dies mid-task the broker has already dropped the message"
+                "Celery task `{name}` sets acks_late=False: if the worker dies mid-task the broker has already dropped the message"
             )
         } else {
             format!(
-                "task `{name}` is acknowledged before it runs: if the worker dies mid-task the broker has already dropped the message"
+                "Celery task `{name}` is acknowledged before it runs: if the worker dies mid-task the broker has already dropped the message"
             )
         };
         sink.report(task.at, message);
