@@ -305,6 +305,8 @@ pub struct Import {
     pub func: Option<FnId>,
     /// The name is referenced somewhere in the file besides the import itself.
     pub used: bool,
+    /// The import sits in an `if TYPE_CHECKING:` block, so it never runs.
+    pub type_checking: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

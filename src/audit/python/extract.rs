@@ -77,6 +77,8 @@ pub struct Extractor<'src> {
     awaited_starts: HashSet<u32>,
     /// Module-level body: statements outside any function and class.
     at_module_level: bool,
+    /// Depth of `if TYPE_CHECKING:` bodies we are inside.
+    type_checking: u32,
 }
 
 impl<'src> Extractor<'src> {
@@ -103,6 +105,7 @@ impl<'src> Extractor<'src> {
             with_call_starts: HashSet::new(),
             awaited_starts: HashSet::new(),
             at_module_level: true,
+            type_checking: 0,
         }
     }
 
@@ -543,6 +546,7 @@ impl<'src> Extractor<'src> {
             range,
             func: self.current_fn(),
             used: false,
+            type_checking: self.type_checking > 0,
         });
         match self.fns.last_mut() {
             Some(scope) => {
@@ -767,6 +771,18 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 self.out.main_guards.push(i.range());
                 visitor::walk_stmt(self, stmt);
             }
+            Stmt::If(i) if is_type_checking(&i.test) => {
+                self.visit_expr(&i.test);
+                self.type_checking += 1;
+                self.visit_body(&i.body);
+                self.type_checking -= 1;
+                for clause in &i.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        self.visit_expr(test);
+                    }
+                    self.visit_body(&clause.body);
+                }
+            }
             _ => visitor::walk_stmt(self, stmt),
         }
     }
@@ -839,6 +855,15 @@ fn is_main_guard(test: &Expr) -> bool {
     c.comparators.len() == 1
         && ((is_name(&c.left) && is_main(&c.comparators[0]))
             || (is_main(&c.left) && is_name(&c.comparators[0])))
+}
+
+/// `TYPE_CHECKING` or `typing.TYPE_CHECKING`.
+fn is_type_checking(test: &Expr) -> bool {
+    match test {
+        Expr::Name(n) => n.id.as_str() == "TYPE_CHECKING",
+        Expr::Attribute(a) => a.attr.id.as_str() == "TYPE_CHECKING",
+        _ => false,
+    }
 }
 
 /// `Content-Security-Policy`, `x-frame-options`: letters and digits in dash-joined words.
