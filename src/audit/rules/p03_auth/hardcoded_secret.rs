@@ -1,4 +1,6 @@
-//! AU003 `hardcoded-secret`.
+//! AU003 `hardcoded-secret`: a string literal assigned to a secret-like name.
+
+use ruff_text_size::TextRange;
 
 use crate::audit::rules::prelude::*;
 
@@ -9,20 +11,279 @@ pub static RULE: Rule = Rule {
     severity: Severity::Error,
     kinds: ALL_KINDS,
     reach: Reach::AllCode,
-    help: "TODO",
+    help: "read the secret from the environment or a secret store (a BaseSettings field with no default, typed SecretStr)",
     doc: r#"## What it does
-TODO
+Reports a non-empty string literal used as a secret in code that is not a test:
+- assigned to a name (module, class or function level, `self.x = ...` too) whose last words
+  are a secret word: `secret`, `secret_key`, `password`, `passwd`, `pwd`, `token`, `api_key`,
+  `apikey`, `access_key`, `private_key`, `client_secret`, `auth_token`, `jwt_secret`,
+  `signing_key` (`SECRET_KEY`, `db_password`, `GITHUB_TOKEN`, `apiKey`);
+- as the default of such a `BaseSettings` field (also through `Field("...")` or
+  `SecretStr("...")`) or function parameter;
+- passed as such a keyword argument (`redis.Redis(password="hunter2")`).
+
+Names that only mention a secret (`token_url`, `password_field`, `secret_name`,
+`api_key_header`) do not match, and neither do values that are clearly not secrets: an
+environment variable name (`"SECRET_KEY"`), a path or URL, `"bearer"`, text with spaces, a
+value equal to the secret word itself (`GRANT_TYPE_PASSWORD = "password"`). Placeholders such
+as `"changeme"` are reported: a default that works is a secret that ships.
 
 ## Why is this bad?
-TODO
+A secret in the source is in every clone, fork, CI log, container image and backup of the
+repository, and cannot be rotated without a release. A default secret in settings silently
+becomes the production secret whenever the variable is missing, and with a known JWT signing
+key anyone can mint tokens.
 
 ## Example
-TODO
+```python
+class Settings(BaseSettings):
+    jwt_secret: str = "dev-secret"
+
+SECRET_KEY = "s3cr3t"
+cache = redis.Redis(host="cache", password="hunter2")
+```
 
 ## How to fix
-TODO
+```python
+class Settings(BaseSettings):
+    jwt_secret: SecretStr          # required: startup fails when it is missing
+    redis_password: SecretStr
+
+cache = redis.Redis(host="cache", password=settings.redis_password.get_secret_value())
+```
 "#,
     check,
 };
 
-fn check(_cx: &Context, _sink: &mut Sink) {}
+/// Secret words, as the trailing `_`-separated words of a name.
+const SECRET_WORDS: &[&str] = &[
+    "secret",
+    "secret_key",
+    "password",
+    "passwd",
+    "pwd",
+    "token",
+    "api_key",
+    "apikey",
+    "access_key",
+    "private_key",
+    "client_secret",
+    "auth_token",
+    "jwt_secret",
+    "signing_key",
+];
+
+/// Wrappers whose first argument is the value: `Field("x")`, `SecretStr("x")`.
+const WRAPPERS: &[&str] = &["Field", "SecretStr", "SecretBytes"];
+
+fn check(cx: &Context, sink: &mut Sink) {
+    for (file, source, code) in cx.code_files() {
+        if source.is_test() {
+            continue;
+        }
+        for a in &code.assigns {
+            let Some(word) = secret_word(&a.target) else {
+                continue;
+            };
+            let (value, range) = match &a.value {
+                Value::Str(s) => (&**s, a.value_range),
+                Value::Call(c) => match wrapped_literal(code, c.range) {
+                    Some(found) => found,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            if !is_secret_value(value, &a.target, word) {
+                continue;
+            }
+            let message = match &a.class {
+                Some(class) => {
+                    format!("hard-coded default for secret field `{class}.{}`", a.target)
+                }
+                None => format!("hard-coded secret assigned to `{}`", a.target),
+            };
+            sink.report(Loc { file, range }, message);
+        }
+        for a in &code.attr_assigns {
+            let name = a.target.last();
+            let Some(word) = secret_word(name) else {
+                continue;
+            };
+            if let Value::Str(s) = &a.value
+                && is_secret_value(s, name, word)
+            {
+                sink.report(
+                    Loc {
+                        file,
+                        range: a.range,
+                    },
+                    format!(
+                        "hard-coded secret assigned to `{}`",
+                        a.target
+                            .path
+                            .strip_prefix(&*code.module)
+                            .and_then(|p| p.strip_prefix('.'))
+                            .unwrap_or(&a.target.path)
+                    ),
+                );
+            }
+        }
+        for f in &code.functions {
+            for p in &f.params {
+                let Some(word) = secret_word(&p.name) else {
+                    continue;
+                };
+                if let Some(Value::Str(s)) = &p.default
+                    && is_secret_value(s, &p.name, word)
+                {
+                    sink.report(
+                        Loc {
+                            file,
+                            range: p.range,
+                        },
+                        format!(
+                            "hard-coded default for secret parameter `{}` of `{}`",
+                            p.name, f.name
+                        ),
+                    );
+                }
+            }
+        }
+        for call in &code.calls {
+            for k in &call.kwargs {
+                let Some(word) = secret_word(&k.name) else {
+                    continue;
+                };
+                if let Value::Str(s) = &k.value
+                    && is_secret_value(s, &k.name, word)
+                {
+                    sink.report(
+                        Loc {
+                            file,
+                            range: k.range,
+                        },
+                        format!(
+                            "hard-coded secret passed as `{}=` to `{}`",
+                            k.name,
+                            call.callee.last()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The literal inside `Field("x")` / `Field(default="x")` / `SecretStr("x")` at `range`.
+fn wrapped_literal(code: &CodeFile, range: TextRange) -> Option<(&str, TextRange)> {
+    let call = code.calls.iter().find(|c| c.range == range)?;
+    if !WRAPPERS.contains(&call.callee.last()) {
+        return None;
+    }
+    if let Some(k) = call.kwarg("default") {
+        return k.value.as_str().map(|s| (s, k.range));
+    }
+    let first = call.args.first()?;
+    first.value.as_str().map(|s| (s, first.range))
+}
+
+/// The secret word `name` ends with, if any (`db_password` -> `password`).
+fn secret_word(name: &str) -> Option<&'static str> {
+    let snake = snake_case(name);
+    SECRET_WORDS.iter().copied().find(|w| {
+        snake == *w
+            || snake
+                .strip_suffix(w)
+                .is_some_and(|head| head.ends_with('_'))
+    })
+}
+
+/// `apiKey` -> `api_key`, `SECRET_KEY` -> `secret_key`, `_password` -> `password`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev_lower = false;
+    for c in name.trim_start_matches('_').chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push('_');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// False for values that are clearly not a secret.
+fn is_secret_value(value: &str, name: &str, word: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty()
+        || !v.chars().any(|c| c.is_ascii_alphanumeric())
+        || v.chars().any(char::is_whitespace)
+        || v.starts_with('/')
+        || v.contains("://")
+        || v.eq_ignore_ascii_case("bearer")
+        || v.eq_ignore_ascii_case(word)
+        || v.eq_ignore_ascii_case(name)
+    {
+        return false;
+    }
+    // An environment variable's name (`"DB_PASSWORD"`), read elsewhere.
+    let env_name = v.contains('_')
+        && v.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    !env_name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names() {
+        for n in [
+            "SECRET_KEY",
+            "db_password",
+            "GITHUB_TOKEN",
+            "apiKey",
+            "secret",
+            "client_secret",
+            "_pwd",
+        ] {
+            assert!(secret_word(n).is_some(), "{n}");
+        }
+        for n in [
+            "token_url",
+            "token_type",
+            "password_field",
+            "secret_name",
+            "api_key_header",
+            "password_env",
+            "key_path",
+            "secret_file",
+            "token_length",
+            "token_prefix",
+            "tokens",
+            "passwords",
+        ] {
+            assert!(secret_word(n).is_none(), "{n}");
+        }
+    }
+
+    #[test]
+    fn secret_values() {
+        assert!(is_secret_value("changeme", "SECRET_KEY", "secret_key"));
+        assert!(is_secret_value("hunter2", "password", "password"));
+        for v in [
+            "",
+            "SECRET_KEY",
+            "DB_PASSWORD",
+            "/token",
+            "https://x/token",
+            "Bearer",
+            "enter a password",
+            "***",
+            "password",
+        ] {
+            assert!(!is_secret_value(v, "password", "password"), "{v}");
+        }
+    }
+}
