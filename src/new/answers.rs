@@ -250,7 +250,7 @@ impl Ask for Terminal {
 
     fn variable(&mut self, variable: &Variable) -> Result<Value, AnswerError> {
         let prompt = match &variable.help {
-            Some(help) => format!("{} ({help})", variable.name),
+            Some(help) => format!("{}: {help}", variable.name),
             None => variable.name.clone(),
         };
         match (&variable.kind, &variable.default) {

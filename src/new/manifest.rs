@@ -4,6 +4,36 @@
 //! Parsed with `toml_edit` (not serde) so every error points at the offending key with a
 //! span in the manifest, and so `[derived]` keeps the order it was written in. Unknown keys
 //! are errors: a typo like `chioces` must not silently turn into "no choices".
+//!
+//! ```toml
+//! [template]
+//! name = "container"            # required; for an embedded template, its directory name
+//! description = "FastAPI on uvicorn, with Dockerfile and Kubernetes manifests"  # optional
+//! version = "1"                 # required, a string; recorded in the generated pyproject
+//! common = true                 # optional (false): merge templates/_common; own files win
+//!
+//! [[variables]]                 # asked in this order
+//! name = "python_version"       # identifier; not a built-in, not declared twice
+//! type = "choice"               # string | bool | choice | int
+//! default = "3.12"              # required, of the variable's type, and valid
+//! choices = ["3.11", "3.12", "3.13"]   # choice only, required
+//! help = "Python version for the Docker image and CI"   # optional; shown by prompts and --list
+//! # pattern = "[a-z]+"          # string only: a regex the whole value must match
+//! # min = 1                     # int only, optional bounds
+//! # max = 65535
+//! # when = "auth"               # asked only when this earlier bool variable is true
+//! #                             # ("not auth": when false); otherwise keeps its default
+//!
+//! [derived]                     # tera templates, evaluated in order after the answers
+//! image = "ghcr.io/acme/{{ name }}"
+//!
+//! [[conditional]]               # files kept only when `when` holds
+//! paths = ["{{ package }}/auth.py", "tests/auth/**"]   # rendered, then globs; see `render`
+//! when = "auth"                 # a bool variable, or `not auth`
+//! ```
+//!
+//! Built-ins, always set: `name`, `package`, `svc_version`, `template_name`,
+//! `template_version`, `year`.
 
 use std::fmt;
 use std::ops::Range;

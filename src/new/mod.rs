@@ -28,12 +28,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use miette::Diagnostic;
 use thiserror::Error;
 
-use self::answers::{Ask, Defaults, Terminal};
+use self::answers::{AnswerError, Ask, Defaults, Terminal};
 use self::render::Builtins;
 use self::source::{DEFAULT_VARIANT, Template};
 use crate::cli::NewArgs;
 
 const SVC_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The shell's status for a process stopped by Ctrl-C (128 + SIGINT).
+const INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Error, Diagnostic)]
 #[error("cannot write to standard output")]
@@ -44,9 +46,20 @@ pub fn run(args: &NewArgs) -> miette::Result<ExitCode> {
     if args.list {
         return list(args);
     }
+    match generate(args) {
+        // Ctrl-C or Escape at a prompt: not a failure, and nothing was written.
+        Err(report) if matches!(report.downcast_ref(), Some(AnswerError::Cancelled)) => {
+            eprintln!("cancelled; nothing was written");
+            Ok(ExitCode::from(INTERRUPTED))
+        }
+        result => result,
+    }
+}
 
+fn generate(args: &NewArgs) -> miette::Result<ExitCode> {
     let interactive = !args.yes && io::stdin().is_terminal() && io::stderr().is_terminal();
     let mut ask: Box<dyn Ask> = if interactive {
+        restore_cursor_on_interrupt();
         Box::new(Terminal::new())
     } else {
         Box::new(Defaults)
@@ -160,6 +173,19 @@ fn choose_template(args: &NewArgs, ask: &mut dyn Ask) -> miette::Result<Template
         source::default_variant(&variants)?
     };
     Ok(source::embedded(variants[index])?)
+}
+
+/// Select and Confirm prompts hide the cursor, and Ctrl-C kills the process before they can
+/// show it again: show it, then exit as SIGINT would have. Nothing is written until the last
+/// answer is in, so there is nothing to clean up.
+fn restore_cursor_on_interrupt() {
+    // Fails only if a handler is already installed, which is then in charge.
+    let _ = ctrlc::set_handler(|| {
+        let term = dialoguer::console::Term::stderr();
+        let _ = term.show_cursor();
+        let _ = term.write_line("");
+        std::process::exit(i32::from(INTERRUPTED));
+    });
 }
 
 /// Writes to stdout; a closed pipe (`svc new --list | head -1`) is not an error.

@@ -835,3 +835,37 @@ fn prompts_validate_as_typed_and_re_prompt() {
         ["__init__.py", "public.py"]
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_at_a_prompt_shows_the_cursor_again_and_writes_nothing() {
+    use rexpect::session::spawn_command;
+
+    let sandbox = Sandbox::new();
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("svc"));
+    command
+        .current_dir(sandbox.dir.path())
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .args([
+            "new",
+            "orders-api",
+            "--template",
+            fixture().to_str().unwrap(),
+        ]);
+    let mut session = spawn_command(command, Some(20_000)).unwrap();
+
+    // A Select, which hides the cursor while it is shown.
+    session.exp_string("python_version").unwrap();
+    session.exp_string("3.13").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    session.send_control('c').unwrap();
+    session.exp_string("\x1b[?25h").unwrap();
+    session.exp_eof().unwrap();
+    let status = session.process().wait().unwrap();
+    assert!(
+        matches!(status, rexpect::process::WaitStatus::Exited(_, 130)),
+        "{status:?}"
+    );
+    assert!(sandbox.entries().is_empty(), "{:?}", sandbox.entries());
+}
