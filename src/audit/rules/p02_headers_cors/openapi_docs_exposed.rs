@@ -57,10 +57,7 @@ enum Setting {
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
     let has_auth = service.routes.iter().any(|r| r.has_auth())
-        || service
-            .middleware
-            .iter()
-            .any(|m| m.target.last().to_ascii_lowercase().contains("auth"));
+        || crate::audit::rules::p03_auth::unauthenticated_route::has_auth_middleware(service);
     if !has_auth {
         return;
     }
