@@ -1,0 +1,38 @@
+"""Error responses: JSON bodies, and the security headers even on a 500."""
+
+import structlog
+from asgi_correlation_id import correlation_id
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from app.http_client import UpstreamError
+from app.security.headers import apply_security_headers
+
+log = structlog.get_logger(__name__)
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette runs this handler in ServerErrorMiddleware, outside every user middleware:
+    # the request id and security headers have to be added here.
+    log.error("unhandled_exception", path=request.url.path, exc_info=exc)
+    response = JSONResponse(
+        {"detail": "Internal Server Error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
+    )
+    apply_security_headers(response.headers)
+    if request_id := correlation_id.get():
+        response.headers["X-Request-ID"] = request_id
+    return response
+
+
+async def _upstream_failed(request: Request, exc: UpstreamError) -> JSONResponse:
+    log.warning("upstream_failed", upstream=exc.upstream, reason=exc.reason)
+    return JSONResponse(
+        {"detail": f"Upstream {exc.upstream} unavailable"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(UpstreamError, _upstream_failed)
+    app.add_exception_handler(Exception, _unhandled)

@@ -1,0 +1,90 @@
+"""JSON logs through structlog, for our code and for uvicorn's loggers alike.
+
+Every line carries request_id (asgi-correlation-id) and the current trace_id/span_id, so a log
+search can jump to the trace and back.
+"""
+
+import logging
+import sys
+from typing import TextIO
+
+import structlog
+from asgi_correlation_id import correlation_id
+from opentelemetry import trace
+from structlog.types import EventDict, Processor, WrappedLogger
+
+# Loggers that install their own handlers; routing them through the root handler makes them JSON.
+_FOREIGN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "asgi_correlation_id")
+
+
+def _add_request_and_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    event_dict["request_id"] = correlation_id.get()
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event_dict["trace_id"] = format(span_context.trace_id, "032x")
+        event_dict["span_id"] = format(span_context.span_id, "016x")
+    else:
+        event_dict["trace_id"] = None
+        event_dict["span_id"] = None
+    return event_dict
+
+
+def _uvicorn_access_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    # uvicorn formats access lines from positional args; keep them as fields for queries.
+    args = event_dict.pop("positional_args", ())
+    if event_dict.get("logger") == "uvicorn.access" and len(args) == 5:
+        client, method, path, http_version, status = args
+        event_dict.update(
+            client=client, method=method, path=path, http_version=http_version, status=status
+        )
+    return event_dict
+
+
+def configure_logging(
+    level: str = "INFO", *, json: bool = True, stream: TextIO | None = None
+) -> None:
+    """Send every log record to `stream` (stdout by default) as one JSON object per line."""
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_request_and_trace_ids,
+    ]
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, _uvicorn_access_fields],
+        pass_foreign_args=True,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.dict_tracebacks if json else structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(formatter)
+
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in _FOREIGN_LOGGERS:
+        foreign = logging.getLogger(name)
+        foreign.handlers.clear()
+        foreign.propagate = True
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # Safe to cache: rendering and the output stream live in the stdlib handler above.
+        cache_logger_on_first_use=True,
+    )

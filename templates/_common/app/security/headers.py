@@ -1,0 +1,65 @@
+"""Security headers on every response, as a pure ASGI middleware.
+
+Pure ASGI (not BaseHTTPMiddleware) so it adds no task per request and never buffers streaming
+bodies. It wraps `send`, so it also covers responses made by routing (404/405), by exception
+handlers and by the CORS preflight. Responses made by Starlette's outermost ServerErrorMiddleware
+(unhandled exceptions) bypass user middleware: the 500 handler in `app.errors` applies the
+same headers itself.
+"""
+
+from collections.abc import Mapping
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# An API returns JSON, never HTML: nothing may load, frame or embed it.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+SECURITY_HEADERS: Mapping[str, str] = {
+    "Content-Security-Policy": API_CSP,
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    # Responses may carry personal data: no shared cache may keep them.
+    "Cache-Control": "no-store",
+}
+
+# The interactive docs (only when DOCS_ENABLED) are HTML pages that load Swagger UI / ReDoc
+# from a CDN: they get a CSP that allows exactly that.
+DOCS_CSP = (
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+    "script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; img-src data: https://fastapi.tiangolo.com; "
+    "connect-src 'self'; worker-src blob:"
+)
+
+
+def apply_security_headers(headers: MutableHeaders, *, csp: str = API_CSP) -> None:
+    """Set each header unless the response already chose a value."""
+    for name, value in SECURITY_HEADERS.items():
+        if name not in headers:
+            headers[name] = csp if name == "Content-Security-Policy" else value
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, *, docs_paths: frozenset[str] = frozenset()) -> None:
+        self.app = app
+        self.docs_paths = docs_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        csp = DOCS_CSP if scope["path"] in self.docs_paths else API_CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                apply_security_headers(MutableHeaders(scope=message), csp=csp)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,91 @@
+"""Logs, traces and metrics: what operators rely on when something goes wrong."""
+
+import io
+import json
+import logging
+import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import httpx2
+from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from app.logs import configure_logging
+from tests.helpers import bearer
+
+MakeClient = Callable[..., AbstractContextManager[TestClient]]
+ITEM_ID = "0123456789abcdef0123456789abcdef"
+
+
+def test_log_lines_are_json_with_request_and_trace_ids(client: TestClient) -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+
+    response = client.post("/v1/items", json={"name": "pen", "price_cents": 1}, headers=bearer())
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    created = next(line for line in lines if line["event"] == "item_created")
+    assert created["request_id"] == response.headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", created["trace_id"])
+    assert re.fullmatch(r"[0-9a-f]{16}", created["span_id"])
+    assert created["level"] == "info"
+    assert created["timestamp"].endswith("Z")
+
+
+def test_uvicorn_access_lines_become_json_fields() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/v1/items", "1.1", 200
+    )
+
+    line = json.loads(stream.getvalue())
+    assert line["logger"] == "uvicorn.access"
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/v1/items", 200)
+    assert "request_id" in line
+    assert "trace_id" in line
+
+
+def test_server_client_and_redis_spans_share_one_trace(make_client: MakeClient) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    upstream_headers: list[httpx2.Headers] = []
+
+    def inventory(request: httpx2.Request) -> httpx2.Response:
+        upstream_headers.append(request.headers)
+        return httpx2.Response(200, json={"item_id": ITEM_ID, "available": 1})
+
+    with make_client(upstream=inventory, tracer_provider=provider) as client:
+        client.get("/healthz")
+        client.get(f"/v1/items/{ITEM_ID}/stock", headers=bearer())
+
+    spans = exporter.get_finished_spans()
+    server = [span for span in spans if span.kind == SpanKind.SERVER]
+    outbound = [span for span in spans if span.kind == SpanKind.CLIENT]
+    assert len(server) == 1, "probes are not traced; the API call is"
+    assert server[0].attributes["http.route"] == "/v1/items/{item_id}/stock"
+    trace_id = server[0].context.trace_id
+    assert outbound, "httpx and redis calls are traced"
+    assert {span.context.trace_id for span in outbound} == {trace_id}
+    # W3C trace context goes to the upstream, so its spans join this trace.
+    assert upstream_headers[0]["traceparent"].split("-")[1] == format(trace_id, "032x")
+
+
+def test_metrics_are_prometheus_text_by_route_template(client: TestClient) -> None:
+    client.get(f"/v1/items/{ITEM_ID}", headers=bearer())
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    body = response.text
+    assert "# TYPE http_requests_total counter" in body
+    assert 'handler="/v1/items/{item_id}"' in body
+    assert ITEM_ID not in body, "labels use the route template, not the raw path"
+    assert "http_request_duration_seconds_bucket" in body
