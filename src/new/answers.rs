@@ -270,9 +270,12 @@ impl Ask for Terminal {
                 Ok(Value::String(choices[picked].clone()))
             }
             _ => {
+                let default = variable.default.to_string();
                 let raw: String = Input::with_theme(&self.theme)
                     .with_prompt(prompt)
-                    .default(variable.default.to_string())
+                    // An empty default would show as "()".
+                    .show_default(!default.is_empty())
+                    .default(default)
                     .allow_empty(true)
                     .validate_with(|input: &String| {
                         parse_answer(variable, input)
