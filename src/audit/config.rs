@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use miette::{NamedSource, SourceSpan};
 use toml_edit::{Document, Item, Table, Value};
 
-use crate::audit::error::AuditError;
+use crate::audit::error::{AuditError, ConfigError};
 use crate::audit::model::Kind;
 use crate::audit::rules::Severity;
 
@@ -112,15 +112,21 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn error(&self, span: Option<std::ops::Range<usize>>, message: String, label: &str, help: Option<String>) -> AuditError {
+    fn error(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        message: String,
+        label: &str,
+        help: Option<String>,
+    ) -> AuditError {
         let span = span.unwrap_or(0..0);
-        AuditError::Config {
+        AuditError::Config(Box::new(ConfigError {
             message,
             src: NamedSource::new(self.path.display().to_string(), self.text.to_string()),
             span: SourceSpan::from(span),
             label: label.to_string(),
             help,
-        }
+        }))
     }
 
     fn strings(&self, key: &str, item: &Item) -> Result<Vec<String>, AuditError> {
@@ -137,7 +143,12 @@ impl Ctx<'_> {
             .iter()
             .map(|v| {
                 v.as_str().map(str::to_string).ok_or_else(|| {
-                    self.error(v.span(), format!("`{key}` must contain only strings"), "not a string", None)
+                    self.error(
+                        v.span(),
+                        format!("`{key}` must contain only strings"),
+                        "not a string",
+                        None,
+                    )
                 })
             })
             .collect()
@@ -148,13 +159,23 @@ impl Ctx<'_> {
 fn parse(path: &Path, text: String, is_pyproject: bool) -> Result<Option<Config>, AuditError> {
     let doc = text.parse::<Document<String>>().map_err(|e| {
         let cx = Ctx { path, text: &text };
-        cx.error(e.span(), format!("invalid TOML in {}", path.display()), e.message(), None)
+        cx.error(
+            e.span(),
+            format!("invalid TOML in {}", path.display()),
+            e.message(),
+            None,
+        )
     })?;
     let cx = Ctx { path, text: &text };
     let table: &Table = if is_pyproject {
         match doc.get("tool").and_then(|t| t.get("svc")) {
             Some(item) => item.as_table().ok_or_else(|| {
-                cx.error(item.span(), "`[tool.svc]` must be a table".into(), "not a table", None)
+                cx.error(
+                    item.span(),
+                    "`[tool.svc]` must be a table".into(),
+                    "not a table",
+                    None,
+                )
             })?,
             None => return Ok(None),
         }
@@ -175,7 +196,9 @@ fn parse(path: &Path, text: String, is_pyproject: bool) -> Result<Option<Config>
             "public-routes" => cfg.public_routes = cx.strings(key, item)?,
             "auth-dependencies" => cfg.auth_dependencies = cx.strings(key, item)?,
             "fail-on" => {
-                let v = item.as_str().filter(|v| matches!(*v, "error" | "warning" | "info" | "never"));
+                let v = item
+                    .as_str()
+                    .filter(|v| matches!(*v, "error" | "warning" | "info" | "never"));
                 cfg.fail_on = Some(
                     v.ok_or_else(|| {
                         cx.error(
@@ -190,7 +213,12 @@ fn parse(path: &Path, text: String, is_pyproject: bool) -> Result<Option<Config>
             }
             "severity" => {
                 let t = item.as_table_like().ok_or_else(|| {
-                    cx.error(item.span(), "`severity` must be a table of rule = severity".into(), "not a table", None)
+                    cx.error(
+                        item.span(),
+                        "`severity` must be a table of rule = severity".into(),
+                        "not a table",
+                        None,
+                    )
                 })?;
                 for (rule, v) in t.iter() {
                     let sev = v.as_str().and_then(Severity::parse).ok_or_else(|| {
@@ -206,7 +234,12 @@ fn parse(path: &Path, text: String, is_pyproject: bool) -> Result<Option<Config>
             }
             "per-path-ignores" => {
                 let t = item.as_table_like().ok_or_else(|| {
-                    cx.error(item.span(), "`per-path-ignores` must be a table of glob = [rules]".into(), "not a table", None)
+                    cx.error(
+                        item.span(),
+                        "`per-path-ignores` must be a table of glob = [rules]".into(),
+                        "not a table",
+                        None,
+                    )
                 })?;
                 for (glob, v) in t.iter() {
                     let rules = cx.strings(&format!("per-path-ignores.\"{glob}\""), v)?;
@@ -215,11 +248,21 @@ fn parse(path: &Path, text: String, is_pyproject: bool) -> Result<Option<Config>
             }
             "services" => {
                 let t = item.as_table_like().ok_or_else(|| {
-                    cx.error(item.span(), "`services` must be a table of directory = { kind = ... }".into(), "not a table", None)
+                    cx.error(
+                        item.span(),
+                        "`services` must be a table of directory = { kind = ... }".into(),
+                        "not a table",
+                        None,
+                    )
                 })?;
                 for (dir, v) in t.iter() {
                     let inner = v.as_table_like().ok_or_else(|| {
-                        cx.error(v.span(), format!("`services.\"{dir}\"` must be a table"), "not a table", None)
+                        cx.error(
+                            v.span(),
+                            format!("`services.\"{dir}\"` must be a table"),
+                            "not a table",
+                            None,
+                        )
                     })?;
                     for (k, kv) in inner.iter() {
                         if k != "kind" {
@@ -233,12 +276,15 @@ fn parse(path: &Path, text: String, is_pyproject: bool) -> Result<Option<Config>
                         let kind = kv.as_str().and_then(Kind::parse).ok_or_else(|| {
                             cx.error(
                                 kv.span(),
-                                format!("`services.\"{dir}\".kind` must be container, lambda or worker"),
+                                format!(
+                                    "`services.\"{dir}\".kind` must be container, lambda or worker"
+                                ),
                                 "invalid kind",
                                 None,
                             )
                         })?;
-                        cfg.services.push((dir.trim_end_matches('/').to_string(), kind));
+                        cfg.services
+                            .push((dir.trim_end_matches('/').to_string(), kind));
                     }
                 }
             }
@@ -271,7 +317,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -306,14 +354,23 @@ kind = "worker"
         .unwrap();
         assert_eq!(cfg.select, vec!["P1"]);
         assert_eq!(cfg.fail_on.as_deref(), Some("error"));
-        assert_eq!(cfg.severity, vec![("missing-metrics".to_string(), Severity::Info)]);
+        assert_eq!(
+            cfg.severity,
+            vec![("missing-metrics".to_string(), Severity::Info)]
+        );
         assert_eq!(cfg.services, vec![("svc/b".to_string(), Kind::Worker)]);
     }
 
     #[test]
     fn unknown_key_names_it_and_suggests() {
         let err = parse_str("selct = [\"P1\"]\n").unwrap_err();
-        let AuditError::Config { message, span, help, .. } = err else { panic!() };
+        let AuditError::Config(e) = err else { panic!() };
+        let ConfigError {
+            message,
+            span,
+            help,
+            ..
+        } = *e;
         assert_eq!(message, "unknown configuration key `selct`");
         assert_eq!(span.offset(), 0);
         assert!(help.unwrap().contains("did you mean `select`?"));
@@ -322,7 +379,8 @@ kind = "worker"
     #[test]
     fn bad_values_point_at_the_value() {
         let err = parse_str("fail-on = \"sometimes\"\n").unwrap_err();
-        let AuditError::Config { span, .. } = err else { panic!() };
+        let AuditError::Config(e) = err else { panic!() };
+        let span = e.span;
         assert_eq!(span.offset(), 10);
         assert!(parse_str("[severity]\nx = \"loud\"\n").is_err());
         assert!(parse_str("select = \"P1\"\n").is_err());
@@ -330,7 +388,12 @@ kind = "worker"
 
     #[test]
     fn pyproject_without_tool_svc_is_not_config() {
-        let r = parse(Path::new("pyproject.toml"), "[project]\nname='x'\n".into(), true).unwrap();
+        let r = parse(
+            Path::new("pyproject.toml"),
+            "[project]\nname='x'\n".into(),
+            true,
+        )
+        .unwrap();
         assert!(r.is_none());
     }
 }

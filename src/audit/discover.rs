@@ -98,7 +98,11 @@ pub fn discover(root: &Path, filters: &Filters) -> Vec<Discovered> {
             // A virtualenv under any name.
             !entry.path().join("pyvenv.cfg").exists()
         })
-        .threads(std::thread::available_parallelism().map_or(2, |n| n.get()).min(8))
+        .threads(
+            std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .min(8),
+        )
         .build_parallel();
     walker.run(|| {
         let found = &found;
@@ -114,7 +118,10 @@ pub fn discover(root: &Path, filters: &Filters) -> Vec<Discovered> {
             };
             let rel = relative(root, entry.path());
             if filters.exclude.is_match(&rel)
-                || filters.include.as_ref().is_some_and(|inc| !inc.is_match(&rel))
+                || filters
+                    .include
+                    .as_ref()
+                    .is_some_and(|inc| !inc.is_match(&rel))
             {
                 return WalkState::Continue;
             }

@@ -8,13 +8,18 @@ use thiserror::Error;
 #[derive(Debug, Error, Diagnostic)]
 pub enum AuditError {
     #[error("path not found: {}", .0.display())]
-    #[diagnostic(code(svc::path_not_found), help("check the path, or run svc audit from the repository root"))]
+    #[diagnostic(
+        code(svc::path_not_found),
+        help("check the path, or run svc audit from the repository root")
+    )]
     PathNotFound(PathBuf),
 
     #[error("no files to audit under {}", .0.display())]
     #[diagnostic(
         code(svc::no_files),
-        help("svc audits Python files, Dockerfiles, YAML manifests and dependency files; check the path and the exclude settings")
+        help(
+            "svc audits Python files, Dockerfiles, YAML manifests and dependency files; check the path and the exclude settings"
+        )
     )]
     NoFiles(PathBuf),
 
@@ -38,24 +43,33 @@ pub enum AuditError {
         source: std::io::Error,
     },
 
-    #[error("{message}")]
-    #[diagnostic(code(svc::config))]
-    Config {
-        message: String,
-        #[source_code]
-        src: NamedSource<String>,
-        #[label("{label}")]
-        span: SourceSpan,
-        label: String,
-        #[help]
-        help: Option<String>,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(Box<ConfigError>),
 
     #[error("unknown rule or principle `{0}` in {1}")]
-    #[diagnostic(code(svc::unknown_rule), help("`svc rules` lists every code and name; principles are P1..P12"))]
+    #[diagnostic(
+        code(svc::unknown_rule),
+        help("`svc rules` lists every code and name; principles are P1..P12")
+    )]
     UnknownSelector(String, &'static str),
 
     #[error("unknown rule `{0}`")]
     #[diagnostic(code(svc::unknown_rule), help("`svc rules` lists every code and name"))]
     UnknownRule(String),
+}
+
+/// A bad configuration file, pointing at the offending key or value.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(svc::config))]
+pub struct ConfigError {
+    pub message: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("{label}")]
+    pub span: SourceSpan,
+    pub label: String,
+    #[help]
+    pub help: Option<String>,
 }

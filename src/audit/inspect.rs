@@ -69,7 +69,11 @@ pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
         .iter()
         .map(|s| ServiceView {
             name: s.name.clone(),
-            path: if s.root.is_empty() { ".".into() } else { s.root.clone() },
+            path: if s.root.is_empty() {
+                ".".into()
+            } else {
+                s.root.clone()
+            },
             kind: s.kind,
             kind_from_config: s.kind_from_config,
             files: s.files.len(),
@@ -96,7 +100,11 @@ pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
                         .collect(),
                 })
                 .collect(),
-            middleware: s.middleware.iter().map(|m| m.target.path.to_string()).collect(),
+            middleware: s
+                .middleware
+                .iter()
+                .map(|m| m.target.path.to_string())
+                .collect(),
             worker_apps: s.worker_apps.iter().map(|w| w.name.clone()).collect(),
             tasks: s
                 .tasks
@@ -121,7 +129,9 @@ pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
         .map_err(std::io::Error::other)
         .and_then(|_| writeln!(out));
     match written {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(miette::miette!("cannot write: {e}")),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(miette::miette!("cannot write: {e}"))
+        }
         _ => Ok(ExitCode::SUCCESS),
     }
 }

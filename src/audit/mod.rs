@@ -1,9 +1,9 @@
 //! `svc audit`: walk -> parse -> service model -> rules -> suppress -> report.
 
 pub mod config;
-mod inspect;
 pub mod discover;
 pub mod error;
+mod inspect;
 pub mod model;
 pub mod python;
 pub mod report;
@@ -21,9 +21,9 @@ use rayon::prelude::*;
 use ruff_text_size::{TextRange, TextSize};
 
 use crate::cli::{AuditArgs, ExplainArgs, FailOn, ListFormat, OutputFormat, RulesArgs};
-pub use inspect::inspect;
 use config::Config;
 use error::AuditError;
+pub use inspect::inspect;
 use model::{CodeFile, ModelOptions, Project};
 use report::{RenderOptions, Report, ReportedFinding, ReportedService, Reporter, Summary};
 use rules::{Finding, Principle, REGISTRY, Rule, RuleConfig, Severity};
@@ -94,12 +94,14 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
         }
     };
     written?;
-    let fail_on = args.fail_on.unwrap_or(match outcome.config_fail_on.as_deref() {
-        Some("error") => FailOn::Error,
-        Some("info") => FailOn::Info,
-        Some("never") => FailOn::Never,
-        _ => FailOn::Warning,
-    });
+    let fail_on = args
+        .fail_on
+        .unwrap_or(match outcome.config_fail_on.as_deref() {
+            Some("error") => FailOn::Error,
+            Some("info") => FailOn::Info,
+            Some("never") => FailOn::Never,
+            _ => FailOn::Warning,
+        });
     let threshold = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
@@ -112,6 +114,13 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
     };
     Ok(ExitCode::from(u8::from(failed)))
 }
+
+/// A file as read: its source, its facts if it parsed, and why it could not be audited.
+type LoadedFile = (
+    SourceFile,
+    Option<CodeFile>,
+    Option<(String, TextRange, &'static Rule)>,
+);
 
 /// A project read from disk, with the configuration that applies to it.
 pub struct Loaded {
@@ -169,7 +178,8 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
     // Severity overrides.
     let mut overrides: HashMap<&'static str, Severity> = HashMap::new();
     for (key, sev) in &config.severity {
-        let rule = rules::find(key).ok_or_else(|| AuditError::UnknownSelector(key.clone(), "[severity]"))?;
+        let rule = rules::find(key)
+            .ok_or_else(|| AuditError::UnknownSelector(key.clone(), "[severity]"))?;
         overrides.insert(rule.code, *sev);
     }
     for f in &mut findings {
@@ -182,13 +192,17 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
     let per_path = per_path_ignores(config, &|g: &[String]| loaded.prefixed(g))?;
     findings.retain(|f| {
         let rel = &project.file(f.file).rel;
-        !per_path.iter().any(|(set, rules)| set.is_match(rel) && rules.iter().any(|r| std::ptr::eq(*r, f.rule)))
+        !per_path
+            .iter()
+            .any(|(set, rules)| set.is_match(rel) && rules.iter().any(|r| std::ptr::eq(*r, f.rule)))
     });
 
     let findings = apply_suppressions(project, findings, &selected);
     let findings: Vec<Finding> = findings
         .into_iter()
-        .filter(|f| scope.is_empty() || scope.iter().any(|s| in_scope(&project.file(f.file).rel, s)))
+        .filter(|f| {
+            scope.is_empty() || scope.iter().any(|s| in_scope(&project.file(f.file).rel, s))
+        })
         .collect();
     Ok(Outcome {
         report: build_report(project, findings),
@@ -232,7 +246,11 @@ pub fn load(options: &AuditOptions) -> Result<Loaded, AuditError> {
         .as_ref()
         .and_then(|p| p.parent())
         .and_then(|d| std::fs::canonicalize(d).ok())
-        .and_then(|d| root.strip_prefix(&d).ok().map(|r| discover::relative(&d, &d.join(r))))
+        .and_then(|d| {
+            root.strip_prefix(&d)
+                .ok()
+                .map(|r| discover::relative(&d, &d.join(r)))
+        })
         .filter(|r| !r.is_empty() && !r.ends_with(".toml"))
         .unwrap_or_default();
     let prefixed = |globs: &[String]| prefix_globs(&config_prefix, globs);
@@ -240,14 +258,21 @@ pub fn load(options: &AuditOptions) -> Result<Loaded, AuditError> {
     let found = discover::discover(&root, &filters);
     let found: Vec<_> = found
         .into_iter()
-        .filter(|f| scope.is_empty() || scope.iter().any(|s| in_scope(&f.rel, s)) || f.kind != FileKind::Python)
+        .filter(|f| {
+            scope.is_empty()
+                || scope.iter().any(|s| in_scope(&f.rel, s))
+                || f.kind != FileKind::Python
+        })
         .collect();
-    if !found.iter().any(|f| f.kind == FileKind::Python || scope.iter().any(|s| in_scope(&f.rel, s))) {
+    if !found
+        .iter()
+        .any(|f| f.kind == FileKind::Python || scope.iter().any(|s| in_scope(&f.rel, s)))
+    {
         return Err(AuditError::NoFiles(paths[0].clone()));
     }
 
     // Read and parse in parallel; a file that cannot be read or parsed becomes a finding.
-    let loaded: Vec<(SourceFile, Option<CodeFile>, Option<(String, TextRange, &'static Rule)>)> = found
+    let loaded: Vec<LoadedFile> = found
         .into_par_iter()
         .map(|d| {
             let text = match std::fs::read(&d.path) {
@@ -260,7 +285,15 @@ pub fn load(options: &AuditOptions) -> Result<Loaded, AuditError> {
             match text {
                 Err(msg) => {
                     let f = SourceFile::new(d.path, d.rel, d.kind, String::new());
-                    (f, None, Some((msg, TextRange::default(), &rules::meta::unreadable_file::RULE)))
+                    (
+                        f,
+                        None,
+                        Some((
+                            msg,
+                            TextRange::default(),
+                            &rules::meta::unreadable_file::RULE,
+                        )),
+                    )
                 }
                 Ok(text) => {
                     let f = SourceFile::new(d.path, d.rel, d.kind, text);
@@ -272,7 +305,11 @@ pub fn load(options: &AuditOptions) -> Result<Loaded, AuditError> {
                         Ok(code) => (f, Some(code), None),
                         Err(e) => {
                             let msg = format!("syntax error: {}", e.message);
-                            (f, None, Some((msg, e.range, &rules::meta::syntax_error::RULE)))
+                            (
+                                f,
+                                None,
+                                Some((msg, e.range, &rules::meta::syntax_error::RULE)),
+                            )
                         }
                     }
                 }
@@ -368,7 +405,10 @@ fn selector_matches(sel: &str, rule: &Rule) -> bool {
         || rule.code.eq_ignore_ascii_case(sel)
         || (sel.len() >= 2
             && sel.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && rule.code.to_ascii_uppercase().starts_with(&sel.to_ascii_uppercase()))
+            && rule
+                .code
+                .to_ascii_uppercase()
+                .starts_with(&sel.to_ascii_uppercase()))
 }
 
 fn check_selectors(list: &[String], origin: &'static str) -> Result<(), AuditError> {
@@ -436,7 +476,11 @@ fn per_path_ignores(
 }
 
 /// Drop suppressed findings; report suppressions that suppressed nothing.
-fn apply_suppressions(project: &Project, findings: Vec<Finding>, selected: &[&'static Rule]) -> Vec<Finding> {
+fn apply_suppressions(
+    project: &Project,
+    findings: Vec<Finding>,
+    selected: &[&'static Rule],
+) -> Vec<Finding> {
     let mut used: HashMap<(FileId, usize), bool> = HashMap::new();
     let mut kept = Vec::with_capacity(findings.len());
     for f in findings {
@@ -487,13 +531,24 @@ fn apply_suppressions(project: &Project, findings: Vec<Finding>, selected: &[&'s
                 if used.contains_key(&(id as FileId, i)) {
                     continue;
                 }
-                let unknown: Vec<&str> = s.rules.iter().filter(|r| rules::find(r).is_none()).map(|r| &**r).collect();
+                let unknown: Vec<&str> = s
+                    .rules
+                    .iter()
+                    .filter(|r| rules::find(r).is_none())
+                    .map(|r| &**r)
+                    .collect();
                 let message = if !unknown.is_empty() {
                     format!("suppression names unknown rule `{}`", unknown.join("`, `"))
-                } else if s.rules.iter().all(|r| rules::find(r).is_some_and(|rule| selected.iter().any(|x| std::ptr::eq(*x, rule)))) {
+                } else if s.rules.iter().all(|r| {
+                    rules::find(r)
+                        .is_some_and(|rule| selected.iter().any(|x| std::ptr::eq(*x, rule)))
+                }) {
                     match s.rules.is_empty() {
                         true => "suppression comment suppresses nothing".to_string(),
-                        false => format!("`{}` does not fire here: the suppression is unused", s.rules.join("`, `")),
+                        false => format!(
+                            "`{}` does not fire here: the suppression is unused",
+                            s.rules.join("`, `")
+                        ),
                     }
                 } else {
                     // Names a rule that is not running: it may be needed when it runs.
@@ -523,7 +578,12 @@ fn build_report(project: &Project, mut findings: Vec<Finding>) -> Report {
             .then(a.range.start().cmp(&b.range.start()))
             .then(a.rule.code.cmp(b.rule.code))
     });
-    findings.dedup_by(|a, b| a.file == b.file && a.range == b.range && std::ptr::eq(a.rule, b.rule) && a.message == b.message);
+    findings.dedup_by(|a, b| {
+        a.file == b.file
+            && a.range == b.range
+            && std::ptr::eq(a.rule, b.rule)
+            && a.message == b.message
+    });
     let mut sources: Vec<(String, std::sync::Arc<str>)> = Vec::new();
     let mut source_index: HashMap<FileId, usize> = HashMap::new();
     let mut reported = Vec::with_capacity(findings.len());
@@ -571,7 +631,11 @@ fn build_report(project: &Project, mut findings: Vec<Finding>) -> Report {
         .iter()
         .map(|s| ReportedService {
             name: s.name.clone(),
-            path: if s.root.is_empty() { ".".into() } else { s.root.clone() },
+            path: if s.root.is_empty() {
+                ".".into()
+            } else {
+                s.root.clone()
+            },
             kind: s.kind,
             files: s.files.len(),
             routes: s.routes.len(),
@@ -616,7 +680,11 @@ pub fn list_rules(args: &RulesArgs) -> miette::Result<ExitCode> {
                 .and_then(|_| writeln!(out))
         }
         ListFormat::Text => (|| {
-            writeln!(out, "{:<7} {:<36} {:<5} {:<8} kinds", "code", "name", "prin.", "severity")?;
+            writeln!(
+                out,
+                "{:<7} {:<36} {:<5} {:<8} kinds",
+                "code", "name", "prin.", "severity"
+            )?;
             for r in REGISTRY {
                 let kinds: Vec<&str> = r.kinds.iter().map(|k| k.as_str()).collect();
                 writeln!(
@@ -633,7 +701,9 @@ pub fn list_rules(args: &RulesArgs) -> miette::Result<ExitCode> {
         })(),
     };
     match result {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(miette::miette!("cannot write: {e}")),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(miette::miette!("cannot write: {e}"))
+        }
         _ => Ok(ExitCode::SUCCESS),
     }
 }
@@ -653,7 +723,9 @@ pub fn explain(args: &ExplainArgs) -> miette::Result<ExitCode> {
     );
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}") {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(miette::miette!("cannot write: {e}")),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(miette::miette!("cannot write: {e}"))
+        }
         _ => Ok(ExitCode::SUCCESS),
     }
 }

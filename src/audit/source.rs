@@ -73,7 +73,10 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let column = self.text[usize::from(start)..usize::from(offset)].chars().count() as u32 + 1;
+        let column = self.text[usize::from(start)..usize::from(offset)]
+            .chars()
+            .count() as u32
+            + 1;
         LineCol {
             line: line as u32 + 1,
             column,
@@ -137,8 +140,12 @@ fn role_of(rel: &str) -> FileRole {
     {
         return FileRole::Test;
     }
-    let is_script_dir =
-        |d: &&str| matches!(*d, "scripts" | "script" | "bin" | "tools" | "migrations" | "alembic");
+    let is_script_dir = |d: &&str| {
+        matches!(
+            *d,
+            "scripts" | "script" | "bin" | "tools" | "migrations" | "alembic"
+        )
+    };
     if dirs.iter().any(is_script_dir)
         || matches!(file, "manage.py" | "noxfile.py" | "setup.py" | "fabfile.py")
     {
@@ -201,7 +208,12 @@ mod tests {
 
     #[test]
     fn line_col_counts_characters() {
-        let f = SourceFile::new("x".into(), "x.py".into(), FileKind::Python, "a\néé = 1\n".into());
+        let f = SourceFile::new(
+            "x".into(),
+            "x.py".into(),
+            FileKind::Python,
+            "a\néé = 1\n".into(),
+        );
         let off = TextSize::from(f.text.find('=').unwrap() as u32);
         assert_eq!(f.line_col(off), LineCol { line: 2, column: 4 });
         assert_eq!(f.line_of(off), 2);
@@ -210,9 +222,19 @@ mod tests {
 
     #[test]
     fn modules() {
-        let f = SourceFile::new("x".into(), "svc/app/__init__.py".into(), FileKind::Python, String::new());
+        let f = SourceFile::new(
+            "x".into(),
+            "svc/app/__init__.py".into(),
+            FileKind::Python,
+            String::new(),
+        );
         assert_eq!(f.python_module(), ("svc.app".into(), true));
-        let f = SourceFile::new("x".into(), "main.py".into(), FileKind::Python, String::new());
+        let f = SourceFile::new(
+            "x".into(),
+            "main.py".into(),
+            FileKind::Python,
+            String::new(),
+        );
         assert_eq!(f.python_module(), ("main".into(), false));
     }
 }

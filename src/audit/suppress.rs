@@ -47,11 +47,19 @@ mod tests {
     fn parses_rule_lists_and_file_level() {
         let r = TextRange::default();
         let s = parse_suppression("# svc: ignore[print-call, AU001] debugging aid", r).unwrap();
-        assert_eq!(s.rules, vec!["print-call".into(), "AU001".into()] as Vec<Box<str>>);
+        assert_eq!(
+            s.rules,
+            vec!["print-call".into(), "AU001".into()] as Vec<Box<str>>
+        );
         assert!(!s.file_level);
         let s = parse_suppression("#svc: ignore-file[hardcoded-secret]", r).unwrap();
         assert!(s.file_level);
-        assert!(parse_suppression("# svc: ignore", r).unwrap().rules.is_empty());
+        assert!(
+            parse_suppression("# svc: ignore", r)
+                .unwrap()
+                .rules
+                .is_empty()
+        );
         assert!(parse_suppression("# svc: ignored", r).is_none());
         assert!(parse_suppression("# noqa: E501", r).is_none());
         assert!(parse_suppression("# svc: ignore[unterminated", r).is_none());

@@ -27,7 +27,8 @@ fn run(args: &[&str]) -> (i32, String, String) {
 
 fn json(args: &[&str]) -> (i32, Value) {
     let (code, stdout, stderr) = run(args);
-    let v = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    let v = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
     (code, v)
 }
 
@@ -46,7 +47,14 @@ fn codes(report: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| format!("{}:{} {}", f["path"].as_str().unwrap(), f["line"], f["name"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{}:{} {}",
+                f["path"].as_str().unwrap(),
+                f["line"],
+                f["name"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -54,7 +62,10 @@ fn codes(report: &Value) -> Vec<String> {
 fn clean_repository_exits_zero_and_says_so() {
     let (code, stdout, _) = run(&["audit", "cli/clean"]);
     assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.contains("No findings: 2 files, 0 services audited."), "{stdout}");
+    assert!(
+        stdout.contains("No findings: 2 files, 0 services audited."),
+        "{stdout}"
+    );
     let (code, stdout, _) = run(&["audit", "cli/clean", "--quiet"]);
     assert_eq!((code, stdout.as_str()), (0, ""));
 }
@@ -65,10 +76,16 @@ fn syntax_error_is_a_finding_and_the_rest_is_audited() {
     assert_eq!(code, 1);
     assert_eq!(
         codes(&report),
-        vec!["app/bad.py:1 syntax-error", "app/good.py:5 jwt-decode-unverified"]
+        vec![
+            "app/bad.py:1 syntax-error",
+            "app/good.py:5 jwt-decode-unverified"
+        ]
     );
     let f = &report["findings"][0];
-    assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (Some(1), Some(10)));
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(1), Some(10))
+    );
     assert_eq!(f["severity"], "error");
 }
 
@@ -76,10 +93,54 @@ fn syntax_error_is_a_finding_and_the_rest_is_audited() {
 fn fail_on_sets_the_threshold() {
     // The broken fixture has errors; the suppress fixture warnings and infos only.
     assert_eq!(run(&["audit", "cli/broken", "--fail-on", "never"]).0, 0);
-    assert_eq!(run(&["audit", "cli/suppress", "--fail-on", "error", "--select", "LG001,SV003"]).0, 0);
-    assert_eq!(run(&["audit", "cli/suppress", "--fail-on", "warning", "--select", "LG001"]).0, 1);
-    assert_eq!(run(&["audit", "cli/suppress", "--fail-on", "warning", "--select", "SV003"]).0, 0);
-    assert_eq!(run(&["audit", "cli/suppress", "--fail-on", "info", "--select", "SV003"]).0, 1);
+    assert_eq!(
+        run(&[
+            "audit",
+            "cli/suppress",
+            "--fail-on",
+            "error",
+            "--select",
+            "LG001,SV003"
+        ])
+        .0,
+        0
+    );
+    assert_eq!(
+        run(&[
+            "audit",
+            "cli/suppress",
+            "--fail-on",
+            "warning",
+            "--select",
+            "LG001"
+        ])
+        .0,
+        1
+    );
+    assert_eq!(
+        run(&[
+            "audit",
+            "cli/suppress",
+            "--fail-on",
+            "warning",
+            "--select",
+            "SV003"
+        ])
+        .0,
+        0
+    );
+    assert_eq!(
+        run(&[
+            "audit",
+            "cli/suppress",
+            "--fail-on",
+            "info",
+            "--select",
+            "SV003"
+        ])
+        .0,
+        1
+    );
 }
 
 #[test]
@@ -90,11 +151,17 @@ fn usage_errors_exit_two_with_a_clear_message() {
 
     let (code, _, stderr) = run(&["audit", "cli/empty"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("no files to audit under cli/empty"), "{stderr}");
+    assert!(
+        stderr.contains("no files to audit under cli/empty"),
+        "{stderr}"
+    );
 
     let (code, _, stderr) = run(&["audit", "cli/clean", "--select", "P99"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("unknown rule or principle `P99` in --select"), "{stderr}");
+    assert!(
+        stderr.contains("unknown rule or principle `P99` in --select"),
+        "{stderr}"
+    );
 
     let (code, _, stderr) = run(&["explain", "no-such-rule"]);
     assert_eq!(code, 2);
@@ -110,7 +177,14 @@ fn config_error_points_into_the_file() {
 
 #[test]
 fn suppressions_same_line_line_before_multiline_and_file_level() {
-    let (_, report) = json(&["audit", "cli/suppress", "--format", "json", "--select", "LG001,SV003"]);
+    let (_, report) = json(&[
+        "audit",
+        "cli/suppress",
+        "--format",
+        "json",
+        "--select",
+        "LG001,SV003",
+    ]);
     assert_eq!(
         codes(&report),
         vec![
@@ -122,7 +196,14 @@ fn suppressions_same_line_line_before_multiline_and_file_level() {
     let unknown = &report["findings"][2]["message"];
     assert_eq!(unknown, "suppression names unknown rule `no-such-rule`");
     // A suppression for a rule that is not running is not reported as unused.
-    let (_, report) = json(&["audit", "cli/suppress", "--format", "json", "--select", "SV003"]);
+    let (_, report) = json(&[
+        "audit",
+        "cli/suppress",
+        "--format",
+        "json",
+        "--select",
+        "SV003",
+    ]);
     assert_eq!(codes(&report), vec!["svc/main.py:17 unused-suppression"]);
 }
 
@@ -130,19 +211,44 @@ fn suppressions_same_line_line_before_multiline_and_file_level() {
 fn select_and_ignore_by_code_name_prefix_and_principle() {
     let all = codes(&json(&["audit", "projects/shop", "--format", "json"]).1);
     for (args, keep) in [
-        (vec!["--select", "P7"], vec!["print-call", "missing-structured-logging"]),
-        (vec!["--select", "LG"], vec!["print-call", "missing-structured-logging"]),
+        (
+            vec!["--select", "P7"],
+            vec!["print-call", "missing-structured-logging"],
+        ),
+        (
+            vec!["--select", "LG"],
+            vec!["print-call", "missing-structured-logging"],
+        ),
         (vec!["--select", "print-call"], vec!["print-call"]),
         (vec!["--select", "LG001"], vec!["print-call"]),
     ] {
         let mut a = vec!["audit", "projects/shop", "--format", "json"];
         a.extend(args.iter());
         let got = codes(&json(&a).1);
-        let want: Vec<String> = all.iter().filter(|c| keep.iter().any(|k| c.ends_with(&format!(" {k}")))).cloned().collect();
+        let want: Vec<String> = all
+            .iter()
+            .filter(|c| keep.iter().any(|k| c.ends_with(&format!(" {k}"))))
+            .cloned()
+            .collect();
         assert_eq!(got, want, "{args:?}");
     }
-    let ignored = codes(&json(&["audit", "projects/shop", "--format", "json", "--ignore", "P7,AU"]).1);
-    assert!(ignored.iter().all(|c| !c.contains("print-call") && !c.contains("jwt-decode")), "{ignored:?}");
+    let ignored = codes(
+        &json(&[
+            "audit",
+            "projects/shop",
+            "--format",
+            "json",
+            "--ignore",
+            "P7,AU",
+        ])
+        .1,
+    );
+    assert!(
+        ignored
+            .iter()
+            .all(|c| !c.contains("print-call") && !c.contains("jwt-decode")),
+        "{ignored:?}"
+    );
     assert!(ignored.len() < all.len());
 }
 
@@ -195,7 +301,12 @@ fn rules_and_explain() {
     let (_, by_name, _) = run(&["explain", "jwt-decode-unverified"]);
     assert_eq!(by_code, by_name);
     assert!(by_code.starts_with("# AU002 jwt-decode-unverified\n"));
-    for heading in ["## What it does", "## Why is this bad?", "## Example", "## How to fix"] {
+    for heading in [
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "## How to fix",
+    ] {
         assert!(by_code.contains(heading));
     }
 }
@@ -209,7 +320,14 @@ fn service_model_of_a_multi_file_app() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| format!("{} {} auth={}", r["methods"][0].as_str().unwrap(), r["path"].as_str().unwrap(), r["auth"]))
+        .map(|r| {
+            format!(
+                "{} {} auth={}",
+                r["methods"][0].as_str().unwrap(),
+                r["path"].as_str().unwrap(),
+                r["auth"]
+            )
+        })
         .collect();
     assert_eq!(
         routes,

@@ -11,7 +11,9 @@ use svc::audit::rules::{Principle, REGISTRY};
 use svc::audit::{AuditOptions, audit};
 
 fn fixture_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/rules")
+        .join(name)
 }
 
 /// (path, line) -> count of `# expect: name` markers, and the number of `# ok: name` markers.
@@ -29,12 +31,16 @@ fn markers(dir: &Path, name: &str) -> (BTreeMap<(String, u32), usize>, usize) {
         if rel == "expect.txt" {
             for line in std::fs::read_to_string(&entry).unwrap().lines() {
                 if let Some((p, l)) = line.trim().rsplit_once(':') {
-                    *expected.entry((p.to_string(), l.parse().unwrap())).or_default() += 1;
+                    *expected
+                        .entry((p.to_string(), l.parse().unwrap()))
+                        .or_default() += 1;
                 }
             }
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(&entry) else { continue };
+        let Ok(text) = std::fs::read_to_string(&entry) else {
+            continue;
+        };
         for (i, line) in text.lines().enumerate() {
             let n = line.matches(&expect_marker).count();
             if n > 0 {
@@ -66,10 +72,20 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn check_rule(name: &str) {
     let rule = svc::audit::rules::find(name).unwrap();
     let dir = fixture_dir(name);
-    assert!(dir.is_dir(), "rule {name} has no fixture at {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "rule {name} has no fixture at {}",
+        dir.display()
+    );
     let (expected, ok) = markers(&dir, name);
-    assert!(!expected.is_empty(), "fixture of {name} has no `# expect: {name}` line");
-    assert!(ok > 0, "fixture of {name} has no `# ok: {name}` line where it must not fire");
+    assert!(
+        !expected.is_empty(),
+        "fixture of {name} has no `# expect: {name}` line"
+    );
+    assert!(
+        ok > 0,
+        "fixture of {name} has no `# ok: {name}` line where it must not fire"
+    );
     let outcome = audit(&AuditOptions {
         paths: vec![dir.clone()],
         select: vec![rule.code.to_string()],
@@ -86,7 +102,10 @@ fn check_rule(name: &str) {
     for f in &findings {
         *actual.entry((f.path.clone(), f.line)).or_default() += 1;
     }
-    assert_eq!(actual, expected, "findings of {name} (left: actual, right: expected)");
+    assert_eq!(
+        actual, expected,
+        "findings of {name} (left: actual, right: expected)"
+    );
     let snapshot: Vec<serde_json::Value> = findings
         .iter()
         .map(|f| {
@@ -117,7 +136,12 @@ fn every_rule_against_its_fixture() {
             failures.push(format!("{name}: {msg}"));
         }
     }
-    assert!(failures.is_empty(), "{} rule(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} rule(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
@@ -128,27 +152,68 @@ fn registry_is_consistent() {
         assert!(codes.insert(rule.code), "duplicate code {}", rule.code);
         assert!(names.insert(rule.name), "duplicate name {}", rule.name);
         assert!(
-            rule.name.split('-').all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())),
+            rule.name.split('-').all(|w| !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())),
             "{} is not kebab-case",
             rule.name
         );
         // Names say what is wrong, not what to do.
         for bad in ["use-", "prefer-", "enable-", "add-", "require-"] {
-            assert!(!rule.name.starts_with(bad), "{} names the fix, not the bad pattern", rule.name);
+            assert!(
+                !rule.name.starts_with(bad),
+                "{} names the fix, not the bad pattern",
+                rule.name
+            );
         }
-        for heading in ["## What it does", "## Why is this bad?", "## Example", "## How to fix"] {
-            assert!(rule.doc.contains(heading), "{} doc lacks {heading}", rule.name);
+        for heading in [
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "## How to fix",
+        ] {
+            assert!(
+                rule.doc.contains(heading),
+                "{} doc lacks {heading}",
+                rule.name
+            );
         }
-        assert!(!rule.doc.contains("TODO") && !rule.help.contains("TODO"), "{} is undocumented", rule.name);
-        assert!(!rule.help.is_empty() && !rule.help.contains('\n'), "{} help must be one line", rule.name);
+        assert!(
+            !rule.doc.contains("TODO") && !rule.help.contains("TODO"),
+            "{} is undocumented",
+            rule.name
+        );
+        assert!(
+            !rule.help.is_empty() && !rule.help.contains('\n'),
+            "{} help must be one line",
+            rule.name
+        );
         assert!(!rule.kinds.is_empty(), "{} applies to no kind", rule.name);
-        assert_eq!(svc::audit::rules::find(rule.code).map(|r| r.name), Some(rule.name));
-        assert_eq!(svc::audit::rules::find(rule.name).map(|r| r.code), Some(rule.code));
-        let prefix: String = rule.code.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-        assert!(rule.code.len() == prefix.len() + 3, "{} code must be letters then 3 digits", rule.code);
+        assert_eq!(
+            svc::audit::rules::find(rule.code).map(|r| r.name),
+            Some(rule.name)
+        );
+        assert_eq!(
+            svc::audit::rules::find(rule.name).map(|r| r.code),
+            Some(rule.code)
+        );
+        let prefix: String = rule
+            .code
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        assert!(
+            rule.code.len() == prefix.len() + 3,
+            "{} code must be letters then 3 digits",
+            rule.code
+        );
     }
     // Every principle with code-level checks has at least one rule.
     for p in Principle::ALL.iter().filter(|p| **p != Principle::P10) {
-        assert!(REGISTRY.iter().any(|r| r.principle == *p), "no rule for {}", p.code());
+        assert!(
+            REGISTRY.iter().any(|r| r.principle == *p),
+            "no rule for {}",
+            p.code()
+        );
     }
 }

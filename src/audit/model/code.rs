@@ -209,7 +209,10 @@ impl Value {
 
 impl CallValue {
     pub fn kwarg(&self, name: &str) -> Option<&Value> {
-        self.kwargs.iter().find(|(k, _)| &**k == name).map(|(_, v)| v)
+        self.kwargs
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v)
     }
 }
 
@@ -259,7 +262,6 @@ impl Call {
             .map(|k| &k.value)
             .or_else(|| self.args.get(pos).map(|a| &a.value))
     }
-
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -74,7 +74,10 @@ pub fn collect(project: &Project, files: &[FileId]) -> Vec<Requirement> {
                         extras,
                         at: Loc {
                             file: id,
-                            range: TextRange::at(TextSize::from(start as u32), TextSize::from(len as u32)),
+                            range: TextRange::at(
+                                TextSize::from(start as u32),
+                                TextSize::from(len as u32),
+                            ),
                         },
                     });
                 }
@@ -92,14 +95,23 @@ fn collect_pyproject(id: FileId, text: &str, out: &mut Vec<Requirement>) {
     let mut push_spec = |spec: &str, span: Option<std::ops::Range<usize>>| {
         if let Some((n, extras)) = parse_requirement(spec) {
             let range = span
-                .map(|s| TextRange::new(TextSize::from(s.start as u32), TextSize::from(s.end as u32)))
+                .map(|s| {
+                    TextRange::new(TextSize::from(s.start as u32), TextSize::from(s.end as u32))
+                })
                 .unwrap_or_default();
-            out.push(Requirement { name: n, extras, at: Loc { file: id, range } });
+            out.push(Requirement {
+                name: n,
+                extras,
+                at: Loc { file: id, range },
+            });
         }
     };
     let project = doc.get("project");
     let mut arrays = Vec::new();
-    if let Some(deps) = project.and_then(|p| p.get("dependencies")).and_then(Item::as_array) {
+    if let Some(deps) = project
+        .and_then(|p| p.get("dependencies"))
+        .and_then(Item::as_array)
+    {
         arrays.push(deps);
     }
     if let Some(opt) = project
@@ -140,12 +152,16 @@ pub fn project_name(project: &Project, files: &[FileId], root: &str) -> Option<S
     } else {
         format!("{root}/pyproject.toml")
     };
-    let f = files.iter().map(|&id| project.file(id)).find(|f| f.rel == want)?;
+    let f = files
+        .iter()
+        .map(|&id| project.file(id))
+        .find(|f| f.rel == want)?;
     let doc = f.text.parse::<Document<String>>().ok()?;
-    let name = doc
-        .get("project")
-        .and_then(|p| p.get("name"))
-        .or_else(|| doc.get("tool").and_then(|t| t.get("poetry")).and_then(|p| p.get("name")))?;
+    let name = doc.get("project").and_then(|p| p.get("name")).or_else(|| {
+        doc.get("tool")
+            .and_then(|t| t.get("poetry"))
+            .and_then(|p| p.get("name"))
+    })?;
     name.as_str().map(str::to_string)
 }
 
@@ -155,8 +171,14 @@ mod tests {
 
     #[test]
     fn requirement_names_are_normalised() {
-        assert_eq!(parse_requirement("Uvicorn[standard]>=0.30"), Some(("uvicorn".into(), vec!["standard".into()])));
-        assert_eq!(parse_requirement("opentelemetry_sdk==1.45"), Some(("opentelemetry-sdk".into(), vec![])));
+        assert_eq!(
+            parse_requirement("Uvicorn[standard]>=0.30"),
+            Some(("uvicorn".into(), vec!["standard".into()]))
+        );
+        assert_eq!(
+            parse_requirement("opentelemetry_sdk==1.45"),
+            Some(("opentelemetry-sdk".into(), vec![]))
+        );
         assert_eq!(parse_requirement("-r base.txt"), None);
         assert_eq!(parse_requirement("# comment"), None);
         assert_eq!(normalize("Foo.Bar__baz"), "foo-bar-baz");

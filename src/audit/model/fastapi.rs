@@ -33,7 +33,16 @@ const SECURITY: &[&str] = &[
     "fastapi.param_functions.Security",
 ];
 const ROUTE_METHODS: &[&str] = &[
-    "get", "post", "put", "delete", "patch", "options", "head", "trace", "api_route", "websocket",
+    "get",
+    "post",
+    "put",
+    "delete",
+    "patch",
+    "options",
+    "head",
+    "trace",
+    "api_route",
+    "websocket",
 ];
 const SETTINGS_BASES: &[&str] = &[
     "pydantic_settings.BaseSettings",
@@ -108,7 +117,9 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
     for &file in &files {
         let code = project.code(file).expect("parsed");
         for a in &code.assigns {
-            let Some(call) = a.value.as_call() else { continue };
+            let Some(call) = a.value.as_call() else {
+                continue;
+            };
             let is_app = call.callee.is_any(APP_CLASSES);
             if !is_app && !call.callee.is_any(ROUTER_CLASSES) {
                 continue;
@@ -118,7 +129,9 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 Scope::Function(f) => format!("{}.{}", code.function(f).qual, a.target),
                 Scope::Class => continue,
             };
-            let Some(index) = call_index(code, call.range) else { continue };
+            let Some(index) = call_index(code, call.range) else {
+                continue;
+            };
             let call_ref = CallRef { file, index };
             let prefix = call
                 .kwarg("prefix")
@@ -130,12 +143,23 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
             } else {
                 DependencyLevel::Router
             };
-            let deps = cx.dependency_list(file, code, project.call(call_ref).kwarg("dependencies").map(|k| (&k.value, k.range)), level);
+            let deps = cx.dependency_list(
+                file,
+                code,
+                project
+                    .call(call_ref)
+                    .kwarg("dependencies")
+                    .map(|k| (&k.value, k.range)),
+                level,
+            );
             routers.push(RouterObj {
                 key,
                 is_app,
                 call: call_ref,
-                at: Loc { file, range: call.range },
+                at: Loc {
+                    file,
+                    range: call.range,
+                },
                 prefix,
                 deps,
                 app_index: None,
@@ -174,24 +198,44 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
     for &file in &files {
         let code = project.code(file).expect("parsed");
         for (fid, f) in code.functions.iter().enumerate() {
-            let func = FnRef { file, func: fid as FnId };
+            let func = FnRef {
+                file,
+                func: fid as FnId,
+            };
             let mut rate_limited = false;
             for d in &f.decorators {
-                let Some(call) = d.value.as_call() else { continue };
+                let Some(call) = d.value.as_call() else {
+                    continue;
+                };
                 if is_rate_limit_decorator(&call.callee) {
                     rate_limited = true;
                 }
             }
             for d in &f.decorators {
-                let Some(call) = d.value.as_call() else { continue };
-                let Some((base, method)) = call.callee.path.rsplit_once('.') else { continue };
-                let base_ref = Ref { path: base.into(), origin: call.callee.origin, instance: None };
+                let Some(call) = d.value.as_call() else {
+                    continue;
+                };
+                let Some((base, method)) = call.callee.path.rsplit_once('.') else {
+                    continue;
+                };
+                let base_ref = Ref {
+                    path: base.into(),
+                    origin: call.callee.origin,
+                    instance: None,
+                };
                 if method == "middleware" {
                     if find_router(&base_ref).is_some() {
                         middleware.push(Middleware {
-                            target: Ref { path: f.qual.clone(), origin: crate::audit::model::code::RefOrigin::Module, instance: None },
+                            target: Ref {
+                                path: f.qual.clone(),
+                                origin: crate::audit::model::code::RefOrigin::Module,
+                                instance: None,
+                            },
                             call: None,
-                            at: Loc { file, range: d.range },
+                            at: Loc {
+                                file,
+                                range: d.range,
+                            },
                         });
                         entry.push(func);
                     }
@@ -200,7 +244,9 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 if !ROUTE_METHODS.contains(&method) {
                     continue;
                 }
-                let Some(router) = find_router(&base_ref) else { continue };
+                let Some(router) = find_router(&base_ref) else {
+                    continue;
+                };
                 let path = call
                     .args
                     .first()
@@ -212,7 +258,12 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     "api_route" => call
                         .kwarg("methods")
                         .and_then(Value::elements)
-                        .map(|m| m.iter().filter_map(Value::as_str).map(str::to_uppercase).collect())
+                        .map(|m| {
+                            m.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_uppercase)
+                                .collect()
+                        })
                         .unwrap_or_else(|| vec!["GET".to_string()]),
                     "websocket" => vec!["WEBSOCKET".to_string()],
                     m => vec![m.to_uppercase()],
@@ -230,7 +281,10 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     methods,
                     path,
                     handler: Some(func),
-                    at: Loc { file, range: d.range },
+                    at: Loc {
+                        file,
+                        range: d.range,
+                    },
                     deps,
                     rate_limited_by_decorator: rate_limited,
                 });
@@ -238,30 +292,66 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
             }
         }
         for (index, call) in code.calls.iter().enumerate() {
-            let Some((base, method)) = call.callee.path.rsplit_once('.') else { continue };
-            if !matches!(method, "include_router" | "add_api_route" | "add_middleware" | "mount" | "add_route") {
+            let Some((base, method)) = call.callee.path.rsplit_once('.') else {
+                continue;
+            };
+            if !matches!(
+                method,
+                "include_router" | "add_api_route" | "add_middleware" | "mount" | "add_route"
+            ) {
                 continue;
             }
-            let base_ref = Ref { path: base.into(), origin: call.callee.origin, instance: None };
-            let Some(parent) = find_router(&base_ref) else { continue };
-            let call_ref = CallRef { file, index: index as u32 };
+            let base_ref = Ref {
+                path: base.into(),
+                origin: call.callee.origin,
+                instance: None,
+            };
+            let Some(parent) = find_router(&base_ref) else {
+                continue;
+            };
+            let call_ref = CallRef {
+                file,
+                index: index as u32,
+            };
             match method {
                 "include_router" | "mount" => {
                     let child_pos = if method == "mount" { 1 } else { 0 };
                     let child_name = if method == "mount" { "app" } else { "router" };
-                    let Some(child) = call.arg(child_pos, child_name).and_then(Value::as_name).and_then(&find_router) else { continue };
-                    let prefix_value = if method == "mount" { call.arg(0, "path") } else { call.kwarg("prefix").map(|k| &k.value) };
-                    let prefix = prefix_value.and_then(Value::as_str).unwrap_or_default().to_string();
+                    let Some(child) = call
+                        .arg(child_pos, child_name)
+                        .and_then(Value::as_name)
+                        .and_then(&find_router)
+                    else {
+                        continue;
+                    };
+                    let prefix_value = if method == "mount" {
+                        call.arg(0, "path")
+                    } else {
+                        call.kwarg("prefix").map(|k| &k.value)
+                    };
+                    let prefix = prefix_value
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
                     let deps = cx.dependency_list(
                         file,
                         code,
                         call.kwarg("dependencies").map(|k| (&k.value, k.range)),
                         DependencyLevel::Include,
                     );
-                    includes.push(Include { parent, child, prefix, deps });
+                    includes.push(Include {
+                        parent,
+                        child,
+                        prefix,
+                        deps,
+                    });
                 }
                 "add_api_route" | "add_route" => {
-                    let path = call.arg(0, "path").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let path = call
+                        .arg(0, "path")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
                     let handler = call
                         .arg(1, "endpoint")
                         .and_then(Value::as_name)
@@ -269,7 +359,12 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     let methods = call
                         .kwarg("methods")
                         .and_then(|k| k.value.elements())
-                        .map(|m| m.iter().filter_map(Value::as_str).map(str::to_uppercase).collect())
+                        .map(|m| {
+                            m.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_uppercase)
+                                .collect()
+                        })
                         .unwrap_or_else(|| vec!["GET".to_string()]);
                     let mut deps = cx.dependency_list(
                         file,
@@ -288,7 +383,10 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                         methods,
                         path,
                         handler,
-                        at: Loc { file, range: call.range },
+                        at: Loc {
+                            file,
+                            range: call.range,
+                        },
                         deps,
                         rate_limited_by_decorator: false,
                     });
@@ -298,7 +396,10 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                         middleware.push(Middleware {
                             target: target.clone(),
                             call: Some(call_ref),
-                            at: Loc { file, range: call.range },
+                            at: Loc {
+                                file,
+                                range: call.range,
+                            },
                         });
                     }
                 }
@@ -317,7 +418,10 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     middleware.push(Middleware {
                         target: target.clone(),
                         call: None,
-                        at: Loc { file: r.call.file, range: c.range },
+                        at: Loc {
+                            file: r.call.file,
+                            range: c.range,
+                        },
                     });
                 }
             }
@@ -431,7 +535,11 @@ fn chains_to_apps(
 fn join_paths(prefix: &str, path: &str) -> String {
     let p = prefix.trim_end_matches('/');
     if path.is_empty() {
-        return if p.is_empty() { String::new() } else { p.to_string() };
+        return if p.is_empty() {
+            String::new()
+        } else {
+            p.to_string()
+        };
     }
     if path.starts_with('/') {
         format!("{p}{path}")
@@ -441,7 +549,10 @@ fn join_paths(prefix: &str, path: &str) -> String {
 }
 
 fn call_index(code: &CodeFile, range: TextRange) -> Option<u32> {
-    code.calls.iter().position(|c| c.range == range).map(|i| i as u32)
+    code.calls
+        .iter()
+        .position(|c| c.range == range)
+        .map(|i| i as u32)
 }
 
 fn is_rate_limit_decorator(callee: &Ref) -> bool {
@@ -473,7 +584,15 @@ impl Linker<'_> {
         let mut out = Vec::new();
         for item in value.elements().unwrap_or_default() {
             if let Some(c) = item.as_call()
-                && let Some(d) = self.dependency_of(c, None, level, Loc { file, range: c.range })
+                && let Some(d) = self.dependency_of(
+                    c,
+                    None,
+                    level,
+                    Loc {
+                        file,
+                        range: c.range,
+                    },
+                )
             {
                 out.push(d);
             }
@@ -536,9 +655,13 @@ impl Linker<'_> {
         let f = code.function(func);
         let mut out = Vec::new();
         for p in &f.params {
-            let at = Loc { file, range: p.range };
+            let at = Loc {
+                file,
+                range: p.range,
+            };
             if let Some(Value::Call(c)) = &p.default
-                && let Some(d) = self.dependency_of(c, p.annotation.as_ref(), DependencyLevel::Parameter, at)
+                && let Some(d) =
+                    self.dependency_of(c, p.annotation.as_ref(), DependencyLevel::Parameter, at)
             {
                 out.push(d);
                 continue;
@@ -557,14 +680,20 @@ impl Linker<'_> {
     /// Calls inside `Annotated[T, Depends(x)]`, following a type alias one level.
     fn annotated_calls(&self, ann: &Value, hops: u32) -> Vec<crate::audit::model::code::CallValue> {
         match ann {
-            Value::Subscript(base, items) if base.as_name().is_some_and(|r| r.last() == "Annotated") => items
-                .iter()
-                .skip(1)
-                .filter_map(|v| v.as_call().cloned())
-                .collect(),
+            Value::Subscript(base, items)
+                if base.as_name().is_some_and(|r| r.last() == "Annotated") =>
+            {
+                items
+                    .iter()
+                    .skip(1)
+                    .filter_map(|v| v.as_call().cloned())
+                    .collect()
+            }
             Value::Ref(r) if hops < 2 => match self.project.resolve(self.service, r) {
                 Some(Symbol::Assign { file, index }) => {
-                    let Some(code) = self.project.code(file) else { return Vec::new() };
+                    let Some(code) = self.project.code(file) else {
+                        return Vec::new();
+                    };
                     let v = code.assigns[index as usize].value.clone();
                     self.annotated_calls(&v, hops + 1)
                 }
@@ -606,20 +735,26 @@ impl Linker<'_> {
         };
         match self.project.resolve(self.service, &lookup) {
             Some(Symbol::Function(f)) => {
-                let Some(code) = self.project.code(f.file) else { return false };
+                let Some(code) = self.project.code(f.file) else {
+                    return false;
+                };
                 self.parameter_dependencies_shallow(code, f.func)
                     .iter()
                     .any(|t| self.is_auth(t, depth + 1))
             }
             Some(Symbol::Assign { file, index }) => {
-                let Some(code) = self.project.code(file) else { return false };
+                let Some(code) = self.project.code(file) else {
+                    return false;
+                };
                 match code.assigns[index as usize].value.as_call() {
                     Some(c) => self.is_auth(&c.callee, depth + 1),
                     None => false,
                 }
             }
             Some(Symbol::Class { file, index }) => {
-                let Some(code) = self.project.code(file) else { return false };
+                let Some(code) = self.project.code(file) else {
+                    return false;
+                };
                 code.classes[index as usize]
                     .bases
                     .iter()
@@ -684,14 +819,18 @@ impl Linker<'_> {
         };
         match self.project.resolve(self.service, &lookup) {
             Some(Symbol::Assign { file, index }) => {
-                let Some(code) = self.project.code(file) else { return false };
+                let Some(code) = self.project.code(file) else {
+                    return false;
+                };
                 code.assigns[index as usize]
                     .value
                     .as_call()
                     .is_some_and(|c| self.is_rate_limit(&c.callee, depth + 1))
             }
             Some(Symbol::Function(f)) => {
-                let Some(code) = self.project.code(f.file) else { return false };
+                let Some(code) = self.project.code(f.file) else {
+                    return false;
+                };
                 self.parameter_dependencies_shallow(code, f.func)
                     .iter()
                     .any(|t| self.is_rate_limit(t, depth + 1))
@@ -715,7 +854,10 @@ fn find_settings(project: &Project, files: &[FileId]) -> Vec<SettingsClass> {
                     names.push(c.qual.to_string());
                     out.push(SettingsClass {
                         name: c.qual.to_string(),
-                        at: Loc { file, range: c.name_range },
+                        at: Loc {
+                            file,
+                            range: c.name_range,
+                        },
                     });
                 }
             }
@@ -735,7 +877,10 @@ fn find_lambda_handlers(project: &Project, files: &[FileId]) -> Vec<FnRef> {
                 && &*f.params[0].name == "event"
                 && f.params[1].name.trim_start_matches('_') == "context"
             {
-                out.push(FnRef { file, func: i as FnId });
+                out.push(FnRef {
+                    file,
+                    func: i as FnId,
+                });
             }
         }
     }

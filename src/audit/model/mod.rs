@@ -254,7 +254,9 @@ impl Project {
     }
 
     pub fn function(&self, f: FnRef) -> &Function {
-        self.code(f.file).expect("function in a parsed file").function(f.func)
+        self.code(f.file)
+            .expect("function in a parsed file")
+            .function(f.func)
     }
 
     /// The service a file belongs to.
@@ -298,7 +300,11 @@ pub struct ModelOptions {
 }
 
 /// Build the project model from the files and their facts.
-pub fn build(files: Vec<SourceFile>, code: Vec<Option<CodeFile>>, options: &ModelOptions) -> Project {
+pub fn build(
+    files: Vec<SourceFile>,
+    code: Vec<Option<CodeFile>>,
+    options: &ModelOptions,
+) -> Project {
     let service_dirs = find_service_dirs(&files, &code);
     let mut owner: Vec<Option<usize>> = vec![None; files.len()];
     let mut members: Vec<Vec<FileId>> = vec![Vec::new(); service_dirs.len()];
@@ -333,7 +339,12 @@ pub fn build(files: Vec<SourceFile>, code: Vec<Option<CodeFile>>, options: &Mode
     project
 }
 
-fn build_service(project: &Project, root: String, files: Vec<FileId>, options: &ModelOptions) -> Service {
+fn build_service(
+    project: &Project,
+    root: String,
+    files: Vec<FileId>,
+    options: &ModelOptions,
+) -> Service {
     let requirements = deps::collect(project, &files);
     let name = deps::project_name(project, &files, &root).unwrap_or_else(|| {
         root.rsplit('/')
@@ -441,7 +452,11 @@ fn deepest_ancestor(dirs: &[String], dir: &str) -> Option<usize> {
     dirs.iter()
         .enumerate()
         .filter(|(_, d)| {
-            d.is_empty() || dir == d.as_str() || dir.strip_prefix(d.as_str()).is_some_and(|r| r.starts_with('/'))
+            d.is_empty()
+                || dir == d.as_str()
+                || dir
+                    .strip_prefix(d.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
         })
         .max_by_key(|(_, d)| d.len())
         .map(|(i, _)| i)

@@ -7,18 +7,24 @@
 
 use std::collections::HashMap;
 
+use crate::audit::model::FnRef;
 use crate::audit::model::Project;
 use crate::audit::model::code::{FnId, Scope};
-use crate::audit::model::FnRef;
 use crate::audit::source::FileId;
 
 /// What a dotted name resolves to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Symbol {
     Function(FnRef),
-    Class { file: FileId, index: u32 },
+    Class {
+        file: FileId,
+        index: u32,
+    },
     /// An assignment (`router = APIRouter()`), module level or local to a function.
-    Assign { file: FileId, index: u32 },
+    Assign {
+        file: FileId,
+        index: u32,
+    },
     Module(FileId),
 }
 
@@ -138,18 +144,27 @@ impl SymbolTable {
                 // A method (`Class.method`) or a function's local (`create_app.app`).
                 let qual = format!("{}.{first}", code.module);
                 let owner = code.functions.iter().position(|f| *f.qual == *qual);
-                if let Some(owner) = owner {
-                    if let Some(i) = code.assigns.iter().rposition(|a| {
-                        a.scope == Scope::Function(owner as FnId) && &*a.target == t
-                    }) {
-                        return Some(Symbol::Assign { file, index: i as u32 });
-                    }
+                if let Some(owner) = owner
+                    && let Some(i) = code
+                        .assigns
+                        .iter()
+                        .rposition(|a| a.scope == Scope::Function(owner as FnId) && &*a.target == t)
+                {
+                    return Some(Symbol::Assign {
+                        file,
+                        index: i as u32,
+                    });
                 }
                 let want = format!("{qual}.{t}");
                 code.functions
                     .iter()
                     .position(|f| *f.qual == *want)
-                    .map(|i| Symbol::Function(FnRef { file, func: i as FnId }))
+                    .map(|i| {
+                        Symbol::Function(FnRef {
+                            file,
+                            func: i as FnId,
+                        })
+                    })
             }
             (Def::Assign(_), Some(_)) => None,
         }

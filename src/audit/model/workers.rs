@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use crate::audit::model::code::{FnId, Scope, Value};
-use crate::audit::model::{CallRef, FnRef, Loc, Project, Service, Task, WorkerApp, WorkerFramework};
+use crate::audit::model::{
+    CallRef, FnRef, Loc, Project, Service, Task, WorkerApp, WorkerFramework,
+};
 
 /// Constructors of worker apps / brokers, with their framework.
 const WORKER_APPS: &[(&str, WorkerFramework)] = &[
@@ -12,8 +14,14 @@ const WORKER_APPS: &[(&str, WorkerFramework)] = &[
     ("taskiq_redis.ListQueueBroker", WorkerFramework::Taskiq),
     ("taskiq_redis.RedisStreamBroker", WorkerFramework::Taskiq),
     ("taskiq_aio_pika.AioPikaBroker", WorkerFramework::Taskiq),
-    ("dramatiq.brokers.redis.RedisBroker", WorkerFramework::Dramatiq),
-    ("dramatiq.brokers.rabbitmq.RabbitmqBroker", WorkerFramework::Dramatiq),
+    (
+        "dramatiq.brokers.redis.RedisBroker",
+        WorkerFramework::Dramatiq,
+    ),
+    (
+        "dramatiq.brokers.rabbitmq.RabbitmqBroker",
+        WorkerFramework::Dramatiq,
+    ),
     ("rq.Queue", WorkerFramework::Rq),
 ];
 
@@ -50,7 +58,9 @@ fn app_framework(
             let code = project.code(file)?;
             let a = &code.assigns[index as usize];
             let key = format!("{}.{}", code.module, a.target);
-            apps.iter().find(|(k, _)| *k == key).map(|(_, app)| app.framework)
+            apps.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, app)| app.framework)
         }
         _ => None,
     }
@@ -63,7 +73,9 @@ pub(super) fn link(project: &Project, service: &mut Service) {
             continue;
         }
         for a in &code.assigns {
-            let Some(call) = a.value.as_call() else { continue };
+            let Some(call) = a.value.as_call() else {
+                continue;
+            };
             let Some(&(_, framework)) = WORKER_APPS.iter().find(|(p, _)| call.callee.is(p)) else {
                 continue;
             };
@@ -80,8 +92,14 @@ pub(super) fn link(project: &Project, service: &mut Service) {
                 WorkerApp {
                     framework,
                     name: key,
-                    call: CallRef { file, index: index as u32 },
-                    at: Loc { file, range: call.range },
+                    call: CallRef {
+                        file,
+                        index: index as u32,
+                    },
+                    at: Loc {
+                        file,
+                        range: call.range,
+                    },
                     defaults: BTreeMap::new(),
                 },
             ));
@@ -141,14 +159,25 @@ pub(super) fn link(project: &Project, service: &mut Service) {
                     .map(|(_, fw)| *fw)
                     .or_else(|| app_framework(project, service, &apps, callee));
                 let Some(framework) = framework else { continue };
-                let retries_in_body = code
-                    .calls_in(i as FnId)
-                    .any(|c| c.callee.path.ends_with(".retry") && !c.callee.in_module("stamina") && !c.callee.in_module("tenacity"));
+                let retries_in_body = code.calls_in(i as FnId).any(|c| {
+                    c.callee.path.ends_with(".retry")
+                        && !c.callee.in_module("stamina")
+                        && !c.callee.in_module("tenacity")
+                });
                 tasks.push(Task {
                     framework,
-                    func: FnRef { file, func: i as FnId },
-                    options: options.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-                    at: Loc { file, range: d.range },
+                    func: FnRef {
+                        file,
+                        func: i as FnId,
+                    },
+                    options: options
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect(),
+                    at: Loc {
+                        file,
+                        range: d.range,
+                    },
                     retries_in_body,
                 });
             }

@@ -19,9 +19,11 @@ use crate::audit::model::code::{
 };
 
 /// How deep argument values are summarised; deeper parts become `Value::Other`.
-const MAX_VALUE_DEPTH: u8 = 5;
+const MAX_VALUE_DEPTH: u8 = 4;
 /// How many elements of a collection literal are kept.
-const MAX_ELEMENTS: usize = 64;
+const MAX_ELEMENTS: usize = 32;
+/// Longer string literals are cut: rules read prefixes (URLs, header names), never essays.
+const MAX_STR_LEN: usize = 256;
 
 const MUTATING_METHODS: &[&str] = &[
     "append",
@@ -42,8 +44,23 @@ const MUTATING_METHODS: &[&str] = &[
 ];
 
 const BUILTINS: &[&str] = &[
-    "open", "print", "dict", "list", "set", "frozenset", "tuple", "input", "exec", "eval",
-    "compile", "__import__", "breakpoint", "getattr", "setattr", "globals", "vars",
+    "open",
+    "print",
+    "dict",
+    "list",
+    "set",
+    "frozenset",
+    "tuple",
+    "input",
+    "exec",
+    "eval",
+    "compile",
+    "__import__",
+    "breakpoint",
+    "getattr",
+    "setattr",
+    "globals",
+    "vars",
 ];
 
 struct FnScope {
@@ -86,7 +103,10 @@ impl<'src> Extractor<'src> {
         let package = if is_package {
             module.to_string()
         } else {
-            module.rsplit_once('.').map(|(p, _)| p.to_string()).unwrap_or_default()
+            module
+                .rsplit_once('.')
+                .map(|(p, _)| p.to_string())
+                .unwrap_or_default()
         };
         Extractor {
             source,
@@ -262,7 +282,12 @@ impl<'src> Extractor<'src> {
 
     fn resolve_or_text(&mut self, expr: &Expr) -> Ref {
         self.resolve(expr).unwrap_or_else(|| {
-            Ref::unknown(self.source[expr.range()].chars().take(80).collect::<String>())
+            Ref::unknown(
+                self.source[expr.range()]
+                    .chars()
+                    .take(80)
+                    .collect::<String>(),
+            )
         })
     }
 
@@ -274,7 +299,11 @@ impl<'src> Extractor<'src> {
         }
         let d = depth + 1;
         match expr {
-            Expr::StringLiteral(s) => Value::Str(s.value.to_str().into()),
+            Expr::StringLiteral(s) => {
+                let text = s.value.to_str();
+                let cut = text.floor_char_boundary(MAX_STR_LEN);
+                Value::Str(text[..cut].into())
+            }
             Expr::BytesLiteral(_) => Value::Bytes,
             Expr::FString(_) | Expr::TString(_) => Value::FormattedStr,
             Expr::NumberLiteral(n) => match &n.value {
@@ -293,10 +322,7 @@ impl<'src> Extractor<'src> {
                     .iter()
                     .take(MAX_ELEMENTS)
                     .map(|item| {
-                        let k = item
-                            .key
-                            .as_ref()
-                            .map_or(Value::Other, |k| self.value(k, d));
+                        let k = item.key.as_ref().map_or(Value::Other, |k| self.value(k, d));
                         (k, self.value(&item.value, d))
                     })
                     .collect(),
@@ -650,11 +676,7 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 for d in &c.decorator_list {
                     self.visit_expr(&d.expression);
                 }
-                let bases = c
-                    .bases()
-                    .iter()
-                    .map(|b| self.resolve_or_text(b))
-                    .collect();
+                let bases = c.bases().iter().map(|b| self.resolve_or_text(b)).collect();
                 if let Some(args) = &c.arguments {
                     for a in args.args.iter() {
                         self.visit_expr(a);
@@ -683,9 +705,12 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 for alias in &i.names {
                     let full = alias.name.id.as_str();
                     match &alias.asname {
-                        Some(as_name) => {
-                            self.record_import(as_name.id.as_str(), full.to_string(), full, alias.range())
-                        }
+                        Some(as_name) => self.record_import(
+                            as_name.id.as_str(),
+                            full.to_string(),
+                            full,
+                            alias.range(),
+                        ),
                         // `import a.b` binds `a`.
                         None => {
                             let first = full.split('.').next().unwrap_or(full);
@@ -695,7 +720,8 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 }
             }
             Stmt::ImportFrom(i) => {
-                let module = self.absolute_module(i.level, i.module.as_ref().map(|m| m.id.as_str()));
+                let module =
+                    self.absolute_module(i.level, i.module.as_ref().map(|m| m.id.as_str()));
                 for alias in &i.names {
                     let name = alias.name.id.as_str();
                     if name == "*" {
@@ -961,7 +987,12 @@ fn bind_names(
             }
         }
         Stmt::Try(t) => {
-            for s in t.body.iter().chain(t.orelse.iter()).chain(t.finalbody.iter()) {
+            for s in t
+                .body
+                .iter()
+                .chain(t.orelse.iter())
+                .chain(t.finalbody.iter())
+            {
                 bind_names(s, names, globals, has_yield, module);
             }
             for h in &t.handlers {
@@ -983,16 +1014,19 @@ fn bind_names(
         }
         Stmt::Import(i) => {
             for a in &i.names {
-                let local = a
-                    .asname
-                    .as_ref()
-                    .map_or_else(|| a.name.id.split('.').next().unwrap_or(""), |n| n.id.as_str());
+                let local = a.asname.as_ref().map_or_else(
+                    || a.name.id.split('.').next().unwrap_or(""),
+                    |n| n.id.as_str(),
+                );
                 names.insert(local.to_string());
             }
         }
         Stmt::ImportFrom(i) => {
             for a in &i.names {
-                let local = a.asname.as_ref().map_or(a.name.id.as_str(), |n| n.id.as_str());
+                let local = a
+                    .asname
+                    .as_ref()
+                    .map_or(a.name.id.as_str(), |n| n.id.as_str());
                 names.insert(local.to_string());
             }
         }

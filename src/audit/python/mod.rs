@@ -63,10 +63,7 @@ fn collect_statement_ranges(body: &[Stmt], source: &str, out: &mut Vec<TextRange
                 }
                 (t.body.first().map(|s| s.start()), kids)
             }
-            Stmt::Match(m) => (
-                None,
-                m.cases.iter().map(|c| c.body.as_slice()).collect(),
-            ),
+            Stmt::Match(m) => (None, m.cases.iter().map(|c| c.body.as_slice()).collect()),
             _ => (None, Vec::new()),
         };
         let range = match header_end {

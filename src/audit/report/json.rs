@@ -24,7 +24,12 @@ struct Tool {
 }
 
 impl Reporter for JsonReporter {
-    fn write(&self, report: &Report, _: &RenderOptions, out: &mut dyn Write) -> std::io::Result<()> {
+    fn write(
+        &self,
+        report: &Report,
+        _: &RenderOptions,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
         let doc = Document {
             version: 1,
             tool: Tool {

@@ -83,5 +83,10 @@ pub struct RenderOptions {
 
 /// One output format.
 pub trait Reporter {
-    fn write(&self, report: &Report, options: &RenderOptions, out: &mut dyn Write) -> std::io::Result<()>;
+    fn write(
+        &self,
+        report: &Report,
+        options: &RenderOptions,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()>;
 }

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::io::Write;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
 
 use super::{RenderOptions, Report, ReportedFinding, Reporter};
 use crate::audit::rules::Severity;
@@ -49,7 +51,10 @@ impl Diagnostic for Rendered<'_> {
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
         let mut help = self.finding.help.clone();
-        help.push_str(&format!("\n`svc explain {}` for details", self.finding.name));
+        help.push_str(&format!(
+            "\n`svc explain {}` for details",
+            self.finding.name
+        ));
         Some(Box::new(help))
     }
 
@@ -71,7 +76,12 @@ impl Diagnostic for Rendered<'_> {
 }
 
 impl Reporter for TextReporter {
-    fn write(&self, report: &Report, options: &RenderOptions, out: &mut dyn Write) -> std::io::Result<()> {
+    fn write(
+        &self,
+        report: &Report,
+        options: &RenderOptions,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
         let theme = if options.color {
             GraphicalTheme::unicode()
         } else {

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::audit::model::{CodeFile, FnRef, Kind, Loc, Project, Service};
 use crate::audit::source::{FileId, FileRole, SourceFile};
 
+pub mod meta;
 mod p01_stateless;
 mod p02_headers_cors;
 mod p03_auth;
@@ -24,7 +25,6 @@ mod p08_metrics;
 mod p09_resilience;
 mod p11_lambda;
 mod p12_workers;
-pub mod meta;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -200,7 +200,9 @@ impl<'a> Context<'a> {
     }
 
     /// Parsed Python files of the unit that are service code: not tests, not scripts.
-    pub fn service_code(&self) -> impl Iterator<Item = (FileId, &'a SourceFile, &'a CodeFile)> + 'a {
+    pub fn service_code(
+        &self,
+    ) -> impl Iterator<Item = (FileId, &'a SourceFile, &'a CodeFile)> + 'a {
         self.code_files()
             .filter(|(_, f, _)| f.role == FileRole::Service)
     }
@@ -282,7 +284,12 @@ impl Sink {
         });
     }
 
-    pub fn report_with_help(&mut self, at: Loc, message: impl Into<String>, help: impl Into<String>) {
+    pub fn report_with_help(
+        &mut self,
+        at: Loc,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         self.report(at, message);
         if let Some(last) = self.findings.last_mut() {
             last.help = Some(help.into());

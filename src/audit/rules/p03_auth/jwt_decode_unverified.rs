@@ -43,7 +43,12 @@ claims = jwt.decode(
     check,
 };
 
-const DECODERS: &[&str] = &["jwt.decode", "jose.jwt.decode", "jwt.api_jwt.decode", "authlib.jose.jwt.decode"];
+const DECODERS: &[&str] = &[
+    "jwt.decode",
+    "jose.jwt.decode",
+    "jwt.api_jwt.decode",
+    "authlib.jose.jwt.decode",
+];
 
 fn check(cx: &Context, sink: &mut Sink) {
     for (file, source, code) in cx.code_files() {
@@ -51,7 +56,10 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         }
         for call in code.calls.iter().filter(|c| c.callee.is_any(DECODERS)) {
-            let at = Loc { file, range: call.range };
+            let at = Loc {
+                file,
+                range: call.range,
+            };
             let options = call.kwarg("options").map(|k| &k.value);
             if options
                 .and_then(|o| o.dict_get("verify_signature"))
@@ -75,7 +83,10 @@ fn check(cx: &Context, sink: &mut Sink) {
                             .any(|a| a.as_str().is_some_and(|s| s.eq_ignore_ascii_case("none")))
                     });
                     if allows_none {
-                        sink.report(at, "JWT `algorithms` allows \"none\": unsigned tokens are accepted");
+                        sink.report(
+                            at,
+                            "JWT `algorithms` allows \"none\": unsigned tokens are accepted",
+                        );
                     }
                 }
                 None => {}

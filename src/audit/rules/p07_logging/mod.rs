@@ -1,2 +1,2 @@
-pub mod print_call;
 pub mod missing_structured_logging;
+pub mod print_call;

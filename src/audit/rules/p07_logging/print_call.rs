@@ -44,7 +44,10 @@ fn check(cx: &Context, sink: &mut Sink) {
         for call in &code.calls {
             if call.callee.is("print") && !code.in_main_guard(call.range) {
                 sink.report(
-                    Loc { file, range: call.callee_range },
+                    Loc {
+                        file,
+                        range: call.callee_range,
+                    },
                     "`print()` in service code writes unstructured output",
                 );
             }
