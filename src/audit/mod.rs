@@ -255,15 +255,9 @@ pub fn load(options: &AuditOptions) -> Result<Loaded, AuditError> {
         .unwrap_or_default();
     let prefixed = |globs: &[String]| prefix_globs(&config_prefix, globs);
     let filters = discover::Filters::new(&prefixed(&config.exclude), &prefixed(&config.include))?;
+    // Every file of the project is read even when only some are named (pre-commit passes
+    // the changed files): cross-file rules need the whole service. `scope` narrows the report.
     let found = discover::discover(&root, &filters);
-    let found: Vec<_> = found
-        .into_iter()
-        .filter(|f| {
-            scope.is_empty()
-                || scope.iter().any(|s| in_scope(&f.rel, s))
-                || f.kind != FileKind::Python
-        })
-        .collect();
     if !found
         .iter()
         .any(|f| f.kind == FileKind::Python || scope.iter().any(|s| in_scope(&f.rel, s)))
