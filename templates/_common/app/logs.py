@@ -29,8 +29,9 @@ def _add_request_and_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict)
     return event_dict
 
 
-def _uvicorn_access_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+def _tidy_foreign_record(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     # uvicorn formats access lines from positional args; keep them as fields for queries.
+    event_dict.pop("color_message", None)  # uvicorn's ANSI-coloured copy of the message
     args = event_dict.pop("positional_args", ())
     if event_dict.get("logger") == "uvicorn.access" and len(args) == 5:
         client, method, path, http_version, status = args
@@ -56,7 +57,7 @@ def configure_logging(
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, _uvicorn_access_fields],
+        foreign_pre_chain=[*shared, _tidy_foreign_record],
         pass_foreign_args=True,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,

