@@ -84,3 +84,22 @@ def test_cors_preflight_from_other_origin_is_refused(client: TestClient, origin:
 
     assert response.status_code == 400
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_docs_are_off_by_default(client: TestClient) -> None:
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_docs_when_enabled_get_a_csp_that_lets_swagger_ui_load(
+    make_client: MakeClient, make_settings: Callable[..., object]
+) -> None:
+    with make_client(settings=make_settings(docs_enabled=True)) as client:
+        docs = client.get("/docs")
+        schema = client.get("/openapi.json")
+
+    assert docs.status_code == 200
+    assert "https://cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in docs.headers["content-security-policy"]
+    assert schema.status_code == 200
+    assert schema.headers["content-security-policy"] == EXPECTED["content-security-policy"]
