@@ -3,9 +3,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use svc::cli::{Cli, Command};
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
