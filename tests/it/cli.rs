@@ -345,3 +345,30 @@ fn service_model_of_a_multi_file_app() {
     assert_eq!(model[0]["apps"][0], "app.main.create_app.app");
     snapshot_settings().bind(|| insta::assert_snapshot!("inspect_shop", stdout));
 }
+
+#[test]
+fn multi_file_service_audited_end_to_end() {
+    let (code, report) = json(&["audit", "projects/shop", "--format", "json"]);
+    assert_eq!(code, 1);
+    let found = codes(&report);
+    // Cross-file facts the model must get right, each asserted on its own.
+    for want in [
+        // Decoded in core/security.py, used through an Annotated alias in routers/orders.py.
+        "app/core/security.py:14 jwt-decode-unverified",
+        // A sync helper one call deep, in the same module as the async route.
+        "app/routers/orders.py:24 blocking-call-in-async",
+        "app/routers/orders.py:26 blocking-call-in-async",
+        "app/routers/orders.py:25 mutable-global-state",
+        "app/main.py:13 cors-wildcard-with-credentials",
+        "app/core/settings.py:7 hardcoded-secret",
+        "app/routers/catalog.py:8 print-call",
+    ] {
+        assert!(found.iter().any(|f| f == want), "missing {want} in {found:#?}");
+    }
+    // Routes authenticated through include_router(dependencies=...), a parameter dependency
+    // or an Annotated alias, and public ones from [tool.svc] public-routes, are not reported.
+    assert!(!found.iter().any(|f| f.ends_with("unauthenticated-route")), "{found:#?}");
+    // The print() in tests/ is not service code.
+    assert!(!found.iter().any(|f| f.starts_with("tests/")), "{found:#?}");
+    snapshot_settings().bind(|| insta::assert_snapshot!("audit_shop", found.join("\n")));
+}
