@@ -218,6 +218,39 @@ class SlowInventory:
         self.server.server_close()
 
 
+class OtlpCollector:
+    """Stands in for an OpenTelemetry collector: records what the service exports."""
+
+    def __init__(self) -> None:
+        self.exports: list[tuple[str, str, int]] = []  # (path, content type, body bytes)
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.exports.append((self.path, self.headers.get("Content-Type", ""), len(body)))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> OtlpCollector:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 # ----------------------------------------------------------------------------- set-up
 
 
@@ -405,6 +438,7 @@ class ComboCheck:
             if not self.check(self.start_redis(redis_port), "private redis-server starts"):
                 return
             inventory = stack.enter_context(SlowInventory())
+            collector = stack.enter_context(OtlpCollector())
             tokens = self.make_tokens() if self.combo.auth else {}
             if self.combo.auth and not self.check(bool(tokens), "sign test JWTs"):
                 return
@@ -416,6 +450,8 @@ class ComboCheck:
                 "INVENTORY_URL": f"http://127.0.0.1:{inventory.port}",
                 "LOG_JSON": "true",
                 "LOG_LEVEL": "INFO",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+                "OTEL_BSP_SCHEDULE_DELAY": "200",
             }
             if self.combo.auth:
                 env |= {
@@ -450,6 +486,12 @@ class ComboCheck:
                 self.live_checks(base, tokens)
                 self.readiness_follows_redis(base, redis_port)
                 self.graceful_shutdown(base, server, inventory, tokens, log_path)
+                traces = [e for e in collector.exports if e[0] == "/v1/traces"]
+                self.check(
+                    bool(traces) and all(e[1] == "application/x-protobuf" and e[2] for e in traces),
+                    "spans exported over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT",
+                    f"{len(traces)} exports, {sum(e[2] for e in traces)} bytes",
+                )
             finally:
                 PROCS.stop(server)
                 if self.redis is not None:
