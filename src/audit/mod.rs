@@ -1,5 +1,6 @@
 //! `svc audit`: walk -> parse -> service model -> rules -> suppress -> report.
 
+pub mod artefact;
 pub mod config;
 pub mod discover;
 pub mod error;

@@ -6,6 +6,7 @@
 //! directory above it. When app code sits under no manifest, the audited root is the service.
 //! Files owned by no service are still checked by the code-level rules.
 
+pub mod artefacts;
 pub mod code;
 pub mod deps;
 mod fastapi;
@@ -210,6 +211,11 @@ pub struct Service {
     pub entry_points: Vec<FnRef>,
     /// Lambda handler functions (`handler = Mangum(app)` targets or `def handler(event, context)`).
     pub lambda_handlers: Vec<FnRef>,
+    /// Dockerfiles, Kubernetes workloads, SAM functions, compose services and proxy
+    /// configuration that deploy this service.
+    pub artefacts: artefacts::ServiceArtefacts,
+    /// The port the app listens on, when an artefact or the code says.
+    pub listen_port: Option<artefacts::ListenPort>,
     pub(crate) symbols: symbols::SymbolTable,
 }
 
@@ -238,6 +244,9 @@ pub struct Project {
     pub loose_files: Vec<FileId>,
     /// For each file, the service owning it.
     pub owner: Vec<Option<usize>>,
+    /// Facts of each deployment artefact that parsed, by file id (empty until
+    /// [`artefacts::attach`]).
+    pub artefacts: Vec<Option<crate::audit::artefact::Artefact>>,
 }
 
 impl Project {
@@ -329,6 +338,7 @@ pub fn build(
         services: Vec::new(),
         loose_files,
         owner,
+        artefacts: Vec::new(),
     };
     let services = service_dirs
         .into_iter()
@@ -368,6 +378,8 @@ fn build_service(
         requirements,
         entry_points: Vec::new(),
         lambda_handlers: Vec::new(),
+        artefacts: Default::default(),
+        listen_port: None,
         symbols: symbols::SymbolTable::default(),
     };
     service.symbols = symbols::SymbolTable::build(project, &service.files);

@@ -1,0 +1,321 @@
+//! YAML (and JSON, a subset of YAML 1.2) into a small tree with byte ranges and raw tags, so
+//! CloudFormation's `!Ref`/`!GetAtt` survive and every node can be pointed at.
+
+use ruff_text_size::{TextRange, TextSize};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+use super::ParseError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    /// The tag as written, `!` included (`!Ref`, `!!str`).
+    pub tag: Option<String>,
+    pub range: TextRange,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A scalar; `plain` is false for quoted and block scalars (so `"8000"` stays a string).
+    Scalar {
+        text: String,
+        plain: bool,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+    /// An alias (`*name`): not followed.
+    Alias,
+}
+
+impl Node {
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entries()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// The key node of `key`, for pointing at it.
+    pub fn key(&self, key: &str) -> Option<&Node> {
+        self.entries()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(k, _)| k)
+    }
+
+    /// `a.b.c` through nested mappings.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+        keys.iter().try_fold(self, |n, k| n.get(k))
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = (&Node, &Node)> {
+        let slice: &[(Node, Node)] = match &self.value {
+            Value::Map(m) => m,
+            _ => &[],
+        };
+        slice.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn items(&self) -> &[Node] {
+        match &self.value {
+            Value::Seq(s) => s,
+            _ => &[],
+        }
+    }
+
+    pub fn is_map(&self) -> bool {
+        matches!(self.value, Value::Map(_))
+    }
+
+    /// An untagged scalar's text (a tagged one, like `!Ref X`, is not a literal).
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar { text, .. } if self.tag.is_none() || self.is_core_str() => Some(text),
+            _ => None,
+        }
+    }
+
+    fn is_core_str(&self) -> bool {
+        self.tag.as_deref() == Some("!!str")
+    }
+
+    /// Plain scalars that are null (`~`, `null`, empty).
+    pub fn is_null(&self) -> bool {
+        matches!(&self.value, Value::Scalar { text, plain: true }
+            if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+            && self.tag.is_none()
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Scalar { text, plain: true } => match text.as_str() {
+                "true" | "True" | "TRUE" => Some(true),
+                "false" | "False" | "FALSE" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// An integer scalar (quoted digits too: `"8080"` is still a port to Kubernetes users).
+    pub fn as_u64(&self) -> Option<u64> {
+        self.as_str()?.trim().parse().ok()
+    }
+
+    /// A sequence of plain strings (`["uvicorn", "app:app"]`).
+    pub fn as_strings(&self) -> Option<Vec<String>> {
+        self.items()
+            .iter()
+            .map(|n| n.as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// Depth-first walk over every node.
+    pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Node)) {
+        f(self);
+        match &self.value {
+            Value::Seq(s) => s.iter().for_each(|n| n.walk(f)),
+            Value::Map(m) => m.iter().for_each(|(k, v)| {
+                k.walk(f);
+                v.walk(f)
+            }),
+            _ => {}
+        }
+    }
+}
+
+/// Converts the parser's character offsets into byte offsets.
+struct Offsets {
+    /// Byte offset of each character, when the text is not ASCII.
+    table: Option<Vec<u32>>,
+    len: u32,
+}
+
+impl Offsets {
+    fn new(text: &str) -> Self {
+        let table = (!text.is_ascii()).then(|| {
+            let mut t: Vec<u32> = text.char_indices().map(|(i, _)| i as u32).collect();
+            t.push(text.len() as u32);
+            t
+        });
+        Offsets {
+            table,
+            len: text.len() as u32,
+        }
+    }
+
+    fn byte(&self, char_index: usize) -> TextSize {
+        let b = match &self.table {
+            Some(t) => t.get(char_index).copied().unwrap_or(self.len),
+            None => (char_index as u32).min(self.len),
+        };
+        TextSize::from(b)
+    }
+
+    fn range(&self, span: &Span) -> TextRange {
+        let s = self.byte(span.start.index());
+        let e = self.byte(span.end.index()).max(s);
+        TextRange::new(s, e)
+    }
+}
+
+enum Frame {
+    Seq {
+        tag: Option<String>,
+        start: TextSize,
+        items: Vec<Node>,
+    },
+    Map {
+        tag: Option<String>,
+        start: TextSize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
+}
+
+fn tag_text(tag: Option<&saphyr_parser::Tag>) -> Option<String> {
+    let t = tag?;
+    // `!Ref` arrives as handle `!` + suffix `Ref`; `!!str` as `tag:yaml.org,2002:` + `str`.
+    Some(if t.handle == "tag:yaml.org,2002:" {
+        format!("!!{}", t.suffix)
+    } else {
+        format!("{}{}", t.handle, t.suffix)
+    })
+}
+
+/// Parse every document of a YAML stream.
+pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
+    let offsets = Offsets::new(text);
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut finished: Option<Node> = None;
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| {
+            let at = offsets.byte(e.marker().index());
+            ParseError::new(
+                format!("invalid YAML: {}", e.info()),
+                TextRange::new(at, at),
+            )
+        })?;
+        let range = offsets.range(&span);
+        let node = match event {
+            Event::Scalar(text, style, _, tag) => Some(Node {
+                value: Value::Scalar {
+                    text: text.into_owned(),
+                    plain: style == ScalarStyle::Plain,
+                },
+                tag: tag_text(tag.as_deref()),
+                range,
+            }),
+            Event::Alias(_) => Some(Node {
+                value: Value::Alias,
+                tag: None,
+                range,
+            }),
+            Event::SequenceStart(_, tag) => {
+                stack.push(Frame::Seq {
+                    tag: tag_text(tag.as_deref()),
+                    start: range.start(),
+                    items: Vec::new(),
+                });
+                None
+            }
+            Event::MappingStart(_, tag) => {
+                stack.push(Frame::Map {
+                    tag: tag_text(tag.as_deref()),
+                    start: range.start(),
+                    entries: Vec::new(),
+                    key: None,
+                });
+                None
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let frame = stack.pop().expect("balanced YAML events");
+                let (value, tag, start, last_end) = match frame {
+                    Frame::Seq { tag, start, items } => {
+                        let end = items.last().map(|n| n.range.end());
+                        (Value::Seq(items), tag, start, end)
+                    }
+                    Frame::Map {
+                        tag,
+                        start,
+                        entries,
+                        ..
+                    } => {
+                        let end = entries.last().map(|(_, v)| v.range.end());
+                        (Value::Map(entries), tag, start, end)
+                    }
+                };
+                // Block collections end where their last item ends, not at the next token.
+                let end = match last_end {
+                    Some(e) if range.end() > e && range.is_empty() => e,
+                    Some(e) => range.end().max(e),
+                    None => range.end(),
+                }
+                .max(start);
+                Some(Node {
+                    value,
+                    tag,
+                    range: TextRange::new(start, end),
+                })
+            }
+            Event::DocumentEnd => {
+                docs.push(finished.take().unwrap_or(Node {
+                    value: Value::Scalar {
+                        text: String::new(),
+                        plain: true,
+                    },
+                    tag: None,
+                    range,
+                }));
+                None
+            }
+            _ => None,
+        };
+        let Some(node) = node else { continue };
+        match stack.last_mut() {
+            None => finished = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => entries.push((k, node)),
+            },
+        }
+    }
+    Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_ranges_and_documents() {
+        let src = "a: 1\nb: !Ref Foo\nc:\n  - x\n  - \"8000\"\n---\nkind: Pod\n";
+        let docs = parse(src).unwrap();
+        assert_eq!(docs.len(), 2);
+        let d = &docs[0];
+        assert_eq!(d.get("a").unwrap().as_u64(), Some(1));
+        let b = d.get("b").unwrap();
+        assert_eq!(b.tag.as_deref(), Some("!Ref"));
+        assert_eq!(b.as_str(), None);
+        assert_eq!(&src[b.range], "!Ref Foo");
+        let c = d.get("c").unwrap();
+        assert_eq!(c.as_strings().unwrap(), vec!["x", "8000"]);
+        assert_eq!(&src[d.key("c").unwrap().range], "c");
+        assert_eq!(docs[1].get("kind").unwrap().as_str(), Some("Pod"));
+    }
+
+    #[test]
+    fn json_and_unicode() {
+        let src = "{\"é\": {\"Timeout\": 30}, \"b\": [true]}";
+        let docs = parse(src).unwrap();
+        let t = docs[0].path(&["é", "Timeout"]).unwrap();
+        assert_eq!(&src[t.range], "30");
+        assert_eq!(docs[0].get("b").unwrap().items()[0].as_bool(), Some(true));
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        let e = parse("a: [1, 2\nb: c\n").unwrap_err();
+        assert!(e.message.starts_with("invalid YAML"), "{}", e.message);
+    }
+}

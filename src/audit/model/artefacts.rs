@@ -1,0 +1,374 @@
+//! Attaching deployment artefacts to services: by directory, compose `build:` context, SAM
+//! `CodeUri`, and Kubernetes image name; then what they tell about the service (its kind, the
+//! port it listens on).
+
+use super::code::{Scope, Value};
+use super::{Kind, Loc, Project, Service};
+use crate::audit::artefact::command::Command;
+use crate::audit::artefact::compose::ComposeService;
+use crate::audit::artefact::dockerfile::{Dockerfile, ImageRef, Instruction};
+use crate::audit::artefact::k8s::{Container, Workload};
+use crate::audit::artefact::sam::{FunctionSettings, Template};
+use crate::audit::artefact::{Artefact, sam};
+use crate::audit::source::FileId;
+
+/// A workload, SAM function or compose service: the file and its index in that file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemRef {
+    pub file: FileId,
+    pub index: usize,
+}
+
+/// The artefacts that deploy a service.
+#[derive(Debug, Default, Clone)]
+pub struct ServiceArtefacts {
+    pub dockerfiles: Vec<FileId>,
+    pub workloads: Vec<ItemRef>,
+    pub functions: Vec<ItemRef>,
+    pub compose: Vec<ItemRef>,
+    /// Files whose proxy/gateway settings (headers, rate limits) apply to the service.
+    pub proxies: Vec<FileId>,
+}
+
+impl ServiceArtefacts {
+    pub fn is_empty(&self) -> bool {
+        self.dockerfiles.is_empty()
+            && self.workloads.is_empty()
+            && self.functions.is_empty()
+            && self.compose.is_empty()
+    }
+}
+
+/// The port the service's app listens on, and what says so.
+#[derive(Debug, Clone)]
+pub struct ListenPort {
+    pub port: u16,
+    /// `the Dockerfile CMD`, `uvicorn.run(port=...)`, ...
+    pub source: String,
+    /// Where it is said; None when it is the container's own command.
+    pub at: Option<Loc>,
+}
+
+impl Project {
+    pub fn artefact(&self, file: FileId) -> Option<&Artefact> {
+        self.artefacts.get(file as usize).and_then(|a| a.as_ref())
+    }
+
+    pub fn dockerfile(&self, file: FileId) -> Option<&Dockerfile> {
+        self.artefact(file)?.dockerfile()
+    }
+
+    pub fn workload(&self, r: ItemRef) -> &Workload {
+        &self
+            .artefact(r.file)
+            .expect("attached artefact")
+            .workloads()[r.index]
+    }
+
+    pub fn compose_service(&self, r: ItemRef) -> &ComposeService {
+        &self.artefact(r.file).expect("attached artefact").compose()[r.index]
+    }
+
+    pub fn sam_template(&self, file: FileId) -> Option<&Template> {
+        self.artefact(file)?.sam()
+    }
+
+    /// A SAM function and its template.
+    pub fn sam_function(&self, r: ItemRef) -> (&sam::Function, &Template) {
+        let t = self.sam_template(r.file).expect("attached template");
+        (&t.functions[r.index], t)
+    }
+
+    /// Every (Dockerfile, final stage index) of a service.
+    pub fn final_stages<'a>(
+        &'a self,
+        service: &'a Service,
+    ) -> impl Iterator<Item = (FileId, &'a Dockerfile, usize)> + 'a {
+        service.artefacts.dockerfiles.iter().filter_map(|&f| {
+            let d = self.dockerfile(f)?;
+            Some((f, d, d.stages.len().checked_sub(1)?))
+        })
+    }
+}
+
+/// A function setting, falling back to `Globals.Function` for serverless functions.
+pub fn function_setting<'a, T>(
+    f: &'a sam::Function,
+    t: &'a Template,
+    pick: impl Fn(&'a FunctionSettings) -> Option<T>,
+) -> Option<T> {
+    pick(&f.settings).or_else(|| f.serverless.then(|| pick(&t.globals)).flatten())
+}
+
+/// The command a Dockerfile's final stage runs: ENTRYPOINT + CMD as Docker combines them (a
+/// shell-form ENTRYPOINT ignores CMD).
+pub fn image_command(d: &Dockerfile, stage: usize) -> Option<(Command, &Instruction)> {
+    let ep = d.effective(stage, "ENTRYPOINT");
+    let cmd = d.effective(stage, "CMD");
+    match (ep, cmd) {
+        (Some(e), Some(c)) => {
+            let ec = e.command()?;
+            let cc = c.command()?;
+            if ec.form == crate::audit::artefact::command::Form::Shell || ec.program().is_empty() {
+                return Some((ec, e));
+            }
+            // A wrapper entrypoint (`docker-entrypoint.sh`, `tini --`) runs the CMD.
+            let combined = Command::exec(ec.words.iter().chain(&cc.words).cloned().collect());
+            let launcher = ec.is_http_server() || ec.is_worker() || ec.traced();
+            Some(if launcher { (combined, e) } else { (cc, c) })
+        }
+        (Some(e), None) => Some((e.command()?, e)),
+        (None, Some(c)) => Some((c.command()?, c)),
+        (None, None) => None,
+    }
+}
+
+/// Attach every artefact to the services it deploys, then refine kinds and find ports.
+pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
+    project.artefacts = artefacts;
+    let mut attached: Vec<ServiceArtefacts> =
+        vec![ServiceArtefacts::default(); project.services.len()];
+    for (id, a) in project.artefacts.iter().enumerate() {
+        let Some(a) = a else { continue };
+        let file = id as FileId;
+        let rel = &project.files[id].rel;
+        let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+        let owner = project.owner[id];
+        if a.dockerfile().is_some()
+            && let Some(s) = owner
+        {
+            attached[s].dockerfiles.push(file);
+        }
+        for (index, w) in a.workloads().iter().enumerate() {
+            let by_image = w.containers.iter().find_map(|c| {
+                let (image, _) = c.image.as_ref()?;
+                service_named(project, ImageRef::parse(image).short_name())
+            });
+            let target = owner.or(by_image).or_else(|| only_service(project));
+            if let Some(s) = target {
+                attached[s].workloads.push(ItemRef { file, index });
+            }
+        }
+        if let Some(t) = a.sam() {
+            for (index, f) in t.functions.iter().enumerate() {
+                let code_uri = function_setting(f, t, |s| s.code_uri.clone());
+                let target = match code_uri {
+                    Some(uri) if !f.image => service_at(project, &join(dir, &uri)),
+                    _ => owner,
+                }
+                .or(owner);
+                if let Some(s) = target {
+                    attached[s].functions.push(ItemRef { file, index });
+                }
+            }
+        }
+        for (index, c) in a.compose().iter().enumerate() {
+            let target = match &c.build {
+                Some(ctx) => service_at(project, &join(dir, ctx)),
+                None => c
+                    .image
+                    .as_deref()
+                    .and_then(|i| service_named(project, ImageRef::parse(i).short_name())),
+            };
+            if let Some(s) = target {
+                attached[s].compose.push(ItemRef { file, index });
+            }
+        }
+        if a.proxy.any() {
+            match owner {
+                Some(s) => attached[s].proxies.push(file),
+                // A proxy at the top of a repository fronts every service in it.
+                None => attached.iter_mut().for_each(|s| s.proxies.push(file)),
+            }
+        }
+    }
+    for (i, a) in attached.into_iter().enumerate() {
+        project.services[i].artefacts = a;
+    }
+    for i in 0..project.services.len() {
+        let kind = detect_kind(project, &project.services[i]);
+        let port = listen_port(project, &project.services[i]);
+        let s = &mut project.services[i];
+        if !s.kind_from_config
+            && let Some(k) = kind
+        {
+            s.kind = k;
+        }
+        s.listen_port = port;
+    }
+}
+
+fn only_service(project: &Project) -> Option<usize> {
+    (project.services.len() == 1).then_some(0)
+}
+
+fn service_named(project: &Project, name: &str) -> Option<usize> {
+    project.services.iter().position(|s| {
+        s.name == name
+            || s.root
+                .rsplit('/')
+                .next()
+                .is_some_and(|b| !b.is_empty() && b == name)
+    })
+}
+
+/// The deepest service whose directory holds `path`.
+fn service_at(project: &Project, path: &str) -> Option<usize> {
+    project
+        .services
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            s.root.is_empty()
+                || path == s.root
+                || path
+                    .strip_prefix(s.root.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+        })
+        .max_by_key(|(_, s)| s.root.len())
+        .map(|(i, _)| i)
+}
+
+/// `dir` joined with a relative path, `.` and `..` resolved, without a trailing slash.
+pub fn join(dir: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = if rel.starts_with('/') {
+        Vec::new()
+    } else {
+        dir.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for p in rel.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// Every command that launches the service: Dockerfile final stages, Kubernetes containers,
+/// compose services.
+pub fn launch_commands(project: &Project, service: &Service) -> Vec<Command> {
+    let mut out: Vec<Command> = project
+        .final_stages(service)
+        .filter_map(|(_, d, s)| image_command(d, s).map(|(c, _)| c))
+        .collect();
+    for w in &service.artefacts.workloads {
+        let w = project.workload(*w);
+        out.extend(
+            w.containers
+                .iter()
+                .filter(|c| !c.init)
+                .filter_map(|c| c.command.clone()),
+        );
+    }
+    for c in &service.artefacts.compose {
+        out.extend(project.compose_service(*c).command.clone());
+    }
+    out
+}
+
+fn detect_kind(project: &Project, service: &Service) -> Option<Kind> {
+    if !service.artefacts.functions.is_empty() {
+        return Some(Kind::Lambda);
+    }
+    if service.kind == Kind::Lambda {
+        return None;
+    }
+    let commands = launch_commands(project, service);
+    if !commands.is_empty()
+        && commands.iter().all(Command::is_worker)
+        && !service.worker_apps.is_empty()
+    {
+        return Some(Kind::Worker);
+    }
+    None
+}
+
+/// The container's launch command, else the service's.
+pub fn container_port(service: &Service, c: &Container) -> Option<ListenPort> {
+    match c.command.as_ref().and_then(Command::listen_port) {
+        Some(port) => Some(ListenPort {
+            port,
+            source: "the container's command".into(),
+            at: None,
+        }),
+        None if c.command.as_ref().is_some_and(Command::is_http_server) => None,
+        None => service.listen_port.clone(),
+    }
+}
+
+fn listen_port(project: &Project, service: &Service) -> Option<ListenPort> {
+    for (file, d, stage) in project.final_stages(service) {
+        if let Some((cmd, ins)) = image_command(d, stage)
+            && let Some(port) = cmd.listen_port()
+        {
+            return Some(ListenPort {
+                port,
+                source: format!("the Dockerfile's {}", ins.keyword),
+                at: Some(Loc {
+                    file,
+                    range: ins.args_range,
+                }),
+            });
+        }
+    }
+    for (file, _, code) in project.code_files(&service.files) {
+        if project.files[file as usize].is_test() {
+            continue;
+        }
+        for call in &code.calls {
+            if call.callee.is_any(&["uvicorn.run", "hypercorn.run"])
+                && let Some(k) = call.kwarg("port")
+                && let Value::Int(p) = k.value
+                && let Ok(port) = u16::try_from(p)
+            {
+                return Some(ListenPort {
+                    port,
+                    source: "`uvicorn.run(port=...)`".into(),
+                    at: Some(Loc {
+                        file,
+                        range: call.range,
+                    }),
+                });
+            }
+        }
+    }
+    // A settings default: `port: int = 8000` in a class.
+    for (file, _, code) in project.code_files(&service.files) {
+        if project.files[file as usize].is_test() {
+            continue;
+        }
+        for a in &code.assigns {
+            if a.scope == Scope::Class
+                && a.target.eq_ignore_ascii_case("port")
+                && let Value::Int(p) = a.value
+                && let Ok(port) = u16::try_from(p)
+            {
+                return Some(ListenPort {
+                    port,
+                    source: format!("the settings default `{} = {port}`", a.target),
+                    at: Some(Loc {
+                        file,
+                        range: a.range,
+                    }),
+                });
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins() {
+        assert_eq!(join("infra", "../services/orders/"), "services/orders");
+        assert_eq!(join("", "./src"), "src");
+        assert_eq!(join("a/b", "."), "a/b");
+    }
+}
