@@ -67,6 +67,10 @@ pub enum OutputFormat {
     Text,
     /// A stable JSON document (see README, "JSON output").
     Json,
+    /// SARIF 2.1.0, for code scanning (GitHub, GitLab, Azure DevOps).
+    Sarif,
+    /// GitHub Actions annotations (workflow commands).
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,5 @@
 //! `svc audit`: walk -> parse -> service model -> rules -> suppress -> report.
 
-pub mod artefact;
 pub mod config;
 pub mod discover;
 pub mod error;
@@ -66,6 +65,8 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
     let reporter: &dyn Reporter = match args.format {
         OutputFormat::Text => &report::TextReporter,
         OutputFormat::Json => &report::JsonReporter,
+        OutputFormat::Sarif => &report::SarifReporter,
+        OutputFormat::Github => &report::GithubReporter,
     };
     let written = match &args.output {
         Some(path) => {
@@ -618,8 +619,10 @@ fn build_report(project: &Project, mut findings: Vec<Finding>) -> Report {
             offset: usize::from(range.start()),
             len: usize::from(range.len()),
             source: src,
+            fingerprint: report::Fingerprint::default(),
         });
     }
+    report::fingerprint::assign(&mut reported, &sources);
     summary.findings = reported.len();
     let services = project
         .services

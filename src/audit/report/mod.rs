@@ -1,6 +1,9 @@
 //! Reports: findings resolved to paths, lines and columns, rendered by one reporter per format.
 
+pub mod fingerprint;
+mod github;
 mod json;
+mod sarif;
 mod text;
 
 use std::io::Write;
@@ -10,7 +13,10 @@ use serde::Serialize;
 use crate::audit::model::Kind;
 use crate::audit::rules::{Principle, Severity};
 
+pub use fingerprint::Fingerprint;
+pub use github::GithubReporter;
 pub use json::JsonReporter;
+pub use sarif::SarifReporter;
 pub use text::TextReporter;
 
 /// A finding as every reporter sees it. This is also the JSON schema's finding object.
@@ -38,6 +44,9 @@ pub struct ReportedFinding {
     /// Index into [`Report::sources`].
     #[serde(skip)]
     pub source: usize,
+    /// Set by [`fingerprint::assign`] once every finding is known.
+    #[serde(skip)]
+    pub fingerprint: Fingerprint,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +82,23 @@ pub struct Report {
 impl Report {
     pub fn max_severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// Keep the findings `keep` accepts, and count them again.
+    pub fn retain(&mut self, keep: impl FnMut(&ReportedFinding) -> bool) {
+        self.findings.retain(keep);
+        let s = &mut self.summary;
+        s.findings = self.findings.len();
+        s.errors = 0;
+        s.warnings = 0;
+        s.infos = 0;
+        for f in &self.findings {
+            match f.severity {
+                Severity::Error => s.errors += 1,
+                Severity::Warning => s.warnings += 1,
+                Severity::Info => s.infos += 1,
+            }
+        }
     }
 }
 

@@ -1,0 +1,343 @@
+//! `svc audit` in CI and pre-commit: SARIF, GitHub annotations, baselines, changed-only mode,
+//! the pre-commit hook, and `svc init`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ci/service")
+}
+
+fn svc_in(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("svc").unwrap();
+    cmd.env("NO_COLOR", "1").current_dir(dir);
+    cmd
+}
+
+/// Run and return (exit code, stdout, stderr).
+fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = svc_in(dir).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn json_in(dir: &Path, args: &[&str]) -> Value {
+    let (_, stdout, stderr) = run_in(dir, args);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"))
+}
+
+fn snapshot_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path("../../snapshots/ci");
+    s.set_prepend_module_to_snapshot(false);
+    s.set_omit_expression(true);
+    s.add_filter(
+        r#""(semanticV|v)ersion": "\d+\.\d+\.\d+""#,
+        r#""${1}ersion": "[VERSION]""#,
+    );
+    s
+}
+
+/// A copy of `src` in a fresh temporary directory (for tests that edit files).
+fn copy_tree(src: &Path) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(src, tmp.path());
+    tmp
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let to = dst.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+}
+
+/// (path, line, rule code) of every finding of a JSON report.
+fn located(report: &Value) -> Vec<(String, u64, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// SARIF
+
+fn sarif_schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/sarif-schema-2.1.0.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::draft4::new(&schema).expect("the SARIF schema compiles")
+}
+
+fn sarif_of(dir: &Path) -> Value {
+    json_in(dir, &["audit", "--format", "sarif", "."])
+}
+
+#[test]
+fn sarif_is_valid_against_the_oasis_schema_and_matches_the_json_report() {
+    let sarif = sarif_of(&fixture());
+    let errors: Vec<String> = sarif_schema()
+        .iter_errors(&sarif)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF schema violations:\n{}",
+        errors.join("\n")
+    );
+
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    let json = json_in(&fixture(), &["audit", "--format", "json", "."]);
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(results.len(), findings.len());
+    // Findings in several files: whatever the fixture's Python, Dockerfile and YAML produce.
+    let files: BTreeSet<&str> = findings
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(files.len() >= 2, "findings in one file only: {files:?}");
+    for (result, finding) in results.iter().zip(findings) {
+        assert_eq!(result["ruleId"], finding["code"]);
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], finding["code"]);
+        assert_eq!(rules[index]["name"], finding["name"]);
+        let level = match finding["severity"].as_str().unwrap() {
+            "info" => "note",
+            other => other,
+        };
+        assert_eq!(result["level"], level);
+        let location = &result["locations"][0]["physicalLocation"];
+        assert_eq!(location["artifactLocation"]["uri"], finding["path"]);
+        assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+        assert_eq!(location["region"]["startLine"], finding["line"]);
+        assert_eq!(location["region"]["startColumn"], finding["column"]);
+        assert_eq!(location["region"]["endLine"], finding["end_line"]);
+        assert_eq!(location["region"]["endColumn"], finding["end_column"]);
+        assert!(
+            result["message"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with(finding["message"].as_str().unwrap())
+        );
+        let fp = result["partialFingerprints"]["svc/v1"].as_str().unwrap();
+        assert_eq!(fp.len(), 16, "{fp}");
+    }
+    let fingerprints: BTreeSet<&str> = results
+        .iter()
+        .map(|r| r["partialFingerprints"]["svc/v1"].as_str().unwrap())
+        .collect();
+    assert_eq!(fingerprints.len(), results.len(), "fingerprints are unique");
+
+    // Every registered rule is described, with its documentation as help.
+    let (_, listed, _) = run_in(&fixture(), &["rules", "--format", "json"]);
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(rules.len(), listed.as_array().unwrap().len());
+    let au001 = rules.iter().find(|r| r["id"] == "AU001").unwrap();
+    assert_eq!(au001["name"], "unauthenticated-route");
+    assert_eq!(au001["defaultConfiguration"]["level"], "warning");
+    assert_eq!(au001["properties"]["principle"], "P3");
+    assert!(
+        au001["shortDescription"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Reports a route that no authentication dependency protects")
+    );
+    assert!(
+        au001["help"]["markdown"]
+            .as_str()
+            .unwrap()
+            .contains("## How to fix")
+    );
+}
+
+#[test]
+fn sarif_results_snapshot() {
+    let sarif = sarif_of(&fixture());
+    let run = &sarif["runs"][0];
+    let au001 = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "AU001")
+        .unwrap()
+        .clone();
+    let mut first = run["results"][0].clone();
+    first["ruleIndex"] = Value::from("[INDEX]");
+    snapshot_settings().bind(|| {
+        insta::assert_json_snapshot!("sarif_driver", &run["tool"]["driver"]["name"]);
+        insta::assert_json_snapshot!("sarif_rule_au001", au001);
+        insta::assert_json_snapshot!("sarif_first_result", first);
+    });
+}
+
+#[test]
+fn sarif_fingerprints_survive_unrelated_edits_and_tell_copies_apart() {
+    let tmp = copy_tree(&fixture());
+    let before = sarif_of(tmp.path());
+    let invoices = tmp.path().join("app/invoices.py");
+    let text = std::fs::read_to_string(&invoices).unwrap();
+    // Lines added above every finding: line numbers move, fingerprints must not.
+    std::fs::write(
+        &invoices,
+        format!("\"\"\"Invoices.\"\"\"\n# Owned by the billing team.\n\n{text}"),
+    )
+    .unwrap();
+    let after = sarif_of(tmp.path());
+    let prints = |sarif: &Value, path: &str| -> Vec<(String, u64)> {
+        sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == path)
+            .map(|r| {
+                (
+                    r["partialFingerprints"]["svc/v1"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                    r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                        .as_u64()
+                        .unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (b, a) = (
+        prints(&before, "app/invoices.py"),
+        prints(&after, "app/invoices.py"),
+    );
+    assert!(!b.is_empty());
+    assert_eq!(b.len(), a.len());
+    for ((fb, lb), (fa, la)) in b.iter().zip(&a) {
+        assert_eq!(fb, fa);
+        assert_eq!(lb + 3, *la);
+    }
+
+    // A second print() with the same text: same code, another occurrence, another print.
+    let text = std::fs::read_to_string(&invoices).unwrap();
+    let doubled = text.replace(
+        "    print(\"fetched\", invoice_id)\n",
+        "    print(\"fetched\", invoice_id)\n    print(\"fetched\", invoice_id)\n",
+    );
+    std::fs::write(&invoices, doubled).unwrap();
+    let twice = sarif_of(tmp.path());
+    let print_fps: BTreeSet<String> = twice["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"] == "LG001")
+        .map(|r| {
+            r["partialFingerprints"]["svc/v1"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(print_fps.len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GitHub annotations
+
+#[test]
+fn github_annotations_one_per_finding_with_levels() {
+    let (code, stdout, _) = run_in(&fixture(), &["audit", "--format", "github", "."]);
+    assert_eq!(code, 1);
+    let json = json_in(&fixture(), &["audit", "--format", "json", "."]);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(lines.len(), json["findings"].as_array().unwrap().len());
+    assert!(lines.iter().any(|l| l.starts_with("::notice file=")));
+    let print = "::warning file=app/invoices.py,line=12,col=5,endLine=12,endColumn=10,\
+                 title=LG001 print-call::";
+    assert!(lines.iter().any(|l| l.starts_with(print)), "{stdout}");
+    // The Python files' annotations: Dockerfile and manifest rules come and go on their own.
+    let python: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.contains(" file=app/") || l.contains(":file=app/"))
+        .collect();
+    snapshot_settings().bind(|| insta::assert_snapshot!("github", python.join("\n")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files passed (pre-commit)
+
+/// A copy of the fixture as a git work tree: how pre-commit and CI see a repository.
+fn git_copy() -> tempfile::TempDir {
+    let tmp = copy_tree(&fixture());
+    git(tmp.path(), &["init", "-q", "-b", "main"]);
+    git(tmp.path(), &["add", "."]);
+    git(tmp.path(), &["commit", "-q", "-m", "initial"]);
+    tmp
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "svc tests")
+        .env("GIT_AUTHOR_EMAIL", "tests@svc.invalid")
+        .env("GIT_COMMITTER_NAME", "svc tests")
+        .env("GIT_COMMITTER_EMAIL", "tests@svc.invalid")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn named_files_are_audited_with_the_whole_service_model() {
+    let repo = git_copy();
+    let full = json_in(repo.path(), &["audit", "--format", "json", "."]);
+    let named = json_in(
+        repo.path(),
+        &["audit", "--format", "json", "app/invoices.py"],
+    );
+    let expected: Vec<_> = located(&full)
+        .into_iter()
+        .filter(|(p, _, _)| p == "app/invoices.py")
+        .collect();
+    // Cross-file facts: the service (found from app/main.py) makes AU001 and ST001 fire here.
+    assert!(
+        expected.iter().any(|(_, _, c)| c == "AU001"),
+        "{expected:?}"
+    );
+    assert!(
+        expected.iter().any(|(_, _, c)| c == "ST001"),
+        "{expected:?}"
+    );
+    assert_eq!(located(&named), expected);
+    assert_eq!(named["summary"]["services"], 1);
+
+    // A file svc does not audit (pre-commit may pass any changed file) reports nothing.
+    let (code, stdout, stderr) = run_in(repo.path(), &["audit", "pyproject.toml", "-q"]);
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+}
