@@ -59,6 +59,16 @@ pub struct AuditArgs {
     /// Do not read or write configuration files; use defaults and flags only.
     #[arg(long)]
     pub isolated: bool,
+    /// Report only findings not recorded in this baseline file (see --write-baseline).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record every current finding in FILE, report nothing, and exit 0.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
+    /// Report only findings on lines changed since this git revision (working tree
+    /// included); the whole service is still modelled.
+    #[arg(long, value_name = "REV")]
+    pub diff: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -341,3 +341,154 @@ fn named_files_are_audited_with_the_whole_service_model() {
     let (code, stdout, stderr) = run_in(repo.path(), &["audit", "pyproject.toml", "-q"]);
     assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Baselines
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{from:?} not in {}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn baseline_hides_recorded_findings_by_code_not_by_line() {
+    let repo = copy_tree(&fixture());
+    let dir = repo.path();
+    let store = tempfile::tempdir().unwrap();
+    let baseline = store.path().join("svc-baseline.json");
+    let baseline_arg = baseline.to_str().unwrap();
+    let all = located(&json_in(dir, &["audit", "--format", "json", "."]));
+
+    let (code, stdout, stderr) = run_in(dir, &["audit", "--write-baseline", baseline_arg, "."]);
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+    assert!(
+        stderr.contains(&format!("wrote {} findings", all.len())),
+        "{stderr}"
+    );
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    assert_eq!(written["version"], 1);
+    let entry = written["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["code"] == "LG001")
+        .unwrap();
+    assert_eq!(entry["path"], "app/invoices.py");
+    assert_eq!(entry["name"], "print-call");
+    assert_eq!(entry["count"], 1);
+
+    let audit = |args: &[&str]| {
+        let mut full = vec!["audit", "--format", "json", "--baseline", baseline_arg];
+        full.extend_from_slice(args);
+        let (code, stdout, stderr) = run_in(dir, &full);
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        (code, located(&report), stderr)
+    };
+    let (code, found, stderr) = audit(&["."]);
+    assert_eq!((code, found), (0, vec![]), "{stderr}");
+    assert!(!stderr.contains("no longer match"), "{stderr}");
+
+    // Moved: a function added above, the handler re-indented nowhere but shifted down.
+    let invoices = dir.join("app/invoices.py");
+    edit(
+        &invoices,
+        "@router.get(",
+        "def _unused() -> None:\n    return None\n\n\n@router.get(",
+    );
+    let (code, found, stderr) = audit(&["."]);
+    assert_eq!(
+        (code, found),
+        (0, vec![]),
+        "moved code stays baselined: {stderr}"
+    );
+
+    // A second copy of the same violation in the same file is new.
+    edit(
+        &invoices,
+        "    print(\"fetched\", invoice_id)\n",
+        "    print(\"fetched\", invoice_id)\n    print(\"fetched\", invoice_id)\n",
+    );
+    let (code, found, _) = audit(&["."]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        found,
+        vec![("app/invoices.py".to_string(), 17, "LG001".to_string())]
+    );
+
+    // Fixing both: nothing reported, and the entry is stale.
+    edit(&invoices, "    print(\"fetched\", invoice_id)\n", "");
+    edit(&invoices, "    print(\"fetched\", invoice_id)\n", "");
+    let (code, found, stderr) = audit(&["."]);
+    assert_eq!((code, found), (0, vec![]));
+    assert!(
+        stderr.contains("1 baseline entries no longer match")
+            && stderr.contains("  app/invoices.py LG001 print-call (1 of 1 gone)"),
+        "{stderr}"
+    );
+
+    // An audit of another file, or of other rules, does not call the entry stale.
+    let (_, _, stderr) = audit(&["app/main.py"]);
+    assert!(!stderr.contains("no longer match"), "{stderr}");
+    let (_, _, stderr) = audit(&["--select", "AU", "."]);
+    assert!(!stderr.contains("no longer match"), "{stderr}");
+
+    // Rewriting the baseline drops the stale entry.
+    run_in(dir, &["audit", "--write-baseline", baseline_arg, "."]);
+    let (_, _, stderr) = audit(&["."]);
+    assert!(!stderr.contains("no longer match"), "{stderr}");
+}
+
+#[test]
+fn a_broken_baseline_is_a_usage_error() {
+    let store = tempfile::tempdir().unwrap();
+    let bad = store.path().join("baseline.json");
+    std::fs::write(&bad, "{\"findings\": 3}").unwrap();
+    let (code, _, stderr) = run_in(
+        &fixture(),
+        &["audit", "--baseline", bad.to_str().unwrap(), "."],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("is not an svc baseline"), "{stderr}");
+    let missing = store.path().join("missing.json");
+    let (code, _, stderr) = run_in(
+        &fixture(),
+        &["audit", "--baseline", missing.to_str().unwrap(), "."],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read the baseline"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// --diff
+
+#[test]
+fn diff_reports_only_findings_on_changed_lines() {
+    let repo = git_copy();
+    let dir = repo.path();
+    let (code, stdout, _) = run_in(dir, &["audit", "--format", "json", "--diff", "HEAD", "."]);
+    assert_eq!(code, 0);
+    assert_eq!(located(&serde_json::from_str(&stdout).unwrap()), vec![]);
+
+    edit(
+        &dir.join("app/invoices.py"),
+        "    return CACHE[invoice_id]\n",
+        "    print(\"returning\", invoice_id)\n    return CACHE[invoice_id]\n",
+    );
+    std::fs::write(dir.join("app/audit_log.py"), "def log(x):\n    print(x)\n").unwrap();
+    let report = json_in(dir, &["audit", "--format", "json", "--diff", "HEAD", "."]);
+    assert_eq!(
+        located(&report),
+        vec![
+            ("app/audit_log.py".to_string(), 2, "LG001".to_string()),
+            ("app/invoices.py".to_string(), 13, "LG001".to_string()),
+        ]
+    );
+    // The whole model still counts: the summary covers every file.
+    assert_eq!(report["summary"]["services"], 1);
+
+    let (code, _, stderr) = run_in(dir, &["audit", "--diff", "no-such-rev", "."]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no-such-rev"), "{stderr}");
+}
