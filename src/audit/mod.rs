@@ -1,8 +1,6 @@
 //! `svc audit`: walk -> parse -> service model -> rules -> suppress -> report.
 
 pub mod artefact;
-pub mod baseline;
-pub mod changed;
 pub mod config;
 pub mod discover;
 pub mod error;
@@ -47,12 +45,6 @@ pub struct Outcome {
     pub report: Report,
     /// `fail-on` from configuration, when the command line did not set one.
     pub config_fail_on: Option<String>,
-    /// The audited root, which report paths are relative to.
-    pub root: PathBuf,
-    /// Paths (relative to the root) the report is limited to; empty for everything.
-    pub scope: Vec<String>,
-    /// Codes of the rules that ran.
-    pub rules: Vec<&'static str>,
 }
 
 pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
@@ -63,59 +55,7 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
     };
-    let mut outcome = audit(&options)?;
-    if let Some(rev) = &args.diff {
-        // Before the baseline, so that stale entries on unchanged lines are not reported.
-        let changed = changed::ChangedLines::since(&outcome.root, rev)?;
-        outcome
-            .report
-            .retain(|f| changed.touches(&f.path, f.line, f.end_line));
-    }
-    if let Some(path) = &args.write_baseline {
-        let baseline = baseline::Baseline::from_report(&outcome.report);
-        baseline.write(path)?;
-        if !args.quiet {
-            eprintln!(
-                "svc: wrote {} findings ({} entries) to the baseline {}",
-                outcome.report.findings.len(),
-                baseline.findings.len(),
-                path.display()
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if let Some(path) = &args.baseline {
-        let baseline = baseline::Baseline::read(path)?;
-        let before = outcome.report.findings.len();
-        let covered = |e: &baseline::Entry| {
-            outcome.rules.contains(&e.code.as_str())
-                && (outcome.scope.is_empty() || outcome.scope.iter().any(|s| in_scope(&e.path, s)))
-                && args.diff.is_none()
-        };
-        let stale = baseline.apply(&mut outcome.report, covered);
-        if !args.quiet {
-            let hidden = before - outcome.report.findings.len();
-            eprintln!(
-                "svc: {hidden} findings in the baseline {} not shown",
-                path.display()
-            );
-        }
-        // Always said: a stale entry would hide the same violation when it comes back.
-        if !stale.is_empty() {
-            eprintln!(
-                "svc: {} baseline entries no longer match (fixed or changed); \
-                 `svc audit --write-baseline {}` drops them:",
-                stale.len(),
-                path.display()
-            );
-            for s in &stale {
-                eprintln!(
-                    "  {} {} {} ({} of {} gone)",
-                    s.entry.path, s.entry.code, s.entry.name, s.missing, s.entry.count
-                );
-            }
-        }
-    }
+    let outcome = audit(&options)?;
     let color = args.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -188,8 +128,6 @@ type LoadedFile = (
 /// A project read from disk, with the configuration that applies to it.
 pub struct Loaded {
     pub project: Project,
-    /// The directory walked; file paths are relative to it.
-    pub root: PathBuf,
     pub config: Config,
     /// Paths (relative to the root) findings are limited to; empty for everything.
     pub scope: Vec<String>,
@@ -272,9 +210,6 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
     Ok(Outcome {
         report: build_report(project, findings),
         config_fail_on: config.fail_on.clone(),
-        root: loaded.root.clone(),
-        scope: scope.clone(),
-        rules: selected.iter().map(|r| r.code).collect(),
     })
 }
 
@@ -397,6 +332,7 @@ pub fn load(options: &AuditOptions) -> Result<Loaded, AuditError> {
         }
     }
 
+    let artefacts = parse_artefacts(&files, &mut early);
     let model_options = ModelOptions {
         kinds: config
             .services
@@ -405,18 +341,55 @@ pub fn load(options: &AuditOptions) -> Result<Loaded, AuditError> {
             .collect(),
         auth_dependencies: config.auth_dependencies.clone(),
     };
-    let project = model::build(files, code, &model_options);
+    let mut project = model::build(files, code, &model_options);
+    model::artefacts::attach(&mut project, artefacts);
     for f in &mut early {
         f.service = project.owner[f.file as usize];
     }
     Ok(Loaded {
         project,
-        root,
         config,
         scope,
         config_prefix,
         early,
     })
+}
+
+/// Parse the deployment artefacts in parallel; one that does not parse is a `syntax-error`
+/// finding naming its format.
+fn parse_artefacts(
+    files: &[SourceFile],
+    early: &mut Vec<Finding>,
+) -> Vec<Option<artefact::Artefact>> {
+    let unreadable: std::collections::HashSet<FileId> = early.iter().map(|f| f.file).collect();
+    let parsed: Vec<_> = files
+        .par_iter()
+        .enumerate()
+        .map(|(i, f)| match unreadable.contains(&(i as FileId)) {
+            true => None,
+            false => artefact::analyze(f),
+        })
+        .collect();
+    let rule = &rules::meta::syntax_error::RULE;
+    parsed
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| match a? {
+            Ok(a) => Some(a),
+            Err(e) => {
+                early.push(Finding {
+                    rule,
+                    severity: rule.severity,
+                    file: i as FileId,
+                    range: e.range,
+                    message: e.message,
+                    help: None,
+                    service: None,
+                });
+                None
+            }
+        })
+        .collect()
 }
 
 fn in_scope(rel: &str, scope: &str) -> bool {
@@ -547,19 +520,19 @@ fn apply_suppressions(
     let mut used: HashMap<(FileId, usize), bool> = HashMap::new();
     let mut kept = Vec::with_capacity(findings.len());
     for f in findings {
-        let Some(code) = project.code(f.file) else {
+        let Some((suppressions, statement_ranges, regions)) = file_suppressions(project, f.file)
+        else {
             kept.push(f);
             continue;
         };
-        if code.suppressions.is_empty() {
+        if suppressions.is_empty() {
             kept.push(f);
             continue;
         }
         let file = project.file(f.file);
         let line = file.line_of(f.range.start());
         // Lines a comment may sit on: the finding's statement, and the line before it.
-        let stmt = code
-            .statement_ranges
+        let stmt = statement_ranges
             .iter()
             .filter(|r| r.contains(f.range.start()) || r.start() == f.range.start())
             .min_by_key(|r| r.len());
@@ -568,7 +541,7 @@ fn apply_suppressions(
             None => (line, line),
         };
         let mut suppressed = false;
-        for (i, s) in code.suppressions.iter().enumerate() {
+        for (i, s) in suppressions.iter().enumerate() {
             let names_rule = s.rules.is_empty()
                 || s.rules
                     .iter()
@@ -577,7 +550,14 @@ fn apply_suppressions(
                 continue;
             }
             let at = file.line_of(s.range.start());
-            if s.file_level || (at + 1 >= first && at <= last.max(line)) {
+            // A Kubernetes annotation covers its whole workload.
+            let in_region = regions
+                .get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|r| r.contains(f.range.start()));
+            if in_region
+                || s.file_level || (at + 1 >= first && at <= last.max(line)) {
                 suppressed = true;
                 used.insert((f.file, i), true);
             }
@@ -588,9 +568,11 @@ fn apply_suppressions(
     }
     let unused_rule = &rules::meta::unused_suppression::RULE;
     if selected.iter().any(|r| std::ptr::eq(*r, unused_rule)) {
-        for (id, code) in project.code.iter().enumerate() {
-            let Some(code) = code else { continue };
-            for (i, s) in code.suppressions.iter().enumerate() {
+        for id in 0..project.files.len() {
+            let Some((suppressions, _, _)) = file_suppressions(project, id as FileId) else {
+                continue;
+            };
+            for (i, s) in suppressions.iter().enumerate() {
                 if used.contains_key(&(id as FileId, i)) {
                     continue;
                 }
@@ -630,6 +612,22 @@ fn apply_suppressions(
         }
     }
     kept
+}
+
+/// A file's suppressions, its multi-line statements, and the region each suppression covers
+/// beyond its own lines (Kubernetes annotations).
+type FileSuppressions<'a> = (
+    &'a [model::code::SuppressionComment],
+    &'a [TextRange],
+    &'a [Option<TextRange>],
+);
+
+fn file_suppressions(project: &Project, file: FileId) -> Option<FileSuppressions<'_>> {
+    if let Some(code) = project.code(file) {
+        return Some((&code.suppressions, &code.statement_ranges, &[]));
+    }
+    let a = project.artefact(file)?;
+    Some((&a.suppressions, &a.statement_ranges, &a.regions))
 }
 
 fn build_report(project: &Project, mut findings: Vec<Finding>) -> Report {

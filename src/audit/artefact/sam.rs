@@ -22,6 +22,7 @@ pub struct FunctionSettings {
     /// `Tracing: Active` / `TracingConfig: {Mode: Active}`: the value and where.
     pub tracing: Option<(String, TextRange)>,
     pub code_uri: Option<String>,
+    pub runtime: Option<String>,
     pub handler: Option<(String, TextRange)>,
     pub environment: Vec<EnvVar>,
 }
@@ -195,6 +196,7 @@ fn settings(p: &Node) -> FunctionSettings {
         memory_size: p.get("MemorySize").map(|n| n.range),
         tracing,
         code_uri,
+        runtime: p.get("Runtime").and_then(Node::as_str).map(str::to_string),
         handler: p
             .get("Handler")
             .and_then(|n| Some((n.as_str()?.to_string(), n.range))),

@@ -23,6 +23,7 @@ mod p06_health;
 mod p07_logging;
 mod p08_metrics;
 mod p09_resilience;
+mod p10_deployment;
 mod p11_lambda;
 mod p12_workers;
 
@@ -328,6 +329,9 @@ pub static REGISTRY: &[&Rule] = &[
     &p06_health::missing_liveness_route::RULE,
     &p06_health::missing_readiness_route::RULE,
     &p06_health::health_route_behind_auth::RULE,
+    &p06_health::container_without_healthcheck::RULE,
+    &p06_health::probe_path_without_route::RULE,
+    &p06_health::probe_port_mismatch::RULE,
     &p07_logging::print_call::RULE,
     &p07_logging::missing_structured_logging::RULE,
     &p08_metrics::missing_metrics::RULE,
@@ -335,6 +339,23 @@ pub static REGISTRY: &[&Rule] = &[
     &p09_resilience::blocking_call_in_async::RULE,
     &p09_resilience::missing_retry_or_circuit_breaker::RULE,
     &p09_resilience::http_client_per_request::RULE,
+    &p10_deployment::dockerfile_runs_as_root::RULE,
+    &p10_deployment::base_image_unpinned::RULE,
+    &p10_deployment::secret_in_dockerfile::RULE,
+    &p10_deployment::shell_form_cmd::RULE,
+    &p10_deployment::unverified_remote_add::RULE,
+    &p10_deployment::container_without_resources::RULE,
+    &p10_deployment::container_without_probes::RULE,
+    &p10_deployment::privileged_container::RULE,
+    &p10_deployment::privilege_escalation_allowed::RULE,
+    &p10_deployment::container_image_unpinned::RULE,
+    &p10_deployment::container_may_run_as_root::RULE,
+    &p10_deployment::lambda_without_timeout::RULE,
+    &p10_deployment::lambda_without_memory_size::RULE,
+    &p10_deployment::secret_in_lambda_environment::RULE,
+    &p10_deployment::lambda_without_tracing::RULE,
+    &p10_deployment::lambda_handler_not_found::RULE,
+    &p10_deployment::compose_service_without_healthcheck::RULE,
     &p11_lambda::mangum_lifespan_on::RULE,
     &p11_lambda::client_created_per_invocation::RULE,
     &p11_lambda::unused_heavy_import::RULE,

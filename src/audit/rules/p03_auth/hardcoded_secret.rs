@@ -188,7 +188,7 @@ fn wrapped_literal(code: &CodeFile, range: TextRange) -> Option<(&str, TextRange
 }
 
 /// The secret word `name` ends with, if any (`db_password` -> `password`).
-fn secret_word(name: &str) -> Option<&'static str> {
+pub(crate) fn secret_word(name: &str) -> Option<&'static str> {
     let snake = snake_case(name);
     SECRET_WORDS.iter().copied().find(|w| {
         snake == *w
@@ -213,7 +213,7 @@ fn snake_case(name: &str) -> String {
 }
 
 /// False for values that are clearly not a secret.
-fn is_secret_value(value: &str, name: &str, word: &str) -> bool {
+pub(crate) fn is_secret_value(value: &str, name: &str, word: &str) -> bool {
     let v = value.trim();
     if v.is_empty()
         || !v.chars().any(|c| c.is_ascii_alphanumeric())

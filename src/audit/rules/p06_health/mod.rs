@@ -1,6 +1,9 @@
+pub mod container_without_healthcheck;
 pub mod health_route_behind_auth;
 pub mod missing_liveness_route;
 pub mod missing_readiness_route;
+pub mod probe_path_without_route;
+pub mod probe_port_mismatch;
 
 use crate::audit::model::Route;
 

@@ -1,0 +1,70 @@
+//! DK001 `dockerfile-runs-as-root`: the image's final stage runs as root.
+
+use crate::audit::rules::prelude::*;
+
+pub static RULE: Rule = Rule {
+    code: "DK001",
+    name: "dockerfile-runs-as-root",
+    principle: Principle::P10,
+    severity: Severity::Error,
+    kinds: ALL_KINDS,
+    reach: Reach::Services,
+    help: "create an unprivileged user and end the final stage with `USER 10001:10001`",
+    doc: r#"## What it does
+Reports a Dockerfile whose final stage runs as root: it has no `USER` instruction (nor does
+the earlier stage it builds `FROM`), or its last `USER` is `root` or `0`. The finding points
+at the `USER root` instruction, or at the final `FROM` when `USER` is missing.
+
+hadolint's DL3002 only reports an explicit `USER root`; a missing `USER` is root too, since
+almost every base image defaults to it, so svc reports both.
+
+## Why is this bad?
+A process running as root inside the container is root on the container's filesystem and,
+after any container escape or a mis-mounted volume, a far more dangerous foothold on the
+node. Kubernetes' `runAsNonRoot` refuses such images outright.
+
+## Example
+```dockerfile
+FROM python:3.12-slim
+COPY . /app
+CMD ["uvicorn", "app.main:app"]
+```
+
+## How to fix
+```dockerfile
+FROM python:3.12-slim
+RUN useradd --system --uid 10001 app
+COPY . /app
+USER 10001:10001
+CMD ["uvicorn", "app.main:app"]
+```
+"#,
+    check,
+};
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let Some(service) = cx.service else { return };
+    for (file, d, stage) in cx.project.final_stages(service) {
+        match d.effective(stage, "USER") {
+            None => sink.report(
+                Loc {
+                    file,
+                    range: d.stages[stage].from.range,
+                },
+                "the final stage has no `USER`: the container runs as root",
+            ),
+            Some(u) => {
+                let user = u.args.split(':').next().unwrap_or("").trim();
+                if user == "root" || user == "0" {
+                    sink.report(
+                        Loc {
+                            file,
+                            range: u.range,
+                        },
+                        format!("`USER {}`: the container runs as root", u.args),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! SM002 `lambda-without-memory-size`: a SAM/CloudFormation function without `MemorySize`.
+
+use crate::audit::model::artefacts::function_setting;
+use crate::audit::rules::prelude::*;
+
+pub static RULE: Rule = Rule {
+    code: "SM002",
+    name: "lambda-without-memory-size",
+    principle: Principle::P10,
+    severity: Severity::Warning,
+    kinds: &[Kind::Lambda],
+    reach: Reach::Services,
+    help: "set `MemorySize` on the function or in `Globals.Function` (512+ MB for FastAPI)",
+    doc: r#"## What it does
+Reports a Lambda function in a SAM or CloudFormation template with no `MemorySize`, neither
+on the function nor (for `AWS::Serverless::Function`) in `Globals.Function`.
+
+## Why is this bad?
+The default is 128 MB, and Lambda allocates CPU in proportion to memory: a FastAPI app
+with pydantic and an HTTP client imports several times slower at 128 MB, so every cold start
+pays for the unchosen default.
+
+## Example
+```yaml
+Api:
+  Type: AWS::Serverless::Function
+  Properties:
+    Handler: app.main.handler
+```
+
+## How to fix
+```yaml
+Globals:
+  Function:
+    MemorySize: 512
+```
+"#,
+    check,
+};
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let Some(service) = cx.service else { return };
+    for r in &service.artefacts.functions {
+        let (f, t) = cx.project.sam_function(*r);
+        if function_setting(f, t, |s| s.memory_size).is_none() {
+            sink.report(
+                Loc {
+                    file: r.file,
+                    range: f.range,
+                },
+                format!(
+                    "function `{}` has no `MemorySize` (the default is 128 MB)",
+                    f.logical_id
+                ),
+            );
+        }
+    }
+}

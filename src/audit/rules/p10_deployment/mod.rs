@@ -1,0 +1,62 @@
+//! P10 container and deployment hygiene: Dockerfiles, Kubernetes workloads, SAM functions and
+//! compose services, read from the artefacts attached to each service.
+
+pub mod base_image_unpinned;
+pub mod compose_service_without_healthcheck;
+pub mod container_image_unpinned;
+pub mod container_may_run_as_root;
+pub mod container_without_probes;
+pub mod container_without_resources;
+pub mod dockerfile_runs_as_root;
+pub mod lambda_handler_not_found;
+pub mod lambda_without_memory_size;
+pub mod lambda_without_timeout;
+pub mod lambda_without_tracing;
+pub mod privilege_escalation_allowed;
+pub mod privileged_container;
+pub mod secret_in_dockerfile;
+pub mod secret_in_lambda_environment;
+pub mod shell_form_cmd;
+pub mod unverified_remote_add;
+
+use crate::audit::artefact::k8s::{Container, Workload};
+use crate::audit::model::artefacts::ItemRef;
+use crate::audit::rules::prelude::*;
+
+/// A literal value that reads like a secret for a secret-like name: the word it ends with.
+pub(super) fn secret_literal(name: &str, value: &str) -> Option<&'static str> {
+    let word = super::p03_auth::hardcoded_secret::secret_word(name)?;
+    let v = value.trim();
+    // A reference to another variable is not a literal.
+    if v.starts_with('$') {
+        return None;
+    }
+    super::p03_auth::hardcoded_secret::is_secret_value(v, name, word).then_some(word)
+}
+
+/// Every long-running (non-init) container of the service's workloads.
+pub(super) fn containers<'a>(
+    cx: &Context<'a>,
+) -> impl Iterator<Item = (ItemRef, &'a Workload, &'a Container)> + 'a {
+    let project = cx.project;
+    cx.service
+        .into_iter()
+        .flat_map(|s| s.artefacts.workloads.iter())
+        .flat_map(move |r| {
+            let w = project.workload(*r);
+            w.containers
+                .iter()
+                .filter(|c| !c.init)
+                .map(move |c| (*r, w, c))
+        })
+}
+
+/// `deployment/orders container app`.
+pub(super) fn describe(w: &Workload, c: &Container) -> String {
+    format!(
+        "container `{}` of {} `{}`",
+        c.name,
+        w.kind.to_ascii_lowercase(),
+        w.name
+    )
+}
