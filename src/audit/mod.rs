@@ -1,6 +1,8 @@
 //! `svc audit`: walk -> parse -> service model -> rules -> suppress -> report.
 
 pub mod artefact;
+pub mod baseline;
+pub mod changed;
 pub mod config;
 pub mod discover;
 pub mod error;
@@ -45,6 +47,12 @@ pub struct Outcome {
     pub report: Report,
     /// `fail-on` from configuration, when the command line did not set one.
     pub config_fail_on: Option<String>,
+    /// The audited root, which report paths are relative to.
+    pub root: PathBuf,
+    /// Paths (relative to the root) the report is limited to; empty for everything.
+    pub scope: Vec<String>,
+    /// Codes of the rules that ran.
+    pub rules: Vec<&'static str>,
 }
 
 pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
@@ -55,7 +63,59 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
     };
-    let outcome = audit(&options)?;
+    let mut outcome = audit(&options)?;
+    if let Some(rev) = &args.diff {
+        // Before the baseline, so that stale entries on unchanged lines are not reported.
+        let changed = changed::ChangedLines::since(&outcome.root, rev)?;
+        outcome
+            .report
+            .retain(|f| changed.touches(&f.path, f.line, f.end_line));
+    }
+    if let Some(path) = &args.write_baseline {
+        let baseline = baseline::Baseline::from_report(&outcome.report);
+        baseline.write(path)?;
+        if !args.quiet {
+            eprintln!(
+                "svc: wrote {} findings ({} entries) to the baseline {}",
+                outcome.report.findings.len(),
+                baseline.findings.len(),
+                path.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(path) = &args.baseline {
+        let baseline = baseline::Baseline::read(path)?;
+        let before = outcome.report.findings.len();
+        let covered = |e: &baseline::Entry| {
+            outcome.rules.contains(&e.code.as_str())
+                && (outcome.scope.is_empty() || outcome.scope.iter().any(|s| in_scope(&e.path, s)))
+                && args.diff.is_none()
+        };
+        let stale = baseline.apply(&mut outcome.report, covered);
+        if !args.quiet {
+            let hidden = before - outcome.report.findings.len();
+            eprintln!(
+                "svc: {hidden} findings in the baseline {} not shown",
+                path.display()
+            );
+        }
+        // Always said: a stale entry would hide the same violation when it comes back.
+        if !stale.is_empty() {
+            eprintln!(
+                "svc: {} baseline entries no longer match (fixed or changed); \
+                 `svc audit --write-baseline {}` drops them:",
+                stale.len(),
+                path.display()
+            );
+            for s in &stale {
+                eprintln!(
+                    "  {} {} {} ({} of {} gone)",
+                    s.entry.path, s.entry.code, s.entry.name, s.missing, s.entry.count
+                );
+            }
+        }
+    }
     let color = args.output.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -128,6 +188,8 @@ type LoadedFile = (
 /// A project read from disk, with the configuration that applies to it.
 pub struct Loaded {
     pub project: Project,
+    /// The directory walked; file paths are relative to it.
+    pub root: PathBuf,
     pub config: Config,
     /// Paths (relative to the root) findings are limited to; empty for everything.
     pub scope: Vec<String>,
@@ -210,6 +272,9 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
     Ok(Outcome {
         report: build_report(project, findings),
         config_fail_on: config.fail_on.clone(),
+        root: loaded.root.clone(),
+        scope: scope.clone(),
+        rules: selected.iter().map(|r| r.code).collect(),
     })
 }
 
@@ -348,6 +413,7 @@ pub fn load(options: &AuditOptions) -> Result<Loaded, AuditError> {
     }
     Ok(Loaded {
         project,
+        root,
         config,
         scope,
         config_prefix,
