@@ -492,3 +492,151 @@ fn diff_reports_only_findings_on_changed_lines() {
     assert_eq!(code, 2);
     assert!(stderr.contains("no-such-rev"), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// pre-commit
+
+/// The `pre-commit` executable: $SVC_PRE_COMMIT, the venv tests/run.sh makes under target/,
+/// or PATH.
+fn pre_commit() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SVC_PRE_COMMIT") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pre-commit-venv/bin/pre-commit");
+    if venv.exists() {
+        return Some(venv);
+    }
+    std::process::Command::new("pre-commit")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| PathBuf::from("pre-commit"))
+}
+
+/// The hook as this repository publishes it, run by the real pre-commit from a git
+/// repository of its own. `language: rust` would have pre-commit build svc with cargo
+/// (minutes, and network); the test swaps it for `language: system` with the freshly built
+/// binary first on PATH, and keeps the rest of the definition (entry, file types, serial
+/// run) as published.
+#[test]
+fn pre_commit_hook_blocks_a_commit_with_a_violation_and_passes_a_clean_one() {
+    let Some(pre_commit) = pre_commit() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "pre-commit is not installed: tests/run.sh installs it into target/pre-commit-venv"
+        );
+        eprintln!("skipped: pre-commit is not installed (pip install pre-commit)");
+        return;
+    };
+    let hooks = tempfile::tempdir().unwrap();
+    let published = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    assert_eq!(published.matches("language: rust").count(), 1);
+    std::fs::write(
+        hooks.path().join(".pre-commit-hooks.yaml"),
+        published.replace("language: rust", "language: system"),
+    )
+    .unwrap();
+    git(hooks.path(), &["init", "-q", "-b", "main"]);
+    git(hooks.path(), &["add", "."]);
+    git(hooks.path(), &["commit", "-q", "-m", "hooks"]);
+    let rev = git(hooks.path(), &["rev-parse", "HEAD"]);
+
+    // A legacy service adopting svc: today's findings are in a baseline.
+    let repo = git_copy();
+    let dir = repo.path();
+    run_in(
+        dir,
+        &["audit", "--write-baseline", "svc-baseline.json", "."],
+    );
+    std::fs::write(
+        dir.join(".pre-commit-config.yaml"),
+        format!(
+            "repos:\n  - repo: {}\n    rev: {}\n    hooks:\n      - id: svc-audit\n        args: [--baseline, svc-baseline.json]\n",
+            hooks.path().display(),
+            rev.trim()
+        ),
+    )
+    .unwrap();
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "adopt svc"]);
+
+    let bin_dir = assert_cmd::cargo::cargo_bin("svc")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let with_env = |cmd: &mut std::process::Command| {
+        cmd.current_dir(dir)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", cache.path())
+            .env("NO_COLOR", "1")
+            .env("HOME", dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "svc tests")
+            .env("GIT_AUTHOR_EMAIL", "tests@svc.invalid")
+            .env("GIT_COMMITTER_NAME", "svc tests")
+            .env("GIT_COMMITTER_EMAIL", "tests@svc.invalid");
+    };
+    let mut install = std::process::Command::new(&pre_commit);
+    with_env(install.arg("install"));
+    let out = install.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let commit = |message: &str| {
+        let mut cmd = std::process::Command::new("git");
+        with_env(cmd.args(["commit", "-m", message]));
+        let out = cmd.output().unwrap();
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), output)
+    };
+
+    // A new violation in a staged file: blocked, with the finding printed.
+    edit(
+        &dir.join("app/invoices.py"),
+        "    return CACHE[invoice_id]\n",
+        "    print(\"returning\", invoice_id)\n    return CACHE[invoice_id]\n",
+    );
+    git(dir, &["add", "app/invoices.py"]);
+    let (passed, output) = commit("add a print");
+    assert!(!passed, "{output}");
+    assert!(
+        output.contains("svc audit") && output.contains("Failed"),
+        "{output}"
+    );
+    assert!(output.contains("LG001 print-call"), "{output}");
+    assert!(output.contains("app/invoices.py:13"), "{output}");
+
+    // Undone, and a clean change staged instead: passes.
+    edit(
+        &dir.join("app/invoices.py"),
+        "    print(\"returning\", invoice_id)\n",
+        "",
+    );
+    edit(
+        &dir.join("app/main.py"),
+        "app = FastAPI(title=\"billing\")\n",
+        "# The billing API.\napp = FastAPI(title=\"billing\")\n",
+    );
+    git(dir, &["add", "app/invoices.py", "app/main.py"]);
+    let (passed, output) = commit("document the app");
+    assert!(passed, "{output}");
+    assert!(
+        output.contains("svc audit") && output.contains("Passed"),
+        "{output}"
+    );
+}
