@@ -28,6 +28,21 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Generate a new FastAPI microservice from an embedded (or your own) template.
     New(NewArgs),
+    /// Add svc to an existing repository: configuration, pre-commit hook, optional baseline.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The repository's root directory (default: the current directory).
+    pub path: Option<PathBuf>,
+    /// Also record today's findings in this baseline file (relative to PATH), and have the
+    /// hook report only new ones.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Print the changes as a unified diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,4 +5,5 @@
 
 pub mod audit;
 pub mod cli;
+pub mod init;
 pub mod new;

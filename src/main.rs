@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => svc::audit::explain(&args),
         Command::Inspect(args) => svc::audit::inspect(&args),
         Command::New(args) => svc::new::run(&args),
+        Command::Init(args) => svc::init::run(&args),
     };
     match result {
         Ok(code) => code,

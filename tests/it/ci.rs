@@ -640,3 +640,127 @@ fn pre_commit_hook_blocks_a_commit_with_a_violation_and_passes_a_clean_one() {
         "{output}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// svc init
+
+const UNUSUAL_PYPROJECT: &str = r#"# Billing service
+[project]
+name    =   "billing"   # the name
+version = "0.1.0"
+dependencies = [
+    "fastapi",   # web
+  "httpx" ,
+]
+
+[tool.ruff]
+line-length=100
+
+[tool.ruff.lint]
+select = ["E", "F"]   # keep it small
+
+[[tool.mypy.overrides]]
+module = "x"
+[build-system]
+requires = ["hatchling"]"#;
+
+#[test]
+fn init_adds_only_the_svc_table_and_hook_and_is_idempotent() {
+    let repo = copy_tree(&fixture());
+    let dir = repo.path();
+    std::fs::write(dir.join("pyproject.toml"), UNUSUAL_PYPROJECT).unwrap();
+    let hooks = "# hooks\nrepos:\n- repo: https://example.invalid/ruff\n  rev: v0.1.0\n  hooks:\n  - id: ruff\n";
+    std::fs::write(dir.join(".pre-commit-config.yaml"), hooks).unwrap();
+
+    let (code, diff, stderr) = run_in(dir, &["init", "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    // Only added lines: nothing of the user's text is touched. (A last line without a
+    // newline shows as removed and added again, unchanged, with one.)
+    let lines: Vec<&str> = diff.lines().collect();
+    for removed in lines
+        .iter()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+    {
+        assert!(
+            lines.contains(&format!("+{}", &removed[1..]).as_str()),
+            "{removed} changed:\n{diff}"
+        );
+    }
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+            .count(),
+        1,
+        "{diff}"
+    );
+    snapshot_settings().bind(|| insta::assert_snapshot!("init_dry_run", diff));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pyproject.toml")).unwrap(),
+        UNUSUAL_PYPROJECT
+    );
+
+    let (code, stdout, _) = run_in(dir, &["init"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("pyproject.toml: added [tool.svc]"),
+        "{stdout}"
+    );
+    let pyproject = std::fs::read_to_string(dir.join("pyproject.toml")).unwrap();
+    assert!(
+        pyproject.starts_with(&format!("{UNUSUAL_PYPROJECT}\n")),
+        "{pyproject}"
+    );
+    assert!(
+        pyproject.ends_with("[tool.svc]\nfail-on = \"warning\"\n"),
+        "{pyproject}"
+    );
+    let config = std::fs::read_to_string(dir.join(".pre-commit-config.yaml")).unwrap();
+    assert!(config.starts_with(hooks));
+    assert_eq!(config.matches("id: svc-audit").count(), 1);
+
+    // The result is a configuration svc reads.
+    let (code, _, stderr) = run_in(dir, &["audit", "-q", "."]);
+    assert_eq!(code, 1, "{stderr}");
+
+    let (code, stdout, _) = run_in(dir, &["init"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("nothing to change"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pyproject.toml")).unwrap(),
+        pyproject
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".pre-commit-config.yaml")).unwrap(),
+        config
+    );
+}
+
+#[test]
+fn init_without_pyproject_creates_svc_toml_hook_config_and_baseline() {
+    let repo = copy_tree(&fixture());
+    let dir = repo.path();
+    std::fs::remove_file(dir.join("pyproject.toml")).unwrap();
+    let (code, stdout, stderr) = run_in(dir, &["init", "--baseline", "svc-baseline.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("svc.toml: created"), "{stdout}");
+    assert!(
+        stdout.contains(".pre-commit-config.yaml: created"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("svc-baseline.json: baseline of"),
+        "{stdout}"
+    );
+    let config = std::fs::read_to_string(dir.join(".pre-commit-config.yaml")).unwrap();
+    assert!(config.starts_with("repos:\n  # svc audit"), "{config}");
+    assert!(
+        config.contains("args: [--baseline, svc-baseline.json]"),
+        "{config}"
+    );
+    // Today's findings are baselined: the hook's command passes.
+    let (code, _, stderr) = run_in(dir, &["audit", "--baseline", "svc-baseline.json", "."]);
+    assert_eq!(code, 0, "{stderr}");
+    let (_, stdout, _) = run_in(dir, &["init", "--baseline", "svc-baseline.json"]);
+    assert!(stdout.contains("nothing to change"), "{stdout}");
+}
