@@ -39,10 +39,12 @@ done
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export SVC_BIN="$PWD/target/debug/svc"
 
+# Each generated variant, end to end (generate, fresh venv, its own tests, ruff, hadolint,
+# svc audit, live HTTP checks). Every script ends with an "N passed, M failed" line.
 status=0
-for check in tests/e2e/check_*.sh; do
+for check in tests/e2e/check_*.py; do
   [ -e "$check" ] || continue
   echo "== $check"
-  bash "$check" || status=1
+  python3 "$check" || status=1
 done
 exit $status
