@@ -13,6 +13,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
+# The real pre-commit, for the hook test (tests/it/ci.rs finds it in this venv).
+if [ ! -x target/pre-commit-venv/bin/pre-commit ]; then
+  python3 -m venv target/pre-commit-venv
+  target/pre-commit-venv/bin/pip install -q pre-commit
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -16,14 +16,22 @@ struct ServiceView {
     kind: Kind,
     kind_from_config: bool,
     files: usize,
-    apps: Vec<String>,
+    apps: Vec<AppView>,
     routes: Vec<RouteView>,
     middleware: Vec<String>,
     worker_apps: Vec<String>,
     tasks: Vec<TaskView>,
     settings: Vec<String>,
     requirements: Vec<String>,
+    http_clients: Vec<String>,
     entry_points: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct AppView {
+    name: String,
+    at: String,
+    lifespan: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -58,11 +66,14 @@ fn at(project: &Project, file: u32, offset: ruff_text_size::TextSize) -> String 
 }
 
 pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
-    let loaded = load(&AuditOptions {
-        paths: args.path.iter().cloned().collect(),
-        config: args.config.clone(),
-        ..AuditOptions::default()
-    })?;
+    let loaded = load(
+        &AuditOptions {
+            paths: args.path.iter().cloned().collect(),
+            config: args.config.clone(),
+            ..AuditOptions::default()
+        },
+        None,
+    )?;
     let project = &loaded.project;
     let services: Vec<ServiceView> = project
         .services
@@ -77,7 +88,19 @@ pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
             kind: s.kind,
             kind_from_config: s.kind_from_config,
             files: s.files.len(),
-            apps: s.apps.iter().map(|a| a.name.clone()).collect(),
+            apps: s
+                .apps
+                .iter()
+                .map(|a| AppView {
+                    name: a.name.clone(),
+                    at: at(project, a.at.file, a.at.range.start()),
+                    lifespan: a
+                        .lifespan
+                        .iter()
+                        .map(|f| project.function(*f).qual.to_string())
+                        .collect(),
+                })
+                .collect(),
             routes: s
                 .routes
                 .iter()
@@ -117,6 +140,17 @@ pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
                 .collect(),
             settings: s.settings.iter().map(|c| c.name.clone()).collect(),
             requirements: s.requirements.iter().map(|r| r.name.clone()).collect(),
+            http_clients: s
+                .http_clients
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} at {}",
+                        c.constructor,
+                        at(project, c.at.file, c.at.range.start())
+                    )
+                })
+                .collect(),
             entry_points: s
                 .entry_points
                 .iter()

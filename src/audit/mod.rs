@@ -178,12 +178,24 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
     Ok(ExitCode::from(u8::from(failed)))
 }
 
-/// A file as read: its source, its facts if it parsed, and why it could not be audited.
-type LoadedFile = (
-    SourceFile,
-    Option<CodeFile>,
-    Option<(String, TextRange, &'static Rule)>,
-);
+/// The configuration that applies to an audit of `options.paths`.
+pub fn load_config(options: &AuditOptions) -> Result<Config, AuditError> {
+    if options.isolated {
+        return Ok(Config::default());
+    }
+    match &options.config {
+        Some(path) => config::load(path),
+        None => {
+            let first = options
+                .paths
+                .first()
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("."));
+            let abs = std::fs::canonicalize(&first).map_err(|_| AuditError::PathNotFound(first))?;
+            config::discover(&abs)
+        }
+    }
+}
 
 /// A project read from disk, with the configuration that applies to it.
 pub struct Loaded {
@@ -220,17 +232,18 @@ fn prefix_globs(config_prefix: &str, globs: &[String]) -> Vec<String> {
 
 /// Run an audit and build its report.
 pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
-    let loaded = load(options)?;
-    let selected = select_rules(&loaded.config, options)?;
+    let config = load_config(options)?;
+    let selected = select_rules(&config, options)?;
+    let rule_config = RuleConfig {
+        public_routes: config.public_routes.clone(),
+    };
+    let loaded = load(options, Some((&selected, &rule_config)))?;
     let Loaded {
         ref project,
         ref config,
         ref scope,
         ..
     } = loaded;
-    let rule_config = RuleConfig {
-        public_routes: config.public_routes.clone(),
-    };
     let mut findings = rules::run(project, &selected, &rule_config);
     findings.extend(
         loaded
@@ -279,7 +292,13 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
 }
 
 /// Read, parse and model the files an audit of `options.paths` covers.
-pub fn load(options: &AuditOptions) -> Result<Loaded, AuditError> {
+///
+/// With `checks`, files outside every service are checked as they are parsed (their findings
+/// land in `early`) and only the facts of service files are kept.
+pub fn load(
+    options: &AuditOptions,
+    checks: Option<(&[&'static Rule], &RuleConfig)>,
+) -> Result<Loaded, AuditError> {
     let paths: Vec<PathBuf> = if options.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -291,14 +310,7 @@ pub fn load(options: &AuditOptions) -> Result<Loaded, AuditError> {
         absolute.push(abs);
     }
 
-    let config = if options.isolated {
-        Config::default()
-    } else {
-        match &options.config {
-            Some(path) => config::load(path)?,
-            None => config::discover(&absolute[0])?,
-        }
-    };
+    let config = load_config(options)?;
 
     // The root: the directory audited, or for files, the directory of their project.
     let root = audit_root(&absolute, &config);
@@ -333,67 +345,91 @@ pub fn load(options: &AuditOptions) -> Result<Loaded, AuditError> {
         return Err(AuditError::NoFiles(paths[0].clone()));
     }
 
-    // Read and parse in parallel; a file that cannot be read or parsed becomes a finding.
-    let loaded: Vec<LoadedFile> = found
+    // Read in parallel; a file that cannot be read becomes a finding.
+    let mut files: Vec<SourceFile> = Vec::with_capacity(found.len());
+    let mut early = Vec::new();
+    let read: Vec<(SourceFile, Option<String>)> = found
         .into_par_iter()
         .map(|d| {
             let text = match std::fs::read(&d.path) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(t) => Ok(t),
-                    Err(_) => Err("the file is not UTF-8 text".to_string()),
-                },
+                Ok(bytes) => {
+                    String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())
+                }
                 Err(e) => Err(format!("cannot read the file: {e}")),
             };
             match text {
-                Err(msg) => {
-                    let f = SourceFile::new(d.path, d.rel, d.kind, String::new());
-                    (
-                        f,
-                        None,
-                        Some((
-                            msg,
-                            TextRange::default(),
-                            &rules::meta::unreadable_file::RULE,
-                        )),
-                    )
-                }
-                Ok(text) => {
-                    let f = SourceFile::new(d.path, d.rel, d.kind, text);
-                    if f.kind != FileKind::Python {
-                        return (f, None, None);
-                    }
-                    let (module, is_package) = f.python_module();
-                    match python::analyze(&f.text, &module, is_package) {
-                        Ok(code) => (f, Some(code), None),
-                        Err(e) => {
-                            let msg = format!("syntax error: {}", e.message);
-                            (
-                                f,
-                                None,
-                                Some((msg, e.range, &rules::meta::syntax_error::RULE)),
-                            )
-                        }
-                    }
-                }
+                Ok(text) => (SourceFile::new(d.path, d.rel, d.kind, text), None),
+                Err(msg) => (
+                    SourceFile::new(d.path, d.rel, d.kind, String::new()),
+                    Some(msg),
+                ),
             }
         })
         .collect();
-    let mut files = Vec::with_capacity(loaded.len());
-    let mut code = Vec::with_capacity(loaded.len());
-    let mut early = Vec::new();
-    for (i, (f, c, problem)) in loaded.into_iter().enumerate() {
-        files.push(f);
-        code.push(c);
-        if let Some((message, range, rule)) = problem {
-            early.push(Finding {
-                rule,
-                severity: rule.severity,
-                file: i as FileId,
-                range,
+    for (i, (f, problem)) in read.into_iter().enumerate() {
+        if let Some(message) = problem {
+            early.push(Finding::new(
+                &rules::meta::unreadable_file::RULE,
+                i as FileId,
+                TextRange::default(),
                 message,
-                help: None,
-                service: None,
-            });
+            ));
+        }
+        files.push(f);
+    }
+
+    // Parse the files that may define an app first: they decide which directories are
+    // services. Then the rest: files outside every service are checked at once and their
+    // facts dropped, so memory holds only what the cross-file model needs.
+    let mut code: Vec<Option<CodeFile>> = (0..files.len()).map(|_| None).collect();
+    let is_python = |f: &SourceFile| f.kind == FileKind::Python && !f.text.is_empty();
+    let first: Vec<usize> = (0..files.len())
+        .filter(|&i| is_python(&files[i]) && model::may_define_app(&files[i].text))
+        .collect();
+    let parsed: Vec<(usize, Parsed)> = first
+        .par_iter()
+        .map(|&i| (i, parse_python(&files[i], i as FileId)))
+        .collect();
+    let mut outcomes = parsed;
+    for (i, p) in outcomes.drain(..) {
+        match p {
+            Parsed::Facts(facts) => code[i] = Some(facts),
+            Parsed::Failed(f) => early.push(f),
+            Parsed::Checked(_) => unreachable!("app files are never checked alone"),
+        }
+    }
+    let service_dirs = model::find_service_dirs(&files, &code);
+    let rest: Vec<usize> = (0..files.len())
+        .filter(|&i| is_python(&files[i]) && code[i].is_none() && first.binary_search(&i).is_err())
+        .collect();
+    let outcomes: Vec<(usize, Parsed)> = rest
+        .par_iter()
+        .map(|&i| {
+            let file = &files[i];
+            let parsed = parse_python(file, i as FileId);
+            let loose = model::owning_dir(&service_dirs, &file.rel).is_none();
+            match (parsed, checks) {
+                (Parsed::Facts(facts), Some((selected, rule_config))) if loose => (
+                    i,
+                    Parsed::Checked(check_loose_file(
+                        file,
+                        facts,
+                        i as FileId,
+                        selected,
+                        rule_config,
+                    )),
+                ),
+                (parsed, _) => (i, parsed),
+            }
+        })
+        .collect();
+    for (i, p) in outcomes {
+        match p {
+            Parsed::Facts(facts) => code[i] = Some(facts),
+            Parsed::Failed(f) => early.push(f),
+            // Nothing to show from this file: its text is not needed any more.
+            Parsed::Checked(found) if found.is_empty() => files[i].release_text(),
+            Parsed::Checked(found) => early.extend(found),
         }
     }
 
@@ -436,26 +472,67 @@ fn parse_artefacts(
             false => artefact::analyze(f),
         })
         .collect();
-    let rule = &rules::meta::syntax_error::RULE;
     parsed
         .into_iter()
         .enumerate()
         .map(|(i, a)| match a? {
             Ok(a) => Some(a),
             Err(e) => {
-                early.push(Finding {
-                    rule,
-                    severity: rule.severity,
-                    file: i as FileId,
-                    range: e.range,
-                    message: e.message,
-                    help: None,
-                    service: None,
-                });
+                early.push(Finding::new(
+                    &rules::meta::syntax_error::RULE,
+                    i as FileId,
+                    e.range,
+                    e.message,
+                ));
                 None
             }
         })
         .collect()
+}
+
+/// What parsing one Python file gave.
+enum Parsed {
+    Facts(CodeFile),
+    /// It does not parse: a `syntax-error` finding.
+    Failed(Finding),
+    /// A file outside every service, already checked: its findings.
+    Checked(Vec<Finding>),
+}
+
+fn parse_python(file: &SourceFile, id: FileId) -> Parsed {
+    let (module, is_package) = file.python_module();
+    match python::analyze(&file.text, &module, is_package) {
+        Ok(code) => Parsed::Facts(code),
+        Err(e) => Parsed::Failed(Finding::new(
+            &rules::meta::syntax_error::RULE,
+            id,
+            e.range,
+            format!("syntax error: {}", e.message),
+        )),
+    }
+}
+
+/// Run the code-level rules on a file that belongs to no service, on its own: such a file
+/// takes no part in any cross-file model, so its facts need not outlive this call.
+fn check_loose_file(
+    file: &SourceFile,
+    facts: CodeFile,
+    id: FileId,
+    selected: &[&'static Rule],
+    rule_config: &RuleConfig,
+) -> Vec<Finding> {
+    let alone = model::build(
+        vec![file.clone()],
+        vec![Some(facts)],
+        &ModelOptions::default(),
+    );
+    let findings = rules::run(&alone, selected, rule_config);
+    let mut findings = apply_suppressions(&alone, findings, selected);
+    for f in &mut findings {
+        f.file = id;
+        f.service = None;
+    }
+    findings
 }
 
 fn in_scope(rel: &str, scope: &str) -> bool {
@@ -622,8 +699,7 @@ fn apply_suppressions(
                 .copied()
                 .flatten()
                 .is_some_and(|r| r.contains(f.range.start()));
-            if in_region
-                || s.file_level || (at + 1 >= first && at <= last.max(line)) {
+            if in_region || s.file_level || (at + 1 >= first && at <= last.max(line)) {
                 suppressed = true;
                 used.insert((f.file, i), true);
             }

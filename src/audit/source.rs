@@ -28,7 +28,7 @@ pub enum FileRole {
     Script,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SourceFile {
     pub path: PathBuf,
     /// Path relative to the audited root, with `/` separators.
@@ -101,6 +101,11 @@ impl SourceFile {
             .map(|e| *e - TextSize::from(1))
             .unwrap_or(TextSize::of(&*self.text));
         TextRange::new(start, end.max(start))
+    }
+
+    /// Drop the text of a file nothing will be reported in (its line index stays).
+    pub fn release_text(&mut self) {
+        self.text = String::new();
     }
 
     pub fn is_test(&self) -> bool {

@@ -342,7 +342,8 @@ fn service_model_of_a_multi_file_app() {
         ]
     );
     assert_eq!(model[0]["kind"], "container");
-    assert_eq!(model[0]["apps"][0], "app.main.create_app.app");
+    assert_eq!(model[0]["apps"][0]["name"], "app.main.create_app.app");
+    assert_eq!(model[0]["http_clients"].as_array().map(Vec::len), Some(0));
     snapshot_settings().bind(|| insta::assert_snapshot!("inspect_shop", stdout));
 }
 
@@ -363,11 +364,17 @@ fn multi_file_service_audited_end_to_end() {
         "app/core/settings.py:7 hardcoded-secret",
         "app/routers/catalog.py:8 print-call",
     ] {
-        assert!(found.iter().any(|f| f == want), "missing {want} in {found:#?}");
+        assert!(
+            found.iter().any(|f| f == want),
+            "missing {want} in {found:#?}"
+        );
     }
     // Routes authenticated through include_router(dependencies=...), a parameter dependency
     // or an Annotated alias, and public ones from [tool.svc] public-routes, are not reported.
-    assert!(!found.iter().any(|f| f.ends_with("unauthenticated-route")), "{found:#?}");
+    assert!(
+        !found.iter().any(|f| f.ends_with("unauthenticated-route")),
+        "{found:#?}"
+    );
     // The print() in tests/ is not service code.
     assert!(!found.iter().any(|f| f.starts_with("tests/")), "{found:#?}");
     snapshot_settings().bind(|| insta::assert_snapshot!("audit_shop", found.join("\n")));

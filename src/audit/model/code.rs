@@ -220,8 +220,8 @@ impl CallValue {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
     pub callee: Ref,
-    pub args: Vec<Arg>,
-    pub kwargs: Vec<Kwarg>,
+    pub args: Box<[Arg]>,
+    pub kwargs: Box<[Kwarg]>,
     /// `**kwargs` was passed: any keyword may be present.
     pub has_star_kwargs: bool,
     /// The whole call expression.
@@ -413,6 +413,18 @@ pub struct CodeFile {
 }
 
 impl CodeFile {
+    /// Give back the spare capacity of every list: facts live for the whole audit.
+    pub fn shrink(&mut self) {
+        self.functions.shrink_to_fit();
+        self.calls.shrink_to_fit();
+        self.imports.shrink_to_fit();
+        self.assigns.shrink_to_fit();
+        self.attr_assigns.shrink_to_fit();
+        self.mutations.shrink_to_fit();
+        self.classes.shrink_to_fit();
+        self.header_names.shrink_to_fit();
+    }
+
     pub fn function(&self, id: FnId) -> &Function {
         &self.functions[id as usize]
     }

@@ -120,8 +120,8 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
             let Some(call) = a.value.as_call() else {
                 continue;
             };
-            let is_app = call.callee.is_any(APP_CLASSES);
-            if !is_app && !call.callee.is_any(ROUTER_CLASSES) {
+            let is_app = is_subclass_of(project, cx.service, &call.callee, APP_CLASSES, 0);
+            if !is_app && !is_subclass_of(project, cx.service, &call.callee, ROUTER_CLASSES, 0) {
                 continue;
             }
             let key = match a.scope {
@@ -432,12 +432,22 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
     let mut apps = Vec::new();
     for r in routers.iter_mut().filter(|r| r.is_app) {
         r.app_index = Some(apps.len());
+        let call = project.call(r.call);
+        let mut lifespan: Vec<FnRef> = call
+            .kwarg("lifespan")
+            .and_then(|k| k.value.as_name())
+            .and_then(|l| project.resolve_function(cx.service, l))
+            .into_iter()
+            .collect();
+        lifespan.extend(startup_hooks(project, &files, &r.key));
         apps.push(HttpApp {
             name: r.key.clone(),
             call: r.call,
             at: r.at,
+            lifespan,
         });
     }
+    let http_clients = find_http_clients(project, &files);
 
     // 4. Full paths: walk include chains from each router up to the apps.
     let mut routes = Vec::new();
@@ -487,6 +497,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
     let lambda_handlers = find_lambda_handlers(project, &files);
 
     service.apps = apps;
+    service.http_clients = http_clients;
     service.routes = routes;
     service.middleware = middleware;
     service.entry_points = entry_points;
@@ -530,6 +541,32 @@ fn chains_to_apps(
     }
     out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     out
+}
+
+/// `class_ref` is one of `classes` or a class of the service derived from one of them
+/// (`class PrefectRouter(APIRouter)`).
+fn is_subclass_of(
+    project: &Project,
+    service: &Service,
+    class_ref: &Ref,
+    classes: &[&str],
+    depth: u32,
+) -> bool {
+    if class_ref.is_any(classes) {
+        return true;
+    }
+    if depth > 3 || class_ref.origin == crate::audit::model::code::RefOrigin::Unknown {
+        return false;
+    }
+    match project.resolve(service, class_ref) {
+        Some(Symbol::Class { file, index }) => project.code(file).is_some_and(|code| {
+            code.classes[index as usize]
+                .bases
+                .iter()
+                .any(|b| is_subclass_of(project, service, b, classes, depth + 1))
+        }),
+        _ => false,
+    }
 }
 
 fn join_paths(prefix: &str, path: &str) -> String {
@@ -838,6 +875,59 @@ impl Linker<'_> {
             _ => false,
         }
     }
+}
+
+/// `@app.on_event("startup")` functions of the app bound to `key`.
+fn startup_hooks(project: &Project, files: &[FileId], key: &str) -> Vec<FnRef> {
+    let mut out = Vec::new();
+    for (file, _, code) in project.code_files(files) {
+        for (i, f) in code.functions.iter().enumerate() {
+            let is_hook = f.decorators.iter().any(|d| {
+                d.value.as_call().is_some_and(|c| {
+                    c.callee.path.strip_prefix(key) == Some(".on_event")
+                        && c.args.first().and_then(Value::as_str) == Some("startup")
+                })
+            });
+            if is_hook {
+                out.push(FnRef {
+                    file,
+                    func: i as FnId,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Constructors of outbound HTTP clients and sessions.
+const HTTP_CLIENT_CLASSES: &[&str] = &[
+    "httpx.AsyncClient",
+    "httpx.Client",
+    "httpx2.AsyncClient",
+    "httpx2.Client",
+    "requests.Session",
+    "requests.session",
+    "requests.sessions.Session",
+    "aiohttp.ClientSession",
+];
+
+fn find_http_clients(project: &Project, files: &[FileId]) -> Vec<crate::audit::model::HttpClient> {
+    let mut out = Vec::new();
+    for (file, _, code) in project.code_files(files) {
+        for call in &code.calls {
+            if let Some(ctor) = HTTP_CLIENT_CLASSES.iter().find(|c| call.callee.is(c)) {
+                out.push(crate::audit::model::HttpClient {
+                    constructor: (*ctor).to_string(),
+                    at: Loc {
+                        file,
+                        range: call.range,
+                    },
+                    func: call.func.map(|func| FnRef { file, func }),
+                });
+            }
+        }
+    }
+    out
 }
 
 fn find_settings(project: &Project, files: &[FileId]) -> Vec<SettingsClass> {

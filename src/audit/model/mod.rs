@@ -80,6 +80,18 @@ pub struct HttpApp {
     /// The constructor call: service-level findings point here.
     pub call: CallRef,
     pub at: Loc,
+    /// The lifespan function (`FastAPI(lifespan=...)`), or `on_event("startup")` handlers.
+    pub lifespan: Vec<FnRef>,
+}
+
+/// An outbound HTTP client or session constructed somewhere in the service.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    /// The constructor (`httpx.AsyncClient`, `requests.Session`, `aiohttp.ClientSession`).
+    pub constructor: String,
+    pub at: Loc,
+    /// The function constructing it; None at module level.
+    pub func: Option<FnRef>,
 }
 
 /// Where a dependency was declared.
@@ -206,6 +218,8 @@ pub struct Service {
     pub settings: Vec<SettingsClass>,
     /// Declared third-party dependencies, from the service's manifests.
     pub requirements: Vec<Requirement>,
+    /// Outbound HTTP clients constructed in the service's (non-test) code.
+    pub http_clients: Vec<HttpClient>,
     /// Functions that run on the request or task path: route handlers, their dependencies
     /// (transitively), HTTP middleware functions and tasks.
     pub entry_points: Vec<FnRef>,
@@ -376,6 +390,7 @@ fn build_service(
         tasks: Vec::new(),
         settings: Vec::new(),
         requirements,
+        http_clients: Vec::new(),
         entry_points: Vec::new(),
         lambda_handlers: Vec::new(),
         artefacts: Default::default(),
@@ -404,8 +419,8 @@ fn uses_mangum(project: &Project, service: &Service) -> bool {
         .any(|(_, f, c)| !f.is_test() && c.calls.iter().any(|call| call.callee.is("mangum.Mangum")))
 }
 
-/// Directories that hold a manifest and own app code, deepest first.
-fn find_service_dirs(files: &[SourceFile], code: &[Option<CodeFile>]) -> Vec<String> {
+/// Directories that hold a manifest and own app code (sorted).
+pub fn find_service_dirs(files: &[SourceFile], code: &[Option<CodeFile>]) -> Vec<String> {
     let mut candidates: Vec<String> = vec![String::new()];
     for f in files {
         let name = f.rel.rsplit('/').next().unwrap_or(&f.rel);
@@ -450,6 +465,25 @@ const APP_CONSTRUCTORS: &[&str] = &[
     "taskiq_aio_pika.AioPikaBroker",
     "mangum.Mangum",
 ];
+
+/// Cheap test on a file's text: only a file mentioning an app constructor can define an app.
+pub fn may_define_app(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "FastAPI",
+        "Starlette",
+        "Celery",
+        "Mangum",
+        "Broker",
+        "Queue",
+        "set_broker",
+    ];
+    WORDS.iter().any(|w| text.contains(w))
+}
+
+/// The service directory owning a file at `rel`, if any.
+pub fn owning_dir<'a>(dirs: &'a [String], rel: &str) -> Option<&'a str> {
+    deepest_ancestor(dirs, parent_dir(rel)).map(|i| dirs[i].as_str())
+}
 
 fn defines_app(code: &CodeFile) -> bool {
     code.calls.iter().any(|c| c.callee.is_any(APP_CONSTRUCTORS))

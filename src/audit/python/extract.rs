@@ -212,7 +212,20 @@ impl<'src> Extractor<'src> {
                 };
             }
             if scope.locals.contains(name) {
-                return Ref::unknown(name);
+                // A function defined inside this one (`lifespan` in an app factory).
+                let nested = self
+                    .out
+                    .functions
+                    .iter()
+                    .find(|f| f.parent == Some(scope.id) && &*f.name == name);
+                return match nested {
+                    Some(f) => Ref {
+                        path: f.qual.clone(),
+                        origin: RefOrigin::Local,
+                        instance: None,
+                    },
+                    None => Ref::unknown(name),
+                };
             }
         }
         if let Some((target, idx)) = self.module_imports.get(name) {

@@ -37,6 +37,7 @@ pub fn analyze(source: &str, module: &str, is_package: bool) -> Result<CodeFile,
         collect_statement_ranges(&module_ast.body, source, &mut file.statement_ranges);
     }
     file.suppressions = suppressions;
+    file.shrink();
     Ok(file)
 }
 

@@ -252,6 +252,19 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding with the rule's default severity, outside any service.
+    pub fn new(rule: &'static Rule, file: FileId, range: TextRange, message: String) -> Self {
+        Finding {
+            rule,
+            severity: rule.severity,
+            file,
+            range,
+            message,
+            help: None,
+            service: None,
+        }
+    }
+
     pub fn help(&self) -> &str {
         self.help.as_deref().unwrap_or(self.rule.help)
     }

@@ -1,6 +1,8 @@
 //! RS002 `blocking-call-in-async`: a blocking call inside `async def`, directly or through a
 //! sync helper of the same service.
 
+use std::collections::HashMap;
+
 use super::{any_path, is_httpx_function, is_httpx_sync_client_send, is_requests_send, method_of};
 use crate::audit::model::code::Function;
 use crate::audit::rules::prelude::*;
@@ -158,6 +160,10 @@ fn sync_helper(cx: &Context, file: FileId, code: &CodeFile, call: &Call) -> Opti
 }
 
 fn check(cx: &Context, sink: &mut Sink) {
+    // A helper is looked up once however many async functions call it: scanning a file's
+    // calls per call site is quadratic on large services.
+    let mut helpers: HashMap<(FileId, &str), Option<FnRef>> = HashMap::new();
+    let mut blocking_in: HashMap<FnRef, Option<&Call>> = HashMap::new();
     for (file, source, code) in cx.code_files() {
         if source.role != FileRole::Service {
             continue;
@@ -186,7 +192,10 @@ fn check(cx: &Context, sink: &mut Sink) {
             if call.callee.origin == RefOrigin::Unknown {
                 continue;
             }
-            let Some(helper) = sync_helper(cx, file, code, call) else {
+            let helper = *helpers
+                .entry((file, &*call.callee.path))
+                .or_insert_with(|| sync_helper(cx, file, code, call));
+            let Some(helper) = helper else {
                 continue;
             };
             let Some(helper_code) = cx.project.code(helper.file) else {
@@ -196,7 +205,10 @@ fn check(cx: &Context, sink: &mut Sink) {
             if helper_source.is_test() {
                 continue;
             }
-            if let Some(inner) = first_blocking_call(helper_code, helper.func) {
+            let inner = *blocking_in
+                .entry(helper)
+                .or_insert_with(|| first_blocking_call(helper_code, helper.func));
+            if let Some(inner) = inner {
                 sink.report(
                     at,
                     format!(
