@@ -8,6 +8,7 @@ use crate::audit::artefact::command::Command;
 use crate::audit::artefact::compose::ComposeService;
 use crate::audit::artefact::dockerfile::{Dockerfile, ImageRef, Instruction};
 use crate::audit::artefact::k8s::{Container, Workload};
+use crate::audit::artefact::proxy::ProxyFacts;
 use crate::audit::artefact::sam::{FunctionSettings, Template};
 use crate::audit::artefact::{Artefact, sam};
 use crate::audit::source::FileId;
@@ -77,6 +78,21 @@ impl Project {
     pub fn sam_function(&self, r: ItemRef) -> (&sam::Function, &Template) {
         let t = self.sam_template(r.file).expect("attached template");
         (&t.functions[r.index], t)
+    }
+
+    /// What the proxies and gateways in front of a service do for it, all files combined.
+    pub fn proxy_facts(&self, service: &Service) -> ProxyFacts {
+        let mut facts = ProxyFacts::default();
+        for a in service
+            .artefacts
+            .proxies
+            .iter()
+            .filter_map(|&f| self.artefact(f))
+        {
+            facts.security_headers |= a.proxy.security_headers;
+            facts.rate_limit |= a.proxy.rate_limit;
+        }
+        facts
     }
 
     /// Every (Dockerfile, final stage index) of a service.
@@ -175,8 +191,18 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
             }
         }
         if a.proxy.any() {
+            let fronted: Vec<usize> = attached
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.functions.iter().any(|f| f.file == file))
+                .map(|(i, _)| i)
+                .collect();
             match owner {
                 Some(s) => attached[s].proxies.push(file),
+                // A throttled API in a SAM template fronts the functions of that template.
+                None if !fronted.is_empty() => {
+                    fronted.iter().for_each(|&s| attached[s].proxies.push(file))
+                }
                 // A proxy at the top of a repository fronts every service in it.
                 None => attached.iter_mut().for_each(|s| s.proxies.push(file)),
             }

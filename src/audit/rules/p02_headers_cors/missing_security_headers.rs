@@ -13,8 +13,12 @@ pub static RULE: Rule = Rule {
     doc: r#"## What it does
 Reports an HTTP service in which nothing sets `Content-Security-Policy`,
 `Strict-Transport-Security` or `X-Content-Type-Options`: no header name in the service's code
-(middleware, response hooks, `response.headers[...]`), and no security-headers library
-(`secure`, `Secweb`). One finding per service, at its first app.
+(middleware, response hooks, `response.headers[...]`), no security-headers library
+(`secure`, `Secweb`), and no proxy configuration in the repository that sets them for the
+service: nginx `add_header` / `more_set_headers`, a Traefik `headers` middleware, a Kong
+`response-transformer` plugin, an ingress-nginx configuration snippet. A proxy file inside the
+service's directory applies to that service; one at the top of the repository to every
+service. One finding per service, at its first app.
 
 Tests and scripts do not count as evidence.
 
@@ -57,7 +61,11 @@ class SecurityHeaders:
 app = FastAPI()
 app.add_middleware(SecurityHeaders)
 ```
-or use the `secure` package. A proxy in front of the service can set them instead.
+or use the `secure` package. A proxy in front of the service can set them instead:
+```nginx
+add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;
+add_header X-Content-Type-Options nosniff always;
+```
 "#,
     check,
 };
@@ -78,8 +86,10 @@ fn check(cx: &Context, sink: &mut Sink) {
         return;
     }
     let Some(at) = service.anchor() else { return };
-    // Each source of evidence is one more condition here (proxy configuration next).
-    if sets_headers_in_code(cx) || uses_header_library(cx) {
+    if sets_headers_in_code(cx)
+        || uses_header_library(cx)
+        || cx.project.proxy_facts(service).security_headers
+    {
         return;
     }
     sink.report(

@@ -15,7 +15,10 @@ Reports an HTTP service (container or Lambda) in which nothing limits the reques
 route is limited by a limiter dependency or decorator (`Depends(RateLimiter(...))`,
 `@limiter.limit("5/minute")`), the service imports no inbound rate-limiting library (`slowapi`,
 `limits`, `fastapi_limiter`, `pyrate_limiter`) and no middleware is named like a rate limiter
-or throttle. One finding per service, at its `FastAPI(...)` call.
+or throttle, and no gateway or proxy in the repository limits it: nginx `limit_req`, a Traefik
+`rateLimit` middleware, a Kong `rate-limiting` plugin, ingress-nginx `limit-rps` / `limit-rpm`
+annotations, or API Gateway throttling (`ThrottlingRateLimit`, a usage plan) in the SAM
+template that deploys the service. One finding per service, at its `FastAPI(...)` call.
 
 `aiolimiter` and the `ratelimit` decorator package do not count: they throttle the service's
 own outbound calls, not the requests it receives.
@@ -61,14 +64,13 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(anchor) = service.anchor() else {
         return;
     };
-    // Each piece of evidence is one condition; gateway and proxy configuration in the repo
-    // (nginx `limit_req`, Kong/Traefik rate-limit plugins) will be one more.
     let limited = service.routes.iter().any(|r| r.has_rate_limit())
         || cx.imports_module(LIMITER_MODULES)
         || service.middleware.iter().any(|m| {
             let name = m.target.last().to_ascii_lowercase();
             LIMITER_WORDS.iter().any(|w| name.contains(w))
-        });
+        })
+        || cx.project.proxy_facts(service).rate_limit;
     if !limited {
         sink.report(
             anchor,

@@ -1,5 +1,7 @@
 //! TR001 `missing-tracing`: a service with no distributed tracing set up anywhere.
 
+use crate::audit::artefact::command::Command;
+use crate::audit::model::artefacts::{function_setting, launch_commands};
 use crate::audit::model::code::Kwarg;
 use crate::audit::rules::prelude::*;
 
@@ -22,13 +24,17 @@ Reports a service in which nothing sets up distributed tracing. Any of these cou
   `aws_lambda_powertools.Tracer`, Elastic APM (`elasticapm`), New Relic (`newrelic.agent`);
 - `sentry_sdk.init(...)` with `traces_sample_rate` (non-zero) or `traces_sampler`: Sentry
   performance monitoring records and propagates traces. Plain `sentry_sdk.init(dsn=...)` only
-  reports errors and does not count.
+  reports errors and does not count;
+- a launch command that runs the app under `opentelemetry-instrument` (zero-code
+  instrumentation): the Dockerfile's `ENTRYPOINT`/`CMD`, a Kubernetes container's
+  `command`/`args`, a compose service's `command`;
+- `Tracing: Active` on a SAM function of the service, or in its template's `Globals.Function`
+  (X-Ray).
 
 One finding per service, at its `FastAPI(...)` call (a worker: its worker app).
 
 Importing only `opentelemetry.trace` to create spans does not count: without an SDK
-`TracerProvider` the API is a no-op and those spans go nowhere. A service launched with
-`opentelemetry-instrument` is not yet recognised from its Dockerfile or Procfile.
+`TracerProvider` the API is a no-op and those spans go nowhere. A Procfile is not read.
 
 ## Why is this bad?
 In a system of services, one slow or failing request crosses several processes. Without
@@ -79,8 +85,6 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(anchor) = service.anchor() else {
         return;
     };
-    // Each piece of evidence is one condition; an `opentelemetry-instrument` launcher in the
-    // Dockerfile/Procfile or `Tracing: Active` in a SAM template will be one more.
     let traced = cx.imports_module(TRACING_MODULES)
         || cx
             .setup_code()
@@ -90,6 +94,16 @@ fn check(cx: &Context, sink: &mut Sink) {
                 .call(a.call)
                 .kwarg("telemetry")
                 .is_some_and(|k| !is_off(&k.value))
+        })
+        || launch_commands(cx.project, service)
+            .iter()
+            .any(Command::traced)
+        || service.artefacts.functions.iter().any(|r| {
+            let (f, t) = cx.project.sam_function(*r);
+            function_setting(f, t, |s| {
+                s.tracing.as_ref().map(|(mode, _)| mode == "Active")
+            })
+            .unwrap_or(false)
         });
     if !traced {
         sink.report(
