@@ -1,5 +1,6 @@
 //! The integration tests: one binary, one module per area.
 
+mod artefacts;
 mod ci;
 mod cli;
 mod new;

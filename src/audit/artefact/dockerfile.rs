@@ -319,7 +319,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
 
     if instructions.is_empty() {
         return Err(ParseError::new(
-            "Dockerfile has no instructions (only comments or blank lines)",
+            "no instructions, only comments or blank lines",
             range(0, text.len().min(1)),
         ));
     }
@@ -368,7 +368,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
     }
     if df.stages.is_empty() {
         return Err(ParseError::new(
-            "Dockerfile has no `FROM` instruction",
+            "no `FROM` instruction",
             range(0, text.len().min(1)),
         ));
     }

@@ -1,0 +1,193 @@
+//! Deployment artefacts across files: the monorepo fixture (a container with Kubernetes
+//! manifests, a Lambda with a SAM template, a worker with compose) where the cross-file rules
+//! must fire on exactly the planted mismatches, and suppressions written in Dockerfiles, YAML
+//! comments and the `svc.dev/ignore` annotation.
+
+use std::path::{Path, PathBuf};
+
+use svc::audit::model::Kind;
+use svc::audit::report::Report;
+use svc::audit::{AuditOptions, audit};
+
+fn project(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/projects")
+        .join(name)
+}
+
+fn report(dir: &Path) -> Report {
+    audit(&AuditOptions {
+        paths: vec![dir.to_path_buf()],
+        isolated: true,
+        ..AuditOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("audit of {} failed: {e}", dir.display()))
+    .report
+}
+
+/// (path, line, code) of every finding in a file that is not Python: the artefact rules,
+/// the cross-file rules (which point into the artefact) and suppressions in artefacts.
+fn artefact_findings(report: &Report) -> Vec<(String, u32, &'static str)> {
+    let mut out: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| !f.path.ends_with(".py"))
+        .map(|f| (f.path.clone(), f.line, f.code))
+        .collect();
+    out.sort();
+    out
+}
+
+fn owned(list: &[(&str, u32, &'static str)]) -> Vec<(String, u32, &'static str)> {
+    let mut out: Vec<_> = list
+        .iter()
+        .map(|(p, l, c)| (p.to_string(), *l, *c))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn monorepo_services_get_their_kinds() {
+    let report = report(&project("monorepo"));
+    let services: Vec<_> = report
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s.path.as_str(), s.kind, s.routes))
+        .collect();
+    assert_eq!(
+        services,
+        vec![
+            ("mailer", "services/mailer", Kind::Worker, 0),
+            ("orders", "services/orders", Kind::Container, 3),
+            ("quotes", "services/quotes", Kind::Lambda, 1),
+        ]
+    );
+}
+
+#[test]
+fn monorepo_cross_file_rules_fire_on_exactly_the_planted_mismatches() {
+    let report = report(&project("monorepo"));
+    assert_eq!(
+        artefact_findings(&report),
+        owned(&[
+            // The compose service of `orders` has no healthcheck, and neither has its image.
+            ("docker-compose.yml", 2, "DC001"),
+            // containerPort and liveness port 8080; uvicorn listens on 8000 (Dockerfile CMD).
+            ("services/orders/k8s/deployment.yaml", 17, "HC006"),
+            ("services/orders/k8s/deployment.yaml", 27, "HC006"),
+            // The readiness probe asks for /ready; the app serves /readyz.
+            ("services/orders/k8s/deployment.yaml", 30, "HC005"),
+            // QuotesAdmin's Handler names an attribute the module does not define.
+            ("services/quotes/template.yaml", 21, "SM005"),
+        ])
+    );
+    let message = |path: &str, line: u32| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.path == path && f.line == line)
+            .map(|f| f.message.as_str())
+            .unwrap()
+    };
+    assert_eq!(
+        message("services/orders/k8s/deployment.yaml", 17),
+        "containerPort 8080 of container `app`, but the app listens on 8000 (the Dockerfile's CMD)"
+    );
+    assert_eq!(
+        message("services/orders/k8s/deployment.yaml", 30),
+        "the readinessProbe of container `app` requests `/ready`, which no route of service `orders` serves"
+    );
+    assert_eq!(
+        message("services/quotes/template.yaml", 21),
+        "handler `quotes.handler.admin_handler` of `QuotesAdmin`: `services/quotes/src/quotes/handler.py` defines no `admin_handler`"
+    );
+    // Each finding belongs to the service the artefact deploys.
+    for f in report.findings.iter().filter(|f| !f.path.ends_with(".py")) {
+        let expected = match f.code {
+            "SM005" => "quotes",
+            _ => "orders",
+        };
+        assert_eq!(f.service.as_deref(), Some(expected), "{f:?}");
+    }
+}
+
+/// The suppressions fixture, copied with every `svc: ignore` comment and `svc.dev/ignore`
+/// annotation disarmed (same lines, so the findings they hid keep their positions).
+fn without_suppressions() -> PathBuf {
+    let src = project("suppressions");
+    let dst = Path::new(env!("CARGO_TARGET_TMPDIR")).join("suppressions-disarmed");
+    let _ = std::fs::remove_dir_all(&dst);
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let target = dst.join(path.strip_prefix(&src).unwrap());
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let disarmed = text
+                .replace("svc: ignore", "svc: not-ignore")
+                .replace("svc.dev/ignore", "svc.dev/not-ignore");
+            std::fs::write(&target, disarmed).unwrap();
+        }
+    }
+    dst
+}
+
+#[test]
+fn suppressions_in_dockerfiles_yaml_and_annotations() {
+    let disarmed = report(&without_suppressions());
+    assert_eq!(
+        artefact_findings(&disarmed),
+        owned(&[
+            ("Dockerfile", 2, "DK002"),
+            // A multi-line ENTRYPOINT: the comment above its first line covers it.
+            ("Dockerfile", 10, "DK004"),
+            ("k8s/deployment.yaml", 11, "KB001"),
+            ("k8s/deployment.yaml", 11, "KB006"),
+            ("k8s/deployment.yaml", 37, "KB005"),
+        ]),
+        "the fixture without its suppressions"
+    );
+
+    let suppressed = report(&project("suppressions"));
+    // What they hid is gone; each suppression that hid nothing is reported where it is written.
+    assert_eq!(
+        artefact_findings(&suppressed),
+        owned(&[
+            // A Dockerfile comment above an instruction with no finding.
+            ("Dockerfile", 4, "SV003"),
+            // A YAML comment on a line with no finding.
+            ("k8s/deployment.yaml", 39, "SV003"),
+            // An annotation on a workload where the rule it names does not fire.
+            ("k8s/deployment.yaml", 51, "SV003"),
+        ])
+    );
+    let unused: Vec<_> = suppressed
+        .findings
+        .iter()
+        .filter(|f| f.code == "SV003")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(
+        unused,
+        vec![
+            "`secret-in-dockerfile` does not fire here: the suppression is unused",
+            "`privileged-container` does not fire here: the suppression is unused",
+            "`privileged-container` does not fire here: the suppression is unused",
+        ]
+    );
+    // The Python findings are the same with and without the artefact suppressions.
+    let python = |r: &Report| {
+        r.findings
+            .iter()
+            .filter(|f| f.path.ends_with(".py"))
+            .map(|f| (f.path.clone(), f.line, f.code))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(python(&suppressed), python(&disarmed));
+}
