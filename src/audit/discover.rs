@@ -76,9 +76,11 @@ impl Filters {
     }
 }
 
-/// Walk `root` and return the files the audit reads, sorted by relative path.
-pub fn discover(root: &Path, filters: &Filters) -> Vec<Discovered> {
+/// Walk `root` and return the files the audit reads, sorted by relative path, and the
+/// entries the walk could not read (unreadable directories, broken links), as messages.
+pub fn discover(root: &Path, filters: &Filters) -> (Vec<Discovered>, Vec<String>) {
     let found = Mutex::new(Vec::new());
+    let errors = Mutex::new(Vec::new());
     let walker = WalkBuilder::new(root)
         .hidden(true)
         .git_ignore(true)
@@ -106,9 +108,14 @@ pub fn discover(root: &Path, filters: &Filters) -> Vec<Discovered> {
         .build_parallel();
     walker.run(|| {
         let found = &found;
+        let errors = &errors;
         Box::new(move |entry| {
-            let Ok(entry) = entry else {
-                return WalkState::Continue;
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    errors.lock().expect("walker lock").push(e.to_string());
+                    return WalkState::Continue;
+                }
             };
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 return WalkState::Continue;
@@ -135,7 +142,9 @@ pub fn discover(root: &Path, filters: &Filters) -> Vec<Discovered> {
     });
     let mut files = found.into_inner().expect("walker lock");
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
-    files
+    let mut errors = errors.into_inner().expect("walker lock");
+    errors.sort();
+    (files, errors)
 }
 
 /// `path` relative to `root`, with `/` separators; the file name when `root` is the file.

@@ -45,6 +45,8 @@ pub struct AuditOptions {
 /// The result of an audit, ready for a reporter.
 pub struct Outcome {
     pub report: Report,
+    /// Directories and entries the walk could not read.
+    pub walk_errors: Vec<String>,
     /// `fail-on` from configuration, when the command line did not set one.
     pub config_fail_on: Option<String>,
     /// The audited root, which report paths are relative to.
@@ -64,6 +66,10 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
         ignore: args.ignore.clone(),
     };
     let mut outcome = audit(&options)?;
+    // Not audited, and not silently: a directory the walk could not enter.
+    for e in &outcome.walk_errors {
+        eprintln!("svc: warning: not audited: {e}");
+    }
     if let Some(rev) = &args.diff {
         // Before the baseline, so that stale entries on unchanged lines are not reported.
         let changed = changed::ChangedLines::since(&outcome.root, rev)?;
@@ -209,6 +215,8 @@ pub struct Loaded {
     config_prefix: String,
     /// Files that could not be read or parsed.
     early: Vec<Finding>,
+    /// Directories and entries the walk could not read: not audited, said on stderr.
+    pub walk_errors: Vec<String>,
 }
 
 impl Loaded {
@@ -288,6 +296,7 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
         root: loaded.root.clone(),
         scope: scope.clone(),
         rules: selected.iter().map(|r| r.code).collect(),
+        walk_errors: loaded.walk_errors.clone(),
     })
 }
 
@@ -296,6 +305,14 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
 /// With `checks`, files outside every service are checked as they are parsed (their findings
 /// land in `early`) and only the facts of service files are kept.
 pub fn load(
+    options: &AuditOptions,
+    checks: Option<(&[&'static Rule], &RuleConfig)>,
+) -> Result<Loaded, AuditError> {
+    // In the pool, so that even work rayon keeps on the calling thread has a deep stack.
+    deep_pool().install(|| load_files(options, checks))
+}
+
+fn load_files(
     options: &AuditOptions,
     checks: Option<(&[&'static Rule], &RuleConfig)>,
 ) -> Result<Loaded, AuditError> {
@@ -337,7 +354,7 @@ pub fn load(
     let filters = discover::Filters::new(&prefixed(&config.exclude), &prefixed(&config.include))?;
     // Every file of the project is read even when only some are named (pre-commit passes
     // the changed files): cross-file rules need the whole service. `scope` narrows the report.
-    let found = discover::discover(&root, &filters);
+    let (found, walk_errors) = discover::discover(&root, &filters);
     if !found
         .iter()
         .any(|f| f.kind == FileKind::Python || scope.iter().any(|s| in_scope(&f.rel, s)))
@@ -454,6 +471,7 @@ pub fn load(
         scope,
         config_prefix,
         early,
+        walk_errors,
     })
 }
 
@@ -488,6 +506,23 @@ fn parse_artefacts(
             }
         })
         .collect()
+}
+
+/// Syntax trees are walked (and dropped) recursively: a 10,000-deep nesting of brackets or a
+/// 20,000-term expression needs far more than the default 2 MiB thread stack. Stacks are
+/// reserved address space, so a large one costs memory only when a file needs it.
+const WORKER_STACK: usize = 512 << 20;
+
+/// The thread pool that parses: threads with deep stacks.
+fn deep_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(WORKER_STACK)
+            .thread_name(|i| format!("svc-parse-{i}"))
+            .build()
+            .expect("cannot start parser threads")
+    })
 }
 
 /// What parsing one Python file gave.

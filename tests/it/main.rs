@@ -5,3 +5,4 @@ mod ci;
 mod cli;
 mod new;
 mod rules;
+mod robustness;
