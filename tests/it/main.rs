@@ -4,5 +4,5 @@ mod artefacts;
 mod ci;
 mod cli;
 mod new;
-mod rules;
 mod robustness;
+mod rules;
