@@ -5,10 +5,22 @@ from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from app.http_client import UpstreamError
 from app.security.headers import apply_security_headers
 
 log = structlog.get_logger(__name__)
+
+
+class UpstreamError(Exception):
+    """An upstream could not give a usable answer in time; map it to 502/503/504, never retry it.
+
+    Defined here, not in app.http_client, so that installing the error handlers does not import
+    the HTTP client stack (a cold-start cost on Lambda); app.http_client re-exports it.
+    """
+
+    def __init__(self, upstream: str, reason: str) -> None:
+        super().__init__(f"{upstream}: {reason}")
+        self.upstream = upstream
+        self.reason = reason
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:

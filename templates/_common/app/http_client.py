@@ -19,20 +19,14 @@ from fastapi import Depends, Request
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 
+from app.errors import UpstreamError
 from app.settings import Settings
+
+__all__ = ["HttpDep", "ResilientClient", "UpstreamError", "create_http_client", "get_http"]
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 # Cap what a server may ask us to wait through Retry-After: the deadline still applies.
 MAX_RETRY_AFTER_SECONDS = 5.0
-
-
-class UpstreamError(Exception):
-    """An upstream could not give a usable answer in time; map it to 502/503/504, never retry it."""
-
-    def __init__(self, upstream: str, reason: str) -> None:
-        super().__init__(f"{upstream}: {reason}")
-        self.upstream = upstream
-        self.reason = reason
 
 
 class _RetryableStatus(Exception):  # noqa: N818 - internal signal, not an error for callers
