@@ -594,10 +594,19 @@ fn call_index(code: &CodeFile, range: TextRange) -> Option<u32> {
 
 fn is_rate_limit_decorator(callee: &Ref) -> bool {
     // slowapi: `@limiter.limit("5/minute")`; anything named like a limiter.
-    callee.in_module("slowapi") || {
-        let lower = callee.path.to_ascii_lowercase();
-        RATE_LIMIT_WORDS.iter().any(|w| lower.contains(w))
-    }
+    callee.in_module("slowapi") || names_a_limiter(&callee.path)
+}
+
+/// The object and attribute a path ends with (`limiter.limit`, `deps.rate_limit`) name a
+/// limiter. Only the tail counts: a module or directory name (`svc_throttling.app`) does not.
+fn names_a_limiter(path: &str) -> bool {
+    let path = path.trim_end_matches("()");
+    let tail = match path.rmatch_indices('.').nth(1) {
+        Some((i, _)) => &path[i + 1..],
+        None => path,
+    };
+    let lower = tail.to_ascii_lowercase();
+    RATE_LIMIT_WORDS.iter().any(|w| lower.contains(w))
 }
 
 struct Linker<'a> {
@@ -842,8 +851,7 @@ impl Linker<'_> {
         if target.in_module("fastapi_limiter") || target.in_module("slowapi") {
             return true;
         }
-        let lower = target.path.to_ascii_lowercase();
-        if RATE_LIMIT_WORDS.iter().any(|w| lower.contains(w)) {
+        if names_a_limiter(&target.path) {
             return true;
         }
         if depth > 2 {
@@ -980,6 +988,18 @@ fn find_lambda_handlers(project: &Project, files: &[FileId]) -> Vec<FnRef> {
 #[cfg(test)]
 mod tests {
     use super::join_paths;
+
+    #[test]
+    fn only_the_tail_of_a_path_names_a_limiter() {
+        use super::names_a_limiter;
+        assert!(names_a_limiter("app.main.limiter.limit"));
+        assert!(names_a_limiter("app.deps.rate_limit"));
+        assert!(names_a_limiter("fastapi_limiter.depends.RateLimiter()"));
+        assert!(!names_a_limiter(
+            "svc_throttled.app.routers.items.router.get"
+        ));
+        assert!(!names_a_limiter("rate_limits_dir.app.get_user"));
+    }
 
     #[test]
     fn paths_join_without_double_slashes() {
