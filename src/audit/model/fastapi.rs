@@ -114,14 +114,22 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
 
     // 1. Router and app objects.
     let mut routers: Vec<RouterObj> = Vec::new();
+    let mut class_kinds: HashMap<&str, (bool, bool)> = HashMap::new();
     for &file in &files {
         let code = project.code(file).expect("parsed");
         for a in &code.assigns {
             let Some(call) = a.value.as_call() else {
                 continue;
             };
-            let is_app = is_subclass_of(project, cx.service, &call.callee, APP_CLASSES, 0);
-            if !is_app && !is_subclass_of(project, cx.service, &call.callee, ROUTER_CLASSES, 0) {
+            // Most assignments call something unrelated (`logging.getLogger`): look each
+            // callee up once.
+            let (is_app, is_router) = *class_kinds.entry(&call.callee.path).or_insert_with(|| {
+                (
+                    is_subclass_of(project, cx.service, &call.callee, APP_CLASSES, 0),
+                    is_subclass_of(project, cx.service, &call.callee, ROUTER_CLASSES, 0),
+                )
+            });
+            if !is_app && !is_router {
                 continue;
             }
             let key = match a.scope {

@@ -249,6 +249,7 @@ impl Service {
 }
 
 /// Everything an audit knows, built once.
+#[derive(Default)]
 pub struct Project {
     pub files: Vec<SourceFile>,
     /// Facts of each file that parsed, by file id.

@@ -5,7 +5,7 @@
 //! root (`app.routers.items`), so a module matches every file whose path ends with it. Names
 //! defined at module level are looked up in that file, following imports and re-exports.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::audit::model::FnRef;
 use crate::audit::model::Project;
@@ -42,6 +42,9 @@ pub(crate) struct SymbolTable {
     modules: HashMap<Box<str>, Vec<FileId>>,
     /// Module-level definitions of each file.
     defs: HashMap<FileId, HashMap<Box<str>, Def>>,
+    /// Answers already given: the model and several rules resolve the same names (a
+    /// router, `Depends(current_user)`) over and over.
+    cache: std::sync::Mutex<HashMap<Box<str>, Option<Symbol>>>,
 }
 
 /// How many imports/re-exports a resolution follows before giving up (cycles).
@@ -60,7 +63,7 @@ impl SymbolTable {
                     None => break,
                 }
             }
-            let mut defs = HashMap::new();
+            let mut defs = HashMap::default();
             for (i, imp) in code.imports.iter().enumerate() {
                 if imp.func.is_none() {
                     defs.insert(imp.local.clone(), Def::Import(i as u32));
@@ -93,7 +96,14 @@ impl SymbolTable {
     }
 
     pub fn resolve(&self, project: &Project, path: &str) -> Option<Symbol> {
-        self.resolve_hops(project, path, 0)
+        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(path).copied()) {
+            return hit;
+        }
+        let found = self.resolve_hops(project, path, 0);
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(path.into(), found);
+        }
+        found
     }
 
     fn resolve_hops(&self, project: &Project, path: &str, hops: u32) -> Option<Symbol> {
