@@ -51,10 +51,7 @@ impl SourceFile {
         let role = role_of(&rel);
         let mut line_starts = vec![TextSize::from(0)];
         line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| TextSize::from(i as u32 + 1)),
+            memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| TextSize::from(i as u32 + 1)),
         );
         SourceFile {
             path,

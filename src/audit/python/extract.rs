@@ -5,7 +5,7 @@
 //! imports (module-level and function-level), its module-level definitions and the builtins;
 //! local variables built by a call (`client = httpx.Client()`) resolve as instances of it.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_python_ast::{
     self as ast, Expr, Stmt,
@@ -116,14 +116,14 @@ impl<'src> Extractor<'src> {
             },
             module: module.to_string(),
             package,
-            module_names: HashSet::new(),
-            module_imports: HashMap::new(),
-            module_instances: HashMap::new(),
+            module_names: HashSet::default(),
+            module_imports: HashMap::default(),
+            module_instances: HashMap::default(),
             fns: Vec::new(),
             classes: Vec::new(),
             qual_stack: Vec::new(),
-            with_call_starts: HashSet::new(),
-            awaited_starts: HashSet::new(),
+            with_call_starts: HashSet::default(),
+            awaited_starts: HashSet::default(),
             at_module_level: true,
             type_checking: 0,
         }
@@ -637,8 +637,8 @@ impl<'src> Extractor<'src> {
                 range: p.range(),
             })
             .collect();
-        let mut locals = HashSet::new();
-        let mut globals = HashSet::new();
+        let mut locals = HashSet::default();
+        let mut globals = HashSet::default();
         let mut has_yield = false;
         for p in f.parameters.iter() {
             locals.insert(p.name().id.to_string());
@@ -667,8 +667,8 @@ impl<'src> Extractor<'src> {
             id,
             locals,
             globals,
-            instances: HashMap::new(),
-            imports: HashMap::new(),
+            instances: HashMap::default(),
+            imports: HashMap::default(),
             deferred: 0,
         });
         self.qual_stack.push(f.name.id.to_string());
@@ -938,7 +938,7 @@ fn looks_like_header_name(s: &str) -> bool {
 /// Names bound at module level, looking into `if`/`try`/`with`/loops but not into bodies of
 /// functions and classes.
 fn bind_module_names(stmt: &Stmt, names: &mut HashSet<String>) {
-    let mut globals = HashSet::new();
+    let mut globals = HashSet::default();
     let mut unused = false;
     bind_names(stmt, names, &mut globals, &mut unused, true);
 }
