@@ -1,0 +1,27 @@
+"""A task that always fails with a transient error, for the real-worker test (`-I` module)."""
+
+from app.idempotency import get_redis
+from app.settings import get_settings
+from app.tasks import TRANSIENT_ERRORS, TransientError
+from app.worker import celery_app
+
+settings = get_settings()
+
+
+@celery_app.task(
+    bind=True,
+    name="tests.always_transient",
+    autoretry_for=TRANSIENT_ERRORS,
+    max_retries=settings.task_max_retries,
+    retry_backoff=True,
+    retry_backoff_max=settings.task_retry_backoff_max,
+    retry_jitter=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.task_soft_time_limit,
+    time_limit=settings.task_time_limit,
+)
+def always_transient(self, attempts_key: str) -> None:
+    # Counted in Redis, where the test can read it: the worker is another process.
+    get_redis().incr(attempts_key)
+    raise TransientError("upstream unavailable")
