@@ -759,17 +759,9 @@ impl Parser<'_> {
         prefix: &str,
         field: &str,
     ) -> Result<Option<String>, ManifestError> {
-        match table.get(field) {
-            None => Ok(None),
-            Some(item) => match item.as_str() {
-                Some(s) => Ok(Some(s.to_owned())),
-                None => Err(self.error(
-                    &join_key(prefix, field),
-                    item.span(),
-                    format!("expected a string, found {}", item.type_name()),
-                )),
-            },
-        }
+        self.optional(table, &join_key(prefix, field), field, "a string", |i| {
+            i.as_str().map(str::to_owned)
+        })
     }
 
     fn optional_bool(
@@ -778,17 +770,13 @@ impl Parser<'_> {
         prefix: &str,
         field: &str,
     ) -> Result<Option<bool>, ManifestError> {
-        match table.get(field) {
-            None => Ok(None),
-            Some(item) => match item.as_bool() {
-                Some(b) => Ok(Some(b)),
-                None => Err(self.error(
-                    &join_key(prefix, field),
-                    item.span(),
-                    format!("expected true or false, found {}", item.type_name()),
-                )),
-            },
-        }
+        self.optional(
+            table,
+            &join_key(prefix, field),
+            field,
+            "true or false",
+            Item::as_bool,
+        )
     }
 
     fn optional_int(
@@ -797,14 +785,26 @@ impl Parser<'_> {
         key: &str,
         field: &str,
     ) -> Result<Option<i64>, ManifestError> {
+        self.optional(table, key, field, "an integer", Item::as_integer)
+    }
+
+    /// `field` of `table` if present, converted; an error naming `key` if of the wrong type.
+    fn optional<T>(
+        &self,
+        table: &Table,
+        key: &str,
+        field: &str,
+        expected: &str,
+        convert: impl Fn(&Item) -> Option<T>,
+    ) -> Result<Option<T>, ManifestError> {
         match table.get(field) {
             None => Ok(None),
-            Some(item) => match item.as_integer() {
-                Some(i) => Ok(Some(i)),
+            Some(item) => match convert(item) {
+                Some(v) => Ok(Some(v)),
                 None => Err(self.error(
                     key,
                     item.span(),
-                    format!("expected an integer, found {}", item.type_name()),
+                    format!("expected {expected}, found {}", item.type_name()),
                 )),
             },
         }

@@ -758,6 +758,12 @@ impl Linker<'_> {
     }
 
     fn is_auth(&self, target: &Ref, depth: u32) -> bool {
+        self.leads_to(target, depth, 3, true, &|t| self.names_auth(t))
+    }
+
+    /// Authentication by the name alone: a `fastapi.security` scheme, Starlette's auth, a
+    /// dependency named like one, or one the configuration lists.
+    fn names_auth(&self, target: &Ref) -> bool {
         if target.in_module("fastapi.security") || target.in_module("starlette.authentication") {
             return true;
         }
@@ -768,52 +774,53 @@ impl Linker<'_> {
             .next()
             .unwrap_or_default()
             .to_ascii_lowercase();
-        if AUTH_WORDS.iter().any(|w| last.contains(w)) {
+        AUTH_WORDS.iter().any(|w| last.contains(w))
+            || self
+                .options
+                .auth_dependencies
+                .iter()
+                .any(|a| a.as_str() == &*target.path || a.as_str() == last)
+    }
+
+    /// `target` satisfies `direct`, or leads to something that does within `max_depth`
+    /// steps: a function through its parameter dependencies, an object through the call that
+    /// built it, a class (when `through_bases`) through its base classes.
+    fn leads_to(
+        &self,
+        target: &Ref,
+        depth: u32,
+        max_depth: u32,
+        through_bases: bool,
+        direct: &dyn Fn(&Ref) -> bool,
+    ) -> bool {
+        if direct(target) {
             return true;
         }
-        if self
-            .options
-            .auth_dependencies
-            .iter()
-            .any(|a| a.as_str() == &*target.path || a.as_str() == last)
-        {
-            return true;
-        }
-        if depth > 3 {
+        if depth > max_depth {
             return false;
         }
+        let next = |t: &Ref| self.leads_to(t, depth + 1, max_depth, through_bases, direct);
         let lookup = Ref {
             path: target.path.trim_end_matches("()").into(),
             origin: target.origin,
             instance: None,
         };
         match self.project.resolve(self.service, &lookup) {
-            Some(Symbol::Function(f)) => {
-                let Some(code) = self.project.code(f.file) else {
-                    return false;
-                };
+            Some(Symbol::Function(f)) => self.project.code(f.file).is_some_and(|code| {
                 self.parameter_dependencies_shallow(code, f.func)
                     .iter()
-                    .any(|t| self.is_auth(t, depth + 1))
-            }
-            Some(Symbol::Assign { file, index }) => {
-                let Some(code) = self.project.code(file) else {
-                    return false;
-                };
-                match code.assigns[index as usize].value.as_call() {
-                    Some(c) => self.is_auth(&c.callee, depth + 1),
-                    None => false,
-                }
-            }
-            Some(Symbol::Class { file, index }) => {
-                let Some(code) = self.project.code(file) else {
-                    return false;
-                };
-                code.classes[index as usize]
-                    .bases
-                    .iter()
-                    .any(|b| self.is_auth(b, depth + 1))
-            }
+                    .any(next)
+            }),
+            Some(Symbol::Assign { file, index }) => self.project.code(file).is_some_and(|code| {
+                code.assigns[index as usize]
+                    .value
+                    .as_call()
+                    .is_some_and(|c| next(&c.callee))
+            }),
+            Some(Symbol::Class { file, index }) if through_bases => self
+                .project
+                .code(file)
+                .is_some_and(|code| code.classes[index as usize].bases.iter().any(next)),
             _ => false,
         }
     }
@@ -856,40 +863,9 @@ impl Linker<'_> {
     }
 
     fn is_rate_limit(&self, target: &Ref, depth: u32) -> bool {
-        if target.in_module("fastapi_limiter") || target.in_module("slowapi") {
-            return true;
-        }
-        if names_a_limiter(&target.path) {
-            return true;
-        }
-        if depth > 2 {
-            return false;
-        }
-        let lookup = Ref {
-            path: target.path.trim_end_matches("()").into(),
-            origin: target.origin,
-            instance: None,
-        };
-        match self.project.resolve(self.service, &lookup) {
-            Some(Symbol::Assign { file, index }) => {
-                let Some(code) = self.project.code(file) else {
-                    return false;
-                };
-                code.assigns[index as usize]
-                    .value
-                    .as_call()
-                    .is_some_and(|c| self.is_rate_limit(&c.callee, depth + 1))
-            }
-            Some(Symbol::Function(f)) => {
-                let Some(code) = self.project.code(f.file) else {
-                    return false;
-                };
-                self.parameter_dependencies_shallow(code, f.func)
-                    .iter()
-                    .any(|t| self.is_rate_limit(t, depth + 1))
-            }
-            _ => false,
-        }
+        self.leads_to(target, depth, 2, false, &|t| {
+            t.in_module("fastapi_limiter") || t.in_module("slowapi") || names_a_limiter(&t.path)
+        })
     }
 }
 
