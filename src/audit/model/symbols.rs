@@ -49,6 +49,8 @@ pub(crate) struct SymbolTable {
 
 /// How many imports/re-exports a resolution follows before giving up (cycles).
 const MAX_HOPS: u32 = 8;
+/// How many file look-ups one resolution may make in all.
+const MAX_LOOKUPS: u32 = 32;
 
 impl SymbolTable {
     pub fn build(project: &Project, files: &[FileId]) -> Self {
@@ -99,14 +101,21 @@ impl SymbolTable {
         if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(path).copied()) {
             return hit;
         }
-        let found = self.resolve_hops(project, path, 0);
+        let mut budget = MAX_LOOKUPS;
+        let found = self.resolve_hops(project, path, 0, &mut budget);
         if let Ok(mut c) = self.cache.lock() {
             c.insert(path.into(), found);
         }
         found
     }
 
-    fn resolve_hops(&self, project: &Project, path: &str, hops: u32) -> Option<Symbol> {
+    fn resolve_hops(
+        &self,
+        project: &Project,
+        path: &str,
+        hops: u32,
+        budget: &mut u32,
+    ) -> Option<Symbol> {
         if hops > MAX_HOPS {
             return None;
         }
@@ -122,7 +131,7 @@ impl SymbolTable {
                 continue;
             };
             for &file in files {
-                if let Some(sym) = self.lookup_in(project, file, rest, hops) {
+                if let Some(sym) = self.lookup_in(project, file, rest, hops, budget) {
                     return Some(sym);
                 }
             }
@@ -131,7 +140,20 @@ impl SymbolTable {
     }
 
     /// Look up `rest` (`name` or `Class.method` or `func.local`) in one file.
-    fn lookup_in(&self, project: &Project, file: FileId, rest: &str, hops: u32) -> Option<Symbol> {
+    fn lookup_in(
+        &self,
+        project: &Project,
+        file: FileId,
+        rest: &str,
+        hops: u32,
+        budget: &mut u32,
+    ) -> Option<Symbol> {
+        // Several files can share a module name (two copies of a package); following every
+        // candidate through every re-export multiplies: bound the work per resolution.
+        if *budget == 0 {
+            return None;
+        }
+        *budget -= 1;
         let code = project.code(file)?;
         let (first, tail) = match rest.split_once('.') {
             Some((f, t)) => (f, Some(t)),
@@ -148,7 +170,7 @@ impl SymbolTable {
                     Some(t) => format!("{target}.{t}"),
                     None => target.to_string(),
                 };
-                self.resolve_hops(project, &full, hops + 1)
+                self.resolve_hops(project, &full, hops + 1, budget)
             }
             (Def::Class(_) | Def::Function(_), Some(t)) => {
                 // A method (`Class.method`) or a function's local (`create_app.app`).
