@@ -45,17 +45,5 @@ async def healthz() -> dict[str, str]:
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(service) = cx.service else { return };
-    let Some(app) = service.apps.first() else {
-        return;
-    };
-    if !service.routes.iter().any(is_liveness) {
-        sink.report(
-            app.at,
-            format!(
-                "service `{}` has no liveness route such as `/healthz`",
-                service.name
-            ),
-        );
-    }
+    super::report_missing_route(cx, sink, is_liveness, "liveness route such as `/healthz`");
 }

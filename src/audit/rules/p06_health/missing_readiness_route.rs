@@ -46,17 +46,5 @@ async def readyz(response: Response, redis: Redis = Depends(get_redis)):
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(service) = cx.service else { return };
-    let Some(app) = service.apps.first() else {
-        return;
-    };
-    if !service.routes.iter().any(is_readiness) {
-        sink.report(
-            app.at,
-            format!(
-                "service `{}` has no readiness route such as `/readyz`",
-                service.name
-            ),
-        );
-    }
+    super::report_missing_route(cx, sink, is_readiness, "readiness route such as `/readyz`");
 }

@@ -43,3 +43,19 @@ pub(super) fn is_liveness(route: &Route) -> bool {
 pub(super) fn is_readiness(route: &Route) -> bool {
     probe_segment(route).is_some_and(|s| READINESS.contains(&s.as_str()))
 }
+
+/// One finding at the service's first app when none of its routes is `wanted`.
+pub(super) fn report_missing_route(
+    cx: &crate::audit::rules::Context,
+    sink: &mut crate::audit::rules::Sink,
+    wanted: fn(&Route) -> bool,
+    what: &str,
+) {
+    let Some(service) = cx.service else { return };
+    let Some(app) = service.apps.first() else {
+        return;
+    };
+    if !service.routes.iter().any(wanted) {
+        sink.report(app.at, format!("service `{}` has no {what}", service.name));
+    }
+}

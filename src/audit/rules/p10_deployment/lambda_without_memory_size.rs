@@ -1,6 +1,5 @@
 //! SM002 `lambda-without-memory-size`: a SAM/CloudFormation function without `MemorySize`.
 
-use crate::audit::model::artefacts::function_setting;
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -39,20 +38,10 @@ Globals:
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(service) = cx.service else { return };
-    for r in &service.artefacts.functions {
-        let (f, t) = cx.project.sam_function(*r);
-        if function_setting(f, t, |s| s.memory_size).is_none() {
-            sink.report(
-                Loc {
-                    file: r.file,
-                    range: f.range,
-                },
-                format!(
-                    "function `{}` has no `MemorySize` (the default is 128 MB)",
-                    f.logical_id
-                ),
-            );
-        }
-    }
+    super::report_functions_without(
+        cx,
+        sink,
+        |s| s.memory_size.is_some(),
+        |id| format!("function `{id}` has no `MemorySize` (the default is 128 MB)"),
+    );
 }

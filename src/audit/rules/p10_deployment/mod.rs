@@ -20,7 +20,8 @@ pub mod shell_form_cmd;
 pub mod unverified_remote_add;
 
 use crate::audit::artefact::k8s::{Container, Workload};
-use crate::audit::model::artefacts::ItemRef;
+use crate::audit::artefact::sam::FunctionSettings;
+use crate::audit::model::artefacts::{ItemRef, function_setting};
 use crate::audit::rules::prelude::*;
 
 /// A literal value that reads like a secret for a secret-like name: the word it ends with.
@@ -32,6 +33,29 @@ pub(super) fn secret_literal(name: &str, value: &str) -> Option<&'static str> {
         return None;
     }
     super::p03_auth::hardcoded_secret::is_secret_value(v, name, word).then_some(word)
+}
+
+/// Report every Lambda function of the service that sets `setting` neither itself nor (SAM)
+/// in `Globals.Function`; `message` gets the function's logical id.
+pub(super) fn report_functions_without(
+    cx: &Context,
+    sink: &mut Sink,
+    setting: impl Fn(&FunctionSettings) -> bool,
+    message: impl Fn(&str) -> String,
+) {
+    let Some(service) = cx.service else { return };
+    for r in &service.artefacts.functions {
+        let (f, t) = cx.project.sam_function(*r);
+        if function_setting(f, t, |s| setting(s).then_some(())).is_none() {
+            sink.report(
+                Loc {
+                    file: r.file,
+                    range: f.range,
+                },
+                message(&f.logical_id),
+            );
+        }
+    }
 }
 
 /// Every long-running (non-init) container of the service's workloads.
