@@ -404,18 +404,25 @@ fn load_files(
 
     // Parse the files that may define an app first: they decide which directories are
     // services. Then the rest: files outside every service are checked at once and their
-    // facts dropped, so memory holds only what the cross-file model needs.
+    // facts dropped, so memory holds only what the cross-file model needs. A Python file's
+    // text is dropped as soon as its facts are out; a finding that needs it reads it again.
     let mut code: Vec<Option<CodeFile>> = (0..files.len()).map(|_| None).collect();
-    let is_python = |f: &SourceFile| f.kind == FileKind::Python && !f.text.is_empty();
-    let first: Vec<usize> = (0..files.len())
-        .filter(|&i| is_python(&files[i]) && model::may_define_app(&files[i].text))
-        .collect();
-    let parsed: Vec<(usize, Parsed)> = first
+    let is_python = |f: &SourceFile| f.kind == FileKind::Python && !f.is_empty();
+    let first: Vec<bool> = files
         .par_iter()
-        .map(|&i| (i, parse_python(&files[i], i as FileId)))
+        .map(|f| is_python(f) && model::may_define_app(f.text()))
         .collect();
-    let mut outcomes = parsed;
-    for (i, p) in outcomes.drain(..) {
+    let outcomes: Vec<(usize, Parsed)> = files
+        .par_iter_mut()
+        .enumerate()
+        .filter(|(i, _)| first[*i])
+        .map(|(i, file)| {
+            let parsed = parse_python(file, i as FileId);
+            file.release_text();
+            (i, parsed)
+        })
+        .collect();
+    for (i, p) in outcomes {
         match p {
             Parsed::Facts(facts) => code[i] = Some(facts),
             Parsed::Failed(f) => early.push(f),
@@ -423,36 +430,27 @@ fn load_files(
         }
     }
     let service_dirs = model::find_service_dirs(&files, &code);
-    let rest: Vec<usize> = (0..files.len())
-        .filter(|&i| is_python(&files[i]) && code[i].is_none() && first.binary_search(&i).is_err())
-        .collect();
-    let outcomes: Vec<(usize, Parsed)> = rest
-        .par_iter()
-        .map(|&i| {
-            let file = &files[i];
+    let outcomes: Vec<(usize, Parsed)> = files
+        .par_iter_mut()
+        .enumerate()
+        .filter(|(i, f)| !first[*i] && is_python(f))
+        .map(|(i, file)| {
             let parsed = parse_python(file, i as FileId);
             let loose = model::owning_dir(&service_dirs, &file.rel).is_none();
-            match (parsed, checks) {
-                (Parsed::Facts(facts), Some((selected, rule_config))) if loose => (
-                    i,
-                    Parsed::Checked(check_loose_file(
-                        file,
-                        facts,
-                        i as FileId,
-                        selected,
-                        rule_config,
-                    )),
+            let outcome = match (parsed, checks) {
+                (Parsed::Facts(facts), Some((selected, rule_config))) if loose => Parsed::Checked(
+                    check_loose_file(file, facts, i as FileId, selected, rule_config),
                 ),
-                (parsed, _) => (i, parsed),
-            }
+                (parsed, _) => parsed,
+            };
+            file.release_text();
+            (i, outcome)
         })
         .collect();
     for (i, p) in outcomes {
         match p {
             Parsed::Facts(facts) => code[i] = Some(facts),
             Parsed::Failed(f) => early.push(f),
-            // Nothing to show from this file: its text is not needed any more.
-            Parsed::Checked(found) if found.is_empty() => files[i].release_text(),
             Parsed::Checked(found) => early.extend(found),
         }
     }
@@ -543,7 +541,7 @@ enum Parsed {
 
 fn parse_python(file: &SourceFile, id: FileId) -> Parsed {
     let (module, is_package) = file.python_module();
-    match python::analyze(&file.text, &module, is_package) {
+    match python::analyze(file.text(), &module, is_package) {
         Ok(code) => Parsed::Facts(code),
         Err(e) => Parsed::Failed(Finding::new(
             &rules::meta::syntax_error::RULE,
@@ -557,19 +555,19 @@ fn parse_python(file: &SourceFile, id: FileId) -> Parsed {
 /// Run the code-level rules on a file that belongs to no service, on its own: such a file
 /// takes no part in any cross-file model, so its facts need not outlive this call.
 fn check_loose_file(
-    file: &SourceFile,
+    file: &mut SourceFile,
     facts: CodeFile,
     id: FileId,
     selected: &[&'static Rule],
     rule_config: &RuleConfig,
 ) -> Vec<Finding> {
-    let alone = model::build(
-        vec![file.clone()],
-        vec![Some(facts)],
-        &ModelOptions::default(),
-    );
+    // The one-file model borrows the file for the time of the check.
+    let stand_in = SourceFile::new(PathBuf::new(), String::new(), file.kind, String::new());
+    let taken = std::mem::replace(file, stand_in);
+    let mut alone = model::build(vec![taken], vec![Some(facts)], &ModelOptions::default());
     let findings = rules::run(&alone, selected, rule_config);
     let mut findings = apply_suppressions(&alone, findings, selected);
+    *file = alone.files.pop().expect("the file of a one-file model");
     for f in &mut findings {
         f.file = id;
         f.service = None;
@@ -840,10 +838,10 @@ fn build_report(project: &Project, mut findings: Vec<Finding>) -> Report {
     for f in findings {
         let file = project.file(f.file);
         let src = *source_index.entry(f.file).or_insert_with(|| {
-            sources.push((file.rel.clone(), std::sync::Arc::from(file.text.as_str())));
+            sources.push((file.rel.clone(), std::sync::Arc::from(file.text())));
             sources.len() - 1
         });
-        let text_len = TextSize::of(file.text.as_str());
+        let text_len = TextSize::of(file.text());
         let range = TextRange::new(f.range.start().min(text_len), f.range.end().min(text_len));
         let start = file.line_col(range.start());
         let end = file.line_col(range.end());

@@ -1,6 +1,8 @@
 //! Source files as the audit sees them: path, text, line index, and what kind of file.
 
+use std::hash::Hasher;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use ruff_text_size::{TextRange, TextSize};
 
@@ -35,7 +37,11 @@ pub struct SourceFile {
     pub rel: String,
     pub kind: FileKind,
     pub role: FileRole,
-    pub text: String,
+    /// The text, while it is held; see [`SourceFile::text`].
+    text: OnceLock<Box<str>>,
+    /// Length and digest of the text as first read: a text read again must match them.
+    len: TextSize,
+    digest: u64,
     line_starts: Vec<TextSize>,
 }
 
@@ -53,27 +59,62 @@ impl SourceFile {
         line_starts.extend(
             memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| TextSize::from(i as u32 + 1)),
         );
+        line_starts.shrink_to_fit();
         SourceFile {
             path,
             rel,
             kind,
             role,
-            text,
+            len: TextSize::of(text.as_str()),
+            digest: digest(text.as_bytes()),
+            text: OnceLock::from(text.into_boxed_str()),
             line_starts,
         }
     }
 
+    /// The file's text. After [`SourceFile::release_text`] it is read again from disk on
+    /// first use (to report a finding); if the file changed since the audit read it, the
+    /// text is empty rather than wrong, and spans into it are clamped where they are used.
+    pub fn text(&self) -> &str {
+        self.text.get_or_init(|| {
+            std::fs::read(&self.path)
+                .ok()
+                .filter(|b| b.len() == usize::from(self.len) && digest(b) == self.digest)
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_default()
+                .into_boxed_str()
+        })
+    }
+
+    /// The text in `range`, or "" when the range does not fit the text (see
+    /// [`SourceFile::text`]).
+    pub fn slice(&self, range: TextRange) -> &str {
+        self.text()
+            .get(range.start().into()..range.end().into())
+            .unwrap_or("")
+    }
+
+    /// Length of the text as first read.
+    pub fn len(&self) -> TextSize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == TextSize::from(0)
+    }
+
     pub fn line_col(&self, offset: TextSize) -> LineCol {
-        let offset = offset.min(TextSize::of(&*self.text));
+        let offset = offset.min(self.len);
         let line = match self.line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let column = self.text[usize::from(start)..usize::from(offset)]
-            .chars()
-            .count() as u32
-            + 1;
+        let column = match self.text().get(usize::from(start)..usize::from(offset)) {
+            Some(s) => s.chars().count() as u32,
+            // The text is gone (changed on disk): bytes are the best count left.
+            None => u32::from(offset - start),
+        } + 1;
         LineCol {
             line: line as u32 + 1,
             column,
@@ -96,13 +137,14 @@ impl SourceFile {
             .line_starts
             .get(i + 1)
             .map(|e| *e - TextSize::from(1))
-            .unwrap_or(TextSize::of(&*self.text));
+            .unwrap_or(self.len);
         TextRange::new(start, end.max(start))
     }
 
-    /// Drop the text of a file nothing will be reported in (its line index stays).
+    /// Drop the text once its facts are extracted (the line index stays); it is read again
+    /// if a finding needs it.
     pub fn release_text(&mut self) {
-        self.text = String::new();
+        self.text = OnceLock::new();
     }
 
     pub fn is_test(&self) -> bool {
@@ -120,6 +162,13 @@ impl SourceFile {
         };
         (stem.replace('/', "."), is_package)
     }
+}
+
+/// A cheap fingerprint of a file's bytes, to notice a file that changed during the audit.
+fn digest(bytes: &[u8]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(bytes);
+    h.finish()
 }
 
 fn role_of(rel: &str) -> FileRole {
@@ -216,10 +265,10 @@ mod tests {
             FileKind::Python,
             "a\néé = 1\n".into(),
         );
-        let off = TextSize::from(f.text.find('=').unwrap() as u32);
+        let off = TextSize::from(f.text().find('=').unwrap() as u32);
         assert_eq!(f.line_col(off), LineCol { line: 2, column: 4 });
         assert_eq!(f.line_of(off), 2);
-        assert_eq!(&f.text[f.line_range(2)], "éé = 1");
+        assert_eq!(f.slice(f.line_range(2)), "éé = 1");
     }
 
     #[test]

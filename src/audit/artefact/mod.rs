@@ -93,22 +93,22 @@ pub fn analyze(file: &SourceFile) -> Option<Result<Artefact, ParseError>> {
     let name = file.rel.rsplit('/').next().unwrap_or(&file.rel);
     let parsed = match file.kind {
         FileKind::Python | FileKind::Manifest => return None,
-        FileKind::Dockerfile => dockerfile::parse(&file.text)
+        FileKind::Dockerfile => dockerfile::parse(file.text())
             .map(|d| {
                 let ranges = d
                     .instruction_ranges
                     .iter()
                     .copied()
-                    .filter(|r| file.text[*r].contains('\n'))
+                    .filter(|r| file.slice(*r).contains('\n'))
                     .collect();
                 (Facts::Dockerfile(d), proxy::ProxyFacts::default(), ranges)
             })
             .map_err(|e| named("Dockerfile", e)),
-        FileKind::ProxyConfig => Ok((Facts::Other, proxy::from_text(&file.text), Vec::new())),
+        FileKind::ProxyConfig => Ok((Facts::Other, proxy::from_text(file.text()), Vec::new())),
         FileKind::Yaml | FileKind::Json => yaml_facts(file, name),
     };
     Some(parsed.map(|(facts, proxy, statement_ranges)| {
-        let mut suppressions = line_suppressions(&file.text);
+        let mut suppressions = line_suppressions(file.text());
         let mut regions = vec![None; suppressions.len()];
         if let Facts::Kubernetes(workloads) = &facts {
             for w in workloads {
@@ -144,10 +144,10 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
     } else {
         "YAML"
     };
-    let docs = match yaml::parse(&file.text) {
+    let docs = match yaml::parse(file.text()) {
         Ok(d) => d,
         // Helm charts and other templated YAML are not YAML until rendered.
-        Err(_) if file.text.contains("{{") => {
+        Err(_) if file.text().contains("{{") => {
             return Ok((Facts::Other, Default::default(), Vec::new()));
         }
         Err(e) => {

@@ -61,10 +61,10 @@ pub fn collect(project: &Project, files: &[FileId]) -> Vec<Requirement> {
         let f = project.file(id);
         let name = f.rel.rsplit('/').next().unwrap_or(&f.rel);
         if name == "pyproject.toml" {
-            collect_pyproject(id, &f.text, &mut out);
+            collect_pyproject(id, f.text(), &mut out);
         } else if name.starts_with("requirements") {
             let mut offset = 0usize;
-            for line in f.text.split_inclusive('\n') {
+            for line in f.text().split_inclusive('\n') {
                 let content = line.split('#').next().unwrap_or("");
                 if let Some((n, extras)) = parse_requirement(content) {
                     let start = offset + (line.len() - line.trim_start().len());
@@ -156,7 +156,7 @@ pub fn project_name(project: &Project, files: &[FileId], root: &str) -> Option<S
         .iter()
         .map(|&id| project.file(id))
         .find(|f| f.rel == want)?;
-    let doc = f.text.parse::<Document<String>>().ok()?;
+    let doc = f.text().parse::<Document<String>>().ok()?;
     let name = doc.get("project").and_then(|p| p.get("name")).or_else(|| {
         doc.get("tool")
             .and_then(|t| t.get("poetry"))

@@ -178,7 +178,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 file,
                 range: call.callee_range,
             };
-            let name = &source.text[call.callee_range];
+            let name = source.slice(call.callee_range);
             if is_blocking(&call.callee) {
                 sink.report(
                     at,
@@ -213,7 +213,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                     at,
                     format!(
                         "sync helper `{name}()` makes blocking call `{}()` ({}:{}) inside `async def {}`",
-                        &helper_source.text[inner.callee_range],
+                        helper_source.slice(inner.callee_range),
                         helper_source.rel,
                         helper_source.line_of(inner.callee_range.start()),
                         func.name,

@@ -54,7 +54,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         }
         for call in &code.calls {
-            let name = &source.text[call.callee_range];
+            let name = source.slice(call.callee_range);
             let callee = Loc {
                 file,
                 range: call.callee_range,

@@ -70,7 +70,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 Loc { file, range: call.callee_range },
                 format!(
                     "`{}()` creates a new HTTP client on every call of `{}`; share one client instead",
-                    &source.text[call.callee_range],
+                    source.slice(call.callee_range),
                     code.function(func).name,
                 ),
             );

@@ -150,7 +150,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         format!(
             "service `{}` makes outbound HTTP calls (first: `{}` at {}:{}) with no retry and no circuit breaker",
             service.name,
-            &source.text[call.callee_range],
+            source.slice(call.callee_range),
             source.rel,
             source.line_of(call.callee_range.start()),
         ),

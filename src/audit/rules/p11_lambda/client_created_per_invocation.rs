@@ -109,7 +109,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                     },
                     format!(
                         "`{}()` builds a new {what} on every invocation of `{name}`",
-                        &source.text[call.callee_range],
+                        source.slice(call.callee_range),
                     ),
                 );
             }
