@@ -26,7 +26,13 @@ def create_redis(settings: Settings) -> Redis:
         socket_timeout=settings.redis_socket_timeout,
         health_check_interval=30,
         # Reconnect once or twice on a dropped connection (failover, idle timeout), with jitter.
-        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2),
+        # Not on a timeout: a hung Redis would hold every command three times as long, and a
+        # command that timed out may have run.
+        retry=Retry(
+            ExponentialWithJitterBackoff(base=0.05, cap=0.5),
+            retries=2,
+            supported_errors=(RedisConnectionError,),
+        ),
         decode_responses=True,
     )
 
