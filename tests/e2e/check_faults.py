@@ -7,7 +7,8 @@ fake upstream, checking over real HTTP:
 
 1. Redis stopped under load: /healthz stays 200, /readyz turns 503 within a second, the cached
    upstream route serves uncached, Redis-backed routes answer a clear 503, rate limiting fails
-   open or closed as RATE_LIMIT_FAIL_OPEN says; after a restart everything recovers.
+   open or closed as RATE_LIMIT_FAIL_OPEN says; after a restart everything recovers. Then Redis
+   frozen (SIGSTOP, like a network partition): the same, each answer within its time budget.
 2. Upstream faults (timeouts, 503s, 500s): the HTTP client retries what it should (attempts
    counted at the fake upstream), the circuit breaker opens and fails fast without calling the
    upstream, then closes once the upstream is back and HTTP_BREAKER_TTL has passed.
@@ -73,6 +74,9 @@ ISSUER = "https://issuer.e2e/"
 RATE_LIMIT = 5  # per minute, for the fault scenarios: small enough to spend in a few calls
 READYZ_FLIP_BUDGET = 1.0  # seconds from stopping Redis to the first 503 from /readyz
 RECOVERY_BUDGET = 10.0  # seconds from restarting Redis to /readyz 200 again
+REDIS_SOCKET_TIMEOUT = (
+    "0.5"  # the template's default, set explicitly: the hung-Redis budgets use it
+)
 # The resilient client, made fast for the test through its settings.
 HTTP_SETTINGS = {
     "HTTP_CONNECT_TIMEOUT": "0.5",
@@ -365,6 +369,7 @@ print(json.dumps({{"public_pem": pem, "tokens": {{s: token(s) for s in subjects}
                 "JWT_ISSUER": ISSUER,
                 "JWT_AUDIENCE": SERVICE_NAME,
                 "JWT_PUBLIC_KEY": self.tokens.public_pem,
+                "REDIS_SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
                 **HTTP_SETTINGS,
                 **extra,
             }
@@ -441,6 +446,7 @@ print(json.dumps({{"public_pem": pem, "tokens": {{s: token(s) for s in subjects}
         open_, closed = services["fail-open"], services["fail-closed"]
         try:
             self._redis_outage(redis, inventory, open_, closed)
+            self._redis_hung(redis, inventory, open_, closed)
         finally:
             self.stop_services(services)
             redis.stop()
@@ -581,6 +587,87 @@ print(json.dumps({{"public_pem": pem, "tokens": {{s: token(s) for s in subjects}
             created.status == 201 and fetched.status == 200,
             f"{label} after: items written and read through Redis",
             f"POST {created.status}, GET {fetched.status}",
+        )
+
+    def _redis_hung(
+        self, redis: RedisServer, inventory: FakeInventory, open_: Service, closed: Service
+    ) -> None:
+        """Redis frozen (SIGSTOP): connections stay open and nothing answers, as in a partition."""
+        label = "[redis hung]"
+        if redis.proc is None or redis.proc.poll() is not None:
+            self.check(False, f"{label} redis-server running", "not running")
+            return
+        probes = ProbeLoad([open_, closed], "/healthz")
+        probes.start()
+        redis.proc.send_signal(signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        try:
+            flip = None
+            while time.monotonic() - frozen_at < 5:
+                if open_.get("/readyz", timeout=3).status == 503:
+                    flip = time.monotonic() - frozen_at
+                    break
+            self.check(
+                flip is not None and flip <= READYZ_FLIP_BUDGET,
+                f"{label} /readyz 503 within {READYZ_FLIP_BUDGET:.0f}s of Redis freezing",
+                f"flipped after {flip:.3f}s" if flip is not None else "never flipped in 5s",
+            )
+            if flip is not None:
+                self.figure(f"readyz flip after Redis froze: {flip * 1000:.0f} ms")
+
+            # Each Redis call a request makes costs at most REDIS_SOCKET_TIMEOUT, no more.
+            budget = float(REDIS_SOCKET_TIMEOUT)
+            hits = inventory.count()
+            served, served_in = open_.timed(f"/v1/items/{new_item_id()}/stock", self.tokens.fresh())
+            refused, refused_in = closed.timed(
+                f"/v1/items/{new_item_id()}/stock", self.tokens.fresh()
+            )
+            storage, storage_in = open_.timed("/v1/items", self.tokens.fresh())
+            self.check(
+                served.status == 200
+                and inventory.count() - hits == 1
+                and served_in < 3 * budget + 0.5,
+                f"{label} fail open: the cached route served, in under 3 x REDIS_SOCKET_TIMEOUT",
+                f"{served.status} in {served_in:.2f}s (limiter, cache read, cache write)",
+            )
+            self.check(
+                refused.status == 503 and refused_in < budget + 0.5,
+                f"{label} fail closed: 503 in under REDIS_SOCKET_TIMEOUT",
+                f"{refused.status} {refused.body[:60]!r} in {refused_in:.2f}s",
+            )
+            self.check(
+                storage.status == 503 and storage_in < 2 * budget + 0.5,
+                f"{label} Redis-backed route: 503 in under 2 x REDIS_SOCKET_TIMEOUT",
+                f"{storage.status} {storage.body[:60]!r} in {storage_in:.2f}s",
+            )
+            self.figure(
+                f"Redis hung: cached route 200 in {served_in:.2f}s, fail-closed 503 in "
+                f"{refused_in:.2f}s, items 503 in {storage_in:.2f}s"
+            )
+        finally:
+            redis.proc.send_signal(signal.SIGCONT)
+            thawed_at = time.monotonic()
+            back = wait_until(
+                lambda: all(s.get("/readyz", timeout=2).status == 200 for s in (open_, closed)),
+                RECOVERY_BUDGET,
+                interval=0.05,
+            )
+            probes.stop()
+        self.check(
+            back,
+            f"{label} /readyz 200 again within {RECOVERY_BUDGET:.0f}s of Redis resuming",
+            f"after {time.monotonic() - thawed_at:.2f}s",
+        )
+        self.check(
+            probes.total > 0 and set(probes.statuses) == {200},
+            f"{label} /healthz 200 throughout",
+            f"{probes.total} calls: {dict(probes.statuses)}",
+        )
+        limited = [self.rate_limit_statuses([s], RATE_LIMIT + 1) for s in (open_, closed)]
+        self.check(
+            all(statuses == [200] * RATE_LIMIT + [429] for statuses in limited),
+            f"{label} after: rate limit enforced again (both settings)",
+            f"statuses {limited}",
         )
 
     # -- scenario 2: upstream faults, retries and the circuit breaker
