@@ -502,7 +502,7 @@ print(json.dumps({{"public_pem": pem, "tokens": {{s: token(s) for s in subjects}
             slowest = max(seconds for _, seconds in calls)
             upstream_calls = inventory.count() - hits
             self.check(
-                statuses == [200] * len(calls) and upstream_calls == len(calls) and slowest < 1.0,
+                statuses == [200] * len(calls) and upstream_calls == len(calls) and slowest < 1.5,
                 f"{label} RATE_LIMIT_FAIL_OPEN=true: cached route served uncached, never 429",
                 f"statuses {statuses}, upstream calls {upstream_calls}, slowest {slowest:.3f}s",
             )
