@@ -4,7 +4,8 @@
 - retries with jittered exponential backoff (stamina) on timeouts, network errors, 429 and
   502/503/504 only: other statuses are answers, and repeating a 400 or a 500 changes nothing;
 - a circuit breaker per upstream (purgatory), so a dead upstream fails fast instead of
-  tying up workers; its state is per process, which is what a breaker needs: each replica judges
+  tying up workers: every failed attempt counts (timeouts, network errors, and any 5xx or 429,
+  retried or not); its state is per process, which is what a breaker needs: each replica judges
   the upstream by what it sees itself;
 - an overall deadline that bounds all attempts together.
 """
@@ -30,6 +31,14 @@ MAX_RETRY_AFTER_SECONDS = 5.0
 
 
 class _RetryableStatus(Exception):  # noqa: N818 - internal signal, not an error for callers
+    def __init__(self, response: httpx2.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+class _ServerError(Exception):
+    """A 5xx that is an answer for the caller (not retried), and a failure for the breaker."""
+
     def __init__(self, response: httpx2.Response) -> None:
         super().__init__(f"HTTP {response.status_code}")
         self.response = response
@@ -113,12 +122,19 @@ class ResilientClient:
 
     async def _attempt(self, name: str, method: str, url: str, **kwargs: Any) -> httpx2.Response:
         breaker = await self._breakers.get_breaker(name)
-        async with breaker:
-            response = await self._client.request(method, url, **kwargs)
-            if response.status_code in RETRYABLE_STATUSES:
-                await response.aclose()
-                raise _RetryableStatus(response)
-            return response
+        try:
+            async with breaker:
+                response = await self._client.request(method, url, **kwargs)
+                if response.status_code in RETRYABLE_STATUSES:
+                    await response.aclose()
+                    raise _RetryableStatus(response)
+                if response.is_server_error:
+                    # Raised through the breaker so that it counts: an upstream answering only
+                    # 500s is as down as one that does not answer.
+                    raise _ServerError(response)
+                return response
+        except _ServerError as exc:
+            return exc.response
 
 
 def get_http(request: Request) -> ResilientClient:

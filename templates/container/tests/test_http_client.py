@@ -97,6 +97,21 @@ async def test_circuit_opens_after_threshold_and_fails_fast(
 
 
 @pytest.mark.anyio
+async def test_server_errors_are_not_retried_but_open_the_circuit(
+    make_settings: Callable[..., Settings],
+) -> None:
+    upstream = Upstream(500)
+    client = _client(make_settings(http_breaker_threshold=2), upstream)
+
+    answers = [await client.request("GET", URL, upstream="inventory") for _ in range(2)]
+    with pytest.raises(UpstreamError, match="circuit open"):
+        await client.request("GET", URL, upstream="inventory")
+
+    assert [answer.status_code for answer in answers] == [500, 500]
+    assert upstream.calls == 2  # one attempt each, and none once the circuit opened
+
+
+@pytest.mark.anyio
 async def test_breakers_are_per_upstream(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(http_retry_attempts=1, http_breaker_threshold=1)
     client = _client(settings, Upstream(503))

@@ -5,7 +5,7 @@ import httpx2
 from fastapi.testclient import TestClient
 
 from app.settings import Settings
-from tests.helpers import bearer
+from tests.helpers import bearer, unreachable_redis
 
 MakeClient = Callable[..., AbstractContextManager[TestClient]]
 ITEM_ID = "0123456789abcdef0123456789abcdef"
@@ -71,3 +71,33 @@ def test_stock_without_upstream_configured_is_503(
         response = client.get(f"/v1/items/{ITEM_ID}/stock", headers=bearer())
 
     assert response.status_code == 503
+
+
+def test_redis_down_is_503_with_retry_after_not_500(make_client: MakeClient) -> None:
+    with make_client(redis=unreachable_redis()) as client:
+        responses = [
+            client.get("/v1/items", headers=bearer()),
+            client.get(f"/v1/items/{ITEM_ID}", headers=bearer()),
+            client.post("/v1/items", json={"name": "pen", "price_cents": 1}, headers=bearer()),
+        ]
+
+    for response in responses:
+        assert response.status_code == 503
+        assert response.json() == {"detail": "Storage unavailable"}
+        assert response.headers["retry-after"] == "5"
+
+
+def test_stock_is_served_uncached_while_redis_is_down(make_client: MakeClient) -> None:
+    calls: list[str] = []
+
+    def inventory(request: httpx2.Request) -> httpx2.Response:
+        calls.append(request.url.path)
+        return httpx2.Response(200, json={"item_id": ITEM_ID, "available": 7})
+
+    with make_client(redis=unreachable_redis(), upstream=inventory) as client:
+        statuses = [
+            client.get(f"/v1/items/{ITEM_ID}/stock", headers=bearer()).status_code for _ in range(2)
+        ]
+
+    assert statuses == [200, 200]
+    assert len(calls) == 2  # a cache miss each time: the cache degrades, the route does not
