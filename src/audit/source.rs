@@ -1,6 +1,6 @@
 //! Source files as the audit sees them: path, text, line index, and what kind of file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ruff_text_size::{TextRange, TextSize};
 
@@ -190,6 +190,32 @@ pub fn classify(file_name: &str) -> Option<FileKind> {
         return Some(FileKind::ProxyConfig);
     }
     None
+}
+
+/// The bytes of a file the walk found, if it is still a regular file.
+///
+/// The walk only lists regular files, but the tree can change before the read: a FIFO put
+/// in a file's place would block a plain `open` until some writer appeared, so it is opened
+/// without blocking and anything but a regular file is refused. A file that vanished is an
+/// error like any other: the audit cannot say it was audited.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let mut file = options.open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::other(if metadata.is_dir() {
+            "it is a directory now"
+        } else {
+            "it is not a regular file any more"
+        }));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 #[cfg(test)]
