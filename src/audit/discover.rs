@@ -117,12 +117,19 @@ pub fn discover(root: &Path, filters: &Filters) -> (Vec<Discovered>, Vec<String>
                     return WalkState::Continue;
                 }
             };
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                return WalkState::Continue;
-            }
             let Some(kind) = classify(&entry.file_name().to_string_lossy()) else {
                 return WalkState::Continue;
             };
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                if let Some(what) = not_a_source(&entry) {
+                    let rel = relative(root, entry.path());
+                    errors
+                        .lock()
+                        .expect("walker lock")
+                        .push(format!("{rel}: {what}"));
+                }
+                return WalkState::Continue;
+            }
             let rel = relative(root, entry.path());
             if filters.exclude.is_match(&rel)
                 || filters
@@ -145,6 +152,33 @@ pub fn discover(root: &Path, filters: &Filters) -> (Vec<Discovered>, Vec<String>
     let mut errors = errors.into_inner().expect("walker lock");
     errors.sort();
     (files, errors)
+}
+
+/// Why an entry named like a source file is not read, when that is worth saying: a FIFO
+/// (reading it would block the audit), socket or device, or a symbolic link to nothing.
+/// Directories are walked; working links are not followed, their target is audited where
+/// it lives.
+fn not_a_source(entry: &ignore::DirEntry) -> Option<&'static str> {
+    let file_type = entry.file_type()?;
+    if file_type.is_dir() {
+        return None;
+    }
+    if file_type.is_symlink() {
+        return std::fs::metadata(entry.path())
+            .is_err()
+            .then_some("a broken symbolic link");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return Some("a named pipe (FIFO), not a regular file");
+        }
+        if file_type.is_socket() {
+            return Some("a socket, not a regular file");
+        }
+    }
+    Some("not a regular file")
 }
 
 /// `path` relative to `root`, with `/` separators; the file name when `root` is the file.

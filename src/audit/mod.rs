@@ -375,7 +375,7 @@ fn load_files(
     let read: Vec<(SourceFile, Option<String>)> = found
         .into_par_iter()
         .map(|d| {
-            let text = match std::fs::read(&d.path) {
+            let text = match source::read_regular(&d.path) {
                 Ok(bytes) => {
                     String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())
                 }

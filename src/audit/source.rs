@@ -1,7 +1,7 @@
 //! Source files as the audit sees them: path, text, line index, and what kind of file.
 
 use std::hash::Hasher;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ruff_text_size::{TextRange, TextSize};
@@ -56,8 +56,12 @@ impl SourceFile {
     pub fn new(path: PathBuf, rel: String, kind: FileKind, text: String) -> Self {
         let role = role_of(&rel);
         let mut line_starts = vec![TextSize::from(0)];
+        // Lines end as Python's own do: at `\n`, `\r\n` or a lone `\r`.
+        let bytes = text.as_bytes();
         line_starts.extend(
-            memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| TextSize::from(i as u32 + 1)),
+            memchr::memchr2_iter(b'\n', b'\r', bytes)
+                .filter(|&i| !(bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n')))
+                .map(|i| TextSize::from(i as u32 + 1)),
         );
         line_starts.shrink_to_fit();
         SourceFile {
@@ -77,7 +81,7 @@ impl SourceFile {
     /// text is empty rather than wrong, and spans into it are clamped where they are used.
     pub fn text(&self) -> &str {
         self.text.get_or_init(|| {
-            std::fs::read(&self.path)
+            read_regular(&self.path)
                 .ok()
                 .filter(|b| b.len() == usize::from(self.len) && digest(b) == self.digest)
                 .and_then(|b| String::from_utf8(b).ok())
@@ -115,6 +119,11 @@ impl SourceFile {
             // The text is gone (changed on disk): bytes are the best count left.
             None => u32::from(offset - start),
         } + 1;
+        // A byte-order mark is not a column anyone sees.
+        let column = match line == 0 && offset > start && self.text().starts_with('\u{feff}') {
+            true => column - 1,
+            false => column,
+        };
         LineCol {
             line: line as u32 + 1,
             column,
@@ -241,6 +250,32 @@ pub fn classify(file_name: &str) -> Option<FileKind> {
     None
 }
 
+/// The bytes of a file the walk found, if it is still a regular file.
+///
+/// The walk only lists regular files, but the tree can change before the read: a FIFO put
+/// in a file's place would block a plain `open` until some writer appeared, so it is opened
+/// without blocking and anything but a regular file is refused. A file that vanished is an
+/// error like any other: the audit cannot say it was audited.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let mut file = options.open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::other(if metadata.is_dir() {
+            "it is a directory now"
+        } else {
+            "it is not a regular file any more"
+        }));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +304,28 @@ mod tests {
         assert_eq!(f.line_col(off), LineCol { line: 2, column: 4 });
         assert_eq!(f.line_of(off), 2);
         assert_eq!(f.slice(f.line_range(2)), "éé = 1");
+    }
+
+    #[test]
+    fn lines_end_at_cr_lf_and_lone_cr_and_a_bom_is_no_column() {
+        let f = SourceFile::new(
+            "x".into(),
+            "x.py".into(),
+            FileKind::Python,
+            "a\r\nb\rc\nd = 1".into(),
+        );
+        let off = TextSize::from(f.text().find('d').unwrap() as u32);
+        assert_eq!(f.line_col(off), LineCol { line: 4, column: 1 });
+        let off = TextSize::from(f.text().find('c').unwrap() as u32);
+        assert_eq!(f.line_of(off), 3);
+        let f = SourceFile::new(
+            "x".into(),
+            "x.py".into(),
+            FileKind::Python,
+            "\u{feff}x = 1\n".into(),
+        );
+        let off = TextSize::from(f.text().find('=').unwrap() as u32);
+        assert_eq!(f.line_col(off), LineCol { line: 1, column: 3 });
     }
 
     #[test]

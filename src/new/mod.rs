@@ -11,6 +11,7 @@
 //! Only `--list` and `--dry-run` print to stdout; notes, prompts and next steps go to stderr.
 
 pub mod answers;
+pub mod interrupt;
 pub mod manifest;
 pub mod name;
 mod output;
@@ -34,8 +35,6 @@ use self::source::{DEFAULT_VARIANT, Template};
 use crate::cli::NewArgs;
 
 const SVC_VERSION: &str = env!("CARGO_PKG_VERSION");
-/// The shell's status for a process stopped by Ctrl-C (128 + SIGINT).
-const INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Error, Diagnostic)]
 #[error("cannot write to standard output")]
@@ -50,7 +49,16 @@ pub fn run(args: &NewArgs) -> miette::Result<ExitCode> {
         // Ctrl-C or Escape at a prompt: not a failure, and nothing was written.
         Err(report) if matches!(report.downcast_ref(), Some(AnswerError::Cancelled)) => {
             eprintln!("cancelled; nothing was written");
-            Ok(ExitCode::from(INTERRUPTED))
+            Ok(ExitCode::from(interrupt::EXIT_CODE))
+        }
+        Err(report)
+            if matches!(
+                report.downcast_ref(),
+                Some(write::WriteError::Interrupted { .. })
+            ) =>
+        {
+            eprintln!("{report}");
+            Ok(ExitCode::from(interrupt::EXIT_CODE))
         }
         result => result,
     }
@@ -58,8 +66,8 @@ pub fn run(args: &NewArgs) -> miette::Result<ExitCode> {
 
 fn generate(args: &NewArgs) -> miette::Result<ExitCode> {
     let interactive = !args.yes && io::stdin().is_terminal() && io::stderr().is_terminal();
+    interrupt::install(interactive);
     let mut ask: Box<dyn Ask> = if interactive {
-        restore_cursor_on_interrupt();
         Box::new(Terminal::new())
     } else {
         Box::new(Defaults)
@@ -125,6 +133,10 @@ fn generate(args: &NewArgs) -> miette::Result<ExitCode> {
             leftover.display()
         );
     }
+    if interrupt::requested() {
+        eprintln!("interrupted after the project was complete; it is in {shown}");
+        return Ok(ExitCode::from(interrupt::EXIT_CODE));
+    }
     eprint!("{}", output::next_steps(&shown, &template.manifest));
     Ok(ExitCode::SUCCESS)
 }
@@ -173,19 +185,6 @@ fn choose_template(args: &NewArgs, ask: &mut dyn Ask) -> miette::Result<Template
         source::default_variant(&variants)?
     };
     Ok(source::embedded(variants[index])?)
-}
-
-/// Select and Confirm prompts hide the cursor, and Ctrl-C kills the process before they can
-/// show it again: show it, then exit as SIGINT would have. Nothing is written until the last
-/// answer is in, so there is nothing to clean up.
-fn restore_cursor_on_interrupt() {
-    // Fails only if a handler is already installed, which is then in charge.
-    let _ = ctrlc::set_handler(|| {
-        let term = dialoguer::console::Term::stderr();
-        let _ = term.show_cursor();
-        let _ = term.write_line("");
-        std::process::exit(i32::from(INTERRUPTED));
-    });
 }
 
 /// Writes to stdout; a closed pipe (`svc new --list | head -1`) is not an error.

@@ -4,7 +4,15 @@
 //! renamed into place. With `--force` on a non-empty target, the old directory is renamed
 //! aside first, the new one renamed in, and only then is the old one deleted; if the second
 //! rename fails, the old one is renamed back. An error at any point leaves the target as it
-//! was, and the temporary directories are removed.
+//! was, and the temporary directories are removed; so does SIGINT or SIGTERM (see
+//! [`super::interrupt`]). SIGKILL leaves the target untouched or complete too, but may leave
+//! the temporary directory behind: it is named `.svc-new-<target>-XXXXXX` so that users
+//! recognise it, and a later run does not depend on it.
+//!
+//! Files are not fsynced before the rename. The rename makes the project appear at once to
+//! every other process, whatever happens to this one; only a crash of the machine itself
+//! could leave empty files behind it, and a generated project is regenerated in a second,
+//! whereas an fsync per file would make every run wait on the disk (seconds on a slow one).
 
 use std::fs;
 use std::io;
@@ -13,6 +21,7 @@ use std::path::{Path, PathBuf};
 use miette::Diagnostic;
 use thiserror::Error;
 
+use super::interrupt;
 use super::render::RenderedTree;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +58,9 @@ pub enum WriteError {
         help("give a directory name, such as --output services/orders-api")
     )]
     NoName { target: PathBuf },
+    #[error("interrupted; nothing was written to {}", .target.display())]
+    #[diagnostic(code(svc::new::interrupted))]
+    Interrupted { target: PathBuf },
     #[error("cannot {action} {}", .path.display())]
     #[diagnostic(code(svc::new::io))]
     Io {
@@ -136,10 +148,20 @@ pub fn write(
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
+    // Declared first, dropped last: an interrupt waits until the temporary directory is gone.
+    let _deferred = interrupt::Deferred::start();
+    let interrupted = || match interrupt::requested() {
+        true => Err(WriteError::Interrupted {
+            target: target.to_owned(),
+        }),
+        false => Ok(()),
+    };
+    interrupted()?;
     fs::create_dir_all(&parent).map_err(io_error("create", &parent))?;
 
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
     let staging = tempfile::Builder::new()
-        .prefix(".svc-new-")
+        .prefix(&format!(".svc-new-{name}-"))
         .tempdir_in(&parent)
         .map_err(io_error("create a temporary directory in", &parent))?;
     // The temporary directory is private (0700); the project goes in a directory created with
@@ -147,15 +169,18 @@ pub fn write(
     let root = staging.path().join("project");
     fs::create_dir(&root).map_err(io_error("create", &root))?;
     for file in &tree.files {
+        interrupted()?;
         write_file(&root, &file.path, &file.contents, file.executable)?;
     }
+    // The last moment to stop: from here on the target changes, and is finished first.
+    interrupted()?;
 
     let written = match state {
         TargetState::Absent | TargetState::Empty => {
             move_into_place(&root, target, state)?;
             Written::default()
         }
-        TargetState::Replace => replace(&root, target, &parent)?,
+        TargetState::Replace => replace(&root, target, &parent, &name)?,
     };
     // Empty by now; a failure to remove it is not worth failing a finished project for.
     let _ = staging.close();
@@ -206,9 +231,9 @@ fn move_into_place(root: &Path, target: &Path, state: TargetState) -> Result<(),
     fs::rename(root, target).map_err(io_error("move the new project to", target))
 }
 
-fn replace(root: &Path, target: &Path, parent: &Path) -> Result<Written, WriteError> {
+fn replace(root: &Path, target: &Path, parent: &Path, name: &str) -> Result<Written, WriteError> {
     let aside = tempfile::Builder::new()
-        .prefix(".svc-replaced-")
+        .prefix(&format!(".svc-replaced-{name}-"))
         .tempdir_in(parent)
         .map_err(io_error("create a temporary directory in", parent))?;
     let saved = aside.path().join("original");

@@ -3,6 +3,10 @@
 mod artefacts;
 mod ci;
 mod cli;
+#[cfg(unix)]
+mod fault;
 mod new;
+#[cfg(unix)]
+mod new_faults;
 mod robustness;
 mod rules;
