@@ -469,6 +469,8 @@ fn load_files(
     for f in &mut early {
         f.service = project.owner[f.file as usize];
     }
+    // The names in the facts stay; the tables that shared them out are not needed any more.
+    deep_pool().broadcast(|_| model::name::clear());
     Ok(Loaded {
         project,
         root,

@@ -7,6 +7,8 @@
 
 use ruff_text_size::TextRange;
 
+pub use super::name::Name;
+
 /// Index of a function within its file's [`CodeFile::functions`].
 pub type FnId = u32;
 
@@ -16,11 +18,11 @@ pub struct Ref {
     /// The dotted path: an imported name's full path (`fastapi.Depends`), a module-level name
     /// of this file prefixed by the module (`app.deps.get_user`), a local variable prefixed by
     /// its function (`app.main.create_app.app`), a builtin (`open`), or the code's own text.
-    pub path: Box<str>,
+    pub path: Name,
     pub origin: RefOrigin,
     /// When the base name holds the result of a resolved call (`client = httpx.Client()`),
     /// the same reference through that call: `httpx.Client().get`.
-    pub instance: Option<Box<str>>,
+    pub instance: Option<Name>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +42,7 @@ pub enum RefOrigin {
 }
 
 impl Ref {
-    pub fn unknown(text: impl Into<Box<str>>) -> Self {
+    pub fn unknown(text: impl Into<Name>) -> Self {
         Ref {
             path: text.into(),
             origin: RefOrigin::Unknown,
@@ -117,7 +119,7 @@ pub enum Value {
 pub struct CallValue {
     pub callee: Ref,
     pub args: Vec<Value>,
-    pub kwargs: Vec<(Box<str>, Value)>,
+    pub kwargs: Vec<(Name, Value)>,
     pub range: TextRange,
 }
 
@@ -246,7 +248,7 @@ pub struct Arg {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Kwarg {
-    pub name: Box<str>,
+    pub name: Name,
     pub value: Value,
     pub range: TextRange,
 }
@@ -266,9 +268,9 @@ impl Call {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Function {
-    pub name: Box<str>,
+    pub name: Name,
     /// Dotted path: module, enclosing classes and functions, name.
-    pub qual: Box<str>,
+    pub qual: Name,
     pub is_async: bool,
     /// The whole definition, decorators included.
     pub range: TextRange,
@@ -276,18 +278,18 @@ pub struct Function {
     pub name_range: TextRange,
     pub parent: Option<FnId>,
     /// Name of the class this is a method of.
-    pub class: Option<Box<str>>,
+    pub class: Option<Name>,
     pub decorators: Vec<Arg>,
     pub params: Vec<Param>,
     /// Names declared `global` in this function.
-    pub globals: Vec<Box<str>>,
+    pub globals: Vec<Name>,
     /// The function contains `yield` (a generator; for dependencies: setup/teardown).
     pub is_generator: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {
-    pub name: Box<str>,
+    pub name: Name,
     pub annotation: Option<Value>,
     pub default: Option<Value>,
     pub range: TextRange,
@@ -296,12 +298,12 @@ pub struct Param {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Import {
     /// The name bound in this file (`np` for `import numpy as np`).
-    pub local: Box<str>,
+    pub local: Name,
     /// The full dotted path imported (`numpy`, `fastapi.Depends`).
-    pub target: Box<str>,
+    pub target: Name,
     /// The dotted path the statement names: `a.b` for `import a.b`, whose `target` is the bound
     /// `a`; the same as `target` otherwise.
-    pub full: Box<str>,
+    pub full: Name,
     pub range: TextRange,
     /// The function it is imported in (lazy imports), if any.
     pub func: Option<FnId>,
@@ -321,7 +323,7 @@ pub enum Scope {
 /// An assignment to a plain name (`x = ...`, `x: T = ...`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assign {
-    pub target: Box<str>,
+    pub target: Name,
     pub value: Value,
     /// The annotation, for `x: T = v`.
     pub annotation: Option<Value>,
@@ -330,7 +332,7 @@ pub struct Assign {
     pub value_range: TextRange,
     pub scope: Scope,
     /// For class scope: the class name.
-    pub class: Option<Box<str>>,
+    pub class: Option<Name>,
 }
 
 /// An attribute assignment (`app.conf.task_acks_late = True`, `app.debug = True`).
@@ -359,7 +361,7 @@ pub enum MutationKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mutation {
     /// The module-level name, qualified like a [`Ref`] (`app.state.CACHE`).
-    pub target: Box<str>,
+    pub target: Name,
     pub kind: MutationKind,
     pub func: FnId,
     pub range: TextRange,
@@ -367,8 +369,8 @@ pub struct Mutation {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Class {
-    pub name: Box<str>,
-    pub qual: Box<str>,
+    pub name: Name,
+    pub qual: Name,
     pub bases: Vec<Ref>,
     /// Class keyword arguments other than the metaclass (e.g. `env_prefix=`).
     pub range: TextRange,
@@ -378,7 +380,7 @@ pub struct Class {
 /// A string literal that reads like an HTTP header name (`Content-Security-Policy`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeaderName {
-    pub lower: Box<str>,
+    pub lower: Name,
     pub range: TextRange,
 }
 
@@ -395,7 +397,7 @@ pub struct SuppressionComment {
 #[derive(Debug, Default)]
 pub struct CodeFile {
     /// Dotted module path relative to the audited root (`services.orders.app.main`).
-    pub module: Box<str>,
+    pub module: Name,
     pub functions: Vec<Function>,
     pub calls: Vec<Call>,
     pub imports: Vec<Import>,

@@ -10,6 +10,7 @@ pub mod artefacts;
 pub mod code;
 pub mod deps;
 mod fastapi;
+pub mod name;
 mod symbols;
 mod workers;
 

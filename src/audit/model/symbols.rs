@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::audit::model::FnRef;
 use crate::audit::model::Project;
-use crate::audit::model::code::{FnId, Scope};
+use crate::audit::model::code::{FnId, Name, Scope};
 use crate::audit::source::FileId;
 
 /// What a dotted name resolves to.
@@ -39,9 +39,9 @@ enum Def {
 #[derive(Debug, Default)]
 pub(crate) struct SymbolTable {
     /// Every dotted suffix of every module path -> files.
-    modules: HashMap<Box<str>, Vec<FileId>>,
+    modules: HashMap<Name, Vec<FileId>>,
     /// Module-level definitions of each file.
-    defs: HashMap<FileId, HashMap<Box<str>, Def>>,
+    defs: HashMap<FileId, HashMap<Name, Def>>,
     /// Answers already given: the model and several rules resolve the same names (a
     /// router, `Depends(current_user)`) over and over.
     cache: std::sync::Mutex<HashMap<Box<str>, Option<Symbol>>>,

@@ -15,7 +15,7 @@ use ruff_text_size::{Ranged, TextRange};
 
 use crate::audit::model::code::{
     Arg, Assign, AttrAssign, Call, CallValue, Class, CodeFile, FnId, Function, HeaderName, Import,
-    Kwarg, Mutation, MutationKind, Param, Ref, RefOrigin, Scope, Value,
+    Kwarg, Mutation, MutationKind, Name, Param, Ref, RefOrigin, Scope, Value,
 };
 
 /// How deep argument values are summarised; deeper parts become `Value::Other`.
@@ -68,9 +68,9 @@ struct FnScope {
     locals: HashSet<String>,
     globals: HashSet<String>,
     /// Local names bound to the result of a resolved call: name -> constructor path.
-    instances: HashMap<String, Box<str>>,
+    instances: HashMap<String, Name>,
     /// Function-level imports: local name -> (target, import index).
-    imports: HashMap<String, (Box<str>, usize)>,
+    imports: HashMap<String, (Name, usize)>,
     /// Depth of lambdas/comprehensions we are inside, within this function.
     deferred: u32,
 }
@@ -83,9 +83,9 @@ pub struct Extractor<'src> {
     /// `a/b/__init__.py` itself `a.b`).
     package: String,
     module_names: HashSet<String>,
-    module_imports: HashMap<String, (Box<str>, usize)>,
+    module_imports: HashMap<String, (Name, usize)>,
     /// Module-level names bound to a resolved call's result.
-    module_instances: HashMap<String, Box<str>>,
+    module_instances: HashMap<String, Name>,
     fns: Vec<FnScope>,
     classes: Vec<String>,
     /// Names of classes and functions enclosing the current point, for qualified names.
@@ -226,9 +226,9 @@ impl<'src> Extractor<'src> {
             if let Some(ctor) = scope.instances.get(name) {
                 let func = &self.out.functions[scope.id as usize];
                 return Ref {
-                    path: format!("{}.{name}", func.qual).into(),
+                    path: Name::concat(&[&func.qual, ".", name]),
                     origin: RefOrigin::Local,
-                    instance: Some(format!("{ctor}()").into()),
+                    instance: Some(Name::concat(&[ctor, "()"])),
                 };
             }
             if scope.locals.contains(name) {
@@ -258,12 +258,12 @@ impl<'src> Extractor<'src> {
         }
         if self.module_names.contains(name) {
             return Ref {
-                path: format!("{}.{name}", self.module).into(),
+                path: Name::concat(&[&self.module, ".", name]),
                 origin: RefOrigin::Module,
                 instance: self
                     .module_instances
                     .get(name)
-                    .map(|ctor| format!("{ctor}()").into()),
+                    .map(|ctor| Name::concat(&[ctor, "()"])),
             };
         }
         if BUILTINS.contains(&name) {
@@ -283,13 +283,7 @@ impl<'src> Extractor<'src> {
             Expr::Attribute(a) => {
                 let base = self.resolve(&a.value)?;
                 let attr = a.attr.id.as_str();
-                let join = |p: &str| -> Box<str> {
-                    let mut s = String::with_capacity(p.len() + attr.len() + 1);
-                    s.push_str(p);
-                    s.push('.');
-                    s.push_str(attr);
-                    s.into()
-                };
+                let join = |p: &str| Name::concat(&[p, ".", attr]);
                 Some(Ref {
                     path: join(&base.path),
                     origin: base.origin,
@@ -304,7 +298,7 @@ impl<'src> Extractor<'src> {
                     RefOrigin::Instance
                 };
                 Some(Ref {
-                    path: format!("{}()", base.effective()).into(),
+                    path: Name::concat(&[base.effective(), "()"]),
                     origin,
                     instance: None,
                 })
@@ -530,7 +524,7 @@ impl<'src> Extractor<'src> {
                     && let Some(r) = self.resolve(&c.func)
                     && r.origin != RefOrigin::Unknown
                 {
-                    let ctor: Box<str> = r.effective().into();
+                    let ctor: Name = r.effective().into();
                     let in_class_body = self.at_class_body();
                     match self.fns.last_mut() {
                         Some(scope) if !in_class_body => {
@@ -597,7 +591,7 @@ impl<'src> Extractor<'src> {
 
     fn record_import(&mut self, local: &str, target: String, full: &str, range: TextRange) {
         let idx = self.out.imports.len();
-        let target: Box<str> = target.into();
+        let target: Name = target.into();
         self.out.imports.push(Import {
             local: local.into(),
             target: target.clone(),
@@ -811,7 +805,7 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                             && let Some(r) = self.resolve(&c.func)
                             && r.origin != RefOrigin::Unknown
                         {
-                            let ctor: Box<str> = r.effective().into();
+                            let ctor: Name = r.effective().into();
                             match self.fns.last_mut() {
                                 Some(scope) => {
                                     scope.instances.insert(n.id.to_string(), ctor);
