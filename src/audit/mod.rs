@@ -251,6 +251,7 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
         public_routes: config.public_routes.clone(),
     };
     let loaded = load(options, Some((&selected, &rule_config)))?;
+    let mut timer = Timer::start();
     let Loaded {
         ref project,
         ref config,
@@ -258,6 +259,7 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
         ..
     } = loaded;
     let mut findings = rules::run(project, &selected, &rule_config);
+    timer.mark("rules");
     findings.extend(
         loaded
             .early
@@ -296,6 +298,7 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
         })
         .collect();
     let report = build_report(project, findings);
+    timer.mark("suppressions and report");
     Ok(Outcome {
         report,
         config_fail_on: config.fail_on.clone(),
@@ -361,7 +364,9 @@ fn load_files(
     let filters = discover::Filters::new(&prefixed(&config.exclude), &prefixed(&config.include))?;
     // Every file of the project is read even when only some are named (pre-commit passes
     // the changed files): cross-file rules need the whole service. `scope` narrows the report.
+    let mut timer = Timer::start();
     let (found, walk_errors) = discover::discover(&root, &filters);
+    timer.mark("walk");
     if !found
         .iter()
         .any(|f| f.kind == FileKind::Python || scope.iter().any(|s| in_scope(&f.rel, s)))
@@ -402,6 +407,7 @@ fn load_files(
         files.push(f);
     }
 
+    timer.mark("read");
     // Parse the files that may define an app first: they decide which directories are
     // services. Then the rest: files outside every service are checked at once and their
     // facts dropped, so memory holds only what the cross-file model needs. A Python file's
@@ -429,6 +435,7 @@ fn load_files(
             Parsed::Checked(_) => unreachable!("app files are never checked alone"),
         }
     }
+    timer.mark("parse files that may define an app");
     let service_dirs = model::find_service_dirs(&files, &code);
     let outcomes: Vec<(usize, Parsed)> = files
         .par_iter_mut()
@@ -455,7 +462,9 @@ fn load_files(
         }
     }
 
+    timer.mark("parse the other Python files");
     let artefacts = parse_artefacts(&files, &mut early);
+    timer.mark("parse artefacts");
     let model_options = ModelOptions {
         kinds: config
             .services
@@ -466,6 +475,7 @@ fn load_files(
     };
     let mut project = model::build(files, code, &model_options);
     model::artefacts::attach(&mut project, artefacts);
+    timer.mark("model");
     for f in &mut early {
         f.service = project.owner[f.file as usize];
     }
@@ -530,6 +540,35 @@ fn deep_pool() -> &'static rayon::ThreadPool {
             .build()
             .expect("cannot start parser threads")
     })
+}
+
+pub(crate) fn timings_enabled() -> bool {
+    std::env::var_os("SVC_TIMINGS").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// `SVC_TIMINGS=1` prints how long each phase of an audit took, on stderr: the first thing
+/// to look at when an audit is slow (BENCHMARKS.md).
+struct Timer {
+    last: Option<std::time::Instant>,
+}
+
+impl Timer {
+    fn start() -> Timer {
+        Timer {
+            last: timings_enabled().then(std::time::Instant::now),
+        }
+    }
+
+    fn mark(&mut self, phase: &str) {
+        if let Some(last) = self.last {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "svc: timing: {phase}: {:.1} ms",
+                (now - last).as_secs_f64() * 1e3
+            );
+            self.last = Some(now);
+        }
+    }
 }
 
 /// What parsing one Python file gave.

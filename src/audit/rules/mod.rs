@@ -405,8 +405,11 @@ pub fn run(project: &Project, selected: &[&'static Rule], config: &RuleConfig) -
             None => r.reach == Reach::AllCode,
         })
         .collect();
-    jobs.into_par_iter()
-        .flat_map_iter(|(rule, service, files)| {
+    let timed = crate::audit::timings_enabled();
+    let results: Vec<(Vec<Finding>, &'static str, f64)> = jobs
+        .into_par_iter()
+        .map(|(rule, service, files)| {
+            let start = timed.then(std::time::Instant::now);
             let cx = Context {
                 project,
                 service: service.map(|i| &project.services[i]),
@@ -415,9 +418,18 @@ pub fn run(project: &Project, selected: &[&'static Rule], config: &RuleConfig) -
             };
             let mut sink = Sink::new(rule, service);
             (rule.check)(&cx, &mut sink);
-            sink.findings
+            let ms = start.map_or(0.0, |s| s.elapsed().as_secs_f64() * 1e3);
+            (sink.findings, rule.code, ms)
         })
-        .collect()
+        .collect();
+    if timed {
+        let mut slowest: Vec<(&str, f64)> = results.iter().map(|(_, c, ms)| (*c, *ms)).collect();
+        slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for (code, ms) in slowest.iter().take(8) {
+            eprintln!("svc: timing:   rule {code}: {ms:.1} ms");
+        }
+    }
+    results.into_iter().flat_map(|(f, _, _)| f).collect()
 }
 
 /// Shorthands for rules.
