@@ -3,6 +3,7 @@
 mod artefacts;
 mod ci;
 mod cli;
+mod fuzz;
 mod new;
 mod robustness;
 mod rules;
