@@ -156,7 +156,11 @@ impl Ctx<'_> {
 }
 
 /// Parse configuration text. For a pyproject.toml, returns None when it has no [tool.svc].
-fn parse(path: &Path, text: String, is_pyproject: bool) -> Result<Option<Config>, AuditError> {
+pub(crate) fn parse(
+    path: &Path,
+    text: String,
+    is_pyproject: bool,
+) -> Result<Option<Config>, AuditError> {
     let doc = text.parse::<Document<String>>().map_err(|e| {
         let cx = Ctx { path, text: &text };
         cx.error(

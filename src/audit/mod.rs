@@ -6,6 +6,8 @@ pub mod changed;
 pub mod config;
 pub mod discover;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod inspect;
 pub mod model;
 pub mod python;
@@ -252,13 +254,35 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
     };
     let loaded = load(options, Some((&selected, &rule_config)))?;
     let mut timer = Timer::start();
+    let findings = findings_of(&loaded, &selected, &rule_config)?;
+    let report = build_report(&loaded.project, findings);
+    timer.mark("suppressions and report");
+    Ok(Outcome {
+        report,
+        config_fail_on: loaded.config.fail_on.clone(),
+        root: loaded.root.clone(),
+        scope: loaded.scope.clone(),
+        rules: selected.iter().map(|r| r.code).collect(),
+        walk_errors: loaded.walk_errors.clone(),
+        project: loaded.project,
+    })
+}
+
+/// Run the selected rules on a loaded project; apply severity overrides, per-path ignores,
+/// suppressions and the scope: the findings to report.
+fn findings_of(
+    loaded: &Loaded,
+    selected: &[&'static Rule],
+    rule_config: &RuleConfig,
+) -> Result<Vec<Finding>, AuditError> {
+    let mut timer = Timer::start();
     let Loaded {
         ref project,
         ref config,
         ref scope,
         ..
-    } = loaded;
-    let mut findings = rules::run(project, &selected, &rule_config);
+    } = *loaded;
+    let mut findings = rules::run(project, selected, rule_config);
     timer.mark("rules");
     findings.extend(
         loaded
@@ -290,24 +314,13 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
             .any(|(set, rules)| set.is_match(rel) && rules.iter().any(|r| std::ptr::eq(*r, f.rule)))
     });
 
-    let findings = apply_suppressions(project, findings, &selected);
-    let findings: Vec<Finding> = findings
+    let findings = apply_suppressions(project, findings, selected);
+    Ok(findings
         .into_iter()
         .filter(|f| {
             scope.is_empty() || scope.iter().any(|s| in_scope(&project.file(f.file).rel, s))
         })
-        .collect();
-    let report = build_report(project, findings);
-    timer.mark("suppressions and report");
-    Ok(Outcome {
-        report,
-        config_fail_on: config.fail_on.clone(),
-        root: loaded.root.clone(),
-        scope: scope.clone(),
-        rules: selected.iter().map(|r| r.code).collect(),
-        walk_errors: loaded.walk_errors.clone(),
-        project: loaded.project,
-    })
+        .collect())
 }
 
 /// Read, parse and model the files an audit of `options.paths` covers.
@@ -375,26 +388,48 @@ fn load_files(
     }
 
     // Read in parallel; a file that cannot be read becomes a finding.
-    let mut files: Vec<SourceFile> = Vec::with_capacity(found.len());
-    let mut early = Vec::new();
     let read: Vec<(SourceFile, Option<String>)> = found
         .into_par_iter()
         .map(|d| {
-            let text = match source::read_regular(&d.path) {
-                Ok(bytes) => {
-                    String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())
-                }
-                Err(e) => Err(format!("cannot read the file: {e}")),
-            };
-            match text {
-                Ok(text) => (SourceFile::new(d.path, d.rel, d.kind, text), None),
-                Err(msg) => (
-                    SourceFile::new(d.path, d.rel, d.kind, String::new()),
-                    Some(msg),
-                ),
-            }
+            let bytes = source::read_regular(&d.path);
+            source_file(d.path, d.rel, d.kind, bytes)
         })
         .collect();
+    let (files, early) = unreadable_findings(read);
+    timer.mark("read");
+    let (project, early) = model_sources(files, early, &config, &config_prefix, checks);
+    Ok(Loaded {
+        project,
+        root,
+        config,
+        scope,
+        config_prefix,
+        early,
+        walk_errors,
+    })
+}
+
+/// A file as read: its text, or (empty text and) why it cannot be audited.
+fn source_file(
+    path: PathBuf,
+    rel: String,
+    kind: FileKind,
+    bytes: std::io::Result<Vec<u8>>,
+) -> (SourceFile, Option<String>) {
+    let text = match bytes {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string()),
+        Err(e) => Err(format!("cannot read the file: {e}")),
+    };
+    match text {
+        Ok(text) => (SourceFile::new(path, rel, kind, text), None),
+        Err(msg) => (SourceFile::new(path, rel, kind, String::new()), Some(msg)),
+    }
+}
+
+/// The files as read, and an `unreadable-file` finding for each that could not be.
+fn unreadable_findings(read: Vec<(SourceFile, Option<String>)>) -> (Vec<SourceFile>, Vec<Finding>) {
+    let mut files = Vec::with_capacity(read.len());
+    let mut early = Vec::new();
     for (i, (f, problem)) in read.into_iter().enumerate() {
         if let Some(message) = problem {
             early.push(Finding::new(
@@ -406,8 +441,21 @@ fn load_files(
         }
         files.push(f);
     }
+    (files, early)
+}
 
-    timer.mark("read");
+/// Parse and model files already read: everything a load does after the walk. `early`
+/// holds the findings so far (unreadable files) and comes back with parse failures and the
+/// findings of files outside every service added.
+fn model_sources(
+    mut files: Vec<SourceFile>,
+    mut early: Vec<Finding>,
+    config: &Config,
+    config_prefix: &str,
+    checks: Option<(&[&'static Rule], &RuleConfig)>,
+) -> (Project, Vec<Finding>) {
+    let mut timer = Timer::start();
+    let prefixed = |globs: &[String]| prefix_globs(config_prefix, globs);
     // Parse the files that may define an app first: they decide which directories are
     // services. Then the rest: files outside every service are checked at once and their
     // facts dropped, so memory holds only what the cross-file model needs. A Python file's
@@ -481,15 +529,7 @@ fn load_files(
     }
     // The names in the facts stay; the tables that shared them out are not needed any more.
     deep_pool().broadcast(|_| model::name::clear());
-    Ok(Loaded {
-        project,
-        root,
-        config,
-        scope,
-        config_prefix,
-        early,
-        walk_errors,
-    })
+    (project, early)
 }
 
 /// Parse the deployment artefacts in parallel; one that does not parse is a `syntax-error`

@@ -42,6 +42,8 @@ pub struct SourceFile {
     /// Length and digest of the text as first read: a text read again must match them.
     len: TextSize,
     digest: u64,
+    /// The text exists only in memory: never released.
+    keep: bool,
     line_starts: Vec<TextSize>,
 }
 
@@ -72,6 +74,7 @@ impl SourceFile {
             len: TextSize::of(text.as_str()),
             digest: digest(text.as_bytes()),
             text: OnceLock::from(text.into_boxed_str()),
+            keep: false,
             line_starts,
         }
     }
@@ -153,7 +156,14 @@ impl SourceFile {
     /// Drop the text once its facts are extracted (the line index stays); it is read again
     /// if a finding needs it.
     pub fn release_text(&mut self) {
-        self.text = OnceLock::new();
+        if !self.keep {
+            self.text = OnceLock::new();
+        }
+    }
+
+    /// The text has no file behind it to read again from: keep it.
+    pub fn keep_text(&mut self) {
+        self.keep = true;
     }
 
     pub fn is_test(&self) -> bool {

@@ -5,6 +5,7 @@ mod ci;
 mod cli;
 #[cfg(unix)]
 mod fault;
+mod fuzz;
 mod new;
 #[cfg(unix)]
 mod new_faults;
