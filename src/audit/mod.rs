@@ -253,10 +253,10 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
         public_routes: config.public_routes.clone(),
     };
     let loaded = load(options, Some((&selected, &rule_config)))?;
-    let mut timer = Timer::start();
     let findings = findings_of(&loaded, &selected, &rule_config)?;
+    let mut timer = Timer::start();
     let report = build_report(&loaded.project, findings);
-    timer.mark("suppressions and report");
+    timer.mark("report");
     Ok(Outcome {
         report,
         config_fail_on: loaded.config.fail_on.clone(),
@@ -315,6 +315,7 @@ fn findings_of(
     });
 
     let findings = apply_suppressions(project, findings, selected);
+    timer.mark("overrides and suppressions");
     Ok(findings
         .into_iter()
         .filter(|f| {

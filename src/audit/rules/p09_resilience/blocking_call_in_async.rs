@@ -178,12 +178,14 @@ fn check(cx: &Context, sink: &mut Sink) {
                 file,
                 range: call.callee_range,
             };
-            let name = source.slice(call.callee_range);
+            // Only for a message: reading the text costs a file read once it is released.
+            let name = || source.slice(call.callee_range);
             if is_blocking(&call.callee) {
                 sink.report(
                     at,
                     format!(
-                        "blocking call `{name}()` inside `async def {}` stalls the event loop",
+                        "blocking call `{}()` inside `async def {}` stalls the event loop",
+                        name(),
                         func.name
                     ),
                 );
@@ -211,8 +213,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             if let Some(inner) = inner {
                 sink.report(
                     at,
-                    format!(
-                        "sync helper `{name}()` makes blocking call `{}()` ({}:{}) inside `async def {}`",
+                    format!("sync helper `{}()` makes blocking call `{}()` ({}:{}) inside `async def {}`", name(),
                         helper_source.slice(inner.callee_range),
                         helper_source.rel,
                         helper_source.line_of(inner.callee_range.start()),

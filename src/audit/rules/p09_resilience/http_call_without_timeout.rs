@@ -54,7 +54,8 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         }
         for call in &code.calls {
-            let name = source.slice(call.callee_range);
+            // Only for a message: reading the text costs a file read once it is released.
+            let name = || source.slice(call.callee_range);
             let callee = Loc {
                 file,
                 range: call.callee_range,
@@ -68,23 +69,23 @@ fn check(cx: &Context, sink: &mut Sink) {
                             file,
                             range: k.range,
                         },
-                        format!("`{name}()` called with `timeout=None` can wait forever"),
+                        format!("`{}()` called with `timeout=None` can wait forever", name()),
                     );
                 } else if timeout.is_none() && !call.has_star_kwargs {
                     sink.report(
                         callee,
-                        format!("`{name}()` has no timeout and can wait forever"),
+                        format!("`{}()` has no timeout and can wait forever", name()),
                     );
                 }
             } else if call.callee.is("urllib.request.urlopen") {
                 match call.arg(2, "timeout") {
                     Some(Value::None) => sink.report(
                         callee,
-                        format!("`{name}()` called with `timeout=None` can wait forever"),
+                        format!("`{}()` called with `timeout=None` can wait forever", name()),
                     ),
                     None if !call.has_star_kwargs => sink.report(
                         callee,
-                        format!("`{name}()` has no timeout and can wait forever"),
+                        format!("`{}()` has no timeout and can wait forever", name()),
                     ),
                     _ => {}
                 }
@@ -99,14 +100,17 @@ fn check(cx: &Context, sink: &mut Sink) {
                             file,
                             range: k.range,
                         },
-                        format!("`{name}(timeout=None)` turns off httpx's default timeout"),
+                        format!(
+                            "`{}(timeout=None)` turns off httpx's default timeout",
+                            name()
+                        ),
                     );
                 }
             } else if is_httpx_timeout(&call.callee) {
                 let default_none = call.arg(0, "timeout").is_some_and(Value::is_none);
                 let read = call.kwarg("read").is_some_and(|k| !k.value.is_none());
                 if default_none && !read && !call.has_star_kwargs {
-                    sink.report(callee, format!("`{name}(None)` sets no read timeout"));
+                    sink.report(callee, format!("`{}(None)` sets no read timeout", name()));
                 }
             } else if any_path(&call.callee, |p| {
                 p == "aiohttp.ClientTimeout" || p == "aiohttp.client.ClientTimeout"
@@ -115,7 +119,10 @@ fn check(cx: &Context, sink: &mut Sink) {
                 if !set(0, "total") && !set(2, "sock_read") && !call.has_star_kwargs {
                     sink.report(
                         callee,
-                        format!("`{name}` sets neither `total` nor `sock_read`: requests can wait forever"),
+                        format!(
+                            "`{}` sets neither `total` nor `sock_read`: requests can wait forever",
+                            name()
+                        ),
                     );
                 }
             }
