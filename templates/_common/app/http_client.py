@@ -121,7 +121,8 @@ class ResilientClient:
             return response
 
 
-def get_http(request: Request) -> ResilientClient:
+# async: FastAPI would run a plain `def` dependency in its thread pool, on every request.
+async def get_http(request: Request) -> ResilientClient:
     return request.state.http
 
 

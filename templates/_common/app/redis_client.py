@@ -33,7 +33,8 @@ async def redis_is_up(redis: Redis, *, deadline: float = 1.0) -> bool:
         return False
 
 
-def get_redis(request: Request) -> Redis:
+# async: FastAPI would run a plain `def` dependency in its thread pool, on every request.
+async def get_redis(request: Request) -> Redis:
     return request.state.redis
 
 
