@@ -18,12 +18,15 @@ worker, --proxy-headers, --no-server-header, access log on, stdout to a file):
 
 wrk (Debian package `wrk`) then loads each in turn, interleaved round by round with the order
 alternating (warm-up first), and the script prints the median requests/s and p50/p99 latency per
-target, the ratios to `bare`, and a markdown table. Every response must be 2xx: any non-2xx
+target, the server process's CPU time per request (from /proc: steadier than req/s on a busy
+machine), the ratios to `bare`, and a markdown table. Every response must be 2xx: any non-2xx
 (a 429 from the limiter, a 401) fails the run.
 
     python3 bench/http_bench.py                        # 5 rounds x 10 s, wrk -t1 -c32
     python3 bench/http_bench.py --rounds 9 --duration 15 --connections 64
     python3 bench/http_bench.py --profile bench/.http-profile   # py-spy record of the service
+    python3 bench/http_bench.py --template templates/container --compare-template OLD/container
+                                                       # a template change, before and after
 
 --profile installs py-spy into the venv and records the service under wrk load after the
 measured rounds (`--gil`: only the thread running Python; `--format raw`: collapsed stacks that
@@ -180,6 +183,7 @@ class Target:
     rps: list[float] = field(default_factory=list)
     p50: list[float] = field(default_factory=list)
     p99: list[float] = field(default_factory=list)
+    cpu_us: list[float] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -195,6 +199,12 @@ def parse_duration(text: str) -> float:
     return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(target: Target, args: argparse.Namespace, duration: float) -> dict[str, float]:
     cmd = [
         "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration:g}s", "--latency",
@@ -202,7 +212,9 @@ def wrk(target: Target, args: argparse.Namespace, duration: float) -> dict[str, 
     ]  # fmt: skip
     for name, value in target.headers.items():
         cmd += ["-H", f"{name}: {value}"]
+    cpu_before = cpu_seconds(target.pid)
     out = run([*cmd, target.url], timeout=duration + 60).stdout
+    cpu = cpu_seconds(target.pid) - cpu_before
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     if non2xx or errors:
@@ -211,7 +223,7 @@ def wrk(target: Target, args: argparse.Namespace, duration: float) -> dict[str, 
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),  # type: ignore[index]
         "p50": parse_duration(re.search(r"\s50%\s+(\S+)", out)[1]),  # type: ignore[index]
         "p99": parse_duration(re.search(r"\s99%\s+(\S+)", out)[1]),  # type: ignore[index]
-        "requests": float(re.search(r"(\d+) requests in", out)[1]),  # type: ignore[index]
+        "cpu_us": 1e6 * cpu / float(re.search(r"(\d+) requests in", out)[1]),  # type: ignore[index]
     }
 
 
@@ -305,6 +317,11 @@ def main() -> int:
     parser.add_argument("--venv", default=str(BENCH / ".http-venv"))
     parser.add_argument("--profile", metavar="DIR", help="py-spy record the service into DIR")
     parser.add_argument("--profile-top", type=int, default=30)
+    parser.add_argument(
+        "--compare-template",
+        metavar="DIR",
+        help="also load a service rendered from this template directory (before/after a change)",
+    )
     parser.add_argument("--no-static", action="store_true", help="skip the /static/items target")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
@@ -334,6 +351,9 @@ def main() -> int:
         service = work / SERVICE
         source = ["--template", args.template] if args.template else ["--variant", "container"]
         run([str(svc), "new", SERVICE, *source, "--yes", "-o", str(service)])
+        if args.compare_template:
+            other = ["--template", args.compare_template]
+            run([str(svc), "new", SERVICE, *other, "--yes", "-o", str(work / "compare" / SERVICE)])
         pyproject = tomllib.loads((service / "pyproject.toml").read_text())
         python = args.python or find_python(pyproject["project"]["requires-python"].lstrip(">="))
         if python is None:
@@ -383,6 +403,12 @@ def main() -> int:
         svc_log, bare_log = work / "svc.log", work / "bare.log"
         svc_port, bare_port = free_port(), free_port()
         svc_proc = start_uvicorn(venv, "app.main:app", service, svc_port, svc_env, svc_log)
+        logs = {"svc": svc_log, "bare": bare_log, "static": bare_log}
+        if args.compare_template:
+            cmp_port, logs["compare"] = free_port(), work / "compare.log"
+            cmp_proc = start_uvicorn(
+                venv, "app.main:app", work / "compare" / SERVICE, cmp_port, svc_env, logs["compare"]
+            )
         bare_proc = start_uvicorn(venv, "http_bare_app:app", BENCH, bare_port, bare_env, bare_log)
         auth = {"Authorization": f"Bearer {minted['token']}"}
         targets = [
@@ -391,10 +417,12 @@ def main() -> int:
         ]
         if not args.no_static:
             targets.append(Target("static", bare_port, "/static/items", {}, bare_proc.pid))
+        if args.compare_template:
+            targets.append(Target("compare", cmp_port, "/v1/items", auth, cmp_proc.pid))
         for target in targets:
             if not wait_until(lambda t=target: http_status(t.port, t.path, t.headers) == 200, 30):
-                log = svc_log if target.name == "svc" else bare_log
-                raise SystemExit(f"{target.name} did not answer 200:\n{log.read_text()[-3000:]}")
+                log = logs[target.name].read_text()[-3000:]
+                raise SystemExit(f"{target.name} did not answer 200:\n{log}")
         # The limiter must see a real token and not refuse: 401/429 here would end the run.
         if http_status(svc_port, "/v1/items") != 401:
             raise SystemExit("the service's /v1/items answers without a token: auth is off?")
@@ -410,6 +438,7 @@ def main() -> int:
                 target.rps.append(result["rps"])
                 target.p50.append(result["p50"])
                 target.p99.append(result["p99"])
+                target.cpu_us.append(result["cpu_us"])
             print(
                 f"round {round_no + 1}: "
                 + ", ".join(f"{t.name} {t.rps[-1]:.0f} req/s" for t in targets),
@@ -423,20 +452,26 @@ def main() -> int:
             "svc": "generated service (JWT + rate limit + full middleware)",
             "bare": "bare FastAPI, same endpoint (Redis read)",
             "static": "bare FastAPI, no Redis (context)",
+            "compare": f"generated service from {args.compare_template}",
         }
         print(
             f"\n{pyver}, uvicorn 1 worker (uvloop, httptools), {wrk_desc}, {args.rounds} "
             f"interleaved rounds after a {args.warmup:g} s warm-up, load average "
             f"{os.getloadavg()[0]:.2f}\n"
         )
-        print("| app | median req/s | min-max req/s | p50 ms | p99 ms | req/s vs bare |")
-        print("|---|---|---|---|---|---|")
+        bare_cpu = statistics.median(bare.cpu_us)
+        print(
+            "| app | median req/s | min-max req/s | p50 ms | p99 ms | req/s vs bare "
+            "| server CPU µs/req | CPU vs bare |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
         for t in targets:
             rps = statistics.median(t.rps)
             print(
                 f"| {labels[t.name]} | {rps:.0f} | {min(t.rps):.0f}-{max(t.rps):.0f} "
                 f"| {statistics.median(t.p50):.2f} | {statistics.median(t.p99):.2f} "
-                f"| {rps / bare_rps:.2f}x |"
+                f"| {rps / bare_rps:.2f}x | {statistics.median(t.cpu_us):.0f} "
+                f"| {statistics.median(t.cpu_us) / bare_cpu:.2f}x |"
             )
         svc_target = targets[0]
         per_round = [s / b for s, b in zip(svc_target.rps, bare.rps, strict=True)]
