@@ -106,6 +106,8 @@ def test_spans_are_recorded_when_exported_or_when_the_caller_samples(
 
 def test_metrics_are_prometheus_text_by_route_template(client: TestClient) -> None:
     client.get(f"/v1/items/{ITEM_ID}", headers=bearer())
+    client.get(f"/no/such/route/{ITEM_ID}")
+    client.get("/healthz")
 
     response = client.get("/metrics")
 
@@ -115,4 +117,8 @@ def test_metrics_are_prometheus_text_by_route_template(client: TestClient) -> No
     assert "# TYPE http_requests_total counter" in body
     assert 'handler="/v1/items/{item_id}"' in body
     assert ITEM_ID not in body, "labels use the route template, not the raw path"
+    assert 'http_requests_total{handler="none",method="GET",status="4xx"} 1.0' in body
+    assert 'handler="/healthz"' not in body, "probes are not measured"
     assert "http_request_duration_seconds_bucket" in body
+    assert "http_request_duration_highr_seconds_bucket" in body
+    assert 'http_response_size_bytes_count{handler="/v1/items/{item_id}"} 1.0' in body
