@@ -58,7 +58,12 @@ def is_untraced(scope: MutableMapping[str, Any]) -> bool:
     return scope.get("path") in UNTRACED_PATHS
 
 
-def instrument_clients(provider: TracerProvider, *, http: httpx2.AsyncClient, redis: Redis) -> None:
+def instrument_clients(
+    provider: TracerProvider, *, http: httpx2.AsyncClient, redis: Redis | None
+) -> None:
+    """Trace outbound calls. `redis=None` leaves Redis alone (no spans would leave the process)."""
     # Per client, not global monkeypatching: several apps (tests) can live in one process.
+    # HTTP always: its instrumentation also sends traceparent to the upstream.
     HTTPX2ClientInstrumentor.instrument_client(http, tracer_provider=provider)
-    RedisInstrumentor.instrument_client(redis, tracer_provider=provider)
+    if redis is not None:
+        RedisInstrumentor.instrument_client(redis, tracer_provider=provider)
