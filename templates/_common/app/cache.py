@@ -50,7 +50,8 @@ class Cache:
         return value
 
 
-def get_cache(request: Request) -> Cache:
+# async: FastAPI would run a plain `def` dependency in its thread pool, on every request.
+async def get_cache(request: Request) -> Cache:
     return request.state.cache
 
 

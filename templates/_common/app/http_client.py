@@ -137,7 +137,8 @@ class ResilientClient:
             return exc.response
 
 
-def get_http(request: Request) -> ResilientClient:
+# async: FastAPI would run a plain `def` dependency in its thread pool, on every request.
+async def get_http(request: Request) -> ResilientClient:
     return request.state.http
 
 

@@ -66,7 +66,8 @@ def install_redis_error_handler(app: FastAPI) -> None:
     app.add_exception_handler(RedisTimeoutError, _redis_unavailable)
 
 
-def get_redis(request: Request) -> Redis:
+# async: FastAPI would run a plain `def` dependency in its thread pool, on every request.
+async def get_redis(request: Request) -> Redis:
     return request.state.redis
 
 

@@ -1,22 +1,144 @@
-"""Prometheus metrics: request count and latency by method, route template and status class."""
+"""Prometheus metrics: request count, sizes and latency by method, route template and status class.
+
+A pure ASGI middleware on prometheus_client, exposing what prometheus-fastapi-instrumentator's
+default instrumentation does (same names, labels and buckets: its dashboards work unchanged) for a
+fraction of its per-request cost: the labelled series of a (method, route, status class) are
+looked up once, not on every request, and no Request/Response objects are built.
+"""
+
+from time import perf_counter
 
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
-from prometheus_fastapi_instrumentator import Instrumentator
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    Summary,
+    generate_latest,
+)
+from prometheus_fastapi_instrumentator.routing import get_route_name
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Not worth a time series each: probes and the scrape itself.
-UNMEASURED_PATHS = ["/healthz", "/readyz", "/metrics"]
+UNMEASURED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Anything else a client sends as a method is one label value, so it cannot grow the series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_LATENCY_HIGHR_BUCKETS = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 7.5, 10, 30,
+    60, float("inf"),
+)  # fmt: skip
+_LATENCY_LOWR_BUCKETS = (0.1, 0.5, 1, float("inf"))
+
+
+class HttpMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "http_requests_total",
+            "Total number of requests by method, status and handler.",
+            ("method", "status", "handler"),
+            registry=registry,
+        )
+        self.request_size = Summary(
+            "http_request_size_bytes",
+            "Content length of incoming requests by handler (the header's value; 0 without).",
+            ("handler",),
+            registry=registry,
+        )
+        self.response_size = Summary(
+            "http_response_size_bytes",
+            "Content length of outgoing responses by handler (the header's value; 0 without).",
+            ("handler",),
+            registry=registry,
+        )
+        self.latency_highr = Histogram(
+            "http_request_duration_highr_seconds",
+            "Latency with many buckets but no API specific labels, for accurate percentiles.",
+            buckets=_LATENCY_HIGHR_BUCKETS,
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Latency with only few buckets by handler, for SLIs.",
+            ("method", "handler"),
+            buckets=_LATENCY_LOWR_BUCKETS,
+            registry=registry,
+        )
+        self._series: dict[tuple[str, str, str], tuple[Counter, Summary, Summary, Histogram]] = {}
+
+    def record(
+        self, method: str, handler: str, status: str, seconds: float, size_in: int, size_out: int
+    ) -> None:
+        key = (method, handler, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                self.requests.labels(method, status, handler),
+                self.request_size.labels(handler),
+                self.response_size.labels(handler),
+                self.latency.labels(method, handler),
+            )
+        requests, request_size, response_size, latency = series
+        requests.inc()
+        request_size.observe(size_in)
+        response_size.observe(size_out)
+        self.latency_highr.observe(seconds)
+        latency.observe(seconds)
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int:
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter()
+        # The route template, never the raw path: unmatched paths share one "none" label, so
+        # scanners cannot explode the cardinality.
+        handler = get_route_name(HTTPConnection(scope), should_include_root_path=False) or "none"
+        if handler in UNMEASURED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        size_out = 0
+
+        async def send_and_observe(message: Message) -> None:
+            nonlocal status, size_out
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                size_out = _content_length(message.get("headers", []))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_observe)
+        finally:
+            method = scope["method"] if scope["method"] in _METHODS else "_OTHER"
+            self.metrics.record(
+                method,
+                handler,
+                f"{str(status)[0]}xx",
+                max(perf_counter() - started, 0.0),
+                _content_length(scope["headers"]),
+                size_out,
+            )
 
 
 def install_metrics(app: FastAPI) -> None:
     # A registry per app: several apps (tests) can live in one process without clashing names.
     registry = CollectorRegistry()
-    Instrumentator(
-        excluded_handlers=UNMEASURED_PATHS,
-        # Unmatched paths become one "none" label, so scanners cannot explode the cardinality.
-        should_group_untemplated=True,
-        registry=registry,
-    ).instrument(app)
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -9,12 +9,15 @@ from contextlib import AbstractContextManager
 
 import httpx2
 from fastapi.testclient import TestClient
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from app.logs import configure_logging
+from app.settings import Settings
+from app.telemetry import create_tracer_provider
 from tests.helpers import bearer
 
 MakeClient = Callable[..., AbstractContextManager[TestClient]]
@@ -77,8 +80,34 @@ def test_server_client_and_redis_spans_share_one_trace(make_client: MakeClient) 
     assert upstream_headers[0]["traceparent"].split("-")[1] == format(trace_id, "032x")
 
 
+def test_spans_are_recorded_when_exported_or_when_the_caller_samples(
+    make_settings: Callable[..., Settings],
+) -> None:
+    tracer = create_tracer_provider(make_settings()).get_tracer(__name__)
+    with tracer.start_as_current_span("root") as root:
+        assert not root.is_recording(), "no exporter: nothing to record spans for"
+        assert root.get_span_context().is_valid, "the logs still get trace and span ids"
+    sampled = SpanContext(1, 2, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    parent = trace.set_span_in_context(NonRecordingSpan(sampled))
+    with tracer.start_as_current_span("child", context=parent) as child:
+        assert child.is_recording(), "the caller's sampled trace is passed on whole"
+        assert child.get_span_context().trace_flags.sampled
+
+    exporting = create_tracer_provider(
+        make_settings(otel_exporter_otlp_endpoint="http://127.0.0.1:4318")
+    )
+    try:
+        with exporting.get_tracer(__name__).start_as_current_span("root") as span:
+            assert span.is_recording()
+    finally:
+        # The span is only queued; dropping it keeps the shutdown from calling the endpoint.
+        exporting.shutdown()
+
+
 def test_metrics_are_prometheus_text_by_route_template(client: TestClient) -> None:
     client.get(f"/v1/items/{ITEM_ID}", headers=bearer())
+    client.get(f"/no/such/route/{ITEM_ID}")
+    client.get("/healthz")
 
     response = client.get("/metrics")
 
@@ -88,4 +117,8 @@ def test_metrics_are_prometheus_text_by_route_template(client: TestClient) -> No
     assert "# TYPE http_requests_total counter" in body
     assert 'handler="/v1/items/{item_id}"' in body
     assert ITEM_ID not in body, "labels use the route template, not the raw path"
+    assert 'http_requests_total{handler="none",method="GET",status="4xx"} 1.0' in body
+    assert 'handler="/healthz"' not in body, "probes are not measured"
     assert "http_request_duration_seconds_bucket" in body
+    assert "http_request_duration_highr_seconds_bucket" in body
+    assert 'http_response_size_bytes_count{handler="/v1/items/{item_id}"} 1.0' in body

@@ -58,8 +58,11 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         try:
-            header = jwt.get_unverified_header(token)
-            key = await self._key_for(header.get("kid"))
+            if self._static_key is not None:
+                key: jwt.PyJWK | PublicKeyTypes = self._static_key
+            else:
+                # Only a JWKS needs the unverified header first: its `kid` picks the key.
+                key = await self._key_for(jwt.get_unverified_header(token).get("kid"))
             claims = jwt.decode(
                 token,
                 key=key,
@@ -76,9 +79,7 @@ class TokenVerifier:
             scopes = scopes.split()
         return Principal(subject=str(claims["sub"]), scopes=frozenset(scopes), claims=claims)
 
-    async def _key_for(self, kid: str | None) -> jwt.PyJWK | PublicKeyTypes:
-        if self._static_key is not None:
-            return self._static_key
+    async def _key_for(self, kid: str | None) -> jwt.PyJWK:
         jwks = await self._get_jwks(refresh=False)
         try:
             return _find_key(jwks, kid)

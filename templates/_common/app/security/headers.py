@@ -45,6 +45,21 @@ def apply_security_headers(headers: MutableHeaders, *, csp: str = API_CSP) -> No
             headers[name] = csp if name == "Content-Security-Policy" else value
 
 
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+def _raw(csp: str) -> RawHeaders:
+    # Encoded once at import: the middleware only appends these tuples.
+    headers = {**SECURITY_HEADERS, "Content-Security-Policy": csp}
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+
+
+_API_HEADERS = _raw(API_CSP)
+_DOCS_HEADERS = _raw(DOCS_CSP)
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, docs_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
@@ -55,11 +70,14 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
-        csp = DOCS_CSP if scope["path"] in self.docs_paths else API_CSP
+        defaults = _DOCS_HEADERS if scope["path"] in self.docs_paths else _API_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                apply_security_headers(MutableHeaders(scope=message), csp=csp)
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(header for header in defaults if header[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
