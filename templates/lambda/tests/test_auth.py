@@ -1,7 +1,12 @@
 """OAuth2 bearer JWT on the API routes, through the handler."""
 
+from typing import Any
+
+import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from app.security import auth
 from tests.conftest import Invoke
 from tests.helpers import bearer, make_token
 
@@ -47,3 +52,42 @@ def test_missing_scope_is_403(invoke: Invoke) -> None:
 
 def test_health_needs_no_token(invoke: Invoke) -> None:
     assert invoke("GET", "/healthz").status_code == 200
+
+
+def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    calls: list[None] = []
+    decode = jwt.decode
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(None)
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(auth.jwt, "decode", spy)
+    return calls
+
+
+def test_a_verified_token_is_remembered_across_invocations(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The verifier lives as long as the execution environment, and its cache with it.
+    decodes = _count_decodes(monkeypatch)
+    token = make_token()
+
+    first = invoke("POST", "/v1/items", body=ITEM, headers=bearer(token))
+    second = invoke("POST", "/v1/items", body=ITEM, headers=bearer(token))
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert len(decodes) == 1
+
+
+def test_a_refused_token_is_checked_again_every_time(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decodes = _count_decodes(monkeypatch)
+    token = make_token(aud="someone-else")
+
+    first = invoke("POST", "/v1/items", body=ITEM, headers=bearer(token))
+    second = invoke("POST", "/v1/items", body=ITEM, headers=bearer(token))
+
+    assert (first.status_code, second.status_code) == (401, 401)
+    assert len(decodes) == 2

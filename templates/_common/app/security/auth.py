@@ -2,11 +2,18 @@
 
 Verification is strict on purpose: a fixed list of asymmetric algorithms (never `none`, never
 HS* with a public key), and exp, iat, aud, iss and sub must all be present and valid.
+
+A token that passed those checks is remembered until its `exp` (see `TokenVerifier.verify`): a
+client sends the same token with every request, and the signature check is the most expensive
+step of a request.
 """
 
 import asyncio
 import time
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Annotated, Any
 
 import httpx2
@@ -27,11 +34,14 @@ _bearer = HTTPBearer(auto_error=False, description="OAuth2 access token (JWT)")
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the token subject and its scopes."""
+    """Who is calling: the token subject and its scopes.
+
+    Read-only, claims included: every request that presents the same token gets this same object.
+    """
 
     subject: str
     scopes: frozenset[str] = frozenset()
-    claims: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 class InvalidTokenError(Exception):
@@ -39,7 +49,7 @@ class InvalidTokenError(Exception):
 
 
 class TokenVerifier:
-    """Holds the verification keys for one app; built once in the lifespan, shared by requests."""
+    """Holds the verification keys for one app and the tokens it verified; shared by requests."""
 
     def __init__(self, settings: Settings, http: httpx2.AsyncClient) -> None:
         self._settings = settings
@@ -55,8 +65,43 @@ class TokenVerifier:
         self._jwks: jwt.PyJWKSet | None = None
         self._jwks_fetched_at = 0.0
         self._jwks_lock = asyncio.Lock()
+        # Tokens that passed every check: the exact token string -> (its Principal, its `exp`),
+        # least recently used first. See `verify`.
+        self._verified: OrderedDict[str, tuple[Principal, int]] = OrderedDict()
+        self._verified_max = settings.jwt_cache_size
 
     async def verify(self, token: str) -> Principal:
+        # Why remembering a verified token is safe: a JWT carries its own validity. Once its
+        # signature, algorithm, aud, iss and times have passed, checking them again against the
+        # same settings gives the same answer until `exp`, and nothing can withdraw a JWT before
+        # then: revocation is not a JWT feature. What keeps it so:
+        # - the key is the whole token string, so an entry answers only for those exact
+        #   characters (another signature, header or claim is another key, verified in full);
+        # - only successes are stored: a failure is never remembered, and is re-checked in full;
+        # - a hit counts only while now < exp, on the wall clock jwt.decode uses and without the
+        #   leeway it allows, so no token is accepted for longer than without the cache;
+        # - at most JWT_CACHE_SIZE tokens (0 turns this off), the least recently used evicted
+        #   first: memory stays bounded however many callers there are, and filling it takes
+        #   that many valid tokens. Each verifier (each app) has its own.
+        # One difference: with a JWKS, a token signed by a key the issuer has since withdrawn is
+        # accepted until its exp, not only until the JWKS is next fetched.
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, expires_at = cached
+            if time.time() < expires_at:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal, expires_at = await self._verify_uncached(token)
+        if self._verified_max > 0:
+            self._verified[token] = (principal, expires_at)
+            self._verified.move_to_end(token)
+            while len(self._verified) > self._verified_max:
+                self._verified.popitem(last=False)
+        return principal
+
+    async def _verify_uncached(self, token: str) -> tuple[Principal, int]:
+        """The full check: a Principal and the token's `exp`, or InvalidTokenError."""
         try:
             if self._static_key is not None:
                 key: jwt.PyJWK | PublicKeyTypes = self._static_key
@@ -72,12 +117,19 @@ class TokenVerifier:
                 leeway=self._settings.jwt_leeway_seconds,
                 options={"require": REQUIRED_CLAIMS},
             )
+            # jwt.decode has checked exp as this integer (and rejects a value that is not one).
+            expires_at = int(claims["exp"])
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             raise InvalidTokenError(str(exc)) from exc
         scopes = claims.get("scope") or claims.get("scp") or ""
         if isinstance(scopes, str):
             scopes = scopes.split()
-        return Principal(subject=str(claims["sub"]), scopes=frozenset(scopes), claims=claims)
+        principal = Principal(
+            subject=str(claims["sub"]),
+            scopes=frozenset(scopes),
+            claims=MappingProxyType(claims),
+        )
+        return principal, expires_at
 
     async def _key_for(self, kid: str | None) -> jwt.PyJWK:
         jwks = await self._get_jwks(refresh=False)
