@@ -491,13 +491,22 @@ fn model_sources(
         .enumerate()
         .filter(|(i, f)| !first[*i] && is_python(f))
         .map(|(i, file)| {
-            let parsed = parse_python(file, i as FileId);
             let loose = model::owning_dir(&service_dirs, &file.rel).is_none();
-            let outcome = match (parsed, checks) {
-                (Parsed::Facts(facts), Some((selected, rule_config))) if loose => Parsed::Checked(
-                    check_loose_file(file, facts, i as FileId, selected, rule_config),
-                ),
-                (parsed, _) => parsed,
+            let outcome = match checks {
+                // Checked and dropped at once: sharing its names would buy nothing.
+                Some((selected, rule_config)) if loose => {
+                    model::name::unshared(|| match parse_python(file, i as FileId) {
+                        Parsed::Facts(facts) => Parsed::Checked(check_loose_file(
+                            file,
+                            facts,
+                            i as FileId,
+                            selected,
+                            rule_config,
+                        )),
+                        other => other,
+                    })
+                }
+                _ => parse_python(file, i as FileId),
             };
             file.release_text();
             (i, outcome)

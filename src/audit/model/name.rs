@@ -7,7 +7,7 @@
 //! thread's table; names already handed out stay valid.
 
 use std::borrow::Borrow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
@@ -20,11 +20,16 @@ use rustc_hash::FxHashSet;
 pub struct Name(Arc<str>);
 
 thread_local! {
+    /// Off while facts are made that are dropped right after use: sharing buys nothing then.
+    static SHARING: Cell<bool> = const { Cell::new(true) };
     static TABLE: RefCell<FxHashSet<Arc<str>>> = RefCell::new(FxHashSet::default());
 }
 
 impl Name {
     pub fn new(s: &str) -> Name {
+        if !SHARING.with(Cell::get) {
+            return Name(Arc::from(s));
+        }
         TABLE.with(|table| {
             if let Some(found) = table.borrow().get(s) {
                 return Name(found.clone());
@@ -54,6 +59,15 @@ impl Name {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Run `f` with names made on this thread not shared through the table: for facts that are
+/// dropped as soon as they are checked (a file outside every service).
+pub fn unshared<R>(f: impl FnOnce() -> R) -> R {
+    let before = SHARING.with(|s| s.replace(false));
+    let out = f();
+    SHARING.with(|s| s.set(before));
+    out
 }
 
 /// Forget the names interned on this thread (they stay valid where they are held).
@@ -162,5 +176,10 @@ mod tests {
         let c = Name::new("fastapi.Depends");
         assert_eq!(a, c);
         assert_eq!(&*a, "fastapi.Depends");
+        let d = unshared(|| Name::new("fastapi.Depends"));
+        assert!(!Arc::ptr_eq(&a.0, &d.0));
+        assert_eq!(a, d);
+        // The table still hands out the name made after `clear`.
+        assert!(Arc::ptr_eq(&c.0, &Name::new("fastapi.Depends").0));
     }
 }
