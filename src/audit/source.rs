@@ -39,7 +39,8 @@ pub struct SourceFile {
     pub role: FileRole,
     /// The text, while it is held; see [`SourceFile::text`].
     text: OnceLock<Box<str>>,
-    /// Length and digest of the text as first read: a text read again must match them.
+    /// Length of the text as first read, and its digest once released: a text read again
+    /// must match both.
     len: TextSize,
     digest: u64,
     /// The text exists only in memory: never released.
@@ -72,7 +73,7 @@ impl SourceFile {
             kind,
             role,
             len: TextSize::of(text.as_str()),
-            digest: digest(text.as_bytes()),
+            digest: 0,
             text: OnceLock::from(text.into_boxed_str()),
             keep: false,
             line_starts,
@@ -156,8 +157,11 @@ impl SourceFile {
     /// Drop the text once its facts are extracted (the line index stays); it is read again
     /// if a finding needs it.
     pub fn release_text(&mut self) {
-        if !self.keep {
-            self.text = OnceLock::new();
+        if !self.keep
+            && let Some(text) = self.text.take()
+        {
+            // Only a released text is ever read again: only it needs a digest.
+            self.digest = digest(text.as_bytes());
         }
     }
 
