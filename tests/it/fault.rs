@@ -65,7 +65,8 @@ pub fn svc_for_anyone(dir: &Path) -> PathBuf {
     if reachable {
         return built;
     }
-    let copy = dir.join("svc");
+    // A name no fixture uses (several have an `svc/` service directory) and not a source.
+    let copy = dir.join("svc-for-nobody");
     fs::copy(&built, &copy).unwrap();
     chmod(&copy, 0o755);
     copy
