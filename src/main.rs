@@ -3,6 +3,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use svc::cli::{Cli, Command};
 
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
