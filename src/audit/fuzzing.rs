@@ -151,8 +151,16 @@ pub fn audit_files(files: &[(&str, &[u8])], config: Config) -> Result<Report, Au
         })
         .collect();
     let (files, early) = unreadable_findings(read);
-    let (project, early) = deep_pool()
-        .install(|| model_sources(files, early, &config, "", Some((&selected, &rule_config))));
+    let (project, early) = deep_pool().install(|| {
+        model_sources(
+            files,
+            early,
+            None,
+            &config,
+            "",
+            Some((&selected, &rule_config)),
+        )
+    });
     let loaded = Loaded {
         project,
         root: PathBuf::new(),

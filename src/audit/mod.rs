@@ -388,17 +388,28 @@ fn load_files(
         return Err(AuditError::NoFiles(paths[0].clone()));
     }
 
-    // Read in parallel; a file that cannot be read becomes a finding.
-    let read: Vec<(SourceFile, Option<String>)> = found
+    // Read in parallel; a file that cannot be read becomes a finding. A file that may define
+    // an app is parsed right away, while its text is fresh in the cache: these decide which
+    // directories are services before the other files are parsed.
+    let read: Vec<(Read, Option<Parsed>)> = found
         .into_par_iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(i, d)| {
             let bytes = source::read_regular(&d.path);
-            source_file(d.path, d.rel, d.kind, bytes)
+            let (mut file, problem) = source_file(d.path, d.rel, d.kind, bytes);
+            let first = (problem.is_none() && may_define_app(&file)).then(|| {
+                let parsed = parse_python(&file, i as FileId);
+                file.release_text();
+                parsed
+            });
+            ((file, problem), first)
         })
         .collect();
+    let (read, first): (Vec<_>, Vec<_>) = read.into_iter().unzip();
     let (files, early) = unreadable_findings(read);
-    timer.mark("read");
-    let (project, early) = model_sources(files, early, &config, &config_prefix, checks);
+    timer.mark("read and parse files that may define an app");
+    let (project, early) =
+        model_sources(files, early, Some(first), &config, &config_prefix, checks);
     Ok(Loaded {
         project,
         root,
@@ -409,6 +420,9 @@ fn load_files(
         walk_errors,
     })
 }
+
+/// A file as read, and why it cannot be audited if it cannot.
+type Read = (SourceFile, Option<String>);
 
 /// A file as read: its text, or (empty text and) why it cannot be audited.
 fn source_file(
@@ -451,6 +465,7 @@ fn unreadable_findings(read: Vec<(SourceFile, Option<String>)>) -> (Vec<SourceFi
 fn model_sources(
     mut files: Vec<SourceFile>,
     mut early: Vec<Finding>,
+    first: Option<Vec<Option<Parsed>>>,
     config: &Config,
     config_prefix: &str,
     checks: Option<(&[&'static Rule], &RuleConfig)>,
@@ -463,20 +478,25 @@ fn model_sources(
     // text is dropped as soon as its facts are out; a finding that needs it reads it again.
     let mut code: Vec<Option<CodeFile>> = (0..files.len()).map(|_| None).collect();
     let is_python = |f: &SourceFile| f.kind == FileKind::Python && !f.is_empty();
-    let first: Vec<bool> = files
-        .par_iter()
-        .map(|f| is_python(f) && model::may_define_app(f.text()))
-        .collect();
-    let outcomes: Vec<(usize, Parsed)> = files
-        .par_iter_mut()
+    // Parsed as they were read (see `load_files`), or here.
+    let outcomes: Vec<Option<Parsed>> = first.unwrap_or_else(|| {
+        files
+            .par_iter_mut()
+            .enumerate()
+            .map(|(i, file)| {
+                may_define_app(file).then(|| {
+                    let parsed = parse_python(file, i as FileId);
+                    file.release_text();
+                    parsed
+                })
+            })
+            .collect()
+    });
+    let first: Vec<bool> = outcomes.iter().map(Option::is_some).collect();
+    let outcomes = outcomes
+        .into_iter()
         .enumerate()
-        .filter(|(i, _)| first[*i])
-        .map(|(i, file)| {
-            let parsed = parse_python(file, i as FileId);
-            file.release_text();
-            (i, parsed)
-        })
-        .collect();
+        .filter_map(|(i, p)| Some((i, p?)));
     for (i, p) in outcomes {
         match p {
             Parsed::Facts(facts) => code[i] = Some(facts),
@@ -484,7 +504,7 @@ fn model_sources(
             Parsed::Checked(_) => unreachable!("app files are never checked alone"),
         }
     }
-    timer.mark("parse files that may define an app");
+    timer.mark("service directories");
     let service_dirs = model::find_service_dirs(&files, &code);
     let outcomes: Vec<(usize, Parsed)> = files
         .par_iter_mut()
@@ -540,6 +560,12 @@ fn model_sources(
     // The names in the facts stay; the tables that shared them out are not needed any more.
     deep_pool().broadcast(|_| model::name::clear());
     (project, early)
+}
+
+/// A Python file that mentions an app constructor: parsed first, since it may make its
+/// directory a service.
+fn may_define_app(file: &SourceFile) -> bool {
+    file.kind == FileKind::Python && !file.is_empty() && model::may_define_app(file.text())
 }
 
 /// Parse the deployment artefacts in parallel; one that does not parse is a `syntax-error`

@@ -45,7 +45,9 @@ pub struct SourceFile {
     digest: u64,
     /// The text exists only in memory: never released.
     keep: bool,
-    line_starts: Vec<TextSize>,
+    /// Where each line starts: made on first use, which only a file with a finding or a
+    /// suppression comment sees (most files of a large repository never do).
+    line_starts: OnceLock<Box<[TextSize]>>,
 }
 
 /// A 1-based line and column (columns count characters, not bytes).
@@ -58,15 +60,6 @@ pub struct LineCol {
 impl SourceFile {
     pub fn new(path: PathBuf, rel: String, kind: FileKind, text: String) -> Self {
         let role = role_of(&rel);
-        let mut line_starts = vec![TextSize::from(0)];
-        // Lines end as Python's own do: at `\n`, `\r\n` or a lone `\r`.
-        let bytes = text.as_bytes();
-        line_starts.extend(
-            memchr::memchr2_iter(b'\n', b'\r', bytes)
-                .filter(|&i| !(bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n')))
-                .map(|i| TextSize::from(i as u32 + 1)),
-        );
-        line_starts.shrink_to_fit();
         SourceFile {
             path,
             rel,
@@ -76,7 +69,7 @@ impl SourceFile {
             digest: 0,
             text: OnceLock::from(text.into_boxed_str()),
             keep: false,
-            line_starts,
+            line_starts: OnceLock::new(),
         }
     }
 
@@ -111,13 +104,29 @@ impl SourceFile {
         self.len == TextSize::from(0)
     }
 
+    /// Where each line starts (see [`SourceFile::text`] for a file changed since it was read).
+    fn line_starts(&self) -> &[TextSize] {
+        self.line_starts.get_or_init(|| {
+            // Lines end as Python's own do: at `\n`, `\r\n` or a lone `\r`.
+            let bytes = self.text().as_bytes();
+            std::iter::once(TextSize::from(0))
+                .chain(
+                    memchr::memchr2_iter(b'\n', b'\r', bytes)
+                        .filter(|&i| !(bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n')))
+                        .map(|i| TextSize::from(i as u32 + 1)),
+                )
+                .collect()
+        })
+    }
+
     pub fn line_col(&self, offset: TextSize) -> LineCol {
         let offset = offset.min(self.len);
-        let line = match self.line_starts.binary_search(&offset) {
+        let line_starts = self.line_starts();
+        let line = match line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let start = self.line_starts[line];
+        let start = line_starts[line];
         let column = match self.text().get(usize::from(start)..usize::from(offset)) {
             Some(s) => s.chars().count() as u32,
             // The text is gone (changed on disk): bytes are the best count left.
@@ -136,7 +145,7 @@ impl SourceFile {
 
     /// 1-based line number of an offset.
     pub fn line_of(&self, offset: TextSize) -> u32 {
-        match self.line_starts.binary_search(&offset) {
+        match self.line_starts().binary_search(&offset) {
             Ok(i) => i as u32 + 1,
             Err(i) => i as u32,
         }
@@ -145,17 +154,16 @@ impl SourceFile {
     /// The range of a whole 1-based line, without its newline.
     pub fn line_range(&self, line: u32) -> TextRange {
         let i = (line.max(1) - 1) as usize;
-        let start = self.line_starts.get(i).copied().unwrap_or_default();
-        let end = self
-            .line_starts
+        let line_starts = self.line_starts();
+        let start = line_starts.get(i).copied().unwrap_or_default();
+        let end = line_starts
             .get(i + 1)
             .map(|e| *e - TextSize::from(1))
             .unwrap_or(self.len);
         TextRange::new(start, end.max(start))
     }
 
-    /// Drop the text once its facts are extracted (the line index stays); it is read again
-    /// if a finding needs it.
+    /// Drop the text once its facts are extracted; it is read again if a finding needs it.
     pub fn release_text(&mut self) {
         if !self.keep
             && let Some(text) = self.text.take()

@@ -5,7 +5,7 @@
 //! off apps and other routers by `include_router`. Each route's full path and dependencies are
 //! the concatenation along every chain of includes up to an app.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_text_size::TextRange;
 
@@ -114,7 +114,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
 
     // 1. Router and app objects.
     let mut routers: Vec<RouterObj> = Vec::new();
-    let mut class_kinds: HashMap<&str, (bool, bool)> = HashMap::new();
+    let mut class_kinds: HashMap<&str, (bool, bool)> = HashMap::default();
     for &file in &files {
         let code = project.code(file).expect("parsed");
         for a in &code.assigns {
@@ -483,7 +483,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
             }
         }
     }
-    let mut seen: HashSet<FnRef> = HashSet::new();
+    let mut seen: HashSet<FnRef> = HashSet::default();
     let mut queue = entry;
     let mut entry_points = Vec::new();
     while let Some(f) = queue.pop() {

@@ -479,7 +479,13 @@ pub fn may_define_app(text: &str) -> bool {
         "Queue",
         "set_broker",
     ];
-    WORDS.iter().any(|w| text.contains(w))
+    // Every Python file is searched: memchr's SIMD substring search, not `str::contains`.
+    static FINDERS: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>> =
+        std::sync::OnceLock::new();
+    FINDERS
+        .get_or_init(|| WORDS.iter().map(memchr::memmem::Finder::new).collect())
+        .iter()
+        .any(|f| f.find(text.as_bytes()).is_some())
 }
 
 /// The service directory owning a file at `rel`, if any.

@@ -22,7 +22,9 @@ pub struct Name(Arc<str>);
 thread_local! {
     /// Off while facts are made that are dropped right after use: sharing buys nothing then.
     static SHARING: Cell<bool> = const { Cell::new(true) };
-    static TABLE: RefCell<FxHashSet<Arc<str>>> = RefCell::new(FxHashSet::default());
+    // Const-initialised: no lazy-initialisation check on each of the many look-ups.
+    static TABLE: RefCell<FxHashSet<Arc<str>>> =
+        const { RefCell::new(FxHashSet::with_hasher(rustc_hash::FxBuildHasher)) };
 }
 
 impl Name {
@@ -30,12 +32,12 @@ impl Name {
         if !SHARING.with(Cell::get) {
             return Name(Arc::from(s));
         }
-        TABLE.with(|table| {
-            if let Some(found) = table.borrow().get(s) {
+        TABLE.with_borrow_mut(|table| {
+            if let Some(found) = table.get(s) {
                 return Name(found.clone());
             }
             let name: Arc<str> = Arc::from(s);
-            table.borrow_mut().insert(name.clone());
+            table.insert(name.clone());
             Name(name)
         })
     }

@@ -63,14 +63,16 @@ const BUILTINS: &[&str] = &[
     "vars",
 ];
 
-struct FnScope {
+/// Names in these tables borrow the syntax tree: extraction allocates only for the facts it
+/// keeps.
+struct FnScope<'src> {
     id: FnId,
-    locals: HashSet<String>,
-    globals: HashSet<String>,
+    locals: HashSet<&'src str>,
+    globals: HashSet<&'src str>,
     /// Local names bound to the result of a resolved call: name -> constructor path.
-    instances: HashMap<String, Name>,
+    instances: HashMap<&'src str, Name>,
     /// Function-level imports: local name -> (target, import index).
-    imports: HashMap<String, (Name, usize)>,
+    imports: HashMap<&'src str, (Name, usize)>,
     /// Depth of lambdas/comprehensions we are inside, within this function.
     deferred: u32,
 }
@@ -82,14 +84,19 @@ pub struct Extractor<'src> {
     /// Package of this module, for relative imports (`a.b` for module `a.b.c`, or for
     /// `a/b/__init__.py` itself `a.b`).
     package: String,
-    module_names: HashSet<String>,
-    module_imports: HashMap<String, (Name, usize)>,
+    module_names: HashSet<&'src str>,
+    module_imports: HashMap<&'src str, (Name, usize)>,
     /// Module-level names bound to a resolved call's result.
-    module_instances: HashMap<String, Name>,
-    fns: Vec<FnScope>,
-    classes: Vec<String>,
+    module_instances: HashMap<&'src str, Name>,
+    fns: Vec<FnScope<'src>>,
+    classes: Vec<&'src str>,
     /// Names of classes and functions enclosing the current point, for qualified names.
-    qual_stack: Vec<String>,
+    qual_stack: Vec<&'src str>,
+    /// Callees already resolved, by the start of the callee expression: a call nested in
+    /// another's arguments is summarised there and recorded again as a call of its own.
+    callees: HashMap<u64, Ref>,
+    /// Scratch space for spelling attribute chains.
+    suffix: String,
     with_call_starts: HashSet<u32>,
     awaited_starts: HashSet<u32>,
     /// Module-level body: statements outside any function and class.
@@ -124,6 +131,8 @@ impl<'src> Extractor<'src> {
             qual_stack: Vec::new(),
             with_call_starts: HashSet::default(),
             awaited_starts: HashSet::default(),
+            callees: HashMap::default(),
+            suffix: String::new(),
             at_module_level: true,
             type_checking: 0,
         }
@@ -280,15 +289,25 @@ impl<'src> Extractor<'src> {
     fn resolve(&mut self, expr: &Expr) -> Option<Ref> {
         match expr {
             Expr::Name(n) => Some(self.resolve_name(n.id.as_str())),
-            Expr::Attribute(a) => {
-                let base = self.resolve(&a.value)?;
-                let attr = a.attr.id.as_str();
-                let join = |p: &str| Name::concat(&[p, ".", attr]);
-                Some(Ref {
-                    path: join(&base.path),
-                    origin: base.origin,
-                    instance: base.instance.as_deref().map(join),
-                })
+            Expr::Attribute(_) => {
+                // `a.b.c`: resolve the base, then spell the whole path at once (naming every
+                // prefix on the way would intern names nobody asked for).
+                let mut suffix = std::mem::take(&mut self.suffix);
+                suffix.clear();
+                let base = attribute_chain(expr, &mut suffix);
+                let found = match base {
+                    Expr::Name(_) | Expr::Call(_) => self.resolve(base).map(|base| Ref {
+                        path: Name::concat(&[&base.path, &suffix]),
+                        origin: base.origin,
+                        instance: base
+                            .instance
+                            .as_deref()
+                            .map(|i| Name::concat(&[i, &suffix])),
+                    }),
+                    _ => None,
+                };
+                self.suffix = suffix;
+                found
             }
             Expr::Call(c) => {
                 let base = self.resolve(&c.func)?;
@@ -305,6 +324,25 @@ impl<'src> Extractor<'src> {
             }
             _ => None,
         }
+    }
+
+    /// The callee of a call, resolved once per call expression: a call nested in another's
+    /// arguments, or assigned, is summarised as a value besides being recorded.
+    fn callee(&mut self, c: &ast::ExprCall) -> Ref {
+        let key = callee_key(c);
+        if let Some(found) = self.callees.get(&key) {
+            return found.clone();
+        }
+        let found = self.resolve_or_text(&c.func);
+        self.callees.insert(key, found.clone());
+        found
+    }
+
+    /// What a call constructs, for a name bound to its result: the callee's path (through an
+    /// instance when it is a method), when it resolved.
+    fn constructor(&mut self, c: &ast::ExprCall) -> Option<Name> {
+        let r = self.callee(c);
+        (r.origin != RefOrigin::Unknown).then(|| r.instance.unwrap_or(r.path))
     }
 
     fn resolve_or_text(&mut self, expr: &Expr) -> Ref {
@@ -381,7 +419,7 @@ impl<'src> Extractor<'src> {
 
     fn call_value(&mut self, c: &ast::ExprCall, depth: u8) -> CallValue {
         CallValue {
-            callee: self.resolve_or_text(&c.func),
+            callee: self.callee(c),
             args: self.values(&c.arguments.args, depth),
             kwargs: c
                 .arguments
@@ -399,7 +437,7 @@ impl<'src> Extractor<'src> {
     // ---- recording -------------------------------------------------------------------
 
     fn record_call(&mut self, c: &ast::ExprCall) {
-        let callee = self.resolve_or_text(&c.func);
+        let callee = self.callee(c);
         let start = c.range().start().to_u32();
         let (deferred, func) = match self.fns.last() {
             Some(f) => (f.deferred > 0, Some(f.id)),
@@ -509,9 +547,9 @@ impl<'src> Extractor<'src> {
 
     fn record_assign(
         &mut self,
-        target: &Expr,
-        value: &Expr,
-        annotation: Option<&Expr>,
+        target: &'src Expr,
+        value: &'src Expr,
+        annotation: Option<&'src Expr>,
         range: TextRange,
     ) {
         match target {
@@ -521,24 +559,22 @@ impl<'src> Extractor<'src> {
                 let name = n.id.as_str();
                 // Track names bound to a resolved call, for method resolution later.
                 if let Expr::Call(c) = value
-                    && let Some(r) = self.resolve(&c.func)
-                    && r.origin != RefOrigin::Unknown
+                    && let Some(ctor) = self.constructor(c)
                 {
-                    let ctor: Name = r.effective().into();
                     let in_class_body = self.at_class_body();
                     match self.fns.last_mut() {
                         Some(scope) if !in_class_body => {
-                            scope.instances.insert(name.to_string(), ctor);
+                            scope.instances.insert(name, ctor);
                         }
                         None if self.classes.is_empty() => {
-                            self.module_instances.insert(name.to_string(), ctor);
+                            self.module_instances.insert(name, ctor);
                         }
                         _ => {}
                     }
                 }
                 let scope = self.scope();
                 let class = match scope {
-                    Scope::Class => self.classes.last().map(|c| c.as_str().into()),
+                    Scope::Class => self.classes.last().map(|c| (*c).into()),
                     _ => None,
                 };
                 self.out.assigns.push(Assign {
@@ -589,7 +625,7 @@ impl<'src> Extractor<'src> {
         }
     }
 
-    fn record_import(&mut self, local: &str, target: String, full: &str, range: TextRange) {
+    fn record_import(&mut self, local: &'src str, target: String, full: &str, range: TextRange) {
         let idx = self.out.imports.len();
         let target: Name = target.into();
         self.out.imports.push(Import {
@@ -603,10 +639,10 @@ impl<'src> Extractor<'src> {
         });
         match self.fns.last_mut() {
             Some(scope) => {
-                scope.imports.insert(local.to_string(), (target, idx));
+                scope.imports.insert(local, (target, idx));
             }
             None => {
-                self.module_imports.insert(local.to_string(), (target, idx));
+                self.module_imports.insert(local, (target, idx));
             }
         }
     }
@@ -635,7 +671,7 @@ impl<'src> Extractor<'src> {
         let mut globals = HashSet::default();
         let mut has_yield = false;
         for p in f.parameters.iter() {
-            locals.insert(p.name().id.to_string());
+            locals.insert(p.name().id.as_str());
         }
         for stmt in &f.body {
             bind_local_names(stmt, &mut locals, &mut globals, &mut has_yield);
@@ -648,13 +684,13 @@ impl<'src> Extractor<'src> {
             name_range: f.name.range(),
             parent: self.current_fn(),
             class: if self.at_class_body() {
-                self.classes.last().map(|c| c.as_str().into())
+                self.classes.last().map(|c| (*c).into())
             } else {
                 None
             },
             decorators,
             params,
-            globals: globals.iter().map(|g| g.as_str().into()).collect(),
+            globals: globals.iter().map(|g| (*g).into()).collect(),
             is_generator: has_yield,
         });
         self.fns.push(FnScope {
@@ -665,7 +701,7 @@ impl<'src> Extractor<'src> {
             imports: HashMap::default(),
             deferred: 0,
         });
-        self.qual_stack.push(f.name.id.to_string());
+        self.qual_stack.push(f.name.id.as_str());
     }
 
     fn visit_body(&mut self, body: &'src [Stmt]) {
@@ -721,8 +757,8 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 });
                 let was_module = self.at_module_level;
                 self.at_module_level = false;
-                self.classes.push(c.name.id.to_string());
-                self.qual_stack.push(c.name.id.to_string());
+                self.classes.push(c.name.id.as_str());
+                self.qual_stack.push(c.name.id.as_str());
                 self.visit_body(&c.body);
                 self.qual_stack.pop();
                 self.classes.pop();
@@ -802,16 +838,14 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                         self.with_call_starts.insert(c.range().start().to_u32());
                         // `with httpx.Client() as client:` binds an instance.
                         if let Some(Expr::Name(n)) = item.optional_vars.as_deref()
-                            && let Some(r) = self.resolve(&c.func)
-                            && r.origin != RefOrigin::Unknown
+                            && let Some(ctor) = self.constructor(c)
                         {
-                            let ctor: Name = r.effective().into();
                             match self.fns.last_mut() {
                                 Some(scope) => {
-                                    scope.instances.insert(n.id.to_string(), ctor);
+                                    scope.instances.insert(n.id.as_str(), ctor);
                                 }
                                 None => {
-                                    self.module_instances.insert(n.id.to_string(), ctor);
+                                    self.module_instances.insert(n.id.as_str(), ctor);
                                 }
                             }
                         }
@@ -890,6 +924,26 @@ impl<'src> Visitor<'src> for Extractor<'src> {
     }
 }
 
+/// A call's key in [`Extractor::callees`]: the callee's whole range (`a.b(x).c` and `a.b`
+/// start at the same offset).
+fn callee_key(c: &ast::ExprCall) -> u64 {
+    let range = c.func.range();
+    (u64::from(range.start().to_u32()) << 32) | u64::from(range.end().to_u32())
+}
+
+/// Append `.b.c` of the chain `a.b.c` to `suffix` and return its base `a`.
+fn attribute_chain<'e>(expr: &'e Expr, suffix: &mut String) -> &'e Expr {
+    match expr {
+        Expr::Attribute(a) => {
+            let base = attribute_chain(&a.value, suffix);
+            suffix.push('.');
+            suffix.push_str(a.attr.id.as_str());
+            base
+        }
+        other => other,
+    }
+}
+
 fn innermost_name(expr: &Expr) -> Option<&str> {
     match expr {
         Expr::Name(n) => Some(n.id.as_str()),
@@ -931,7 +985,7 @@ fn looks_like_header_name(s: &str) -> bool {
 
 /// Names bound at module level, looking into `if`/`try`/`with`/loops but not into bodies of
 /// functions and classes.
-fn bind_module_names(stmt: &Stmt, names: &mut HashSet<String>) {
+fn bind_module_names<'a>(stmt: &'a Stmt, names: &mut HashSet<&'a str>) {
     let mut globals = HashSet::default();
     let mut unused = false;
     bind_names(stmt, names, &mut globals, &mut unused, true);
@@ -939,10 +993,10 @@ fn bind_module_names(stmt: &Stmt, names: &mut HashSet<String>) {
 
 /// Names bound in a function body (its locals), its `global` declarations, and whether it
 /// yields; nested functions and classes bind their name only.
-fn bind_local_names(
-    stmt: &Stmt,
-    names: &mut HashSet<String>,
-    globals: &mut HashSet<String>,
+fn bind_local_names<'a>(
+    stmt: &'a Stmt,
+    names: &mut HashSet<&'a str>,
+    globals: &mut HashSet<&'a str>,
     has_yield: &mut bool,
 ) {
     bind_names(stmt, names, globals, has_yield, false);
@@ -951,20 +1005,20 @@ fn bind_local_names(
     }
 }
 
-fn bind_names(
-    stmt: &Stmt,
-    names: &mut HashSet<String>,
-    globals: &mut HashSet<String>,
+fn bind_names<'a>(
+    stmt: &'a Stmt,
+    names: &mut HashSet<&'a str>,
+    globals: &mut HashSet<&'a str>,
     has_yield: &mut bool,
     module: bool,
 ) {
-    let bind_target = |e: &Expr, names: &mut HashSet<String>| bind_target_names(e, names);
+    let bind_target = |e: &'a Expr, names: &mut HashSet<&'a str>| bind_target_names(e, names);
     match stmt {
         Stmt::FunctionDef(f) => {
-            names.insert(f.name.id.to_string());
+            names.insert(f.name.id.as_str());
         }
         Stmt::ClassDef(c) => {
-            names.insert(c.name.id.to_string());
+            names.insert(c.name.id.as_str());
         }
         Stmt::Assign(a) => {
             a.targets.iter().for_each(|t| bind_target(t, names));
@@ -1024,7 +1078,7 @@ fn bind_names(
             for h in &t.handlers {
                 let ast::ExceptHandler::ExceptHandler(h) = h;
                 if let Some(n) = &h.name {
-                    names.insert(n.id.to_string());
+                    names.insert(n.id.as_str());
                 }
                 for s in &h.body {
                     bind_names(s, names, globals, has_yield, module);
@@ -1044,7 +1098,7 @@ fn bind_names(
                     || a.name.id.split('.').next().unwrap_or(""),
                     |n| n.id.as_str(),
                 );
-                names.insert(local.to_string());
+                names.insert(local);
             }
         }
         Stmt::ImportFrom(i) => {
@@ -1053,12 +1107,12 @@ fn bind_names(
                     .asname
                     .as_ref()
                     .map_or(a.name.id.as_str(), |n| n.id.as_str());
-                names.insert(local.to_string());
+                names.insert(local);
             }
         }
         Stmt::Global(g) if !module => {
             for n in &g.names {
-                globals.insert(n.id.to_string());
+                globals.insert(n.id.as_str());
             }
         }
         Stmt::Expr(e) if !module => *has_yield |= contains_yield(&e.value),
@@ -1071,10 +1125,10 @@ fn bind_names(
     }
 }
 
-fn bind_target_names(e: &Expr, names: &mut HashSet<String>) {
+fn bind_target_names<'a>(e: &'a Expr, names: &mut HashSet<&'a str>) {
     match e {
         Expr::Name(n) => {
-            names.insert(n.id.to_string());
+            names.insert(n.id.as_str());
         }
         Expr::Tuple(t) => t.elts.iter().for_each(|x| bind_target_names(x, names)),
         Expr::List(l) => l.elts.iter().for_each(|x| bind_target_names(x, names)),

@@ -4,7 +4,8 @@ use std::fmt;
 use std::io::Write;
 
 use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
+    MietteSpanContents, SourceCode, SourceSpan, SpanContents,
 };
 
 use super::{RenderOptions, Report, ReportedFinding, Reporter};
@@ -14,7 +15,88 @@ pub struct TextReporter;
 
 struct Rendered<'a> {
     finding: &'a ReportedFinding,
-    source: NamedSource<std::sync::Arc<str>>,
+    source: Window<'a>,
+}
+
+/// The lines of a file around a finding, as miette reads them. Handing miette the whole
+/// file made it count lines from the top for every finding: on a large repository with
+/// findings deep in long files, that was most of the time spent reporting.
+struct Window<'a> {
+    name: &'a str,
+    /// Whole lines of the file, from `start`.
+    text: &'a str,
+    /// Byte offset of `text` in the file.
+    start: usize,
+    /// Zero-based line number of `text`'s first line.
+    line: usize,
+}
+
+/// Lines of context kept on each side of a finding: more than miette shows.
+const WINDOW_LINES: usize = 4;
+
+impl<'a> Window<'a> {
+    fn around(name: &'a str, file: &'a str, offset: usize, len: usize) -> Window<'a> {
+        let bytes = file.as_bytes();
+        let offset = offset.min(bytes.len());
+        let end = (offset + len).min(bytes.len());
+        let mut start = offset;
+        for _ in 0..=WINDOW_LINES {
+            match memchr::memrchr(b'\n', &bytes[..start]) {
+                Some(nl) => start = nl,
+                None => {
+                    start = 0;
+                    break;
+                }
+            }
+        }
+        if start > 0 {
+            start += 1;
+        }
+        let mut stop = end;
+        for _ in 0..=WINDOW_LINES {
+            match memchr::memchr(b'\n', &bytes[stop..]) {
+                Some(nl) => stop += nl + 1,
+                None => {
+                    stop = bytes.len();
+                    break;
+                }
+            }
+        }
+        // Lines end at \n, \r\n or a lone \r (as in the rest of the report): a window
+        // cut at \n only starts where a line starts.
+        let line = bytes[..start].iter().filter(|b| **b == b'\n').count();
+        Window {
+            name,
+            text: &file[start..stop],
+            start,
+            line,
+        }
+    }
+}
+
+impl SourceCode for Window<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let local = SourceSpan::new(span.offset().saturating_sub(self.start).into(), span.len());
+        let inner = self
+            .text
+            .read_span(&local, context_lines_before, context_lines_after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_string(),
+            inner.data(),
+            SourceSpan::new(
+                (inner.span().offset() + self.start).into(),
+                inner.span().len(),
+            ),
+            inner.line() + self.line,
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
 }
 
 impl fmt::Debug for Rendered<'_> {
@@ -94,7 +176,7 @@ impl Reporter for TextReporter {
             let (path, text) = &report.sources[finding.source];
             let rendered = Rendered {
                 finding,
-                source: NamedSource::new(path.clone(), text.clone()),
+                source: Window::around(path, text, finding.offset, finding.len),
             };
             let mut buf = String::new();
             handler

@@ -81,7 +81,11 @@ fn check(cx: &Context, sink: &mut Sink) {
         if source.is_test() {
             continue;
         }
+        // The value's shape is checked first: it is cheaper than the name's.
         for a in &code.assigns {
+            if !matches!(a.value, Value::Str(_) | Value::Call(_)) {
+                continue;
+            }
             let Some(word) = secret_word(&a.target) else {
                 continue;
             };
@@ -106,10 +110,8 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
         for a in &code.attr_assigns {
             let name = a.target.last();
-            let Some(word) = secret_word(name) else {
-                continue;
-            };
             if let Value::Str(s) = &a.value
+                && let Some(word) = secret_word(name)
                 && is_secret_value(s, name, word)
             {
                 sink.report(
@@ -130,10 +132,8 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
         for f in &code.functions {
             for p in &f.params {
-                let Some(word) = secret_word(&p.name) else {
-                    continue;
-                };
                 if let Some(Value::Str(s)) = &p.default
+                    && let Some(word) = secret_word(&p.name)
                     && is_secret_value(s, &p.name, word)
                 {
                     sink.report(
@@ -151,10 +151,8 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
         for call in &code.calls {
             for k in &call.kwargs {
-                let Some(word) = secret_word(&k.name) else {
-                    continue;
-                };
                 if let Value::Str(s) = &k.value
+                    && let Some(word) = secret_word(&k.name)
                     && is_secret_value(s, &k.name, word)
                 {
                     sink.report(

@@ -1,7 +1,7 @@
 //! RS002 `blocking-call-in-async`: a blocking call inside `async def`, directly or through a
 //! sync helper of the same service.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::{any_path, is_httpx_function, is_httpx_sync_client_send, is_requests_send, method_of};
 use crate::audit::model::code::Function;
@@ -162,8 +162,8 @@ fn sync_helper(cx: &Context, file: FileId, code: &CodeFile, call: &Call) -> Opti
 fn check(cx: &Context, sink: &mut Sink) {
     // A helper is looked up once however many async functions call it: scanning a file's
     // calls per call site is quadratic on large services.
-    let mut helpers: HashMap<(FileId, &str), Option<FnRef>> = HashMap::new();
-    let mut blocking_in: HashMap<FnRef, Option<&Call>> = HashMap::new();
+    let mut helpers: HashMap<(FileId, &str), Option<FnRef>> = HashMap::default();
+    let mut blocking_in: HashMap<FnRef, Option<&Call>> = HashMap::default();
     for (file, source, code) in cx.code_files() {
         if source.role != FileRole::Service {
             continue;

@@ -1,7 +1,7 @@
 //! RS001 `http-call-without-timeout`: an outbound HTTP call that can wait forever.
 
 use super::{
-    any_path, is_httpx_async_client_send, is_httpx_client, is_httpx_function,
+    any_path, in_http_library, is_httpx_async_client_send, is_httpx_client, is_httpx_function,
     is_httpx_sync_client_send, is_httpx_timeout, is_requests_send,
 };
 use crate::audit::rules::prelude::*;
@@ -53,7 +53,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         if source.is_test() {
             continue;
         }
-        for call in &code.calls {
+        for call in code.calls.iter().filter(|c| in_http_library(&c.callee)) {
             // Only for a message: reading the text costs a file read once it is released.
             let name = || source.slice(call.callee_range);
             let callee = Loc {

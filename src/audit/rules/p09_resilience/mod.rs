@@ -26,6 +26,22 @@ pub(super) fn any_path(r: &Ref, f: impl Fn(&str) -> bool) -> bool {
 }
 
 /// `m` for `<base>.m`, when `m` is a plain attribute.
+/// The first dotted component of a path (`httpx` in `httpx.AsyncClient().get`).
+fn root(path: &str) -> &str {
+    path.split(['.', '(']).next().unwrap_or(path)
+}
+
+/// True when the reference may be an HTTP library's: a cheap test that lets rules skip the
+/// (many) calls that are not, before the precise ones below.
+pub(super) fn in_http_library(r: &Ref) -> bool {
+    any_path(r, |p| {
+        matches!(
+            root(p),
+            "requests" | "urllib" | "httpx" | "httpx2" | "aiohttp"
+        )
+    })
+}
+
 pub(super) fn method_of<'a>(path: &'a str, bases: &[&str]) -> Option<&'a str> {
     bases
         .iter()
@@ -63,20 +79,16 @@ pub(super) fn is_httpx_function(r: &Ref) -> bool {
 /// A request sent through an `httpx.Client()` instance (synchronous).
 pub(super) fn is_httpx_sync_client_send(r: &Ref) -> bool {
     any_path(r, |p| {
-        HTTPX.iter().any(|m| {
-            method_of(p, &[&format!("{m}.Client()")])
-                .is_some_and(|x| HTTP_METHODS.contains(&x) || x == "stream" || x == "send")
-        })
+        method_of(p, &["httpx.Client()", "httpx2.Client()"])
+            .is_some_and(|x| HTTP_METHODS.contains(&x) || x == "stream" || x == "send")
     })
 }
 
 /// A request sent through an `httpx.AsyncClient()` instance.
 pub(super) fn is_httpx_async_client_send(r: &Ref) -> bool {
     any_path(r, |p| {
-        HTTPX.iter().any(|m| {
-            method_of(p, &[&format!("{m}.AsyncClient()")])
-                .is_some_and(|x| HTTP_METHODS.contains(&x) || x == "stream")
-        })
+        method_of(p, &["httpx.AsyncClient()", "httpx2.AsyncClient()"])
+            .is_some_and(|x| HTTP_METHODS.contains(&x) || x == "stream")
     })
 }
 

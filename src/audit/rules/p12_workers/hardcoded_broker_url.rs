@@ -1,6 +1,6 @@
 //! WK004 `hardcoded-broker-url`: a broker or result-backend URL written into the code.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use ruff_text_size::TextRange;
 
@@ -153,7 +153,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         let mut r = Reporter {
             sink: &mut *sink,
             file,
-            seen: HashSet::new(),
+            seen: HashSet::default(),
         };
         for call in &code.calls {
             let celery_keywords = || {
