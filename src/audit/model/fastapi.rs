@@ -5,6 +5,7 @@
 //! off apps and other routers by `include_router`. Each route's full path and dependencies are
 //! the concatenation along every chain of includes up to an app.
 
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_text_size::TextRange;
@@ -112,23 +113,35 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         options,
     };
 
-    // 1. Router and app objects.
+    // 1. Router and app objects. Most assignments call something unrelated
+    // (`logging.getLogger`): each callee is looked up once, in parallel (following imports
+    // and base classes across files is the costliest part of linking a large service).
+    let mut callees: HashMap<&str, &Ref> = HashMap::default();
+    for &file in &files {
+        let code = project.code(file).expect("parsed");
+        for call in code.assigns.iter().filter_map(|a| a.value.as_call()) {
+            callees.entry(&call.callee.path).or_insert(&call.callee);
+        }
+    }
+    let service_ref: &Service = cx.service;
+    let class_kinds: HashMap<&str, (bool, bool)> = callees
+        .into_par_iter()
+        .map(|(path, callee)| {
+            let kinds = (
+                is_subclass_of(project, service_ref, callee, APP_CLASSES, 0),
+                is_subclass_of(project, service_ref, callee, ROUTER_CLASSES, 0),
+            );
+            (path, kinds)
+        })
+        .collect();
     let mut routers: Vec<RouterObj> = Vec::new();
-    let mut class_kinds: HashMap<&str, (bool, bool)> = HashMap::default();
     for &file in &files {
         let code = project.code(file).expect("parsed");
         for a in &code.assigns {
             let Some(call) = a.value.as_call() else {
                 continue;
             };
-            // Most assignments call something unrelated (`logging.getLogger`): look each
-            // callee up once.
-            let (is_app, is_router) = *class_kinds.entry(&call.callee.path).or_insert_with(|| {
-                (
-                    is_subclass_of(project, cx.service, &call.callee, APP_CLASSES, 0),
-                    is_subclass_of(project, cx.service, &call.callee, ROUTER_CLASSES, 0),
-                )
-            });
+            let (is_app, is_router) = class_kinds[&*call.callee.path];
             if !is_app && !is_router {
                 continue;
             }

@@ -42,6 +42,9 @@ pub(crate) struct SymbolTable {
     modules: HashMap<Name, Vec<FileId>>,
     /// Module-level definitions of each file.
     defs: HashMap<FileId, HashMap<Name, Def>>,
+    /// Every function of each file by qualified name (the first defined, if several), for
+    /// methods and functions' locals (`Class.method`, `create_app.app`).
+    functions: HashMap<FileId, HashMap<Name, FnId>>,
     /// Answers already given: the model and several rules resolve the same names (a
     /// router, `Depends(current_user)`) over and over.
     cache: std::sync::Mutex<HashMap<Box<str>, Option<Symbol>>>,
@@ -88,6 +91,11 @@ impl SymbolTable {
                 }
             }
             table.defs.insert(id, defs);
+            let mut functions: HashMap<Name, FnId> = HashMap::default();
+            for (i, f) in code.functions.iter().enumerate() {
+                functions.entry(f.qual.clone()).or_insert(i as FnId);
+            }
+            table.functions.insert(id, functions);
             let _ = file;
         }
         // Prefer service code over tests when a module name is ambiguous.
@@ -175,12 +183,12 @@ impl SymbolTable {
             (Def::Class(_) | Def::Function(_), Some(t)) => {
                 // A method (`Class.method`) or a function's local (`create_app.app`).
                 let qual = format!("{}.{first}", code.module);
-                let owner = code.functions.iter().position(|f| *f.qual == *qual);
-                if let Some(owner) = owner
+                let functions = self.functions.get(&file)?;
+                if let Some(&owner) = functions.get(qual.as_str())
                     && let Some(i) = code
                         .assigns
                         .iter()
-                        .rposition(|a| a.scope == Scope::Function(owner as FnId) && &*a.target == t)
+                        .rposition(|a| a.scope == Scope::Function(owner) && &*a.target == t)
                 {
                     return Some(Symbol::Assign {
                         file,
@@ -188,15 +196,9 @@ impl SymbolTable {
                     });
                 }
                 let want = format!("{qual}.{t}");
-                code.functions
-                    .iter()
-                    .position(|f| *f.qual == *want)
-                    .map(|i| {
-                        Symbol::Function(FnRef {
-                            file,
-                            func: i as FnId,
-                        })
-                    })
+                functions
+                    .get(want.as_str())
+                    .map(|&func| Symbol::Function(FnRef { file, func }))
             }
             (Def::Assign(_), Some(_)) => None,
         }

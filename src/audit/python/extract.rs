@@ -667,7 +667,8 @@ impl<'src> Extractor<'src> {
                 range: p.range(),
             })
             .collect();
-        let mut locals = HashSet::default();
+        // Sized for a typical function: growing a table rehashes it.
+        let mut locals = HashSet::with_capacity_and_hasher(16, Default::default());
         let mut globals = HashSet::default();
         let mut has_yield = false;
         for p in f.parameters.iter() {
