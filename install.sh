@@ -8,6 +8,14 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "Install Rust (1.95 or newer) with rustup, then run ./install.sh again." >&2
   exit 2
 fi
+# The allocator (jemalloc) is C, built with the system's C compiler and make.
+for tool in cc make; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "install.sh: \`$tool\` is not installed; svc's allocator (jemalloc) is built with it." >&2
+    echo "On Debian or Ubuntu: sudo apt-get install build-essential; then run ./install.sh again." >&2
+    exit 2
+  fi
+done
 cargo install --path . --locked --force --quiet
 bin="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin/svc"
 echo "installed: $bin ($("$bin" --version))"

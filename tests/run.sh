@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
+# svc's allocator (jemalloc) is built from C.
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # The worker variant's end-to-end check also runs against a real RabbitMQ broker.
 command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ] || need_apt+=(rabbitmq-server)
