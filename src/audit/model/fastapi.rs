@@ -5,7 +5,6 @@
 //! off apps and other routers by `include_router`. Each route's full path and dependencies are
 //! the concatenation along every chain of includes up to an app.
 
-use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_text_size::TextRange;
@@ -114,26 +113,9 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
     };
 
     // 1. Router and app objects. Most assignments call something unrelated
-    // (`logging.getLogger`): each callee is looked up once, in parallel (following imports
-    // and base classes across files is the costliest part of linking a large service).
-    let mut callees: HashMap<&str, &Ref> = HashMap::default();
-    for &file in &files {
-        let code = project.code(file).expect("parsed");
-        for call in code.assigns.iter().filter_map(|a| a.value.as_call()) {
-            callees.entry(&call.callee.path).or_insert(&call.callee);
-        }
-    }
-    let service_ref: &Service = cx.service;
-    let class_kinds: HashMap<&str, (bool, bool)> = callees
-        .into_par_iter()
-        .map(|(path, callee)| {
-            let kinds = (
-                is_subclass_of(project, service_ref, callee, APP_CLASSES, 0),
-                is_subclass_of(project, service_ref, callee, ROUTER_CLASSES, 0),
-            );
-            (path, kinds)
-        })
-        .collect();
+    // (`logging.getLogger`): each callee is looked up once, and each class's bases once.
+    let mut class_kinds: HashMap<&str, (bool, bool)> = HashMap::default();
+    let mut bases_memo = HashMap::default();
     let mut routers: Vec<RouterObj> = Vec::new();
     for &file in &files {
         let code = project.code(file).expect("parsed");
@@ -141,7 +123,9 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
             let Some(call) = a.value.as_call() else {
                 continue;
             };
-            let (is_app, is_router) = class_kinds[&*call.callee.path];
+            let (is_app, is_router) = *class_kinds.entry(&call.callee.path).or_insert_with(|| {
+                app_or_router_class(project, cx.service, &call.callee, 0, &mut bases_memo)
+            });
             if !is_app && !is_router {
                 continue;
             }
@@ -564,30 +548,45 @@ fn chains_to_apps(
     out
 }
 
-/// `class_ref` is one of `classes` or a class of the service derived from one of them
-/// (`class PrefectRouter(APIRouter)`).
-fn is_subclass_of(
+/// Whether `class_ref` is one of the app classes or a class of the service derived from one
+/// (`class PrefectRouter(APIRouter)`), and the same for router classes; bases are followed
+/// three levels deep. Each class's bases are looked at once per depth (`memo`): linking a
+/// large service asks this of thousands of callees whose classes share a few bases.
+fn app_or_router_class(
     project: &Project,
     service: &Service,
     class_ref: &Ref,
-    classes: &[&str],
     depth: u32,
-) -> bool {
-    if class_ref.is_any(classes) {
-        return true;
+    memo: &mut HashMap<(FileId, u32, u32), (bool, bool)>,
+) -> (bool, bool) {
+    let mut kinds = (
+        class_ref.is_any(APP_CLASSES),
+        class_ref.is_any(ROUTER_CLASSES),
+    );
+    if (kinds.0 && kinds.1)
+        || depth > 3
+        || class_ref.origin == crate::audit::model::code::RefOrigin::Unknown
+    {
+        return kinds;
     }
-    if depth > 3 || class_ref.origin == crate::audit::model::code::RefOrigin::Unknown {
-        return false;
+    if let Some(Symbol::Class { file, index }) = project.resolve(service, class_ref) {
+        let from_bases = match memo.get(&(file, index, depth)) {
+            Some(found) => *found,
+            None => {
+                let mut found = (false, false);
+                if let Some(code) = project.code(file) {
+                    for base in &code.classes[index as usize].bases {
+                        let b = app_or_router_class(project, service, base, depth + 1, memo);
+                        found = (found.0 || b.0, found.1 || b.1);
+                    }
+                }
+                memo.insert((file, index, depth), found);
+                found
+            }
+        };
+        kinds = (kinds.0 || from_bases.0, kinds.1 || from_bases.1);
     }
-    match project.resolve(service, class_ref) {
-        Some(Symbol::Class { file, index }) => project.code(file).is_some_and(|code| {
-            code.classes[index as usize]
-                .bases
-                .iter()
-                .any(|b| is_subclass_of(project, service, b, classes, depth + 1))
-        }),
-        _ => false,
-    }
+    kinds
 }
 
 fn join_paths(prefix: &str, path: &str) -> String {

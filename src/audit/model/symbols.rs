@@ -5,11 +5,13 @@
 //! root (`app.routers.items`), so a module matches every file whose path ends with it. Names
 //! defined at module level are looked up in that file, following imports and re-exports.
 
+use std::hash::BuildHasher;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::audit::model::FnRef;
 use crate::audit::model::Project;
-use crate::audit::model::code::{FnId, Name, Scope};
+use crate::audit::model::code::{CodeFile, FnId, Name, Scope};
 use crate::audit::source::FileId;
 
 /// What a dotted name resolves to.
@@ -47,20 +49,69 @@ pub(crate) struct SymbolTable {
     functions: HashMap<FileId, HashMap<Name, FnId>>,
     /// Answers already given: the model and several rules resolve the same names (a
     /// router, `Depends(current_user)`) over and over.
-    cache: std::sync::Mutex<HashMap<Box<str>, Option<Symbol>>>,
+    /// Sharded by the name's hash: rules and the linker resolve from several threads at once.
+    cache: [std::sync::Mutex<HashMap<Box<str>, Option<Symbol>>>; CACHE_SHARDS],
 }
+
+const CACHE_SHARDS: usize = 16;
 
 /// How many imports/re-exports a resolution follows before giving up (cycles).
 const MAX_HOPS: u32 = 8;
 /// How many file look-ups one resolution may make in all.
 const MAX_LOOKUPS: u32 = 32;
 
+/// Module-level definitions of a file.
+fn file_defs(code: &CodeFile) -> HashMap<Name, Def> {
+    let mut defs = HashMap::default();
+    for (i, imp) in code.imports.iter().enumerate() {
+        if imp.func.is_none() {
+            defs.insert(imp.local.clone(), Def::Import(i as u32));
+        }
+    }
+    for (i, a) in code.assigns.iter().enumerate() {
+        if a.scope == Scope::Module {
+            defs.insert(a.target.clone(), Def::Assign(i as u32));
+        }
+    }
+    let top_level = format!("{}.", code.module);
+    for (i, c) in code.classes.iter().enumerate() {
+        if c.qual.strip_prefix(top_level.as_str()) == Some(&*c.name) {
+            defs.insert(c.name.clone(), Def::Class(i as u32));
+        }
+    }
+    for (i, f) in code.functions.iter().enumerate() {
+        if f.parent.is_none() && f.class.is_none() {
+            defs.insert(f.name.clone(), Def::Function(i as FnId));
+        }
+    }
+    defs
+}
+
+/// Every function of a file by qualified name, the first defined if several.
+fn file_functions(code: &CodeFile) -> HashMap<Name, FnId> {
+    let mut functions: HashMap<Name, FnId> = HashMap::default();
+    for (i, f) in code.functions.iter().enumerate() {
+        functions.entry(f.qual.clone()).or_insert(i as FnId);
+    }
+    functions
+}
+
 impl SymbolTable {
     pub fn build(project: &Project, files: &[FileId]) -> Self {
+        use rayon::prelude::*;
         let mut table = SymbolTable::default();
-        for (id, file, code) in project.code_files(files) {
-            let module: &str = &code.module;
-            let mut suffix = module;
+        let code_files: Vec<_> = project.code_files(files).collect();
+        // Each file's tables on its own, in parallel.
+        let per_file: Vec<(FileId, _, _)> = code_files
+            .par_iter()
+            .map(|&(id, _, code)| (id, file_defs(code), file_functions(code)))
+            .collect();
+        for (id, defs, functions) in per_file {
+            table.defs.insert(id, defs);
+            table.functions.insert(id, functions);
+        }
+        for (id, _, code) in code_files {
+            let mut suffix: &str = &code.module;
             loop {
                 table.modules.entry(suffix.into()).or_default().push(id);
                 match suffix.split_once('.') {
@@ -68,35 +119,6 @@ impl SymbolTable {
                     None => break,
                 }
             }
-            let mut defs = HashMap::default();
-            for (i, imp) in code.imports.iter().enumerate() {
-                if imp.func.is_none() {
-                    defs.insert(imp.local.clone(), Def::Import(i as u32));
-                }
-            }
-            for (i, a) in code.assigns.iter().enumerate() {
-                if a.scope == Scope::Module {
-                    defs.insert(a.target.clone(), Def::Assign(i as u32));
-                }
-            }
-            let top_level = format!("{module}.");
-            for (i, c) in code.classes.iter().enumerate() {
-                if c.qual.strip_prefix(top_level.as_str()) == Some(&*c.name) {
-                    defs.insert(c.name.clone(), Def::Class(i as u32));
-                }
-            }
-            for (i, f) in code.functions.iter().enumerate() {
-                if f.parent.is_none() && f.class.is_none() {
-                    defs.insert(f.name.clone(), Def::Function(i as FnId));
-                }
-            }
-            table.defs.insert(id, defs);
-            let mut functions: HashMap<Name, FnId> = HashMap::default();
-            for (i, f) in code.functions.iter().enumerate() {
-                functions.entry(f.qual.clone()).or_insert(i as FnId);
-            }
-            table.functions.insert(id, functions);
-            let _ = file;
         }
         // Prefer service code over tests when a module name is ambiguous.
         for ids in table.modules.values_mut() {
@@ -106,12 +128,13 @@ impl SymbolTable {
     }
 
     pub fn resolve(&self, project: &Project, path: &str) -> Option<Symbol> {
-        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(path).copied()) {
+        let shard = &self.cache[(rustc_hash::FxBuildHasher.hash_one(path) as usize) % CACHE_SHARDS];
+        if let Some(hit) = shard.lock().ok().and_then(|c| c.get(path).copied()) {
             return hit;
         }
         let mut budget = MAX_LOOKUPS;
         let found = self.resolve_hops(project, path, 0, &mut budget);
-        if let Ok(mut c) = self.cache.lock() {
+        if let Ok(mut c) = shard.lock() {
             c.insert(path.into(), found);
         }
         found
