@@ -187,6 +187,16 @@ fn wrapped_literal(code: &CodeFile, range: TextRange) -> Option<(&str, TextRange
 
 /// The secret word `name` ends with, if any (`db_password` -> `password`).
 pub(crate) fn secret_word(name: &str) -> Option<&'static str> {
+    // Every secret word ends with one of these: most names are ruled out without building
+    // their snake_case form (an underscore it adds never falls inside one of them).
+    const ENDINGS: &[&str] = &["secret", "key", "password", "passwd", "pwd", "token"];
+    let bytes = name.as_bytes();
+    let may_be_secret = ENDINGS.iter().any(|e| {
+        bytes.len() >= e.len() && bytes[bytes.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes())
+    });
+    if !may_be_secret {
+        return None;
+    }
     let snake = snake_case(name);
     SECRET_WORDS.iter().copied().find(|w| {
         snake == *w
@@ -263,6 +273,14 @@ mod tests {
             "passwords",
         ] {
             assert!(secret_word(n).is_none(), "{n}");
+        }
+    }
+
+    #[test]
+    fn every_secret_word_passes_the_quick_test() {
+        for w in SECRET_WORDS {
+            assert!(secret_word(w).is_some(), "{w}");
+            assert!(secret_word(&w.to_ascii_uppercase()).is_some(), "{w}");
         }
     }
 

@@ -204,8 +204,10 @@ fn check(cx: &Context, sink: &mut Sink) {
             }
         }
         for a in code.assigns.iter().filter(|a| a.scope == Scope::Module) {
-            let name = a.target.to_ascii_lowercase();
-            if CONFIG_NAMES.contains(&name.as_str()) && is_broker_url(&a.value) {
+            let named = CONFIG_NAMES
+                .iter()
+                .any(|n| a.target.eq_ignore_ascii_case(n));
+            if named && is_broker_url(&a.value) {
                 r.report(
                     a.value_range,
                     format!("`{}` is a hard-coded broker URL", a.target),
