@@ -55,6 +55,14 @@ pub(crate) struct SymbolTable {
 
 const CACHE_SHARDS: usize = 16;
 
+/// The state of one resolution.
+struct Search {
+    /// File look-ups left.
+    budget: u32,
+    /// Dotted paths looked up so far.
+    tried: rustc_hash::FxHashSet<Box<str>>,
+}
+
 /// How many imports/re-exports a resolution follows before giving up (cycles).
 const MAX_HOPS: u32 = 8;
 /// How many file look-ups one resolution may make in all.
@@ -132,8 +140,11 @@ impl SymbolTable {
         if let Some(hit) = shard.lock().ok().and_then(|c| c.get(path).copied()) {
             return hit;
         }
-        let mut budget = MAX_LOOKUPS;
-        let found = self.resolve_hops(project, path, 0, &mut budget);
+        let mut search = Search {
+            budget: MAX_LOOKUPS,
+            tried: Default::default(),
+        };
+        let found = self.resolve_hops(project, path, 0, &mut search);
         if let Ok(mut c) = shard.lock() {
             c.insert(path.into(), found);
         }
@@ -145,9 +156,11 @@ impl SymbolTable {
         project: &Project,
         path: &str,
         hops: u32,
-        budget: &mut u32,
+        search: &mut Search,
     ) -> Option<Symbol> {
-        if hops > MAX_HOPS {
+        // A path this resolution already tried found nothing (or is being tried further up:
+        // a re-export cycle, `pkg/__init__.py` importing from `pkg.core` and back).
+        if hops > MAX_HOPS || !search.tried.insert(path.into()) {
             return None;
         }
         if let Some(files) = self.modules.get(path) {
@@ -162,7 +175,7 @@ impl SymbolTable {
                 continue;
             };
             for &file in files {
-                if let Some(sym) = self.lookup_in(project, file, rest, hops, budget) {
+                if let Some(sym) = self.lookup_in(project, file, rest, hops, search) {
                     return Some(sym);
                 }
             }
@@ -177,14 +190,14 @@ impl SymbolTable {
         file: FileId,
         rest: &str,
         hops: u32,
-        budget: &mut u32,
+        search: &mut Search,
     ) -> Option<Symbol> {
         // Several files can share a module name (two copies of a package); following every
         // candidate through every re-export multiplies: bound the work per resolution.
-        if *budget == 0 {
+        if search.budget == 0 {
             return None;
         }
-        *budget -= 1;
+        search.budget -= 1;
         let code = project.code(file)?;
         let (first, tail) = match rest.split_once('.') {
             Some((f, t)) => (f, Some(t)),
@@ -201,7 +214,7 @@ impl SymbolTable {
                     Some(t) => format!("{target}.{t}"),
                     None => target.to_string(),
                 };
-                self.resolve_hops(project, &full, hops + 1, budget)
+                self.resolve_hops(project, &full, hops + 1, search)
             }
             (Def::Class(_) | Def::Function(_), Some(t)) => {
                 // A method (`Class.method`) or a function's local (`create_app.app`).
