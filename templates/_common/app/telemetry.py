@@ -10,23 +10,29 @@ the SDK itself.
 
 import os
 from collections.abc import MutableMapping
+from contextvars import Token
 from typing import Any
 
 import httpx2
-from opentelemetry import trace
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler
-from opentelemetry.trace import ProxyTracerProvider
+from opentelemetry.trace import ProxyTracerProvider, SpanKind
 from redis.asyncio import Redis
 
 from app.settings import Settings
 
 # Probes and scrapes arrive every few seconds and say nothing about user traffic.
 UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+# Without an exporter: spans recorded only for a caller whose trace is sampled (see below).
+_IDS_UNLESS_SAMPLED = ParentBased(ALWAYS_OFF)
+_TRACE_PARENT = "app.trace_parent"
 
 
 def create_tracer_provider(settings: Settings) -> TracerProvider:
@@ -35,7 +41,7 @@ def create_tracer_provider(settings: Settings) -> TracerProvider:
     if not exporting and "OTEL_TRACES_SAMPLER" not in os.environ:
         # Ids for the logs, and the caller's sampling decision passed on, without the cost of
         # recording root spans that no exporter would send.
-        sampler = ParentBased(ALWAYS_OFF)
+        sampler = _IDS_UNLESS_SAMPLED
     provider = TracerProvider(
         resource=Resource.create({SERVICE_NAME: settings.service_name}), sampler=sampler
     )
@@ -56,6 +62,48 @@ def create_tracer_provider(settings: Settings) -> TracerProvider:
 
 def is_untraced(scope: MutableMapping[str, Any]) -> bool:
     return scope.get("path") in UNTRACED_PATHS
+
+
+class TraceContext:
+    """Trace ids, without a server span, for the requests whose span nothing would record.
+
+    With create_tracer_provider's sampler when nothing exports, a server span is recorded only if
+    the caller's traceparent says its trace is sampled. For every other request FastAPI's
+    telemetry would build a span, its attributes and three contexts only to drop them. Passed as
+    its `exclude`, this skips that work for those requests (and for the probes); `attach`, from
+    the app's ASGI layer, then gives the request what remains observable: a current span with
+    the caller's trace id (or a new one) and a new span id, from the same tracer provider, for
+    the logs and for the traceparent sent upstream. With an exporter or any other sampler,
+    FastAPI's telemetry handles every traced request as before.
+    """
+
+    def __init__(self, provider: TracerProvider) -> None:
+        self._ids_only = provider.sampler is _IDS_UNLESS_SAMPLED
+        self._tracer = provider.get_tracer(__name__)
+
+    def exclude(self, scope: MutableMapping[str, Any]) -> bool:
+        if is_untraced(scope):
+            return True
+        if not self._ids_only or scope["type"] != "http":
+            return False
+        carrier = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        # A fresh context: nothing of whatever runs this request may become its parent.
+        parent = propagate.extract(carrier, context=otel_context.Context())
+        if trace.get_current_span(parent).get_span_context().trace_flags.sampled:
+            return False  # recorded: FastAPI's telemetry builds the whole server span
+        scope[_TRACE_PARENT] = parent
+        return True
+
+    def attach(self, scope: MutableMapping[str, Any]) -> Token[otel_context.Context] | None:
+        """Make the request's span current if `exclude` skipped it; a token for detach, or None."""
+        parent = scope.pop(_TRACE_PARENT, None)
+        if parent is None:
+            return None
+        # The sampler's decision, so ids and flags are what FastAPI would have produced.
+        span = self._tracer.start_span(scope["method"], context=parent, kind=SpanKind.SERVER)
+        return otel_context.attach(trace.set_span_in_context(span, parent))
 
 
 def instrument_clients(
