@@ -80,19 +80,24 @@ class TraceContext:
     def __init__(self, provider: TracerProvider) -> None:
         self._ids_only = provider.sampler is _IDS_UNLESS_SAMPLED
         self._tracer = provider.get_tracer(__name__)
+        # The headers the configured propagators (OTEL_PROPAGATORS) read.
+        self._propagated_fields = frozenset(propagate.get_global_textmap().fields)
 
     def exclude(self, scope: MutableMapping[str, Any]) -> bool:
         if is_untraced(scope):
             return True
         if not self._ids_only or scope["type"] != "http":
             return False
+        # A fresh context: nothing of whatever runs this request may become its parent.
+        parent = otel_context.Context()
         carrier = {
             name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
         }
-        # A fresh context: nothing of whatever runs this request may become its parent.
-        parent = propagate.extract(carrier, context=otel_context.Context())
-        if trace.get_current_span(parent).get_span_context().trace_flags.sampled:
-            return False  # recorded: FastAPI's telemetry builds the whole server span
+        # Most requests carry none of the headers the propagators read: nothing to extract.
+        if not self._propagated_fields.isdisjoint(carrier):
+            parent = propagate.extract(carrier, context=parent)
+            if trace.get_current_span(parent).get_span_context().trace_flags.sampled:
+                return False  # recorded: FastAPI's telemetry builds the whole server span
         scope[_TRACE_PARENT] = parent
         return True
 

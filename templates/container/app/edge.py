@@ -20,8 +20,6 @@ import structlog
 from asgi_correlation_id import correlation_id
 from asgi_correlation_id.middleware import is_valid_uuid4
 from opentelemetry import context as otel_context
-from prometheus_fastapi_instrumentator.routing import get_route_name
-from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.metrics import UNMEASURED_PATHS, HttpMetrics, content_length, method_label
@@ -80,10 +78,6 @@ class EdgeMiddleware:
         # record its span (see app.telemetry.TraceContext); None for the others.
         trace_token = self.trace_context.attach(scope)
 
-        # The route template, never the raw path: unmatched paths share one "none" label, so
-        # scanners cannot explode the cardinality.
-        handler = get_route_name(HTTPConnection(scope), should_include_root_path=False) or "none"
-        measured = handler not in UNMEASURED_PATHS
         status = 500
         size_out = 0
 
@@ -106,7 +100,11 @@ class EdgeMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            if measured:
+            # The route template, never the raw path: routing left the matched route (or, for a
+            # 405, the route whose path matched) in the scope; unmatched paths share one "none"
+            # label, so scanners cannot explode the cardinality.
+            handler = getattr(scope.get("route"), "path", None) or "none"
+            if handler not in UNMEASURED_PATHS:
                 self.metrics.record(
                     method_label(scope["method"]),
                     handler,
