@@ -32,7 +32,6 @@ UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 # Without an exporter: spans recorded only for a caller whose trace is sampled (see below).
 _IDS_UNLESS_SAMPLED = ParentBased(ALWAYS_OFF)
-_TRACE_PARENT = "app.trace_parent"
 
 
 def create_tracer_provider(settings: Settings) -> TracerProvider:
@@ -65,29 +64,33 @@ def is_untraced(scope: MutableMapping[str, Any]) -> bool:
 
 
 class TraceContext:
-    """Trace ids, without a server span, for the requests whose span nothing would record.
+    """Server-side trace context for the app's ASGI layer when no span can leave the process.
 
-    With create_tracer_provider's sampler when nothing exports, a server span is recorded only if
-    the caller's traceparent says its trace is sampled. For every other request FastAPI's
-    telemetry would build a span, its attributes and three contexts only to drop them. Passed as
-    its `exclude`, this skips that work for those requests (and for the probes); `attach`, from
-    the app's ASGI layer, then gives the request what remains observable: a current span with
-    the caller's trace id (or a new one) and a new span id, from the same tracer provider, for
-    the logs and for the traceparent sent upstream. With an exporter or any other sampler,
-    FastAPI's telemetry handles every traced request as before.
+    With create_tracer_provider's provider and no exporter, no server span can reach anything:
+    no span processor is registered. FastAPI's telemetry would still build a span, its
+    attributes and three contexts for every request. Then `start` does what remains observable,
+    and FastAPI's telemetry is off (`fastapi_spans` is False): the caller's trace context is
+    extracted with the configured propagators (OTEL_PROPAGATORS), and a server span from the
+    same provider and sampler is made current, so the logs carry the caller's trace id (or a new
+    one) and a new span id, and upstream calls get a traceparent with the caller's sampling
+    decision (a sampled caller's span is recorded, as before, and ended). Probes get no span.
+
+    With an exporter, or a tracer provider handed to create_app (tests), FastAPI's telemetry
+    builds every server span in full and `start` does nothing.
     """
 
-    def __init__(self, provider: TracerProvider) -> None:
-        self._ids_only = provider.sampler is _IDS_UNLESS_SAMPLED
+    def __init__(self, provider: TracerProvider, *, exported: bool) -> None:
+        self.fastapi_spans = exported or provider.sampler is not _IDS_UNLESS_SAMPLED
         self._tracer = provider.get_tracer(__name__)
-        # The headers the configured propagators (OTEL_PROPAGATORS) read.
+        # The headers the configured propagators read.
         self._propagated_fields = frozenset(propagate.get_global_textmap().fields)
 
-    def exclude(self, scope: MutableMapping[str, Any]) -> bool:
-        if is_untraced(scope):
-            return True
-        if not self._ids_only or scope["type"] != "http":
-            return False
+    def start(
+        self, scope: MutableMapping[str, Any]
+    ) -> tuple[trace.Span, Token[otel_context.Context]] | None:
+        """The request's span, made current (end it, then detach the token); None if not ours."""
+        if self.fastapi_spans or is_untraced(scope):
+            return None
         # A fresh context: nothing of whatever runs this request may become its parent.
         parent = otel_context.Context()
         carrier = {
@@ -96,19 +99,9 @@ class TraceContext:
         # Most requests carry none of the headers the propagators read: nothing to extract.
         if not self._propagated_fields.isdisjoint(carrier):
             parent = propagate.extract(carrier, context=parent)
-            if trace.get_current_span(parent).get_span_context().trace_flags.sampled:
-                return False  # recorded: FastAPI's telemetry builds the whole server span
-        scope[_TRACE_PARENT] = parent
-        return True
-
-    def attach(self, scope: MutableMapping[str, Any]) -> Token[otel_context.Context] | None:
-        """Make the request's span current if `exclude` skipped it; a token for detach, or None."""
-        parent = scope.pop(_TRACE_PARENT, None)
-        if parent is None:
-            return None
-        # The sampler's decision, so ids and flags are what FastAPI would have produced.
+        # The provider's sampler decides, so ids and flags are what FastAPI would have produced.
         span = self._tracer.start_span(scope["method"], context=parent, kind=SpanKind.SERVER)
-        return otel_context.attach(trace.set_span_in_context(span, parent))
+        return span, otel_context.attach(trace.set_span_in_context(span, parent))
 
 
 def instrument_clients(

@@ -74,9 +74,9 @@ class EdgeMiddleware:
             (b"x-request-id", request_id.encode("latin-1")),
         ]
 
-        # Trace ids for a request that FastAPI's telemetry left alone because nothing would
-        # record its span (see app.telemetry.TraceContext); None for the others.
-        trace_token = self.trace_context.attach(scope)
+        # The server span when no span can leave the process (app.telemetry.TraceContext);
+        # None when FastAPI's telemetry makes it.
+        traced = self.trace_context.start(scope)
 
         status = 500
         size_out = 0
@@ -113,7 +113,9 @@ class EdgeMiddleware:
                     content_length(scope["headers"]),
                     size_out,
                 )
+            if traced is not None:
+                traced[0].end()
         # Detached only on success: after an exception, the 500 handler outside this layer logs
         # with these ids; the request's task, and its context, end right after.
-        if trace_token is not None:
-            otel_context.detach(trace_token)
+        if traced is not None:
+            otel_context.detach(traced[1])
