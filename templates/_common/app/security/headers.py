@@ -56,7 +56,8 @@ def _raw(csp: str) -> RawHeaders:
     ]
 
 
-# As ASGI raw headers, for this middleware and for the container's single ASGI layer (app.edge).
+# As ASGI raw headers, for any pure-ASGI layer that sets them (this middleware; app.edge in a
+# container service).
 API_HEADERS = _raw(API_CSP)
 DOCS_HEADERS = _raw(DOCS_CSP)
 
