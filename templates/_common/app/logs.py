@@ -6,6 +6,8 @@ search can jump to the trace and back.
 
 import logging
 import sys
+from datetime import UTC, datetime
+from json import dumps
 from typing import TextIO
 
 import structlog
@@ -41,6 +43,37 @@ def _tidy_foreign_record(_: WrappedLogger, __: str, event_dict: EventDict) -> Ev
     return event_dict
 
 
+class _JsonFormatter(structlog.stdlib.ProcessorFormatter):
+    """structlog's formatter, with a direct path for uvicorn's access lines.
+
+    One access line per request made the generic path (a copy of the record, eleven processor
+    calls) a tenth of a request's CPU time. The direct path writes the same fields, in the same
+    order, with the same values: the tests compare both.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        args = record.args
+        if (
+            record.name != "uvicorn.access"
+            or record.exc_info
+            or not (isinstance(args, tuple) and len(args) == 5)
+        ):
+            return super().format(record)
+        event: EventDict = {"event": record.getMessage()}
+        structlog.contextvars.merge_contextvars(None, "", event)
+        event["logger"] = record.name
+        event["level"] = record.levelname.lower()
+        event["timestamp"] = (
+            datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z")
+        )
+        _add_request_and_trace_ids(None, "", event)
+        client, method, path, http_version, status = args
+        event.update(
+            client=client, method=method, path=path, http_version=http_version, status=status
+        )
+        return dumps(event, default=repr)
+
+
 def configure_logging(
     level: str = "INFO", *, json: bool = True, stream: TextIO | None = None
 ) -> None:
@@ -56,7 +89,7 @@ def configure_logging(
     renderer: Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
+    formatter = (_JsonFormatter if json else structlog.stdlib.ProcessorFormatter)(
         foreign_pre_chain=[*shared, _tidy_foreign_record],
         pass_foreign_args=True,
         processors=[

@@ -1,12 +1,11 @@
 """Prometheus metrics: request count, sizes and latency by method, route template and status class.
 
-A pure ASGI middleware on prometheus_client, exposing what prometheus-fastapi-instrumentator's
-default instrumentation does (same names, labels and buckets: its dashboards work unchanged) for a
-fraction of its per-request cost: the labelled series of a (method, route, status class) are
-looked up once, not on every request, and no Request/Response objects are built.
+Recorded by the app's pure-ASGI layer (`app.edge`) on prometheus_client, exposing what
+prometheus-fastapi-instrumentator's default instrumentation does (same names, labels and buckets:
+its dashboards work unchanged) for a fraction of its per-request cost: the labelled series of a
+(method, route, status class) are looked up once, not on every request, and no Request/Response
+objects are built.
 """
-
-from time import perf_counter
 
 from fastapi import FastAPI, Response
 from prometheus_client import (
@@ -18,9 +17,6 @@ from prometheus_client import (
     Summary,
     generate_latest,
 )
-from prometheus_fastapi_instrumentator.routing import get_route_name
-from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Not worth a time series each: probes and the scrape itself.
 UNMEASURED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -88,57 +84,23 @@ class HttpMetrics:
         latency.observe(seconds)
 
 
-def _content_length(headers: list[tuple[bytes, bytes]]) -> int:
+def content_length(headers: list[tuple[bytes, bytes]]) -> int:
+    """The Content-Length header's value, 0 without one (what the instrumentator measures)."""
     for name, value in headers:
         if name.lower() == b"content-length":
             return int(value) if value.isdigit() else 0
     return 0
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = perf_counter()
-        # The route template, never the raw path: unmatched paths share one "none" label, so
-        # scanners cannot explode the cardinality.
-        handler = get_route_name(HTTPConnection(scope), should_include_root_path=False) or "none"
-        if handler in UNMEASURED_PATHS:
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        size_out = 0
-
-        async def send_and_observe(message: Message) -> None:
-            nonlocal status, size_out
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                size_out = _content_length(message.get("headers", []))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_observe)
-        finally:
-            method = scope["method"] if scope["method"] in _METHODS else "_OTHER"
-            self.metrics.record(
-                method,
-                handler,
-                f"{str(status)[0]}xx",
-                max(perf_counter() - started, 0.0),
-                _content_length(scope["headers"]),
-                size_out,
-            )
+def method_label(method: str) -> str:
+    return method if method in _METHODS else "_OTHER"
 
 
-def install_metrics(app: FastAPI) -> None:
+def install_metrics(app: FastAPI) -> HttpMetrics:
+    """Add /metrics; the returned metrics are for the app's ASGI layer to record requests in."""
     # A registry per app: several apps (tests) can live in one process without clashing names.
     registry = CollectorRegistry()
-    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
+    http_metrics = HttpMetrics(registry)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
@@ -146,3 +108,5 @@ def install_metrics(app: FastAPI) -> None:
         # retry counter.
         body = generate_latest(registry) + generate_latest(REGISTRY)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return http_metrics

@@ -39,6 +39,58 @@ def test_log_lines_are_json_with_request_and_trace_ids(client: TestClient) -> No
     assert created["timestamp"].endswith("Z")
 
 
+def test_without_exporter_the_callers_trace_goes_on_in_logs_and_upstream(
+    make_client: MakeClient,
+) -> None:
+    # No exporter: FastAPI builds no server span, the ids are still there (app.telemetry).
+    caller_trace, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    traced = {**bearer(), "traceparent": f"00-{caller_trace}-{caller_span}-00"}
+    upstream_headers: list[httpx2.Headers] = []
+
+    def inventory(request: httpx2.Request) -> httpx2.Response:
+        upstream_headers.append(request.headers)
+        return httpx2.Response(200, json={"item_id": ITEM_ID, "available": 1})
+
+    stream = io.StringIO()
+    with make_client(upstream=inventory) as client:
+        configure_logging("INFO", stream=stream)
+        client.post("/v1/items", json={"name": "pen", "price_cents": 1}, headers=traced)
+        client.post("/v1/items", json={"name": "pen", "price_cents": 1}, headers=bearer())
+        client.post("/v1/items", json={"name": "pen", "price_cents": 1}, headers=bearer())
+        stock = client.get(f"/v1/items/{ITEM_ID}/stock", headers=traced)
+
+    created = [
+        json.loads(line)
+        for line in stream.getvalue().splitlines()
+        if json.loads(line)["event"] == "item_created"
+    ]
+    assert created[0]["trace_id"] == caller_trace
+    assert created[0]["span_id"] != caller_span, "the server's own span id"
+    assert len({line["trace_id"] for line in created}) == 3, "a new trace per untraced request"
+    assert stock.status_code == 200
+    _, trace_id, span_id, flags = upstream_headers[0]["traceparent"].split("-")
+    assert (trace_id, flags) == (caller_trace, "00")
+    assert span_id != caller_span
+
+
+def test_a_sampled_callers_decision_goes_upstream(make_client: MakeClient) -> None:
+    caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    upstream_headers: list[httpx2.Headers] = []
+
+    def inventory(request: httpx2.Request) -> httpx2.Response:
+        upstream_headers.append(request.headers)
+        return httpx2.Response(200, json={"item_id": ITEM_ID, "available": 1})
+
+    with make_client(upstream=inventory) as client:
+        client.get(
+            f"/v1/items/{ITEM_ID}/stock",
+            headers={**bearer(), "traceparent": f"00-{caller_trace}-00f067aa0ba902b7-01"},
+        )
+
+    _, trace_id, _, flags = upstream_headers[0]["traceparent"].split("-")
+    assert (trace_id, flags) == (caller_trace, "01")
+
+
 def test_uvicorn_access_lines_become_json_fields() -> None:
     stream = io.StringIO()
     configure_logging("INFO", stream=stream)

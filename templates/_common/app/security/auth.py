@@ -178,7 +178,7 @@ async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """Router-level dependency: the request must carry a valid bearer token."""
+    """The request must carry a valid bearer token: the check behind `bearer_auth`."""
     if credentials is None:
         raise _unauthorized("Not authenticated")
     verifier: TokenVerifier = request.state.token_verifier
@@ -188,9 +188,27 @@ async def authenticate(
         raise _unauthorized("Invalid token", error="invalid_token") from exc
 
 
+class BearerAuthentication(HTTPBearer):
+    """The bearer scheme and `authenticate` as one dependency: use `Depends(bearer_auth)`.
+
+    OpenAPI documents it as the HTTPBearer scheme it is. FastAPI resolves every dependency of
+    every request anew, and `authenticate` on top of the scheme it depends on made two.
+    """
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        return await authenticate(request, await super().__call__(request))
+
+
+# Router-level dependency: the request must carry a valid bearer token. Same OpenAPI scheme as
+# `_bearer`, under the same name.
+bearer_auth = BearerAuthentication(
+    scheme_name="HTTPBearer", auto_error=False, description="OAuth2 access token (JWT)"
+)
+
+
 async def require_scopes(
     security_scopes: SecurityScopes,
-    principal: Annotated[Principal, Depends(authenticate)],
+    principal: Annotated[Principal, Depends(bearer_auth)],
 ) -> Principal:
     """Use as `Security(require_scopes, scopes=["items:write"])` on a route."""
     missing = set(security_scopes.scopes) - principal.scopes
@@ -204,4 +222,4 @@ async def require_scopes(
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+CurrentPrincipal = Annotated[Principal, Depends(bearer_auth)]

@@ -49,15 +49,17 @@ RawHeaders = list[tuple[bytes, bytes]]
 
 
 def _raw(csp: str) -> RawHeaders:
-    # Encoded once at import: the middleware only appends these tuples.
+    # Encoded once at import: middleware only appends these tuples.
     headers = {**SECURITY_HEADERS, "Content-Security-Policy": csp}
     return [
         (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
     ]
 
 
-_API_HEADERS = _raw(API_CSP)
-_DOCS_HEADERS = _raw(DOCS_CSP)
+# As ASGI raw headers, for any pure-ASGI layer that sets them (this middleware; app.edge in a
+# container service).
+API_HEADERS = _raw(API_CSP)
+DOCS_HEADERS = _raw(DOCS_CSP)
 
 
 class SecurityHeadersMiddleware:
@@ -70,7 +72,7 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
-        defaults = _DOCS_HEADERS if scope["path"] in self.docs_paths else _API_HEADERS
+        defaults = DOCS_HEADERS if scope["path"] in self.docs_paths else API_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
