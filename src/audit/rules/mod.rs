@@ -386,6 +386,9 @@ pub fn find(key: &str) -> Option<&'static Rule> {
         .find(|r| r.code.eq_ignore_ascii_case(key) || r.name == key)
 }
 
+/// Files per job for a rule that checks each file on its own (see [`run`]).
+const FILES_PER_JOB: usize = 64;
+
 /// Run every selected rule over every unit of the project.
 pub fn run(project: &Project, selected: &[&'static Rule], config: &RuleConfig) -> Vec<Finding> {
     use rayon::prelude::*;
@@ -403,6 +406,17 @@ pub fn run(project: &Project, selected: &[&'static Rule], config: &RuleConfig) -
         .filter(|(r, s, _)| match s {
             Some(i) => r.kinds.contains(&project.services[*i].kind),
             None => r.reach == Reach::AllCode,
+        })
+        // A rule that reaches all code checks each file on its own (files outside every
+        // service are checked one by one): on a large service it runs as several jobs over
+        // slices of the files, so that one rule does not keep one thread busy after the rest.
+        // Jobs keep their order, and so do the findings.
+        .flat_map(|(r, s, files)| match r.reach {
+            Reach::AllCode if files.len() > FILES_PER_JOB => files
+                .chunks(FILES_PER_JOB)
+                .map(|chunk| (r, s, chunk))
+                .collect::<Vec<_>>(),
+            _ => vec![(r, s, files)],
         })
         .collect();
     let timed = crate::audit::timings_enabled();
@@ -423,7 +437,11 @@ pub fn run(project: &Project, selected: &[&'static Rule], config: &RuleConfig) -
         })
         .collect();
     if timed {
-        let mut slowest: Vec<(&str, f64)> = results.iter().map(|(_, c, ms)| (*c, *ms)).collect();
+        let mut by_rule: std::collections::BTreeMap<&str, f64> = Default::default();
+        for (_, code, ms) in &results {
+            *by_rule.entry(code).or_default() += ms;
+        }
+        let mut slowest: Vec<(&str, f64)> = by_rule.into_iter().collect();
         slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
         for (code, ms) in slowest.iter().take(8) {
             eprintln!("svc: timing:   rule {code}: {ms:.1} ms");
