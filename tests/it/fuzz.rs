@@ -1,5 +1,5 @@
 //! The fuzz targets' entry points in the normal suite: the seed corpora under
-//! `fuzz/corpus/<target>/seed-*`, and every input a fuzzer broke the audit with, kept under
+//! `fuzz/corpus/<target>/seed-*` (for `python`, rule fixtures: [`PYTHON_SEEDS`]), and every input a fuzzer broke the audit with, kept under
 //! `tests/fixtures/fuzz/<target>/`. Each entry point itself asserts what must hold for any
 //! input (spans inside their file and on character boundaries, positions in order, every
 //! report format renders); these tests add what each input must give.
@@ -31,13 +31,34 @@ fn inputs(dir: &Path, prefix: &str) -> Vec<(PathBuf, Vec<u8>)> {
         .collect()
 }
 
+/// The `python` target's seeds: rule fixtures that are a whole service in one file (the
+/// fuzzer is given `tests/fixtures/rules` as a second corpus directory; see the README).
+const PYTHON_SEEDS: &[&str] = &[
+    "tests/fixtures/rules/blocking-call-in-async/svc/main.py",
+    "tests/fixtures/rules/task-without-retry-policy/worker/app/celery_app.py",
+    "tests/fixtures/rules/cors-wildcard-with-credentials/svc/main.py",
+    "tests/fixtures/rules/client-created-per-invocation/svc/handler.py",
+    "tests/fixtures/cli/suppress/svc/main.py",
+    "tests/fixtures/rules/unauthenticated-route/svc/app/main.py",
+];
+
 /// The committed seeds of a target (the rest of its corpus is a fuzzer's, not committed).
 fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    if target == "python" {
+        return PYTHON_SEEDS
+            .iter()
+            .map(|p| (root().join(p), seed(target, p)))
+            .collect();
+    }
     inputs(&root().join("fuzz/corpus").join(target), "seed-")
 }
 
+/// One seed: a file of the target's corpus, or for `python` a path from the repository root.
 fn seed(target: &str, name: &str) -> Vec<u8> {
-    let path = root().join("fuzz/corpus").join(target).join(name);
+    let path = match target {
+        "python" => root().join(name),
+        _ => root().join("fuzz/corpus").join(target).join(name),
+    };
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -93,12 +114,8 @@ fn every_seed_goes_through_its_entry_point_and_parses() {
 #[test]
 fn seeds_give_the_findings_they_were_written_for() {
     let cases: [(&str, &str, &str); 6] = [
-        (
-            "python",
-            "seed-unauthenticated-route.py",
-            "unauthenticated-route",
-        ),
-        ("python", "seed-cors.py", "cors-wildcard-with-credentials"),
+        ("python", PYTHON_SEEDS[5], "unauthenticated-route"),
+        ("python", PYTHON_SEEDS[2], "cors-wildcard-with-credentials"),
         ("dockerfile", "seed-secret", "secret-in-dockerfile"),
         ("dockerfile", "seed-remote-add", "unverified-remote-add"),
         ("yaml", "seed-sam.yaml", "lambda-without-timeout"),
