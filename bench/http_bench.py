@@ -82,6 +82,31 @@ def run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, check=True, text=True, capture_output=True, **kwargs)  # type: ignore[call-overload]
 
 
+def redis_command(redis_server: str, port: int) -> list[str]:
+    """A private, memory-only redis-server on 127.0.0.1."""
+    return [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--protected-mode", "yes"]  # fmt: skip
+
+
+def base_env(redis_url: str) -> dict[str, str]:
+    """This environment without OpenTelemetry, JWT or Python settings, and the Redis URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "JWT_", "PYTHON"))}
+    return env | {"PYTHONDONTWRITEBYTECODE": "1", "REDIS_URL": redis_url}
+
+
+def service_env(redis_url: str, public_pem: str) -> dict[str, str]:
+    """The generated service's environment in a run: JSON logs, no OTLP endpoint, a rate limit
+    that hits Redis on every request but never answers 429, tokens from `MINT`."""
+    return base_env(redis_url) | {
+        "RATE_LIMIT": "1000000000/minute",
+        "LOG_JSON": "true",
+        "LOG_LEVEL": "INFO",
+        "JWT_ISSUER": ISSUER,
+        "JWT_AUDIENCE": SERVICE,
+        "JWT_PUBLIC_KEY": public_pem,
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -369,37 +394,13 @@ def main() -> int:
 
         redis_port = free_port()
         PROCS.start(
-            [
-                redis_server,
-                "--port",
-                str(redis_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--protected-mode",
-                "yes",
-            ],
+            redis_command(redis_server, redis_port),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        base_env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "JWT_", "PYTHON"))
-        }
-        base_env["PYTHONDONTWRITEBYTECODE"] = "1"
-        svc_env = base_env | {
-            "REDIS_URL": redis_url,
-            "RATE_LIMIT": "1000000000/minute",
-            "LOG_JSON": "true",
-            "LOG_LEVEL": "INFO",
-            "JWT_ISSUER": ISSUER,
-            "JWT_AUDIENCE": SERVICE,
-            "JWT_PUBLIC_KEY": minted["public_pem"],
-        }
-        bare_env = base_env | {"REDIS_URL": redis_url, "SERVICE_NAME": SERVICE}
+        svc_env = service_env(redis_url, minted["public_pem"])
+        bare_env = base_env(redis_url) | {"SERVICE_NAME": SERVICE}
         svc_log, bare_log = work / "svc.log", work / "bare.log"
         svc_port, bare_port = free_port(), free_port()
         svc_proc = start_uvicorn(venv, "app.main:app", service, svc_port, svc_env, svc_log)

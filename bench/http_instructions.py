@@ -33,7 +33,18 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_bench import BENCH, ISSUER, MINT, PROCS, ROOT, SERVICE, free_port, run
+from http_bench import (
+    BENCH,
+    MINT,
+    PROCS,
+    ROOT,
+    SERVICE,
+    base_env,
+    free_port,
+    redis_command,
+    run,
+    service_env,
+)
 
 SERVER = """
 import sys, uvicorn
@@ -115,24 +126,16 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="svc-http-instructions-"))
     redis_port = free_port()
     redis = subprocess.Popen(
-        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        redis_command("redis-server", redis_port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         minted = json.loads(run([str(venv / "bin" / "python"), "-c", MINT]).stdout)
-        base = {
-            k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "JWT_", "PYTHON"))
-        }
-        base |= {"PYTHONDONTWRITEBYTECODE": "1", "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
-        svc_env = base | {
-            "RATE_LIMIT": "1000000000/minute",
-            "LOG_JSON": "true",
-            "LOG_LEVEL": "INFO",
-            "JWT_ISSUER": ISSUER,
-            "JWT_AUDIENCE": SERVICE,
-            "JWT_PUBLIC_KEY": minted["public_pem"],
-        }
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        base = base_env(redis_url)
+        svc_env = service_env(redis_url, minted["public_pem"])
         auth = {"Authorization": f"Bearer {minted['token']}"}
         targets = [("svc", args.template), ("compare", args.compare_template)]
         for name, template in targets:
