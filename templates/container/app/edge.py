@@ -23,7 +23,7 @@ from opentelemetry import context as otel_context
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.metrics import UNMEASURED_PATHS, HttpMetrics, content_length, method_label
-from app.security.headers import API_HEADERS, DOCS_HEADERS
+from app.security.headers import API_HEADERS, DOCS_HEADERS, with_defaults
 from app.telemetry import TraceContext
 
 log = structlog.get_logger(__name__)
@@ -69,10 +69,8 @@ class EdgeMiddleware:
                 (REQUEST_ID_HEADER, request_id.encode("latin-1")),
             ]
         correlation_id.set(request_id)
-        extra_headers = [
-            *(DOCS_HEADERS if scope["path"] in self.docs_paths else API_HEADERS),
-            (b"x-request-id", request_id.encode("latin-1")),
-        ]
+        security_headers = DOCS_HEADERS if scope["path"] in self.docs_paths else API_HEADERS
+        request_id_header = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
 
         # The server span when no span can leave the process (app.telemetry.TraceContext);
         # None when FastAPI's telemetry makes it.
@@ -85,15 +83,10 @@ class EdgeMiddleware:
             nonlocal status, size_out
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                size_out = content_length(headers)
                 # Security headers unless the response chose its own; the request id always.
-                headers.extend(
-                    header
-                    for header in extra_headers
-                    if header[0] not in present or header[0] == REQUEST_ID_HEADER
-                )
+                headers = with_defaults(message.get("headers", ()), security_headers)
+                size_out = content_length(headers)
+                headers.append(request_id_header)
                 message["headers"] = headers
             await send(message)
 

@@ -7,7 +7,7 @@ handlers and by the CORS preflight. Responses made by Starlette's outermost Serv
 same headers itself.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,6 +62,14 @@ API_HEADERS = _raw(API_CSP)
 DOCS_HEADERS = _raw(DOCS_CSP)
 
 
+def with_defaults(headers: Iterable[tuple[bytes, bytes]], defaults: RawHeaders) -> RawHeaders:
+    """A response's raw headers with each of `defaults` it did not set itself."""
+    headers = list(headers)
+    present = {name.lower() for name, _ in headers}
+    headers.extend(header for header in defaults if header[0] not in present)
+    return headers
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, docs_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
@@ -76,10 +84,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(header for header in defaults if header[0] not in present)
-                message["headers"] = headers
+                message["headers"] = with_defaults(message.get("headers", ()), defaults)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
