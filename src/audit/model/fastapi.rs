@@ -5,6 +5,9 @@
 //! off apps and other routers by `include_router`. Each route's full path and dependencies are
 //! the concatenation along every chain of includes up to an app.
 
+use std::sync::Mutex;
+
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_text_size::TextRange;
@@ -89,6 +92,42 @@ struct Include {
     deps: Vec<Dependency>,
 }
 
+/// What one file adds to the routes: step 2 of [`link`], per file.
+struct FileLinks {
+    raw_routes: Vec<RawRoute>,
+    includes: Vec<Include>,
+    middleware: Vec<Middleware>,
+    entry: Vec<FnRef>,
+}
+
+/// Whether a callee is an app or router class, memoised for the threads linking one service:
+/// by callee name (an interned name's address; a name interned by two threads is looked up
+/// twice), and by class and depth for the bases.
+#[derive(Default)]
+struct ClassMemo {
+    kinds: [Mutex<HashMap<usize, (bool, bool)>>; MEMO_SHARDS],
+    bases: BasesMemo,
+}
+
+const MEMO_SHARDS: usize = 16;
+
+/// (class file, class index, depth) -> whether its bases make it an app or router class.
+type BasesMemo = Mutex<HashMap<(FileId, u32, u32), (bool, bool)>>;
+
+impl ClassMemo {
+    fn kinds(&self, project: &Project, service: &Service, callee: &Ref) -> (bool, bool) {
+        let id = callee.path.id();
+        // The low bits of an address are alignment: shard on the bits above them.
+        let shard = &self.kinds[(id >> 4) % MEMO_SHARDS];
+        if let Some(found) = shard.lock().expect("memo lock").get(&id) {
+            return *found;
+        }
+        let found = app_or_router_class(project, service, callee, 0, &self.bases);
+        shard.lock().expect("memo lock").insert(id, found);
+        found
+    }
+}
+
 struct RawRoute {
     router: usize,
     methods: Vec<String>,
@@ -112,20 +151,18 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         options,
     };
 
-    // 1. Router and app objects. Most assignments call something unrelated
-    // (`logging.getLogger`): each callee is looked up once, and each class's bases once.
-    let mut class_kinds: HashMap<&str, (bool, bool)> = HashMap::default();
-    let mut bases_memo = HashMap::default();
-    let mut routers: Vec<RouterObj> = Vec::new();
-    for &file in &files {
+    // 1. Router and app objects, file by file in parallel. Most assignments call something
+    // unrelated (`logging.getLogger`): each callee is looked up once, and each class's bases
+    // once, in memos the threads share.
+    let memo = ClassMemo::default();
+    let routers_of = |file: FileId| -> Vec<RouterObj> {
         let code = project.code(file).expect("parsed");
+        let mut routers = Vec::new();
         for a in &code.assigns {
             let Some(call) = a.value.as_call() else {
                 continue;
             };
-            let (is_app, is_router) = *class_kinds.entry(&call.callee.path).or_insert_with(|| {
-                app_or_router_class(project, cx.service, &call.callee, 0, &mut bases_memo)
-            });
+            let (is_app, is_router) = memo.kinds(project, cx.service, &call.callee);
             if !is_app && !is_router {
                 continue;
             }
@@ -170,7 +207,25 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 app_index: None,
             });
         }
-    }
+        routers
+    };
+    // In file order (collect keeps it). HTTP clients, settings classes and Lambda handlers
+    // do not depend on routers: they are found meanwhile.
+    let ((http_clients, settings, lambda_handlers), mut routers) = rayon::join(
+        || {
+            (
+                find_http_clients(project, &files),
+                find_settings(project, &files),
+                find_lambda_handlers(project, &files),
+            )
+        },
+        || -> Vec<RouterObj> {
+            files
+                .par_iter()
+                .flat_map_iter(|&file| routers_of(file))
+                .collect()
+        },
+    );
     let by_key: HashMap<String, usize> = routers
         .iter()
         .enumerate()
@@ -195,12 +250,12 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         }
     };
 
-    // 2. Routes, includes, middleware.
-    let mut raw_routes = Vec::new();
-    let mut includes = Vec::new();
-    let mut middleware = Vec::new();
-    let mut entry: Vec<FnRef> = Vec::new();
-    for &file in &files {
+    // 2. Routes, includes, middleware: file by file in parallel, then joined in file order.
+    let links_of = |file: FileId| -> FileLinks {
+        let mut raw_routes = Vec::new();
+        let mut includes = Vec::new();
+        let mut middleware = Vec::new();
+        let mut entry: Vec<FnRef> = Vec::new();
         let code = project.code(file).expect("parsed");
         for (fid, f) in code.functions.iter().enumerate() {
             let func = FnRef {
@@ -411,6 +466,23 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 _ => {}
             }
         }
+        FileLinks {
+            raw_routes,
+            includes,
+            middleware,
+            entry,
+        }
+    };
+    let mut raw_routes = Vec::new();
+    let mut includes = Vec::new();
+    let mut middleware = Vec::new();
+    let mut entry: Vec<FnRef> = Vec::new();
+    let per_file: Vec<FileLinks> = files.par_iter().map(|&file| links_of(file)).collect();
+    for links in per_file {
+        raw_routes.extend(links.raw_routes);
+        includes.extend(links.includes);
+        middleware.extend(links.middleware);
+        entry.extend(links.entry);
     }
     // `FastAPI(middleware=[Middleware(Cls, ...)])`
     for r in routers.iter().filter(|r| r.is_app) {
@@ -452,12 +524,16 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
             lifespan,
         });
     }
-    let http_clients = find_http_clients(project, &files);
 
     // 4. Full paths: walk include chains from each router up to the apps.
+    // The includes of each router, in source order.
+    let mut parents_of: HashMap<usize, Vec<usize>> = HashMap::default();
+    for (i, inc) in includes.iter().enumerate() {
+        parents_of.entry(inc.child).or_default().push(i);
+    }
     let mut routes = Vec::new();
     for raw in raw_routes {
-        let chains = chains_to_apps(&routers, &includes, raw.router);
+        let chains = chains_to_apps(&routers, &includes, &parents_of, raw.router);
         for (app, prefix, mut deps) in chains {
             deps.extend(raw.deps.iter().cloned());
             routes.push(Route {
@@ -498,9 +574,6 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
     }
     entry_points.sort();
 
-    let settings = find_settings(project, &files);
-    let lambda_handlers = find_lambda_handlers(project, &files);
-
     service.apps = apps;
     service.http_clients = http_clients;
     service.routes = routes;
@@ -514,6 +587,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
 fn chains_to_apps(
     routers: &[RouterObj],
     includes: &[Include],
+    parents_of: &HashMap<usize, Vec<usize>>,
     router: usize,
 ) -> Vec<(Option<usize>, String, Vec<crate::audit::model::Dependency>)> {
     let mut out = Vec::new();
@@ -528,12 +602,13 @@ fn chains_to_apps(
             out.push((obj.app_index, own, own_deps));
             continue;
         }
-        let parents: Vec<&Include> = includes.iter().filter(|i| i.child == r).collect();
+        let parents = parents_of.get(&r).map_or(&[][..], Vec::as_slice);
         if parents.is_empty() {
             out.push((None, own, own_deps));
             continue;
         }
-        for inc in parents {
+        for &i in parents {
+            let inc = &includes[i];
             if visited.contains(&inc.parent) || visited.len() > 16 {
                 continue;
             }
@@ -557,7 +632,7 @@ fn app_or_router_class(
     service: &Service,
     class_ref: &Ref,
     depth: u32,
-    memo: &mut HashMap<(FileId, u32, u32), (bool, bool)>,
+    memo: &BasesMemo,
 ) -> (bool, bool) {
     let mut kinds = (
         class_ref.is_any(APP_CLASSES),
@@ -570,8 +645,13 @@ fn app_or_router_class(
         return kinds;
     }
     if let Some(Symbol::Class { file, index }) = project.resolve(service, class_ref) {
-        let from_bases = match memo.get(&(file, index, depth)) {
-            Some(found) => *found,
+        let known = memo
+            .lock()
+            .expect("memo lock")
+            .get(&(file, index, depth))
+            .copied();
+        let from_bases = match known {
+            Some(found) => found,
             None => {
                 let mut found = (false, false);
                 if let Some(code) = project.code(file) {
@@ -580,7 +660,9 @@ fn app_or_router_class(
                         found = (found.0 || b.0, found.1 || b.1);
                     }
                 }
-                memo.insert((file, index, depth), found);
+                memo.lock()
+                    .expect("memo lock")
+                    .insert((file, index, depth), found);
                 found
             }
         };

@@ -61,6 +61,12 @@ impl Name {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address of the text: equal for names interned by the same thread, and never
+    /// equal for different texts while both names live. A cheap key for memos.
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.0).cast::<u8>() as usize
+    }
 }
 
 /// Run `f` with names made on this thread not shared through the table: for facts that are
