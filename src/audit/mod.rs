@@ -282,7 +282,8 @@ fn findings_of(
         ref scope,
         ..
     } = *loaded;
-    let mut findings = rules::run(project, selected, rule_config);
+    // On the threads that parsed: warm, and no second pool to start.
+    let mut findings = deep_pool().install(|| rules::run(project, selected, rule_config));
     timer.mark("rules");
     findings.extend(
         loaded
