@@ -608,7 +608,7 @@ fn parse_artefacts(
 const WORKER_STACK: usize = 512 << 20;
 
 /// The thread pool that parses: threads with deep stacks.
-fn deep_pool() -> &'static rayon::ThreadPool {
+pub(crate) fn deep_pool() -> &'static rayon::ThreadPool {
     static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()

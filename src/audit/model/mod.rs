@@ -16,6 +16,7 @@ mod workers;
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
 use ruff_text_size::TextRange;
 use serde::Serialize;
 
@@ -416,9 +417,12 @@ fn build_service(
 }
 
 fn uses_mangum(project: &Project, service: &Service) -> bool {
-    project
-        .code_files(&service.files)
-        .any(|(_, f, c)| !f.is_test() && c.calls.iter().any(|call| call.callee.is("mangum.Mangum")))
+    service.files.par_iter().any(|&id| {
+        project.code(id).is_some_and(|c| {
+            !project.file(id).is_test()
+                && c.calls.iter().any(|call| call.callee.is("mangum.Mangum"))
+        })
+    })
 }
 
 /// Directories that hold a manifest and own app code (sorted).
@@ -435,12 +439,14 @@ pub fn find_service_dirs(files: &[SourceFile], code: &[Option<CodeFile>]) -> Vec
             }
         }
     }
+    // Every call of every file is looked at: in parallel.
+    let defines: Vec<bool> = files
+        .par_iter()
+        .zip(code.par_iter())
+        .map(|(f, c)| c.as_ref().is_some_and(|c| !f.is_test() && defines_app(c)))
+        .collect();
     let mut has_app = vec![false; candidates.len()];
-    for (f, c) in files.iter().zip(code) {
-        let Some(c) = c else { continue };
-        if f.is_test() || !defines_app(c) {
-            continue;
-        }
+    for (f, _) in files.iter().zip(defines).filter(|(_, d)| *d) {
         if let Some(i) = deepest_ancestor(&candidates, parent_dir(&f.rel)) {
             has_app[i] = true;
         }

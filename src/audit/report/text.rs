@@ -7,9 +7,14 @@ use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
     MietteSpanContents, SourceCode, SourceSpan, SpanContents,
 };
+use rayon::prelude::*;
 
 use super::{RenderOptions, Report, ReportedFinding, Reporter};
 use crate::audit::rules::Severity;
+
+/// Findings rendered together before they are written: enough to keep both threads busy,
+/// few enough that a report of many findings is not held whole.
+const RENDER_SLICE: usize = 256;
 
 pub struct TextReporter;
 
@@ -173,7 +178,7 @@ impl Reporter for TextReporter {
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_width(100)
             .with_links(false);
-        for finding in &report.findings {
+        let render = |finding: &ReportedFinding| -> std::io::Result<String> {
             let (path, text) = &report.sources[finding.source];
             let rendered = Rendered {
                 finding,
@@ -183,8 +188,16 @@ impl Reporter for TextReporter {
             handler
                 .render_report(&mut buf, &rendered)
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
-            out.write_all(buf.as_bytes())?;
-            writeln!(out)?;
+            Ok(buf)
+        };
+        // Rendered on the audit's threads, a slice at a time, and written in order.
+        for slice in report.findings.chunks(RENDER_SLICE) {
+            let rendered: Vec<std::io::Result<String>> =
+                crate::audit::deep_pool().install(|| slice.par_iter().map(render).collect());
+            for buf in rendered {
+                out.write_all(buf?.as_bytes())?;
+                writeln!(out)?;
+            }
         }
         if !options.quiet {
             let s = &report.summary;
