@@ -31,10 +31,33 @@ def test_no_token_is_401_with_bearer_challenge(client: TestClient) -> None:
     assert response.headers["www-authenticate"] == "Bearer"
 
 
+@pytest.mark.parametrize(
+    "authorization",
+    ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "Bearer    ", "Token abc", " Bearer abc", ""],
+)
+def test_no_bearer_token_in_the_header_is_401(client: TestClient, authorization: str) -> None:
+    response = client.get(PROTECTED, headers={"Authorization": authorization})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Not authenticated"}
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
 def test_valid_token_is_200(client: TestClient) -> None:
     response = client.get(PROTECTED, headers=bearer())
 
     assert response.status_code == 200
+
+
+def test_the_scheme_is_case_insensitive_and_padding_ignored(client: TestClient) -> None:
+    # What HTTPBearer accepts: "bearer", "BEARER", a token with spaces around it.
+    token = bearer()["Authorization"].split(" ", 1)[1]
+    statuses = [
+        client.get(PROTECTED, headers={"Authorization": f"{scheme} {token}"}).status_code
+        for scheme in ("bearer", "BEARER", "Bearer ")
+    ]
+
+    assert statuses == [200, 200, 200]
 
 
 def test_public_routes_need_no_token(client: TestClient) -> None:

@@ -196,7 +196,18 @@ class BearerAuthentication(HTTPBearer):
     """
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        return await authenticate(request, await super().__call__(request))
+        # HTTPBearer's own parsing (fastapi.security.utils.get_authorization_scheme_param), minus
+        # the pydantic credentials object it builds on every request only to be unwrapped.
+        authorization = request.headers.get("Authorization")
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if not (scheme and token) or scheme.lower() != "bearer":
+            raise _unauthorized("Not authenticated")
+        verifier: TokenVerifier = request.state.token_verifier
+        try:
+            return await verifier.verify(token)
+        except InvalidTokenError as exc:
+            raise _unauthorized("Invalid token", error="invalid_token") from exc
 
 
 # Router-level dependency: the request must carry a valid bearer token. Same OpenAPI scheme as
