@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
+from fastapi.security.utils import get_authorization_scheme_param
 
 from app.settings import Settings
 
@@ -174,18 +175,22 @@ def _unauthorized(detail: str, *, error: str | None = None) -> HTTPException:
     )
 
 
+async def _principal(request: Request, token: str | None) -> Principal:
+    if token is None:
+        raise _unauthorized("Not authenticated")
+    verifier: TokenVerifier = request.state.token_verifier
+    try:
+        return await verifier.verify(token)
+    except InvalidTokenError as exc:
+        raise _unauthorized("Invalid token", error="invalid_token") from exc
+
+
 async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The request must carry a valid bearer token: the check behind `bearer_auth`."""
-    if credentials is None:
-        raise _unauthorized("Not authenticated")
-    verifier: TokenVerifier = request.state.token_verifier
-    try:
-        return await verifier.verify(credentials.credentials)
-    except InvalidTokenError as exc:
-        raise _unauthorized("Invalid token", error="invalid_token") from exc
+    return await _principal(request, credentials.credentials if credentials else None)
 
 
 class BearerAuthentication(HTTPBearer):
@@ -196,18 +201,11 @@ class BearerAuthentication(HTTPBearer):
     """
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        # HTTPBearer's own parsing (fastapi.security.utils.get_authorization_scheme_param), minus
-        # the pydantic credentials object it builds on every request only to be unwrapped.
-        authorization = request.headers.get("Authorization")
-        scheme, _, token = (authorization or "").partition(" ")
-        token = token.strip()
-        if not (scheme and token) or scheme.lower() != "bearer":
-            raise _unauthorized("Not authenticated")
-        verifier: TokenVerifier = request.state.token_verifier
-        try:
-            return await verifier.verify(token)
-        except InvalidTokenError as exc:
-            raise _unauthorized("Invalid token", error="invalid_token") from exc
+        # HTTPBearer's own parsing, minus the pydantic credentials object it builds on every
+        # request only to be unwrapped.
+        scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+        bearer = scheme.lower() == "bearer" and token
+        return await _principal(request, token if bearer else None)
 
 
 # Router-level dependency: the request must carry a valid bearer token. Same OpenAPI scheme as
