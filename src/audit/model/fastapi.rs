@@ -14,8 +14,8 @@ use ruff_text_size::TextRange;
 
 use crate::audit::model::code::{CodeFile, FnId, Scope, Value};
 use crate::audit::model::{
-    CallRef, Dependency, DependencyLevel, FnRef, HttpApp, Loc, Middleware, ModelOptions, Project,
-    Ref, Route, Service, SettingsClass, Symbol,
+    CallRef, Dependency, DependencyLevel, FnRef, HttpApp, Loc, Middleware, ModelOptions, PER_TASK,
+    Project, Ref, Route, Service, SettingsClass, Symbol,
 };
 use crate::audit::source::FileId;
 
@@ -222,6 +222,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         || -> Vec<RouterObj> {
             files
                 .par_iter()
+                .with_max_len(PER_TASK)
                 .flat_map_iter(|&file| routers_of(file))
                 .collect()
         },
@@ -477,7 +478,11 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
     let mut includes = Vec::new();
     let mut middleware = Vec::new();
     let mut entry: Vec<FnRef> = Vec::new();
-    let per_file: Vec<FileLinks> = files.par_iter().map(|&file| links_of(file)).collect();
+    let per_file: Vec<FileLinks> = files
+        .par_iter()
+        .with_max_len(PER_TASK)
+        .map(|&file| links_of(file))
+        .collect();
     for links in per_file {
         raw_routes.extend(links.raw_routes);
         includes.extend(links.includes);

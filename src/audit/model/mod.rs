@@ -21,6 +21,11 @@ use ruff_text_size::TextRange;
 use serde::Serialize;
 
 use crate::audit::source::{FileId, FileKind, SourceFile};
+
+/// Files per parallel task in the model's per-file passes. Rayon's default split leaves a
+/// quarter of the files to one task, which no idle thread can take a share of; small tasks
+/// keep both threads busy to the end of each pass.
+pub(crate) const PER_TASK: usize = 8;
 pub use code::{Call, CodeFile, FnId, Function, Ref, Value};
 pub use deps::Requirement;
 pub use symbols::Symbol;
@@ -417,7 +422,7 @@ fn build_service(
 }
 
 fn uses_mangum(project: &Project, service: &Service) -> bool {
-    service.files.par_iter().any(|&id| {
+    service.files.par_iter().with_max_len(PER_TASK).any(|&id| {
         project.code(id).is_some_and(|c| {
             !project.file(id).is_test()
                 && c.calls.iter().any(|call| call.callee.is("mangum.Mangum"))
@@ -443,6 +448,7 @@ pub fn find_service_dirs(files: &[SourceFile], code: &[Option<CodeFile>]) -> Vec
     let defines: Vec<bool> = files
         .par_iter()
         .zip(code.par_iter())
+        .with_max_len(PER_TASK)
         .map(|(f, c)| c.as_ref().is_some_and(|c| !f.is_test() && defines_app(c)))
         .collect();
     let mut has_app = vec![false; candidates.len()];

@@ -112,6 +112,7 @@ impl SymbolTable {
         // Each file's tables on its own, in parallel.
         let per_file: Vec<(FileId, _, _)> = code_files
             .par_iter()
+            .with_max_len(super::PER_TASK)
             .map(|&(id, _, code)| (id, file_defs(code), file_functions(code)))
             .collect();
         for (id, defs, functions) in per_file {

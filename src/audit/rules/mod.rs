@@ -422,6 +422,9 @@ pub fn run(project: &Project, selected: &[&'static Rule], config: &RuleConfig) -
     let timed = crate::audit::timings_enabled();
     let results: Vec<(Vec<Finding>, &'static str, f64)> = jobs
         .into_par_iter()
+        // One job per task: rayon's default leaves run a quarter of the list in one go,
+        // and a thread in such a run cannot be helped by one that has finished.
+        .with_max_len(1)
         .map(|(rule, service, files)| {
             let start = timed.then(std::time::Instant::now);
             let cx = Context {
