@@ -391,10 +391,10 @@ fn load_files(
 
     // Read in parallel; a file that cannot be read becomes a finding. A file that may define
     // an app is parsed right away, while its text is fresh in the cache: these decide which
-    // directories are services before the other files are parsed.
-    // One file per task, here and in the other parse passes: rayon's default split hands a
-    // quarter of the files to one task, and a thread busy with such a run cannot be helped by
-    // the other once that one is done (a single-thread tail of 10-25 ms on prefect-3.9.1).
+    // directories are services before the other files are parsed. One file per task, here and
+    // in the other parse passes: rayon's default split hands a quarter of the files to one
+    // task, and a thread busy with such a run cannot be helped by the other once that one is
+    // done (a single-thread tail of 10-25 ms on prefect-3.9.1).
     let read: Vec<(Read, Option<Parsed>)> = found
         .into_par_iter()
         .enumerate()

@@ -21,14 +21,14 @@ use ruff_text_size::TextRange;
 use serde::Serialize;
 
 use crate::audit::source::{FileId, FileKind, SourceFile};
+pub use code::{Call, CodeFile, FnId, Function, Ref, Value};
+pub use deps::Requirement;
+pub use symbols::Symbol;
 
 /// Files per parallel task in the model's per-file passes. Rayon's default split leaves a
 /// quarter of the files to one task, which no idle thread can take a share of; small tasks
 /// keep both threads busy to the end of each pass.
 pub(crate) const PER_TASK: usize = 8;
-pub use code::{Call, CodeFile, FnId, Function, Ref, Value};
-pub use deps::Requirement;
-pub use symbols::Symbol;
 
 /// What a service is, which decides which principles apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
