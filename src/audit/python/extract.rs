@@ -115,10 +115,17 @@ impl<'src> Extractor<'src> {
                 .map(|(p, _)| p.to_string())
                 .unwrap_or_default()
         };
+        // Room for the facts a file of this size usually has (prefect-3.9.1: a call every
+        // 160 bytes, an import every 200, an assignment every 420), so that the lists rarely
+        // grow by copying; `CodeFile::shrink` gives the spare room back.
+        let len = source.len();
         Extractor {
             source,
             out: CodeFile {
                 module: module.into(),
+                calls: Vec::with_capacity(len / 192),
+                imports: Vec::with_capacity(len / 256),
+                assigns: Vec::with_capacity(len / 512),
                 ..CodeFile::default()
             },
             module: module.to_string(),
@@ -625,13 +632,12 @@ impl<'src> Extractor<'src> {
         }
     }
 
-    fn record_import(&mut self, local: &'src str, target: String, full: &str, range: TextRange) {
+    fn record_import(&mut self, local: &'src str, target: Name, full: Name, range: TextRange) {
         let idx = self.out.imports.len();
-        let target: Name = target.into();
         self.out.imports.push(Import {
             local: local.into(),
             target: target.clone(),
-            full: full.into(),
+            full,
             range,
             func: self.current_fn(),
             used: false,
@@ -769,16 +775,25 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 for alias in &i.names {
                     let full = alias.name.id.as_str();
                     match &alias.asname {
-                        Some(as_name) => self.record_import(
-                            as_name.id.as_str(),
-                            full.to_string(),
-                            full,
-                            alias.range(),
-                        ),
+                        Some(as_name) => {
+                            let full = Name::new(full);
+                            self.record_import(
+                                as_name.id.as_str(),
+                                full.clone(),
+                                full,
+                                alias.range(),
+                            )
+                        }
                         // `import a.b` binds `a`.
                         None => {
                             let first = full.split('.').next().unwrap_or(full);
-                            self.record_import(first, first.to_string(), full, alias.range())
+                            let target = Name::new(first);
+                            let full = if first.len() == full.len() {
+                                target.clone()
+                            } else {
+                                Name::new(full)
+                            };
+                            self.record_import(first, target, full, alias.range())
                         }
                     }
                 }
@@ -792,13 +807,13 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                         continue;
                     }
                     let local = alias.asname.as_ref().map_or(name, |a| a.id.as_str());
+                    // What the statement names is what it binds: one interned name for both.
                     let target = if module.is_empty() {
-                        name.to_string()
+                        Name::new(name)
                     } else {
-                        format!("{module}.{name}")
+                        Name::concat(&[&module, ".", name])
                     };
-                    let full = target.clone();
-                    self.record_import(local, target, &full, alias.range());
+                    self.record_import(local, target.clone(), target, alias.range());
                 }
             }
             Stmt::Assign(a) => {
