@@ -116,8 +116,8 @@ impl<'src> Extractor<'src> {
                 .unwrap_or_default()
         };
         // Room for the facts a file of this size usually has (prefect-3.9.1: a call every
-        // 160 bytes, an import every 200, an assignment every 420), so that the lists rarely
-        // grow by copying; `CodeFile::shrink` gives the spare room back.
+        // 160 bytes, an import every 200, an assignment every 420), so that the lists and the
+        // memo of callees rarely grow by copying; `CodeFile::shrink` gives the spare room back.
         let len = source.len();
         Extractor {
             source,
@@ -138,7 +138,7 @@ impl<'src> Extractor<'src> {
             qual_stack: Vec::new(),
             with_call_starts: HashSet::default(),
             awaited_starts: HashSet::default(),
-            callees: HashMap::default(),
+            callees: HashMap::with_capacity_and_hasher(len / 192, Default::default()),
             suffix: String::new(),
             at_module_level: true,
             type_checking: 0,
@@ -156,7 +156,9 @@ impl<'src> Extractor<'src> {
     }
 
     fn qual(&self, name: &str) -> String {
-        let mut q = self.module.clone();
+        let len = self.qual_stack.iter().map(|p| p.len() + 1).sum::<usize>();
+        let mut q = String::with_capacity(self.module.len() + len + 1 + name.len());
+        q.push_str(&self.module);
         for part in &self.qual_stack {
             q.push('.');
             q.push_str(part);
