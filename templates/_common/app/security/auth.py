@@ -176,6 +176,8 @@ def _unauthorized(detail: str, *, error: str | None = None) -> HTTPException:
 
 
 async def _principal(request: Request, token: str | None) -> Principal:
+    """The verified principal of a bearer token, else 401 with a Bearer challenge: the check
+    `authenticate` and `bearer_auth` share."""
     if token is None:
         raise _unauthorized("Not authenticated")
     verifier: TokenVerifier = request.state.token_verifier
@@ -189,12 +191,13 @@ async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The request must carry a valid bearer token: the check behind `bearer_auth`."""
+    """The request must carry a valid bearer token, for dependencies that take HTTPBearer's
+    credentials (the Lambda variant's); routers use `bearer_auth`."""
     return await _principal(request, credentials.credentials if credentials else None)
 
 
 class BearerAuthentication(HTTPBearer):
-    """The bearer scheme and `authenticate` as one dependency: use `Depends(bearer_auth)`.
+    """The bearer scheme and the token check as one dependency: use `Depends(bearer_auth)`.
 
     OpenAPI documents it as the HTTPBearer scheme it is. FastAPI resolves every dependency of
     every request anew, and `authenticate` on top of the scheme it depends on made two.
