@@ -154,11 +154,12 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
                 })
         }
         None => {
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
+            // Standard output is line buffered: a report of a thousand lines would be a
+            // thousand writes. One buffer, flushed at the end, makes it a handful.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
             match reporter
-                .write(&outcome.report, &render, &mut lock)
-                .and_then(|_| lock.flush())
+                .write(&outcome.report, &render, &mut out)
+                .and_then(|_| out.flush())
             {
                 // A closed pipe (`svc audit | head`) is not an error.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -522,19 +523,17 @@ fn model_sources(
         .map(|(i, file)| {
             let loose = model::owning_dir(&service_dirs, &file.rel).is_none();
             let outcome = match checks {
-                // Checked and dropped at once: sharing its names would buy nothing.
-                Some((selected, rule_config)) if loose => {
-                    model::name::unshared(|| match parse_python(file, i as FileId) {
-                        Parsed::Facts(facts) => Parsed::Checked(check_loose_file(
-                            file,
-                            facts,
-                            i as FileId,
-                            selected,
-                            rule_config,
-                        )),
-                        other => other,
-                    })
-                }
+                // Checked and dropped at once.
+                Some((selected, rule_config)) if loose => match parse_python(file, i as FileId) {
+                    Parsed::Facts(facts) => Parsed::Checked(check_loose_file(
+                        file,
+                        facts,
+                        i as FileId,
+                        selected,
+                        rule_config,
+                    )),
+                    other => other,
+                },
                 _ => parse_python(file, i as FileId),
             };
             file.release_text();

@@ -106,15 +106,16 @@ pub enum Value {
     /// An f-string or other string built at run time.
     FormattedStr,
     Ref(Ref),
-    List(Vec<Value>),
-    Tuple(Vec<Value>),
-    Set(Vec<Value>),
-    Dict(Vec<(Value, Value)>),
+    List(Box<[Value]>),
+    Tuple(Box<[Value]>),
+    Set(Box<[Value]>),
+    Dict(Box<[(Value, Value)]>),
     Call(Box<CallValue>),
-    /// `base[items]`, e.g. `Annotated[User, Depends(get_user)]`.
-    Subscript(Box<Value>, Vec<Value>),
+    /// `base[items]`, e.g. `Annotated[User, Depends(get_user)]`: the base, then the items.
+    /// Boxed whole, so that the rare subscript does not widen every value.
+    Subscript(Box<(Value, Box<[Value]>)>),
     /// A conditional or boolean expression: any of these values may result.
-    Either(Vec<Value>),
+    Either(Box<[Value]>),
     /// Anything else (arithmetic, comprehensions, lambdas, values cut off for depth).
     Other,
 }
@@ -122,8 +123,8 @@ pub enum Value {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallValue {
     pub callee: Ref,
-    pub args: Vec<Value>,
-    pub kwargs: Vec<(Name, Value)>,
+    pub args: Box<[Value]>,
+    pub kwargs: Box<[(Name, Value)]>,
     pub range: TextRange,
 }
 
@@ -204,7 +205,8 @@ impl Value {
                 k.collect_calls(out);
                 v.collect_calls(out);
             }),
-            Value::Subscript(base, items) => {
+            Value::Subscript(sub) => {
+                let (base, items) = &**sub;
                 base.collect_calls(out);
                 items.iter().for_each(|x| x.collect_calls(out));
             }
@@ -468,5 +470,24 @@ impl CodeFile {
     /// True when `range` sits inside an `if __name__ == "__main__":` block.
     pub fn in_main_guard(&self, range: TextRange) -> bool {
         self.main_guards.iter().any(|g| g.contains_range(range))
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+
+    /// Facts are kept for every file of a service until the audit ends: a field that widens
+    /// these types costs memory (and page faults) in proportion to the code audited.
+    #[test]
+    fn facts_stay_compact() {
+        assert_eq!(size_of::<Name>(), 8);
+        assert_eq!(size_of::<Ref>(), 24);
+        assert_eq!(size_of::<Value>(), 24);
+        assert_eq!(size_of::<Option<Value>>(), 24);
+        assert_eq!(size_of::<CallValue>(), 64);
+        assert_eq!(size_of::<Arg>(), 32);
+        assert_eq!(size_of::<Kwarg>(), 40);
+        assert!(size_of::<Call>() <= 88, "{}", size_of::<Call>());
     }
 }

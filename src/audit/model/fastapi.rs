@@ -833,10 +833,8 @@ impl Linker<'_> {
     /// Calls inside `Annotated[T, Depends(x)]`, following a type alias one level.
     fn annotated_calls(&self, ann: &Value, hops: u32) -> Vec<crate::audit::model::code::CallValue> {
         match ann {
-            Value::Subscript(base, items)
-                if base.as_name().is_some_and(|r| r.last() == "Annotated") =>
-            {
-                items
+            Value::Subscript(sub) if sub.0.as_name().is_some_and(|r| r.last() == "Annotated") => {
+                sub.1
                     .iter()
                     .skip(1)
                     .filter_map(|v| v.as_call().cloned())

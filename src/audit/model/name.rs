@@ -2,43 +2,43 @@
 //!
 //! A service's facts live for the whole audit and repeat the same few thousand names
 //! (`fastapi.Depends`, `logging.getLogger().info`, `timeout`) hundreds of thousands of times.
-//! Each thread interns into its own table, so a repeated name costs one shared, reference
-//! counted allocation instead of one allocation per occurrence. [`clear`] empties the calling
-//! thread's table; names already handed out stay valid.
+//! Each thread interns into its own table, so a repeated name is stored once.
+//!
+//! A name is one pointer to the text's (leaked) `&'static str`: an audit is one process, and
+//! its facts live until it exits. That makes a name half the size of an `Arc<str>` and its
+//! copies free (no reference count to touch), which matters in facts that hold hundreds of
+//! thousands of them. Only distinct texts take memory, so the total is bounded by the
+//! vocabulary of the code audited. [`clear`] empties the calling thread's table; names already
+//! handed out stay valid.
 
 use std::borrow::Borrow;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::Arc;
 
 use rustc_hash::FxHashSet;
 
-/// An immutable, cheaply cloned string, equal by content.
-#[derive(Clone, PartialOrd, Ord)]
-pub struct Name(Arc<str>);
+/// An immutable string, equal by content, one pointer wide.
+#[derive(Clone)]
+pub struct Name(&'static &'static str);
 
 thread_local! {
-    /// Off while facts are made that are dropped right after use: sharing buys nothing then.
-    static SHARING: Cell<bool> = const { Cell::new(true) };
     // Const-initialised: no lazy-initialisation check on each of the many look-ups.
-    static TABLE: RefCell<FxHashSet<Arc<str>>> =
+    static TABLE: RefCell<FxHashSet<Name>> =
         const { RefCell::new(FxHashSet::with_hasher(rustc_hash::FxBuildHasher)) };
 }
 
 impl Name {
     pub fn new(s: &str) -> Name {
-        if !SHARING.with(Cell::get) {
-            return Name(Arc::from(s));
-        }
         TABLE.with_borrow_mut(|table| {
             if let Some(found) = table.get(s) {
-                return Name(found.clone());
+                return found.clone();
             }
-            let name: Arc<str> = Arc::from(s);
+            let text: &'static str = Box::leak(Box::from(s));
+            let name = Name(Box::leak(Box::new(text)));
             table.insert(name.clone());
-            Name(name)
+            name
         })
     }
 
@@ -59,23 +59,14 @@ impl Name {
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0
     }
 
     /// The address of the text: equal for names interned by the same thread, and never
-    /// equal for different texts while both names live. A cheap key for memos.
+    /// equal for different texts. A cheap key for memos.
     pub fn id(&self) -> usize {
-        Arc::as_ptr(&self.0).cast::<u8>() as usize
+        std::ptr::from_ref::<&str>(self.0) as usize
     }
-}
-
-/// Run `f` with names made on this thread not shared through the table: for facts that are
-/// dropped as soon as they are checked (a file outside every service).
-pub fn unshared<R>(f: impl FnOnce() -> R) -> R {
-    let before = SHARING.with(|s| s.replace(false));
-    let out = f();
-    SHARING.with(|s| s.set(before));
-    out
 }
 
 /// Forget the names interned on this thread (they stay valid where they are held).
@@ -90,45 +81,57 @@ pub fn clear() {
 impl Deref for Name {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl AsRef<str> for Name {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl Borrow<str> for Name {
     fn borrow(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl PartialEq for Name {
     fn eq(&self, other: &Name) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+        std::ptr::eq(self.0, other.0) || self.as_str() == other.as_str()
     }
 }
 
 impl Eq for Name {}
 
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Name) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Name) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
 impl Hash for Name {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        (*self.0).hash(state)
+        self.as_str().hash(state)
     }
 }
 
 impl PartialEq<str> for Name {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Name {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+        self.as_str() == *other
     }
 }
 
@@ -158,13 +161,13 @@ impl Default for Name {
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
@@ -176,18 +179,35 @@ mod tests {
     fn equal_names_share_one_allocation() {
         let a = Name::new("fastapi.Depends");
         let b = Name::from(String::from("fastapi.Depends"));
-        assert!(Arc::ptr_eq(&a.0, &b.0));
+        assert_eq!(a.id(), b.id());
         assert_eq!(a, b);
         assert_eq!(a, "fastapi.Depends");
         assert_ne!(a, Name::new("fastapi.Security"));
         clear();
         let c = Name::new("fastapi.Depends");
+        assert_ne!(a.id(), c.id());
         assert_eq!(a, c);
         assert_eq!(&*a, "fastapi.Depends");
-        let d = unshared(|| Name::new("fastapi.Depends"));
-        assert!(!Arc::ptr_eq(&a.0, &d.0));
-        assert_eq!(a, d);
-        // The table still hands out the name made after `clear`.
-        assert!(Arc::ptr_eq(&c.0, &Name::new("fastapi.Depends").0));
+        // The table hands out the name made after `clear`.
+        assert_eq!(c.id(), Name::new("fastapi.Depends").id());
+    }
+
+    #[test]
+    fn names_of_every_length_read_back() {
+        let long = "x".repeat(1 << 16);
+        let texts = ["", "a", "abcdefg", "abcdefgh", "abcdefghi", "é.ü", &long];
+        let names: Vec<Name> = texts.iter().map(|t| Name::new(t)).collect();
+        let many: Vec<Name> = (0..20_000).map(|i| Name::from(format!("n{i}"))).collect();
+        for (t, n) in texts.iter().zip(&names) {
+            assert_eq!(n.as_str(), *t);
+        }
+        for (i, n) in many.iter().enumerate() {
+            assert_eq!(n.as_str(), format!("n{i}"));
+        }
+        assert!(Name::new("b") > Name::new("a"));
+        let moved = std::thread::spawn(move || many[19_999].to_string())
+            .join()
+            .unwrap();
+        assert_eq!(moved, "n19999");
     }
 }

@@ -149,7 +149,7 @@ pub(super) fn link(project: &Project, service: &mut Service) {
         for (i, f) in code.functions.iter().enumerate() {
             for d in &f.decorators {
                 let (callee, options) = match &d.value {
-                    Value::Call(c) => (&c.callee, c.kwargs.clone()),
+                    Value::Call(c) => (&c.callee, c.kwargs.to_vec()),
                     Value::Ref(r) => (r, Vec::new()),
                     _ => continue,
                 };

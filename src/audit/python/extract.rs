@@ -356,12 +356,10 @@ impl<'src> Extractor<'src> {
 
     fn resolve_or_text(&mut self, expr: &Expr) -> Ref {
         self.resolve(expr).unwrap_or_else(|| {
-            Ref::unknown(
-                self.source[expr.range()]
-                    .chars()
-                    .take(80)
-                    .collect::<String>(),
-            )
+            // The code's own text, cut after 80 characters.
+            let text = &self.source[expr.range()];
+            let cut = text.char_indices().nth(80).map_or(text.len(), |(i, _)| i);
+            Ref::unknown(&text[..cut])
         })
     }
 
@@ -406,11 +404,13 @@ impl<'src> Extractor<'src> {
                 let base = self.value(&s.value, d);
                 let items = match &*s.slice {
                     Expr::Tuple(t) => self.values(&t.elts, d),
-                    other => vec![self.value(other, d)],
+                    other => Box::new([self.value(other, d)]),
                 };
-                Value::Subscript(Box::new(base), items)
+                Value::Subscript(Box::new((base, items)))
             }
-            Expr::If(i) => Value::Either(vec![self.value(&i.body, d), self.value(&i.orelse, d)]),
+            Expr::If(i) => {
+                Value::Either(Box::new([self.value(&i.body, d), self.value(&i.orelse, d)]))
+            }
             Expr::BoolOp(b) => Value::Either(self.values(&b.values, d)),
             Expr::Await(a) => self.value(&a.value, depth),
             Expr::Named(n) => self.value(&n.value, depth),
@@ -418,7 +418,7 @@ impl<'src> Extractor<'src> {
         }
     }
 
-    fn values(&mut self, exprs: &[Expr], depth: u8) -> Vec<Value> {
+    fn values(&mut self, exprs: &[Expr], depth: u8) -> Box<[Value]> {
         exprs
             .iter()
             .take(MAX_ELEMENTS)

@@ -194,7 +194,7 @@ fn mentions_structured(value: &Value) -> Mention {
             .iter()
             .chain(c.kwargs.iter().map(|(_, v)| v))
             .collect(),
-        Value::Subscript(b, items) => std::iter::once(&**b).chain(items.iter()).collect(),
+        Value::Subscript(sub) => std::iter::once(&sub.0).chain(sub.1.iter()).collect(),
         _ => return Mention::No,
     };
     let mut unknown = false;
