@@ -523,17 +523,19 @@ fn model_sources(
         .map(|(i, file)| {
             let loose = model::owning_dir(&service_dirs, &file.rel).is_none();
             let outcome = match checks {
-                // Checked and dropped at once.
-                Some((selected, rule_config)) if loose => match parse_python(file, i as FileId) {
-                    Parsed::Facts(facts) => Parsed::Checked(check_loose_file(
-                        file,
-                        facts,
-                        i as FileId,
-                        selected,
-                        rule_config,
-                    )),
-                    other => other,
-                },
+                // Checked and dropped at once: sharing its names would buy nothing.
+                Some((selected, rule_config)) if loose => {
+                    model::name::unshared(|| match parse_python(file, i as FileId) {
+                        Parsed::Facts(facts) => Parsed::Checked(check_loose_file(
+                            file,
+                            facts,
+                            i as FileId,
+                            selected,
+                            rule_config,
+                        )),
+                        other => other,
+                    })
+                }
                 _ => parse_python(file, i as FileId),
             };
             file.release_text();

@@ -4,26 +4,30 @@
 //! (`fastapi.Depends`, `logging.getLogger().info`, `timeout`) hundreds of thousands of times.
 //! Each thread interns into its own table, so a repeated name is stored once.
 //!
-//! A name is one pointer to the text's (leaked) `&'static str`: an audit is one process, and
-//! its facts live until it exits. That makes a name half the size of an `Arc<str>` and its
-//! copies free (no reference count to touch), which matters in facts that hold hundreds of
-//! thousands of them. Only distinct texts take memory, so the total is bounded by the
-//! vocabulary of the code audited. [`clear`] empties the calling thread's table; names already
-//! handed out stay valid.
+//! A name is an [`ArcStr`]: one pointer to a single allocation holding the length, a
+//! reference count and the bytes. An interned name is marked static (leaked): an audit is one
+//! process and its facts live until it exits, so its copies and drops touch no reference
+//! count, and only distinct texts take memory. Names made while sharing is off (the facts of a
+//! file checked on its own and dropped at once) are counted and freed as usual, so that a
+//! repository of loose code does not fill the table, or memory, with names nobody keeps.
+//! [`clear`] empties the calling thread's table; names already handed out stay valid.
 
 use std::borrow::Borrow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
+use arcstr::ArcStr;
 use rustc_hash::FxHashSet;
 
 /// An immutable string, equal by content, one pointer wide.
 #[derive(Clone)]
-pub struct Name(&'static &'static str);
+pub struct Name(ArcStr);
 
 thread_local! {
+    /// Off while facts are made that are dropped right after use: sharing buys nothing then.
+    static SHARING: Cell<bool> = const { Cell::new(true) };
     // Const-initialised: no lazy-initialisation check on each of the many look-ups.
     static TABLE: RefCell<FxHashSet<Name>> =
         const { RefCell::new(FxHashSet::with_hasher(rustc_hash::FxBuildHasher)) };
@@ -31,12 +35,16 @@ thread_local! {
 
 impl Name {
     pub fn new(s: &str) -> Name {
+        if !SHARING.with(Cell::get) {
+            return Name(ArcStr::from(s));
+        }
         TABLE.with_borrow_mut(|table| {
             if let Some(found) = table.get(s) {
                 return found.clone();
             }
-            let text: &'static str = Box::leak(Box::from(s));
-            let name = Name(Box::leak(Box::new(text)));
+            let text = ArcStr::from(s);
+            text.leak();
+            let name = Name(text);
             table.insert(name.clone());
             name
         })
@@ -59,14 +67,23 @@ impl Name {
     }
 
     pub fn as_str(&self) -> &str {
-        self.0
+        &self.0
     }
 
     /// The address of the text: equal for names interned by the same thread, and never
-    /// equal for different texts. A cheap key for memos.
+    /// equal for different texts while both names live. A cheap key for memos.
     pub fn id(&self) -> usize {
-        std::ptr::from_ref::<&str>(self.0) as usize
+        self.0.as_ptr() as usize
     }
+}
+
+/// Run `f` with names made on this thread not shared through the table: for facts that are
+/// dropped as soon as they are checked (a file outside every service).
+pub fn unshared<R>(f: impl FnOnce() -> R) -> R {
+    let before = SHARING.with(|s| s.replace(false));
+    let out = f();
+    SHARING.with(|s| s.set(before));
+    out
 }
 
 /// Forget the names interned on this thread (they stay valid where they are held).
@@ -99,7 +116,7 @@ impl Borrow<str> for Name {
 
 impl PartialEq for Name {
     fn eq(&self, other: &Name) -> bool {
-        std::ptr::eq(self.0, other.0) || self.as_str() == other.as_str()
+        ArcStr::ptr_eq(&self.0, &other.0) || self.as_str() == other.as_str()
     }
 }
 
@@ -190,6 +207,11 @@ mod tests {
         assert_eq!(&*a, "fastapi.Depends");
         // The table hands out the name made after `clear`.
         assert_eq!(c.id(), Name::new("fastapi.Depends").id());
+        let d = unshared(|| Name::new("fastapi.Depends"));
+        assert_ne!(a.id(), d.id());
+        assert_eq!(a, d);
+        assert!(ArcStr::is_static(&a.0));
+        assert!(!ArcStr::is_static(&d.0));
     }
 
     #[test]
