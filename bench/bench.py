@@ -57,7 +57,20 @@ def ensure_corpus(name: str) -> Path:
     dl.mkdir(parents=True, exist_ok=True)
     existing = [p for p in dl.iterdir() if p.name.lower().startswith(dirname.split("-")[0])]
     if not existing:
-        sh([sys.executable, "-m", "pip", "download", "-q", "--no-deps", *flags, spec, "-d", str(dl)])
+        sh(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                *flags,
+                spec,
+                "-d",
+                str(dl),
+            ]
+        )
         existing = [p for p in dl.iterdir() if p.name.lower().startswith(dirname.split("-")[0])]
     archive = existing[0]
     tmp = CORPORA / (dirname + ".tmp")
@@ -97,17 +110,24 @@ def measure(cmd: list[str]) -> tuple[float, int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--corpus", choices=[*CORPUS_SPECS, "all"], default="all")
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--svc", default=str(ROOT / "target" / "release" / "svc"))
+    ap.add_argument(
+        "--svc",
+        help="svc binary (default: build the release binary, so that a stale one is never measured)",
+    )
     ap.add_argument("--no-bandit", action="store_true", help="bandit takes ~30 s a run")
     ap.add_argument("--no-semgrep", action="store_true")
     ap.add_argument("--bandit-rounds", type=int, default=1)
     args = ap.parse_args()
 
-    if not Path(args.svc).exists():
-        sh(["cargo", "build", "--release", "--manifest-path", str(ROOT / "Cargo.toml")])
+    if args.svc is None:
+        # Always through cargo: a no-op when the binary is fresh, a rebuild when it is not.
+        sh(["cargo", "build", "--release", "--quiet", "--manifest-path", str(ROOT / "Cargo.toml")])
+        args.svc = str(ROOT / "target" / "release" / "svc")
     ensure_venv(not args.no_semgrep)
     bin_ = VENV / "bin"
     names = list(CORPUS_SPECS) if args.corpus == "all" else [args.corpus]
@@ -119,11 +139,29 @@ def main() -> None:
         files, lines = corpus_size(path)
         tools = {
             "svc": [args.svc, "audit", str(path), "--isolated", "--fail-on", "never"],
-            "ruff": [str(bin_ / "ruff"), "check", "--no-cache", "--select", "S,ASYNC,FAST,T20", "--exit-zero", str(path)],
+            "ruff": [
+                str(bin_ / "ruff"),
+                "check",
+                "--no-cache",
+                "--select",
+                "S,ASYNC,FAST,T20",
+                "--exit-zero",
+                str(path),
+            ],
         }
         slow = {}
         if not args.no_semgrep and (bin_ / "semgrep").exists():
-            slow["semgrep"] = [str(bin_ / "semgrep"), "scan", "--config", str(semgrep_rules), "--metrics=off", "--quiet", "--disable-version-check", "--no-git-ignore", str(path)]
+            slow["semgrep"] = [
+                str(bin_ / "semgrep"),
+                "scan",
+                "--config",
+                str(semgrep_rules),
+                "--metrics=off",
+                "--quiet",
+                "--disable-version-check",
+                "--no-git-ignore",
+                str(path),
+            ]
         if not args.no_bandit:
             slow["bandit"] = [str(bin_ / "bandit"), "-r", "-q", str(path)]
         results: dict[str, list[tuple[float, int]]] = {t: [] for t in [*tools, *slow]}
@@ -140,7 +178,9 @@ def main() -> None:
         svc_wall = statistics.median(w for w, _ in results["svc"])
         svc_rss = statistics.median(r for _, r in results["svc"])
         print(f"## {CORPUS_SPECS[name][2]}: {files:,} .py files, {lines:,} lines\n")
-        print("| tool | runs | median wall | min wall | median peak RSS | wall vs svc | RSS vs svc |")
+        print(
+            "| tool | runs | median wall | min wall | median peak RSS | wall vs svc | RSS vs svc |"
+        )
         print("|---|---|---|---|---|---|---|")
         for tool, runs in results.items():
             if not runs:

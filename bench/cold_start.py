@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-BARE_APP = '''\
+BARE_APP = """\
 from fastapi import FastAPI
 from mangum import Mangum
 
@@ -43,10 +43,10 @@ async def liveness() -> dict[str, str]:
 
 
 handler = Mangum(app, lifespan="off")
-'''
+"""
 
 # Runs in the fresh process: import the handler module, invoke it once, print milliseconds.
-PROBE = '''\
+PROBE = """\
 import importlib, json, sys, time
 start = time.perf_counter()
 module = importlib.import_module(sys.argv[1])
@@ -59,7 +59,7 @@ response = module.handler(event, Context())
 elapsed = (time.perf_counter() - start) * 1000
 assert response["statusCode"] == 200, response
 print(f"{elapsed:.3f}")
-'''
+"""
 
 
 def run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -69,10 +69,18 @@ def run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--svc", default=os.environ.get("SVC_BIN", str(ROOT / "target/debug/svc")))
+    parser.add_argument(
+        "--svc",
+        default=os.environ.get("SVC_BIN"),
+        help="svc binary (default: build the release binary, so that a stale one is never measured)",
+    )
     parser.add_argument("--python", default=sys.executable, help="interpreter for the venv")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
+    if args.svc is None:
+        # Always through cargo: a no-op when the binary is fresh, a rebuild when it is not.
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+        args.svc = str(ROOT / "target/release/svc")
 
     work = Path(tempfile.mkdtemp(prefix="svc-cold-start-"))
     try:

@@ -331,7 +331,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="wrk -t")
     parser.add_argument("--connections", type=int, default=32, help="wrk -c")
     parser.add_argument(
-        "--svc", default=os.environ.get("SVC_BIN", str(ROOT / "target/release/svc"))
+        "--svc",
+        default=os.environ.get("SVC_BIN"),
+        help="svc binary (default: build the release binary, so that a stale one is never measured)",
     )
     parser.add_argument(
         "--template",
@@ -356,11 +358,12 @@ def main() -> int:
     redis_server = os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
     if redis_server is None:
         raise SystemExit("redis-server not found: apt-get install -y redis-server")
-    svc = Path(args.svc)
-    if not svc.is_file():
+    if args.svc is None:
+        # Always through cargo: a no-op when the binary is fresh, a rebuild when it is not.
         print("building svc (cargo build --release) ...", flush=True)
-        run(["cargo", "build", "--release"], cwd=ROOT)
-        svc = ROOT / "target/release/svc"
+        run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+        args.svc = str(ROOT / "target/release/svc")
+    svc = Path(args.svc)
 
     def on_signal(signum: int, _: object) -> None:
         PROCS.stop_all()

@@ -110,12 +110,18 @@ def main() -> int:
     parser.add_argument("-n", "--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument(
-        "--svc", default=os.environ.get("SVC_BIN", str(ROOT / "target/release/svc"))
+        "--svc",
+        default=os.environ.get("SVC_BIN"),
+        help="svc binary (default: build the release binary, so that a stale one is never measured)",
     )
     parser.add_argument("--template", help="render this template directory (development)")
     parser.add_argument("--compare-template", metavar="DIR", help="also count this template")
     parser.add_argument("--venv", default=str(BENCH / ".http-venv"))
     args = parser.parse_args()
+    if args.svc is None:
+        # Always through cargo: a no-op when the binary is fresh, a rebuild when it is not.
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+        args.svc = str(ROOT / "target/release/svc")
     for tool in ("valgrind", "callgrind_control", "redis-server"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found: apt-get install -y valgrind redis-server")
