@@ -158,10 +158,12 @@ pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
                 .collect(),
         })
         .collect();
-    let mut out = std::io::stdout().lock();
+    // One buffer: standard output is line buffered, and pretty JSON is many short lines.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written = serde_json::to_writer_pretty(&mut out, &services)
         .map_err(std::io::Error::other)
-        .and_then(|_| writeln!(out));
+        .and_then(|_| writeln!(out))
+        .and_then(|_| out.flush());
     match written {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(miette::miette!("cannot write: {e}"))
