@@ -161,7 +161,7 @@ pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
     // One buffer: standard output is line buffered, and pretty JSON is many short lines.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written = serde_json::to_writer_pretty(&mut out, &services)
-        .map_err(std::io::Error::other)
+        .map_err(std::io::Error::from)
         .and_then(|_| writeln!(out))
         .and_then(|_| out.flush());
     match written {

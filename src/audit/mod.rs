@@ -1080,7 +1080,7 @@ pub fn list_rules(args: &RulesArgs) -> miette::Result<ExitCode> {
                 })
                 .collect();
             serde_json::to_writer_pretty(&mut out, &infos)
-                .map_err(std::io::Error::other)
+                .map_err(std::io::Error::from)
                 .and_then(|_| writeln!(out))
         }
         ListFormat::Text => (|| {

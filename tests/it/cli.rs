@@ -379,3 +379,95 @@ fn multi_file_service_audited_end_to_end() {
     assert!(!found.iter().any(|f| f.starts_with("tests/")), "{found:#?}");
     snapshot_settings().bind(|| insta::assert_snapshot!("audit_shop", found.join("\n")));
 }
+
+/// `svc ... | head -1`: a reader that goes away is not an error, in every output format.
+#[test]
+fn closed_stdout_pipe_is_not_an_error() {
+    let bin = assert_cmd::cargo::cargo_bin("svc");
+    let cases: &[&[&str]] = &[
+        &["inspect", "projects/shop"],
+        &["rules", "--format", "json"],
+        &["rules"],
+        &["explain", "RS001"],
+        &["audit", "projects/shop", "--isolated", "--fail-on", "never"],
+        &[
+            "audit",
+            "projects/shop",
+            "--isolated",
+            "--fail-on",
+            "never",
+            "--format",
+            "json",
+        ],
+        &[
+            "audit",
+            "projects/shop",
+            "--isolated",
+            "--fail-on",
+            "never",
+            "--format",
+            "sarif",
+        ],
+        &[
+            "audit",
+            "projects/shop",
+            "--isolated",
+            "--fail-on",
+            "never",
+            "--format",
+            "github",
+        ],
+    ];
+    // Large enough that the output is written while it is serialised, not only at the end.
+    let big = tempfile::tempdir().unwrap();
+    std::fs::write(
+        big.path().join("pyproject.toml"),
+        "[project]\nname = \"big\"\ndependencies = [\"fastapi\"]\n",
+    )
+    .unwrap();
+    let mut main = String::from("from fastapi import FastAPI\n\napp = FastAPI()\n");
+    for i in 0..2000 {
+        main.push_str(&format!(
+            "\n\n@app.get(\"/items/{i}\")\nasync def item_{i}() -> dict:\n    return {{}}\n"
+        ));
+    }
+    std::fs::write(big.path().join("main.py"), main).unwrap();
+    let big_dir = big.path().to_str().unwrap();
+    let big_cases: &[&[&str]] = &[
+        &["inspect", big_dir],
+        &[
+            "audit",
+            big_dir,
+            "--isolated",
+            "--fail-on",
+            "never",
+            "--format",
+            "json",
+        ],
+        &[
+            "audit",
+            big_dir,
+            "--isolated",
+            "--fail-on",
+            "never",
+            "--format",
+            "sarif",
+        ],
+    ];
+    for args in cases.iter().chain(big_cases) {
+        let mut child = std::process::Command::new(&bin)
+            .args(*args)
+            .current_dir(fixtures())
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the child writes anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+}
