@@ -384,40 +384,6 @@ fn multi_file_service_audited_end_to_end() {
 #[test]
 fn closed_stdout_pipe_is_not_an_error() {
     let bin = assert_cmd::cargo::cargo_bin("svc");
-    let cases: &[&[&str]] = &[
-        &["inspect", "projects/shop"],
-        &["rules", "--format", "json"],
-        &["rules"],
-        &["explain", "RS001"],
-        &["audit", "projects/shop", "--isolated", "--fail-on", "never"],
-        &[
-            "audit",
-            "projects/shop",
-            "--isolated",
-            "--fail-on",
-            "never",
-            "--format",
-            "json",
-        ],
-        &[
-            "audit",
-            "projects/shop",
-            "--isolated",
-            "--fail-on",
-            "never",
-            "--format",
-            "sarif",
-        ],
-        &[
-            "audit",
-            "projects/shop",
-            "--isolated",
-            "--fail-on",
-            "never",
-            "--format",
-            "github",
-        ],
-    ];
     // Large enough that the output is written while it is serialised, not only at the end.
     let big = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -433,30 +399,35 @@ fn closed_stdout_pipe_is_not_an_error() {
     }
     std::fs::write(big.path().join("main.py"), main).unwrap();
     let big_dir = big.path().to_str().unwrap();
-    let big_cases: &[&[&str]] = &[
-        &["inspect", big_dir],
-        &[
+
+    let owned = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let audit = |dir: &str, format: &str| {
+        owned(&[
             "audit",
-            big_dir,
+            dir,
             "--isolated",
             "--fail-on",
             "never",
             "--format",
-            "json",
-        ],
-        &[
-            "audit",
-            big_dir,
-            "--isolated",
-            "--fail-on",
-            "never",
-            "--format",
-            "sarif",
-        ],
+            format,
+        ])
+    };
+    let mut cases = vec![
+        owned(&["inspect", "projects/shop"]),
+        owned(&["rules", "--format", "json"]),
+        owned(&["rules"]),
+        owned(&["explain", "RS001"]),
+        owned(&["inspect", big_dir]),
     ];
-    for args in cases.iter().chain(big_cases) {
+    for format in ["text", "json", "sarif", "github"] {
+        cases.push(audit("projects/shop", format));
+    }
+    for format in ["json", "sarif"] {
+        cases.push(audit(big_dir, format));
+    }
+    for args in &cases {
         let mut child = std::process::Command::new(&bin)
-            .args(*args)
+            .args(args)
             .current_dir(fixtures())
             .env("NO_COLOR", "1")
             .stdout(std::process::Stdio::piped())
