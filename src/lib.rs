@@ -7,3 +7,4 @@ pub mod audit;
 pub mod cli;
 pub mod init;
 pub mod new;
+pub mod stdout;

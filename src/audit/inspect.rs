@@ -1,6 +1,5 @@
 //! `svc inspect`: the service model as JSON, to see what the audit understood.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -158,16 +157,8 @@ pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
                 .collect(),
         })
         .collect();
-    // One buffer: standard output is line buffered, and pretty JSON is many short lines.
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let written = serde_json::to_writer_pretty(&mut out, &services)
-        .map_err(std::io::Error::from)
-        .and_then(|_| writeln!(out))
-        .and_then(|_| out.flush());
-    match written {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(miette::miette!("cannot write: {e}"))
-        }
-        _ => Ok(ExitCode::SUCCESS),
-    }
+    super::print_output(|out| {
+        serde_json::to_writer_pretty(&mut *out, &services)?;
+        writeln!(out)
+    })
 }

@@ -153,22 +153,11 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
                     source,
                 })
         }
-        None => {
-            // Standard output is line buffered: a report of a thousand lines would be a
-            // thousand writes. One buffer, flushed at the end, makes it a handful.
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            match reporter
-                .write(&outcome.report, &render, &mut out)
-                .and_then(|_| out.flush())
-            {
-                // A closed pipe (`svc audit | head`) is not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.map_err(|source| AuditError::Write {
-                    path: PathBuf::from("<stdout>"),
-                    source,
-                }),
-            }
-        }
+        None => crate::stdout::write_with(|out| reporter.write(&outcome.report, &render, out))
+            .map_err(|source| AuditError::Write {
+                path: PathBuf::from("<stdout>"),
+                source,
+            }),
     };
     written?;
     let fail_on = args
@@ -1063,10 +1052,17 @@ struct RuleInfo {
     help: &'static str,
 }
 
+/// A command's output written to standard output (see [`crate::stdout::write_with`]).
+fn print_output(
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> miette::Result<ExitCode> {
+    crate::stdout::write_with(write)
+        .map(|()| ExitCode::SUCCESS)
+        .map_err(|e| miette::miette!("cannot write: {e}"))
+}
+
 pub fn list_rules(args: &RulesArgs) -> miette::Result<ExitCode> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let result = match args.format {
+    print_output(|out| match args.format {
         ListFormat::Json => {
             let infos: Vec<RuleInfo> = REGISTRY
                 .iter()
@@ -1079,11 +1075,10 @@ pub fn list_rules(args: &RulesArgs) -> miette::Result<ExitCode> {
                     help: r.help,
                 })
                 .collect();
-            serde_json::to_writer_pretty(&mut out, &infos)
-                .map_err(std::io::Error::from)
-                .and_then(|_| writeln!(out))
+            serde_json::to_writer_pretty(&mut *out, &infos)?;
+            writeln!(out)
         }
-        ListFormat::Text => (|| {
+        ListFormat::Text => {
             writeln!(
                 out,
                 "{:<7} {:<36} {:<5} {:<8} kinds",
@@ -1102,14 +1097,8 @@ pub fn list_rules(args: &RulesArgs) -> miette::Result<ExitCode> {
                 )?;
             }
             Ok(())
-        })(),
-    };
-    match result {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(miette::miette!("cannot write: {e}"))
         }
-        _ => Ok(ExitCode::SUCCESS),
-    }
+    })
 }
 
 pub fn explain(args: &ExplainArgs) -> miette::Result<ExitCode> {
@@ -1125,11 +1114,5 @@ pub fn explain(args: &ExplainArgs) -> miette::Result<ExitCode> {
         kinds.join(", "),
         rule.doc.trim_end()
     );
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{text}") {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(miette::miette!("cannot write: {e}"))
-        }
-        _ => Ok(ExitCode::SUCCESS),
-    }
+    print_output(|out| writeln!(out, "{text}"))
 }

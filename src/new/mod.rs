@@ -21,7 +21,7 @@ mod skip;
 pub mod source;
 pub mod write;
 
-use std::io::{self, IsTerminal, Write as _};
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -189,14 +189,7 @@ fn choose_template(args: &NewArgs, ask: &mut dyn Ask) -> miette::Result<Template
 
 /// Writes to stdout; a closed pipe (`svc new --list | head -1`) is not an error.
 fn print(text: &str) -> Result<(), StdoutError> {
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(StdoutError(err)),
-        _ => Ok(()),
-    }
+    crate::stdout::write_with(|out| out.write_all(text.as_bytes())).map_err(StdoutError)
 }
 
 /// The `year` built-in. `SOURCE_DATE_EPOCH` (reproducible-builds.org) pins it.
