@@ -149,8 +149,8 @@ pub(super) fn link(project: &Project, service: &mut Service) {
         for (i, f) in code.functions.iter().enumerate() {
             for d in &f.decorators {
                 let (callee, options) = match &d.value {
-                    Value::Call(c) => (&c.callee, c.kwargs.to_vec()),
-                    Value::Ref(r) => (r, Vec::new()),
+                    Value::Call(c) => (&c.callee, &c.kwargs[..]),
+                    Value::Ref(r) => (r, &[][..]),
                     _ => continue,
                 };
                 let framework = TASK_DECORATORS
@@ -171,8 +171,8 @@ pub(super) fn link(project: &Project, service: &mut Service) {
                         func: i as FnId,
                     },
                     options: options
-                        .into_iter()
-                        .map(|(k, v)| (k.to_string(), v))
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.clone()))
                         .collect(),
                     at: Loc {
                         file,
