@@ -23,8 +23,10 @@ import time
 import zipfile
 from pathlib import Path
 
+from svc_binary import HELP as SVC_HELP
+from svc_binary import svc_binary
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 CORPORA = HERE / "corpora"
 VENV = HERE / ".venv"
 
@@ -115,19 +117,13 @@ def main() -> None:
     )
     ap.add_argument("--corpus", choices=[*CORPUS_SPECS, "all"], default="all")
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument(
-        "--svc",
-        help="svc binary (default: build the release binary, so that a stale one is never measured)",
-    )
+    ap.add_argument("--svc", help=SVC_HELP)
     ap.add_argument("--no-bandit", action="store_true", help="bandit takes ~30 s a run")
     ap.add_argument("--no-semgrep", action="store_true")
     ap.add_argument("--bandit-rounds", type=int, default=1)
     args = ap.parse_args()
 
-    if args.svc is None:
-        # Always through cargo: a no-op when the binary is fresh, a rebuild when it is not.
-        sh(["cargo", "build", "--release", "--quiet", "--manifest-path", str(ROOT / "Cargo.toml")])
-        args.svc = str(ROOT / "target" / "release" / "svc")
+    args.svc = svc_binary(args.svc)
     ensure_venv(not args.no_semgrep)
     bin_ = VENV / "bin"
     names = list(CORPUS_SPECS) if args.corpus == "all" else [args.corpus]

@@ -28,7 +28,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from svc_binary import HELP as SVC_HELP
+from svc_binary import svc_binary
 
 BARE_APP = """\
 from fastapi import FastAPI
@@ -69,18 +70,11 @@ def run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument(
-        "--svc",
-        default=os.environ.get("SVC_BIN"),
-        help="svc binary (default: build the release binary, so that a stale one is never measured)",
-    )
+    parser.add_argument("--svc", default=os.environ.get("SVC_BIN"), help=SVC_HELP)
     parser.add_argument("--python", default=sys.executable, help="interpreter for the venv")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
-    if args.svc is None:
-        # Always through cargo: a no-op when the binary is fresh, a rebuild when it is not.
-        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-        args.svc = str(ROOT / "target/release/svc")
+    args.svc = svc_binary(args.svc)
 
     work = Path(tempfile.mkdtemp(prefix="svc-cold-start-"))
     try:

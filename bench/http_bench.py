@@ -58,6 +58,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from svc_binary import HELP as SVC_HELP
+from svc_binary import svc_binary
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 SERVICE = "benchsvc"
@@ -330,11 +333,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=5, help="seconds of warm-up per target")
     parser.add_argument("--threads", type=int, default=1, help="wrk -t")
     parser.add_argument("--connections", type=int, default=32, help="wrk -c")
-    parser.add_argument(
-        "--svc",
-        default=os.environ.get("SVC_BIN"),
-        help="svc binary (default: build the release binary, so that a stale one is never measured)",
-    )
+    parser.add_argument("--svc", default=os.environ.get("SVC_BIN"), help=SVC_HELP)
     parser.add_argument(
         "--template",
         default=os.environ.get("SVC_TEMPLATE"),
@@ -358,12 +357,7 @@ def main() -> int:
     redis_server = os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
     if redis_server is None:
         raise SystemExit("redis-server not found: apt-get install -y redis-server")
-    if args.svc is None:
-        # Always through cargo: a no-op when the binary is fresh, a rebuild when it is not.
-        print("building svc (cargo build --release) ...", flush=True)
-        run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
-        args.svc = str(ROOT / "target/release/svc")
-    svc = Path(args.svc)
+    svc = Path(svc_binary(args.svc))
 
     def on_signal(signum: int, _: object) -> None:
         PROCS.stop_all()

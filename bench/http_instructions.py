@@ -32,12 +32,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from svc_binary import HELP as SVC_HELP
+from svc_binary import svc_binary
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from http_bench import (
     BENCH,
     MINT,
     PROCS,
-    ROOT,
     SERVICE,
     base_env,
     free_port,
@@ -109,19 +111,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument(
-        "--svc",
-        default=os.environ.get("SVC_BIN"),
-        help="svc binary (default: build the release binary, so that a stale one is never measured)",
-    )
+    parser.add_argument("--svc", default=os.environ.get("SVC_BIN"), help=SVC_HELP)
     parser.add_argument("--template", help="render this template directory (development)")
     parser.add_argument("--compare-template", metavar="DIR", help="also count this template")
     parser.add_argument("--venv", default=str(BENCH / ".http-venv"))
     args = parser.parse_args()
-    if args.svc is None:
-        # Always through cargo: a no-op when the binary is fresh, a rebuild when it is not.
-        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-        args.svc = str(ROOT / "target/release/svc")
+    args.svc = svc_binary(args.svc)
     for tool in ("valgrind", "callgrind_control", "redis-server"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found: apt-get install -y valgrind redis-server")
