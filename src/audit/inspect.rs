@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::audit::model::{DependencyLevel, Kind, Project, WorkerFramework};
+use crate::audit::model::{DependencyLevel, Kind, Mount, Project, WorkerFramework};
 use crate::audit::{AuditOptions, load};
 use crate::cli::InspectArgs;
 
@@ -42,6 +42,13 @@ struct RouteView {
     auth: bool,
     rate_limited: bool,
     dependencies: Vec<DependencyView>,
+    /// Left out when every include up to the app was seen.
+    #[serde(skip_serializing_if = "is_resolved")]
+    mount: Mount,
+}
+
+fn is_resolved(mount: &Mount) -> bool {
+    *mount == Mount::Resolved
 }
 
 #[derive(Serialize)]
@@ -120,6 +127,7 @@ pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
                             rate_limit: d.is_rate_limit,
                         })
                         .collect(),
+                    mount: r.mount,
                 })
                 .collect(),
             middleware: s

@@ -12,10 +12,10 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_text_size::TextRange;
 
-use crate::audit::model::code::{CodeFile, FnId, Scope, Value};
+use crate::audit::model::code::{CodeFile, FnId, RefOrigin, Scope, Value};
 use crate::audit::model::{
-    CallRef, Dependency, DependencyLevel, FnRef, HttpApp, Loc, Middleware, ModelOptions, PER_TASK,
-    Project, Ref, Route, Service, SettingsClass, Symbol,
+    CallRef, Dependency, DependencyLevel, FnRef, HttpApp, Loc, Middleware, ModelOptions, Mount,
+    PER_TASK, Project, Ref, Route, Service, SettingsClass, Symbol,
 };
 use crate::audit::source::FileId;
 
@@ -72,6 +72,11 @@ const AUTH_WORDS: &[&str] = &[
     "verify_user",
     "identity",
 ];
+/// A dependency's or middleware's own name (lower case) says it authenticates.
+pub(crate) fn names_authentication(lower_name: &str) -> bool {
+    AUTH_WORDS.iter().any(|w| lower_name.contains(w))
+}
+
 const RATE_LIMIT_WORDS: &[&str] = &["rate_limit", "ratelimit", "limiter", "throttl"];
 
 #[derive(Debug)]
@@ -85,18 +90,49 @@ struct RouterObj {
     app_index: Option<usize>,
 }
 
+/// A router or app as one piece of code names it: an object bound to a name, or a parameter
+/// of the enclosing function (`def register_routes(app: FastAPI): app.include_router(...)`),
+/// which stands for whatever the function's callers pass in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Slot {
+    Known(usize),
+    Param(FnRef, u32),
+}
+
+/// `parent.include_router(child)` or `parent.mount(path, child)`, as written.
+struct SlotInclude {
+    parent: Slot,
+    child: Slot,
+    prefix: String,
+    deps: Vec<Dependency>,
+}
+
+/// An include whose child could not be resolved (`for r in ROUTERS: app.include_router(r)`,
+/// `app.include_router(routers[name])`): some router of the service is mounted here.
+struct OpenInclude {
+    parent: Slot,
+    prefix: String,
+    deps: Vec<Dependency>,
+}
+
+/// An include between two router objects. `inferred`: the child was adopted by an
+/// [`OpenInclude`], so the audit believes, without seeing it, that this is where it is mounted.
 struct Include {
     parent: usize,
     child: usize,
     prefix: String,
     deps: Vec<Dependency>,
+    inferred: bool,
 }
 
 /// What one file adds to the routes: step 2 of [`link`], per file.
 struct FileLinks {
     raw_routes: Vec<RawRoute>,
-    includes: Vec<Include>,
+    includes: Vec<SlotInclude>,
+    open_includes: Vec<OpenInclude>,
     middleware: Vec<Middleware>,
+    /// Where each of `middleware` was added, in the same order.
+    middleware_slots: Vec<Slot>,
     entry: Vec<FnRef>,
 }
 
@@ -129,7 +165,7 @@ impl ClassMemo {
 }
 
 struct RawRoute {
-    router: usize,
+    router: Slot,
     methods: Vec<String>,
     path: String,
     handler: Option<FnRef>,
@@ -251,10 +287,20 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         }
     };
 
+    // A name as the code at `func` sees it: a router object, or a parameter of `func` (or of
+    // a function around it).
+    let slot_of = |r: &Ref, file: FileId, code: &CodeFile, func: Option<FnId>| -> Option<Slot> {
+        find_router(r)
+            .map(Slot::Known)
+            .or_else(|| param_slot(code, file, func, r))
+    };
+
     // 2. Routes, includes, middleware: file by file in parallel, then joined in file order.
     let links_of = |file: FileId| -> FileLinks {
         let mut raw_routes = Vec::new();
         let mut includes = Vec::new();
+        let mut open_includes = Vec::new();
+        let mut middleware_slots = Vec::new();
         let mut middleware = Vec::new();
         let mut entry: Vec<FnRef> = Vec::new();
         let code = project.code(file).expect("parsed");
@@ -285,7 +331,8 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     instance: None,
                 };
                 if method == "middleware" {
-                    if find_router(&base_ref).is_some() {
+                    if let Some(slot) = slot_of(&base_ref, file, code, f.parent) {
+                        middleware_slots.push(slot);
                         middleware.push(Middleware {
                             target: Ref {
                                 path: f.qual.clone(),
@@ -297,6 +344,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                                 file,
                                 range: d.range,
                             },
+                            apps: Vec::new(),
                         });
                         entry.push(func);
                     }
@@ -305,7 +353,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 if !ROUTE_METHODS.contains(&method) {
                     continue;
                 }
-                let Some(router) = find_router(&base_ref) else {
+                let Some(router) = slot_of(&base_ref, file, code, f.parent) else {
                     continue;
                 };
                 let path = call
@@ -367,7 +415,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 origin: call.callee.origin,
                 instance: None,
             };
-            let Some(parent) = find_router(&base_ref) else {
+            let Some(parent) = slot_of(&base_ref, file, code, call.func) else {
                 continue;
             };
             let call_ref = CallRef {
@@ -378,13 +426,10 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 "include_router" | "mount" => {
                     let child_pos = if method == "mount" { 1 } else { 0 };
                     let child_name = if method == "mount" { "app" } else { "router" };
-                    let Some(child) = call
-                        .arg(child_pos, child_name)
+                    let child_value = call.arg(child_pos, child_name);
+                    let child = child_value
                         .and_then(Value::as_name)
-                        .and_then(&find_router)
-                    else {
-                        continue;
-                    };
+                        .and_then(|r| slot_of(r, file, code, call.func));
                     let prefix_value = if method == "mount" {
                         call.arg(0, "path")
                     } else {
@@ -400,23 +445,40 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                         call.kwarg("dependencies").map(|k| (&k.value, k.range)),
                         DependencyLevel::Include,
                     );
-                    includes.push(Include {
-                        parent,
-                        child,
-                        prefix,
-                        deps,
-                    });
+                    match child {
+                        Some(child) => includes.push(SlotInclude {
+                            parent,
+                            child,
+                            prefix,
+                            deps,
+                        }),
+                        // A router built by a call (`fastapi_users.get_auth_router(...)`) is a
+                        // library's own; a name or subscript the audit cannot follow is one of
+                        // the service's routers, mounted indirectly.
+                        None if method == "include_router"
+                            && child_value.is_some_and(|v| v.as_call().is_none()) =>
+                        {
+                            open_includes.push(OpenInclude {
+                                parent,
+                                prefix,
+                                deps,
+                            })
+                        }
+                        None => {}
+                    }
                 }
                 "add_api_route" | "add_route" => {
-                    let path = call
-                        .arg(0, "path")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
+                    let literal_path = call.arg(0, "path").and_then(Value::as_str);
+                    let path = literal_path.unwrap_or_default().to_string();
                     let handler = call
                         .arg(1, "endpoint")
                         .and_then(Value::as_name)
                         .and_then(|r| project.resolve_function(cx.service, r));
+                    // Registered at run time from data (`for r in config.routes:
+                    // app.add_api_route(r.path, pick(r))`): no path, no handler to judge.
+                    if literal_path.is_none() && handler.is_none() {
+                        continue;
+                    }
                     let methods = call
                         .kwarg("methods")
                         .and_then(|k| k.value.elements())
@@ -454,6 +516,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 }
                 "add_middleware" => {
                     if let Some(target) = call.args.first().and_then(|a| a.value.as_name()) {
+                        middleware_slots.push(parent);
                         middleware.push(Middleware {
                             target: target.clone(),
                             call: Some(call_ref),
@@ -461,6 +524,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                                 file,
                                 range: call.range,
                             },
+                            apps: Vec::new(),
                         });
                     }
                 }
@@ -470,12 +534,16 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         FileLinks {
             raw_routes,
             includes,
+            open_includes,
             middleware,
+            middleware_slots,
             entry,
         }
     };
     let mut raw_routes = Vec::new();
-    let mut includes = Vec::new();
+    let mut slot_includes = Vec::new();
+    let mut open_includes = Vec::new();
+    let mut middleware_slots = Vec::new();
     let mut middleware = Vec::new();
     let mut entry: Vec<FnRef> = Vec::new();
     let per_file: Vec<FileLinks> = files
@@ -485,18 +553,21 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         .collect();
     for links in per_file {
         raw_routes.extend(links.raw_routes);
-        includes.extend(links.includes);
+        slot_includes.extend(links.includes);
+        open_includes.extend(links.open_includes);
+        middleware_slots.extend(links.middleware_slots);
         middleware.extend(links.middleware);
         entry.extend(links.entry);
     }
     // `FastAPI(middleware=[Middleware(Cls, ...)])`
-    for r in routers.iter().filter(|r| r.is_app) {
+    for (i, r) in routers.iter().enumerate().filter(|(_, r)| r.is_app) {
         let call = project.call(r.call);
         if let Some(list) = call.kwarg("middleware").and_then(|k| k.value.elements()) {
             for m in list {
                 if let Some(c) = m.as_call()
                     && let Some(target) = c.args.first().and_then(Value::as_name)
                 {
+                    middleware_slots.push(Slot::Known(i));
                     middleware.push(Middleware {
                         target: target.clone(),
                         call: None,
@@ -504,6 +575,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                             file: r.call.file,
                             range: c.range,
                         },
+                        apps: Vec::new(),
                     });
                 }
             }
@@ -530,7 +602,50 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         });
     }
 
-    // 4. Full paths: walk include chains from each router up to the apps.
+    // 4. Parameters: what the callers of a function pass for its app or router parameters.
+    let apps_as_routers: Vec<usize> = (0..routers.len()).filter(|&i| routers[i].is_app).collect();
+    let params = ParamBindings::resolve(
+        project,
+        cx.service,
+        &files,
+        &raw_routes,
+        &slot_includes,
+        &open_includes,
+        &find_router,
+        &apps_as_routers,
+        routers.len(),
+        &memo,
+    );
+    let mut includes: Vec<Include> = Vec::new();
+    for inc in slot_includes {
+        for &parent in params.targets(inc.parent) {
+            for &child in params.targets(inc.child) {
+                includes.push(Include {
+                    parent,
+                    child,
+                    prefix: inc.prefix.clone(),
+                    deps: inc.deps.clone(),
+                    inferred: false,
+                });
+            }
+        }
+    }
+    adopt_orphans(
+        &routers,
+        &raw_routes,
+        &params,
+        &open_includes,
+        &mut includes,
+    );
+    middleware_apps(
+        &routers,
+        &includes,
+        &params,
+        &middleware_slots,
+        &mut middleware,
+    );
+
+    // 5. Full paths: walk include chains from each router up to the apps.
     // The includes of each router, in source order.
     let mut parents_of: HashMap<usize, Vec<usize>> = HashMap::default();
     for (i, inc) in includes.iter().enumerate() {
@@ -538,22 +653,45 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
     }
     let mut routes = Vec::new();
     for raw in raw_routes {
-        let chains = chains_to_apps(&routers, &includes, &parents_of, raw.router);
-        for (app, prefix, mut deps) in chains {
-            deps.extend(raw.deps.iter().cloned());
+        let targets = params.targets(raw.router);
+        if targets.is_empty() {
+            // A parameter no caller could be found for: the route exists, its mounting is
+            // unknown. It stays in the model so that rules can still speak of it.
             routes.push(Route {
-                app,
+                app: None,
                 methods: raw.methods.clone(),
-                path: join_paths(&prefix, &raw.path),
+                path: raw.path.clone(),
                 handler: raw.handler,
                 at: raw.at,
-                dependencies: deps,
+                dependencies: raw.deps.clone(),
                 rate_limited_by_decorator: raw.rate_limited_by_decorator,
+                mount: Mount::Unresolved,
             });
+            continue;
+        }
+        for &router in targets {
+            let chains = chains_to_apps(&routers, &includes, &parents_of, router);
+            for (app, prefix, mut deps, inferred) in chains {
+                deps.extend(raw.deps.iter().cloned());
+                routes.push(Route {
+                    app,
+                    methods: raw.methods.clone(),
+                    path: join_paths(&prefix, &raw.path),
+                    handler: raw.handler,
+                    at: raw.at,
+                    dependencies: deps,
+                    rate_limited_by_decorator: raw.rate_limited_by_decorator,
+                    mount: match (app, inferred) {
+                        (None, _) => Mount::Unresolved,
+                        (Some(_), true) => Mount::Inferred,
+                        (Some(_), false) => Mount::Resolved,
+                    },
+                });
+            }
         }
     }
 
-    // 5. Entry points: handlers plus the dependency functions they pull in, transitively.
+    // 6. Entry points: handlers plus the dependency functions they pull in, transitively.
     for r in &routes {
         for d in &r.dependencies {
             if let Some(f) = project.resolve_function(cx.service, &d.target) {
@@ -588,28 +726,32 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
     service.lambda_handlers = lambda_handlers;
 }
 
-/// Every way `router` is reachable from an app: (app index, accumulated prefix, dependencies).
+/// A way from a router up to an app: (app index, accumulated prefix, dependencies, whether
+/// an inferred include is on the way).
+type Chain = (Option<usize>, String, Vec<Dependency>, bool);
+
+/// Every way `router` is reachable from an app.
 fn chains_to_apps(
     routers: &[RouterObj],
     includes: &[Include],
     parents_of: &HashMap<usize, Vec<usize>>,
     router: usize,
-) -> Vec<(Option<usize>, String, Vec<crate::audit::model::Dependency>)> {
+) -> Vec<Chain> {
     let mut out = Vec::new();
-    let mut stack = vec![(router, String::new(), Vec::new(), vec![router])];
-    while let Some((r, suffix, deps, visited)) = stack.pop() {
+    let mut stack = vec![(router, String::new(), Vec::new(), vec![router], false)];
+    while let Some((r, suffix, deps, visited, inferred)) = stack.pop() {
         let obj = &routers[r];
         // Own prefix and dependencies apply inside any include prefix.
         let own = join_paths(&obj.prefix, &suffix);
         let mut own_deps = obj.deps.clone();
         own_deps.extend(deps.iter().cloned());
         if obj.is_app {
-            out.push((obj.app_index, own, own_deps));
+            out.push((obj.app_index, own, own_deps, inferred));
             continue;
         }
         let parents = parents_of.get(&r).map_or(&[][..], Vec::as_slice);
         if parents.is_empty() {
-            out.push((None, own, own_deps));
+            out.push((None, own, own_deps, inferred));
             continue;
         }
         for &i in parents {
@@ -621,11 +763,321 @@ fn chains_to_apps(
             d.extend(own_deps.iter().cloned());
             let mut v = visited.clone();
             v.push(inc.parent);
-            stack.push((inc.parent, join_paths(&inc.prefix, &own), d, v));
+            stack.push((
+                inc.parent,
+                join_paths(&inc.prefix, &own),
+                d,
+                v,
+                inferred || inc.inferred,
+            ));
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     out
+}
+
+/// The parameter a bare name refers to, in the function `func` or one around it.
+fn param_slot(code: &CodeFile, file: FileId, mut func: Option<FnId>, r: &Ref) -> Option<Slot> {
+    if r.origin != RefOrigin::Unknown || r.path.contains('.') {
+        return None;
+    }
+    while let Some(id) = func {
+        let f = code.function(id);
+        if let Some(i) = f.params.iter().position(|p| *p.name == *r.path) {
+            return Some(Slot::Param(FnRef { file, func: id }, i as u32));
+        }
+        func = f.parent;
+    }
+    None
+}
+
+/// What each app or router parameter stands for: the router objects its callers pass in.
+struct ParamBindings {
+    bound: HashMap<(FnRef, u32), Vec<usize>>,
+    /// `0..routers.len()`, so that a known slot answers with a slice of itself.
+    identity: Vec<usize>,
+}
+
+/// How many callers deep a parameter is followed (`main -> create_app(app) -> setup(app)`).
+const PARAM_HOPS: usize = 4;
+
+impl ParamBindings {
+    #[allow(clippy::too_many_arguments)]
+    fn resolve(
+        project: &Project,
+        service: &Service,
+        files: &[FileId],
+        raw_routes: &[RawRoute],
+        includes: &[SlotInclude],
+        open_includes: &[OpenInclude],
+        find_router: &dyn Fn(&Ref) -> Option<usize>,
+        apps: &[usize],
+        router_count: usize,
+        memo: &ClassMemo,
+    ) -> ParamBindings {
+        let mut wanted: HashSet<(FnRef, u32)> = HashSet::default();
+        let mut note = |s: Slot| {
+            if let Slot::Param(f, i) = s {
+                wanted.insert((f, i));
+            }
+        };
+        raw_routes.iter().for_each(|r| note(r.router));
+        for inc in includes {
+            note(inc.parent);
+            note(inc.child);
+        }
+        open_includes.iter().for_each(|o| note(o.parent));
+
+        // Edges from a parameter to what callers pass for it, found hop by hop: a caller may
+        // itself pass on one of its own parameters.
+        let mut edges: HashMap<(FnRef, u32), Vec<Slot>> = HashMap::default();
+        let mut frontier: Vec<(FnRef, u32)> = wanted.iter().copied().collect();
+        for _ in 0..PARAM_HOPS {
+            if frontier.is_empty() {
+                break;
+            }
+            let found = call_site_arguments(project, service, files, &frontier, find_router);
+            frontier.clear();
+            for (param, slots) in found {
+                for s in &slots {
+                    if let Slot::Param(f, i) = *s
+                        && !edges.contains_key(&(f, i))
+                        && !frontier.contains(&(f, i))
+                    {
+                        frontier.push((f, i));
+                    }
+                }
+                edges.entry(param).or_default().extend(slots);
+            }
+            frontier.retain(|p| !edges.contains_key(p) && !wanted.contains(p));
+            wanted.extend(frontier.iter().copied());
+        }
+
+        let mut bound = HashMap::default();
+        for &param in &wanted {
+            let mut out = Vec::new();
+            let mut seen = HashSet::default();
+            collect_targets(param, &edges, &mut seen, &mut out);
+            if out.is_empty() && apps.len() == 1 && annotated_as_app(project, service, param, memo)
+            {
+                // No caller in sight (a plugin hook, a framework callback), but the parameter
+                // is typed as an app and the service has one.
+                out.push(apps[0]);
+            }
+            out.sort_unstable();
+            out.dedup();
+            bound.insert(param, out);
+        }
+        ParamBindings {
+            bound,
+            identity: (0..router_count).collect(),
+        }
+    }
+
+    /// The router objects a slot stands for; empty when none could be found.
+    fn targets(&self, slot: Slot) -> &[usize] {
+        match slot {
+            Slot::Known(i) => &self.identity[i..=i],
+            Slot::Param(f, i) => self.bound.get(&(f, i)).map_or(&[], Vec::as_slice),
+        }
+    }
+}
+
+fn collect_targets(
+    param: (FnRef, u32),
+    edges: &HashMap<(FnRef, u32), Vec<Slot>>,
+    seen: &mut HashSet<(FnRef, u32)>,
+    out: &mut Vec<usize>,
+) {
+    if !seen.insert(param) {
+        return;
+    }
+    for s in edges.get(&param).map_or(&[][..], Vec::as_slice) {
+        match *s {
+            Slot::Known(i) => out.push(i),
+            Slot::Param(f, i) => collect_targets((f, i), edges, seen, out),
+        }
+    }
+}
+
+fn annotated_as_app(
+    project: &Project,
+    service: &Service,
+    param: (FnRef, u32),
+    memo: &ClassMemo,
+) -> bool {
+    let Some(code) = project.code(param.0.file) else {
+        return false;
+    };
+    let p = &code.function(param.0.func).params[param.1 as usize];
+    p.annotation
+        .as_ref()
+        .and_then(Value::as_name)
+        .is_some_and(|r| memo.kinds(project, service, r).0)
+}
+
+/// For each wanted parameter, what the service's calls of its function pass for it.
+fn call_site_arguments(
+    project: &Project,
+    service: &Service,
+    files: &[FileId],
+    wanted: &[(FnRef, u32)],
+    find_router: &dyn Fn(&Ref) -> Option<usize>,
+) -> Vec<((FnRef, u32), Vec<Slot>)> {
+    // Calls are matched by the function's name first: resolving every call of a large service
+    // would cost more than the whole link step.
+    let mut by_name: HashMap<&str, Vec<(FnRef, u32)>> = HashMap::default();
+    for &(f, i) in wanted {
+        if let Some(code) = project.code(f.file) {
+            by_name
+                .entry(&code.function(f.func).name)
+                .or_default()
+                .push((f, i));
+        }
+    }
+    let mut out: HashMap<(FnRef, u32), Vec<Slot>> = HashMap::default();
+    for &file in files {
+        let Some(code) = project.code(file) else {
+            continue;
+        };
+        for call in &code.calls {
+            let path = call.callee.path.trim_end_matches("()");
+            let last = path.rsplit('.').next().unwrap_or(path);
+            let Some(candidates) = by_name.get(last) else {
+                continue;
+            };
+            let Some(target) = project.resolve_function(service, &call.callee) else {
+                continue;
+            };
+            for &(f, i) in candidates.iter().filter(|(f, _)| *f == target) {
+                let Some(fcode) = project.code(f.file) else {
+                    continue;
+                };
+                let func = fcode.function(f.func);
+                let param = &func.params[i as usize];
+                // A method called through its instance does not pass `self`.
+                let skip = usize::from(
+                    func.class.is_some()
+                        && func
+                            .params
+                            .first()
+                            .is_some_and(|p| matches!(&*p.name, "self" | "cls")),
+                );
+                let value = call.kwarg(&param.name).map(|k| &k.value).or_else(|| {
+                    (i as usize)
+                        .checked_sub(skip)
+                        .and_then(|pos| call.args.get(pos))
+                        .map(|a| &a.value)
+                });
+                let Some(r) = value.and_then(Value::as_name) else {
+                    continue;
+                };
+                let slot = find_router(r)
+                    .map(Slot::Known)
+                    .or_else(|| param_slot(code, file, call.func, r));
+                if let Some(slot) = slot {
+                    out.entry((f, i)).or_default().push(slot);
+                }
+            }
+        }
+    }
+    let mut out: Vec<_> = out.into_iter().collect();
+    out.sort_by_key(|((f, i), _)| (*f, *i));
+    out
+}
+
+/// The apps each middleware sees requests of: the app it was added to, and the apps mounted
+/// below it (`app.mount("/api", api_app)`: the outer app's middleware wraps the sub-app; the
+/// sub-app's middleware does not wrap the outer app).
+fn middleware_apps(
+    routers: &[RouterObj],
+    includes: &[Include],
+    params: &ParamBindings,
+    slots: &[Slot],
+    middleware: &mut [Middleware],
+) {
+    let mut mounted: HashMap<usize, Vec<usize>> = HashMap::default();
+    for inc in includes {
+        if routers[inc.parent].is_app && routers[inc.child].is_app {
+            mounted.entry(inc.parent).or_default().push(inc.child);
+        }
+    }
+    for (m, &slot) in middleware.iter_mut().zip(slots) {
+        let mut stack: Vec<usize> = params.targets(slot).to_vec();
+        let mut seen = HashSet::default();
+        while let Some(r) = stack.pop() {
+            if !seen.insert(r) {
+                continue;
+            }
+            if let Some(app) = routers[r].app_index {
+                m.apps.push(app);
+            }
+            stack.extend(mounted.get(&r).into_iter().flatten().copied());
+        }
+        m.apps.sort_unstable();
+        m.apps.dedup();
+    }
+}
+
+/// Routers the audit saw no include for, in a service that includes routers it could not
+/// follow: take them to be mounted there. One open include lends them its prefix and
+/// dependencies; several, only their parent (which prefix went with which is unknown).
+fn adopt_orphans(
+    routers: &[RouterObj],
+    raw_routes: &[RawRoute],
+    params: &ParamBindings,
+    open_includes: &[OpenInclude],
+    includes: &mut Vec<Include>,
+) {
+    if open_includes.is_empty() {
+        return;
+    }
+    let mut has_parent: HashSet<usize> = includes.iter().map(|i| i.child).collect();
+    let mut with_routes: Vec<usize> = raw_routes
+        .iter()
+        .flat_map(|r| params.targets(r.router).iter().copied())
+        .filter(|&i| !routers[i].is_app)
+        .collect();
+    // A router that only includes others counts too.
+    with_routes.extend(
+        includes
+            .iter()
+            .map(|i| i.parent)
+            .filter(|&i| !routers[i].is_app),
+    );
+    with_routes.sort_unstable();
+    with_routes.dedup();
+    let parents: Vec<(usize, &OpenInclude)> = open_includes
+        .iter()
+        .flat_map(|o| params.targets(o.parent).iter().map(move |&p| (p, o)))
+        .collect();
+    let single = parents.len() == 1;
+    for orphan in with_routes {
+        if has_parent.contains(&orphan) {
+            continue;
+        }
+        has_parent.insert(orphan);
+        for (parent, open) in &parents {
+            if *parent == orphan {
+                continue;
+            }
+            includes.push(Include {
+                parent: *parent,
+                child: orphan,
+                prefix: if single {
+                    open.prefix.clone()
+                } else {
+                    String::new()
+                },
+                deps: if single {
+                    open.deps.clone()
+                } else {
+                    Vec::new()
+                },
+                inferred: true,
+            });
+        }
+    }
 }
 
 /// Whether `class_ref` is one of the app classes or a class of the service derived from one
@@ -871,7 +1323,7 @@ impl Linker<'_> {
             .next()
             .unwrap_or_default()
             .to_ascii_lowercase();
-        AUTH_WORDS.iter().any(|w| last.contains(w))
+        names_authentication(&last)
             || self
                 .options
                 .auth_dependencies

@@ -9,7 +9,7 @@
 pub mod artefacts;
 pub mod code;
 pub mod deps;
-mod fastapi;
+pub(crate) mod fastapi;
 pub mod name;
 mod symbols;
 mod workers;
@@ -142,6 +142,22 @@ pub struct Route {
     pub dependencies: Vec<Dependency>,
     /// A decorator such as slowapi's `@limiter.limit("5/minute")` limits it.
     pub rate_limited_by_decorator: bool,
+    /// How sure the audit is of where the route is served.
+    pub mount: Mount,
+}
+
+/// How a route's router was found to be mounted on an app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mount {
+    /// Every include on the way to the app was seen.
+    Resolved,
+    /// An include the audit could not follow (a loop over routers, a dynamic import) is taken
+    /// to mount it: its app is known, its full path and include dependencies may not be.
+    Inferred,
+    /// No app was found to serve it: its full path and the dependencies of the app and of the
+    /// includes above it are unknown.
+    Unresolved,
 }
 
 impl Route {
@@ -161,6 +177,9 @@ pub struct Middleware {
     /// The `add_middleware` / `Middleware(...)` call, for its arguments.
     pub call: Option<CallRef>,
     pub at: Loc,
+    /// Indexes into [`Service::apps`] of the apps whose requests pass through it: the app it
+    /// is added to and every app mounted below that one. Empty when that app is unknown.
+    pub apps: Vec<usize>,
 }
 
 /// A worker application (`Celery(...)`, a taskiq broker, Dramatiq broker, RQ queue).

@@ -1,6 +1,7 @@
 //! AU001 `unauthenticated-route`: a non-public route with no authentication.
 
-use crate::audit::model::Route;
+use crate::audit::model::fastapi::names_authentication;
+use crate::audit::model::{Middleware, Mount, Route};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -20,14 +21,28 @@ counts as authentication when it comes from `fastapi.security`, is a `Security(.
 named like one (`get_current_user`, `verify_token`, `require_auth`, ...), directly or through
 the dependencies it pulls in; `auth-dependencies` in the configuration adds names.
 
-Public routes are left alone: health and probes (`/health`, `/healthz`, `/livez`, `/readyz`,
-`/ready`, `/ping`, `/health/...`), `/metrics`, the docs (`/docs`, `/redoc`, `/openapi.json`),
-login and token endpoints (paths ending in `/token` or `/login`, and token, login or refresh
-endpoints under `/auth/` or `/oauth/`), and the
-paths listed in `public-routes` (exact, or a prefix ending in `*`). A service with an
+Public routes are left alone: the root `/`; health and probes (`/health`, `/healthz`,
+`/healthcheck`, `/health-check`, `/livez`, `/live`, `/readyz`, `/ready`, `/status`, `/ping`,
+`/health/...`); `/metrics`; the docs (`/docs`, `/redoc`, `/openapi.json`); signing in and up
+(paths ending in `/token`, `/login`, `/logout`, `/signup`, `/register`, `/password-recovery`,
+`/reset-password`, `/verify-email`, and every step under `/auth/` or `/oauth/` except those
+acting on the account: `/auth/me`, `/auth/password`, ...); paths with a `webhook(s)`,
+`callback(s)`, `public` or `.well-known` segment; files a browser fetches without
+credentials (`/favicon.ico`, `/robots.txt`, `*.js`, `*.css`, ...); and the paths listed in
+`public-routes` (exact, or a prefix ending in `*`). Path parameters do not count as segments.
+A route added with `add_api_route` whose path is not a literal and whose handler cannot be
+resolved (`app.add_api_route(path, public if x else private)`) is not a route the audit can
+speak of: neither where it is nor what protects it is known. A service with an
 authentication middleware (Starlette's `AuthenticationMiddleware`, or any middleware named
-`*Auth*`) is taken to authenticate every route, and routers never mounted on an app are not
-reported.
+like authentication: `*Auth*`, `*Token*`, `*Jwt*`, `*Bearer*`, `*ApiKey*`, ...) is taken to
+authenticate every route of the app it is added to, and of the apps mounted below that one
+(`app.mount("/api", api_app)`); a sub-app's middleware does not cover the outer app.
+
+Routes whose mounting the audit cannot see are still reported, and the message says so: a
+router included in a loop or through a dynamic import (`for r in ROUTERS:
+app.include_router(r)`) is taken to be mounted by that include; a router or app passed as a
+parameter (`def register(app: FastAPI): app.include_router(...)`) is followed to the callers'
+arguments; a route for which no app is found at all is reported with that caveat.
 
 ## Why is this bad?
 A route without authentication is reachable by anyone who can reach the service. Within a
@@ -58,32 +73,77 @@ public-routes = ["/webhooks/*"]
     check,
 };
 
-/// Last path segments that are public by convention: probes, metrics, docs, login.
+/// Last path segments that are public by convention: probes, metrics, docs, login. Compared
+/// in lower case with `-` and `_` removed (`health-check`, `health_check`, `healthcheck`).
 const PUBLIC_SEGMENTS: &[&str] = &[
     "health",
     "healthz",
+    "healthcheck",
     "livez",
+    "live",
+    "liveness",
     "readyz",
     "ready",
+    "readiness",
+    "status",
     "ping",
     "metrics",
     "docs",
     "redoc",
     "openapi.json",
     "token",
+    "accesstoken",
     "login",
+    "logout",
+    "signin",
+    "signup",
+    "register",
+    "passwordrecovery",
+    "recoverpassword",
+    "resetpassword",
+    "forgotpassword",
+    "verifyemail",
+    "robots.txt",
+    "favicon.ico",
+];
+
+/// Segments anywhere in a path that say the route is public by design: callers authenticate
+/// by other means (a webhook's signature, an OAuth provider's redirect) or need no identity.
+const PUBLIC_ANYWHERE: &[&str] = &[
+    ".well-known",
+    "public",
+    "webhook",
+    "webhooks",
+    "callback",
+    "callbacks",
+];
+
+/// Under `/auth/` or `/oauth/` every step of signing in is public; these, which act on the
+/// signed-in account, are not.
+const ACCOUNT_SEGMENTS: &[&str] = &[
+    "me", "user", "users", "profile", "account", "password", "sessions", "session", "keys",
+    "apikeys", "update", "delete",
+];
+
+/// File names a browser or crawler fetches without credentials.
+const STATIC_SUFFIXES: &[&str] = &[
+    ".ico",
+    ".txt",
+    ".js",
+    ".css",
+    ".png",
+    ".svg",
+    ".webmanifest",
+    ".xml",
+    ".map",
 ];
 
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
-    if has_auth_middleware(service) {
-        return;
-    }
     let mut seen: Vec<(FileId, ruff_text_size::TextRange, &str)> = Vec::new();
     for route in &service.routes {
-        // A router never mounted on an app: its full path and dependencies are unknown.
-        if route.app.is_none()
-            || route.has_auth()
+        if route.has_auth()
+            || behind_auth_middleware(service, route)
             || route.methods.iter().any(|m| m == "WEBSOCKET")
             || is_public(&route.path, &cx.config.public_routes)
         {
@@ -94,10 +154,19 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         }
         seen.push(key);
-        sink.report(
-            route.at,
-            format!("{} has no authentication dependency", describe(route)),
-        );
+        let mut message = format!("{} has no authentication dependency", describe(route));
+        // Dropping a route whose mounting is unknown would hide the finding the user most
+        // needs; saying what is unknown lets them judge it (or list the path as public).
+        match route.mount {
+            Mount::Resolved => {}
+            Mount::Inferred => message.push_str(
+                " (its router is mounted through an include svc could not follow, so the path may lack a prefix and include-level dependencies may be missing)",
+            ),
+            Mount::Unresolved => message.push_str(
+                " (svc found no app mounting its router, so app- and include-level dependencies are unknown)",
+            ),
+        }
+        sink.report(route.at, message);
     }
 }
 
@@ -110,13 +179,26 @@ fn describe(route: &Route) -> String {
     format!("`{} {}`", route.methods.join(", "), path)
 }
 
-/// Starlette's `AuthenticationMiddleware`, or any middleware named like authentication.
+/// Starlette's `AuthenticationMiddleware`, or any middleware named like authentication
+/// (`JWTMiddleware`, `@app.middleware("http") async def token_validation`).
 pub(crate) fn has_auth_middleware(service: &Service) -> bool {
-    service.middleware.iter().any(|m| {
-        m.target
-            .is("starlette.middleware.authentication.AuthenticationMiddleware")
-            || m.target.last().to_ascii_lowercase().contains("auth")
-    })
+    service.middleware.iter().any(is_auth_middleware)
+}
+
+fn is_auth_middleware(m: &Middleware) -> bool {
+    m.target
+        .is("starlette.middleware.authentication.AuthenticationMiddleware")
+        || names_authentication(&m.target.last().to_ascii_lowercase())
+}
+
+/// An authentication middleware wraps the route's app. Middleware on an unknown app, or a
+/// route on an unknown app, gets the benefit of the doubt.
+fn behind_auth_middleware(service: &Service, route: &Route) -> bool {
+    service
+        .middleware
+        .iter()
+        .filter(|m| is_auth_middleware(m))
+        .any(|m| m.apps.is_empty() || route.app.is_none_or(|app| m.apps.contains(&app)))
 }
 
 fn is_public(path: &str, configured: &[String]) -> bool {
@@ -132,26 +214,47 @@ fn is_public(path: &str, configured: &[String]) -> bool {
     }) {
         return true;
     }
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let Some(last) = segments.last().map(|s| s.to_ascii_lowercase()) else {
+    // The root: a landing page, a UI or a liveness answer.
+    if path == "/" {
+        return true;
+    }
+    // Path parameters say nothing about intent: `/password-recovery/{email}` is about
+    // recovery, `/health/{component}` about health.
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty() && !is_parameter(s))
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let Some(last) = segments.last() else {
         return false;
     };
-    if PUBLIC_SEGMENTS.contains(&last.as_str()) {
+    let folded = |s: &str| s.replace(['-', '_'], "");
+    if PUBLIC_SEGMENTS.contains(&folded(last).as_str())
+        || STATIC_SUFFIXES.iter().any(|x| last.ends_with(x))
+        || segments
+            .iter()
+            .any(|s| PUBLIC_ANYWHERE.contains(&s.as_str()))
+    {
         return true;
     }
-    // `/health/db`, `/docs/oauth2-redirect`.
-    let parent = segments
-        .len()
-        .checked_sub(2)
-        .map(|i| segments[i].to_ascii_lowercase());
-    if matches!(parent.as_deref(), Some("health" | "docs")) {
+    // `/health/db`, `/docs/oauth2-redirect`, `/utils/health-check/`.
+    let parent = segments.len().checked_sub(2).map(|i| folded(&segments[i]));
+    if matches!(parent.as_deref(), Some("health" | "healthcheck" | "docs")) {
         return true;
     }
-    // `/auth/jwt/login`, `/oauth/access-token`, `/auth/token/refresh`.
-    let under_auth = segments[..segments.len() - 1]
-        .iter()
-        .any(|s| matches!(s.to_ascii_lowercase().as_str(), "auth" | "oauth" | "oauth2"));
-    under_auth && (last.contains("token") || last.contains("login") || last == "refresh")
+    // `/auth` itself (the sign-in POST), and the steps of signing in below it:
+    // `/auth/jwt/login`, `/auth/token/refresh`, `/auth/reset`, `/auth/nostr`.
+    let is_auth = |s: &str| matches!(s, "auth" | "oauth" | "oauth2");
+    if is_auth(last) {
+        return true;
+    }
+    let under_auth = segments[..segments.len() - 1].iter().any(|s| is_auth(s));
+    under_auth && !ACCOUNT_SEGMENTS.contains(&folded(last).as_str())
+}
+
+/// A whole segment that is a path parameter: `{user_id}`, not `{usr}.webmanifest`.
+fn is_parameter(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
 }
 
 #[cfg(test)]
@@ -174,6 +277,28 @@ mod tests {
             "/webhooks/stripe",
             "/webhooks",
             "/",
+            "/healthcheck",
+            "/health-check",
+            "/utils/health-check/",
+            "/ping",
+            "/status",
+            "/live",
+            "/ready",
+            "/login/access-token",
+            "/users/signup",
+            "/password-recovery/{email}",
+            "/reset-password/",
+            "/api/v1/auth",
+            "/api/v1/auth/register",
+            "/api/v1/auth/reset",
+            "/api/v1/auth/nostr",
+            "/api/v1/auth/{provider}/token",
+            "/api/v1/callback/{provider_name}",
+            "/.well-known/lnurlp/{username}",
+            "/node/public/api/v1/info",
+            "/robots.txt",
+            "/favicon.ico",
+            "/service-worker.js",
         ] {
             assert!(is_public(p, &cfg), "{p}");
         }
@@ -183,6 +308,11 @@ mod tests {
             "/users/{id}",
             "/healthcheck-admin",
             "/admin/docs-editor",
+            "/counters/reset",
+            "/auth/password",
+            "/api/v1/auth/update",
+            "/users/{id}/status-history",
+            "/orders/{id}/refresh",
         ] {
             assert!(!is_public(p, &cfg), "{p}");
         }
