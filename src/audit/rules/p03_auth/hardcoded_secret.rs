@@ -20,13 +20,18 @@ Reports a non-empty string literal used as a secret in code that is not a test:
   `signing_key` (`SECRET_KEY`, `db_password`, `GITHUB_TOKEN`, `apiKey`);
 - as the default of such a `BaseSettings` field (also through `Field("...")` or
   `SecretStr("...")`) or function parameter;
-- passed as such a keyword argument (`redis.Redis(password="hunter2")`).
+- passed as such a keyword argument (`redis.Redis(password="hunter2")`);
+- the fallback of a secret environment variable: `os.getenv("JWT_SECRET", "dev-secret")`,
+  `os.environ.get("API_KEY", "k-123")`.
 
 Names that only mention a secret (`token_url`, `password_field`, `secret_name`,
 `api_key_header`) do not match, and neither do values that are clearly not secrets: an
 environment variable name (`"SECRET_KEY"`), a path or URL, `"bearer"`, text with spaces, a
-value equal to the secret word itself (`GRANT_TYPE_PASSWORD = "password"`). Placeholders such
-as `"changeme"` are reported: a default that works is a secret that ships.
+value equal to the secret word itself (`GRANT_TYPE_PASSWORD = "password"`), a key name
+(`TOKEN_KEY = "access_token"`), a header name (`API_KEY = "X-API-Key"`), a placeholder that
+cannot work as a value (`"<your-api-key>"`, `"${API_KEY}"`, `"xxxx"`), or a member of an
+`Enum` (`username_and_password = "username-password"` names a sign-in method). Values such as
+`"changeme"` are reported: a default that works is a secret that ships.
 
 ## Why is this bad?
 A secret in the source is in every clone, fork, CI log, container image and backup of the
@@ -89,6 +94,11 @@ fn check(cx: &Context, sink: &mut Sink) {
             let Some(word) = secret_word(&a.target) else {
                 continue;
             };
+            // `class AuthMethods(Enum): username_and_password = "username-password"` names
+            // a choice, not a credential.
+            if a.class.as_deref().is_some_and(|c| is_enum_class(code, c)) {
+                continue;
+            }
             let (value, range) = match &a.value {
                 Value::Str(s) => (&**s, a.value_range),
                 Value::Call(c) => match wrapped_literal(code, c.range) {
@@ -150,6 +160,16 @@ fn check(cx: &Context, sink: &mut Sink) {
             }
         }
         for call in &code.calls {
+            if let Some((word, env, value, range)) = environment_default(call)
+                && is_secret_value(value, env, word)
+            {
+                sink.report(
+                    Loc { file, range },
+                    format!(
+                        "hard-coded fallback for secret environment variable `{env}`: it becomes the secret wherever the variable is missing"
+                    ),
+                );
+            }
             for k in &call.kwargs {
                 if let Value::Str(s) = &k.value
                     && let Some(word) = secret_word(&k.name)
@@ -170,6 +190,37 @@ fn check(cx: &Context, sink: &mut Sink) {
             }
         }
     }
+}
+
+/// `os.getenv("JWT_SECRET", "dev")` / `os.environ.get("JWT_SECRET", "dev")`: the secret word,
+/// the variable's name, the fallback and the fallback's range.
+fn environment_default(call: &Call) -> Option<(&'static str, &str, &str, TextRange)> {
+    if !call
+        .callee
+        .is_any(&["os.getenv", "os.environ.get", "os.environ.setdefault"])
+    {
+        return None;
+    }
+    let env = call.args.first()?.value.as_str()?;
+    let word = secret_word(env)?;
+    let (value, range) = match call.args.get(1) {
+        Some(a) => (a.value.as_str()?, a.range),
+        None => {
+            let k = call.kwarg("default")?;
+            (k.value.as_str()?, k.range)
+        }
+    };
+    Some((word, env, value, range))
+}
+
+/// A class of this file whose bases make it an enumeration.
+fn is_enum_class(code: &CodeFile, name: &str) -> bool {
+    code.classes.iter().any(|c| {
+        *c.name == *name
+            && c.bases.iter().any(|b| {
+                b.in_module("enum") || matches!(b.last(), "Enum" | "StrEnum" | "IntEnum" | "Flag")
+            })
+    })
 }
 
 /// The literal inside `Field("x")` / `Field(default="x")` / `SecretStr("x")` at `range`.
@@ -238,7 +289,24 @@ pub(crate) fn is_secret_value(value: &str, name: &str, word: &str) -> bool {
     let env_name = v.contains('_')
         && v.chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    !env_name
+    // A key under which a secret is stored (`"access_token"`, `"client_secret"`): lower-case
+    // words around a secret word.
+    let key_name = v.contains('_')
+        && secret_word(v).is_some()
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    // A header's name (`API_KEY_HEADER = "X-API-Key"`, `TOKEN = "Authorization"`).
+    let header_name = (v.len() > 2
+        && v[..2].eq_ignore_ascii_case("x-")
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        || v.eq_ignore_ascii_case("authorization");
+    // A placeholder to be filled in, which does not work as a value: `<your-api-key>`,
+    // `${API_KEY}`, `{{ secret }}`, `xxxxxxxx`, `********`.
+    let placeholder = (v.starts_with('<') && v.ends_with('>'))
+        || v.starts_with("${")
+        || v.starts_with("{{")
+        || v.chars().all(|c| matches!(c, 'x' | 'X' | '*' | '.'));
+    !(env_name || key_name || header_name || placeholder)
 }
 
 #[cfg(test)]
@@ -298,6 +366,13 @@ mod tests {
             "enter a password",
             "***",
             "password",
+            "access_token",
+            "X-API-Key",
+            "authorization",
+            "<your-api-key>",
+            "${API_KEY}",
+            "{{ secret }}",
+            "xxxxxxxx",
         ] {
             assert!(!is_secret_value(v, "password", "password"), "{v}");
         }
