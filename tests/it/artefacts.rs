@@ -191,3 +191,36 @@ fn suppressions_in_dockerfiles_yaml_and_annotations() {
     };
     assert_eq!(python(&suppressed), python(&disarmed));
 }
+
+/// One optional Lambda entry point (`handler = Mangum(app)`) in a service whose Dockerfile runs
+/// uvicorn does not make it a Lambda service; without the Dockerfile it does.
+#[test]
+fn a_lambda_entry_point_beside_a_uvicorn_container_keeps_the_container_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("app")).unwrap();
+    std::fs::write(
+        root.join("pyproject.toml"),
+        "[project]\nname = \"api\"\nversion = \"1\"\ndependencies = [\"fastapi\", \"mangum\"]\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("app/__init__.py"), "").unwrap();
+    std::fs::write(
+        root.join("app/main.py"),
+        "from fastapi import FastAPI\n\napp = FastAPI()\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("app/aws.py"),
+        "from mangum import Mangum\n\nfrom .main import app\n\nhandler = Mangum(app)\n",
+    )
+    .unwrap();
+    let kind = |root: &Path| report(root).services[0].kind;
+    assert_eq!(kind(root), Kind::Lambda);
+    std::fs::write(
+        root.join("Dockerfile"),
+        "FROM python:3.12-slim\nCMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\"]\n",
+    )
+    .unwrap();
+    assert_eq!(kind(root), Kind::Container);
+}

@@ -296,14 +296,22 @@ pub fn launch_commands(project: &Project, service: &Service) -> Vec<Command> {
     out
 }
 
+/// The kind from how the service is deployed and launched, where that says more than its
+/// code: a SAM function makes it a Lambda service; a container whose command runs an ASGI
+/// server makes it a container service even with a Lambda entry point among its modules (an
+/// optional `handler = Mangum(app)` next to a Dockerfile running uvicorn); a container that
+/// only runs a worker makes it a worker.
 fn detect_kind(project: &Project, service: &Service) -> Option<Kind> {
     if !service.artefacts.functions.is_empty() {
         return Some(Kind::Lambda);
     }
-    if service.kind == Kind::Lambda {
-        return None;
-    }
     let commands = launch_commands(project, service);
+    if service.kind == Kind::Lambda {
+        return commands
+            .iter()
+            .any(Command::is_http_server)
+            .then_some(Kind::Container);
+    }
     if !commands.is_empty()
         && commands.iter().all(Command::is_worker)
         && !service.worker_apps.is_empty()
