@@ -1,6 +1,6 @@
 //! HC002 `missing-readiness-route`: a container service with no readiness endpoint.
 
-use super::is_readiness;
+use super::{checks_dependencies, is_liveness, is_readiness};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -16,6 +16,11 @@ Reports a container service whose HTTP app has no readiness route: no route whos
 segment is `readyz`, `ready` or `readiness` (`/readyz`, `/health/ready`, `/api/readiness` all
 count). A lone `/health` is a liveness route and does not count. One finding per service, at
 its `FastAPI(...)` call. Lambda functions and workers are not reported.
+
+A liveness route whose handler checks dependencies (awaits a call, pings, queries or
+connects) does tell the load balancer whether the replica can serve: then the finding is an
+info at that route, saying that one probe for both makes a dependency outage restart every
+replica.
 
 ## Why is this bad?
 Liveness says "restart me"; readiness says "don't send me traffic yet". Without a readiness
@@ -46,5 +51,35 @@ async def readyz(response: Response, redis: Redis = Depends(get_redis)):
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    super::report_missing_route(cx, sink, is_readiness, "readiness route such as `/readyz`");
+    let Some(service) = cx.service else { return };
+    let Some(app) = service.apps.first() else {
+        return;
+    };
+    if service.routes.iter().any(is_readiness) {
+        return;
+    }
+    // One health route that checks the dependencies does answer "can I serve?": say what it
+    // costs, at info, instead of reporting a missing readiness route as if there were none.
+    if let Some(both) = service
+        .routes
+        .iter()
+        .find(|r| is_liveness(r) && checks_dependencies(cx.project, r))
+    {
+        sink.report_severity(
+            both.at,
+            Severity::Info,
+            format!(
+                "`{}` checks dependencies and serves as both liveness and readiness probe: a dependency outage would restart every replica; a separate `/readyz` keeps restarts for a stuck process",
+                both.path
+            ),
+        );
+        return;
+    }
+    sink.report(
+        app.at,
+        format!(
+            "service `{}` has no readiness route such as `/readyz`",
+            service.name
+        ),
+    );
 }

@@ -44,6 +44,36 @@ pub(super) fn is_readiness(route: &Route) -> bool {
     probe_segment(route).is_some_and(|s| READINESS.contains(&s.as_str()))
 }
 
+/// Calls that reach a dependency from a health handler: a ping, a query, a connection.
+const DEPENDENCY_CHECKS: &[&str] = &[
+    "ping",
+    "execute",
+    "exec_driver_sql",
+    "scalar",
+    "fetchval",
+    "fetchrow",
+    "connect",
+    "acquire",
+    "health_check",
+    "check_health",
+    "info",
+];
+
+/// The route's handler reaches out to a dependency: it awaits a call, or calls something that
+/// pings, queries or connects (`await redis.ping()`, `session.execute(text("SELECT 1"))`).
+pub(super) fn checks_dependencies(project: &crate::audit::model::Project, route: &Route) -> bool {
+    let Some(handler) = route.handler else {
+        return false;
+    };
+    let Some(code) = project.code(handler.file) else {
+        return false;
+    };
+    code.calls
+        .iter()
+        .filter(|c| c.func == Some(handler.func))
+        .any(|c| c.awaited || DEPENDENCY_CHECKS.contains(&c.callee.last()))
+}
+
 /// One finding at the service's first app when none of its routes is `wanted`.
 pub(super) fn report_missing_route(
     cx: &crate::audit::rules::Context,
