@@ -14,8 +14,8 @@ pub static RULE: Rule = Rule {
     doc: r#"## What it does
 Reports a container or worker service that the repository builds or deploys (it has a
 Dockerfile or Kubernetes workloads) when nothing checks its health: the final Dockerfile
-stage has no `HEALTHCHECK` (or `HEALTHCHECK NONE`) and no container of its workloads has a
-liveness or readiness probe. For a worker, any liveness mechanism counts (an `exec` probe or
+stage has no `HEALTHCHECK` (or `HEALTHCHECK NONE`), no container of its workloads has a
+liveness or readiness probe, and no compose service running it has a `healthcheck:`. For a worker, any liveness mechanism counts (an `exec` probe or
 a HEALTHCHECK running `celery inspect ping`). One finding per service, at the final `FROM`
 (or the first workload). hadolint has no equivalent; checkov's CKV_DOCKER_2 checks the
 Dockerfile alone and fires even when Kubernetes probes exist.
@@ -57,7 +57,12 @@ fn check(cx: &Context, sink: &mut Sink) {
             .iter()
             .any(|c| c.liveness.is_some() || c.readiness.is_some())
     });
-    if image_checks || probed {
+    // The compose file that runs the image can check it too (`healthcheck:`).
+    let composed = a.compose.iter().any(|c| {
+        let c = cx.project.compose_service(*c);
+        c.healthcheck.is_some() && !c.healthcheck_disabled
+    });
+    if image_checks || probed || composed {
         return;
     }
     let at = cx
@@ -78,7 +83,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         sink.report(
             at,
             format!(
-                "{} service `{}` has no Dockerfile HEALTHCHECK and no Kubernetes probes",
+                "{} service `{}` has no Dockerfile HEALTHCHECK, no Kubernetes probes and no compose healthcheck",
                 service.kind.as_str(),
                 service.name
             ),
