@@ -19,8 +19,13 @@ pub static RULE: Rule = Rule {
 Reports blocking calls made inside an `async def`: requests, sync httpx (`httpx.get`,
 `httpx.Client` methods), `time.sleep`, sync redis client methods, builtin `open`,
 `subprocess.run/call/check_call/check_output/Popen`, `os.system`, `urllib.request.urlopen`,
-`socket.create_connection`, `sqlite3.connect` / `psycopg2.connect` (and their `execute`), and
-boto3 client methods. It goes one call deeper than ruff's ASYNC rules: a call from an
+`socket.create_connection`, `sqlite3.connect` / `psycopg2.connect` (and their `execute`),
+boto3 client methods, publishing a Celery task of the service (`task.delay(...)`,
+`task.apply_async(...)`) and waiting on a Celery `AsyncResult` (`.get()`, `.ready()`), and
+the methods of parameters typed as sync clients: a SQLAlchemy or SQLModel `Session`
+(`db: Session = Depends(get_db)`, also `Annotated[Session, Depends(...)]`), a sync
+`redis.Redis`, a `requests.Session`, and `UploadFile`'s underlying file
+(`file.file.read()`; `await file.read()` is fine). It goes one call deeper than ruff's ASYNC rules: a call from an
 `async def` to a sync function of the same service (or file) whose own body makes one of
 those calls is reported at the call in the async function.
 
@@ -117,6 +122,126 @@ const BOTO3_LOCAL: &[&str] = &[
     "close",
 ];
 
+/// Celery's result handle: waiting on it blocks until a worker answers.
+const CELERY_RESULTS: &[&str] = &["celery.result.AsyncResult()", "celery.AsyncResult()"];
+const CELERY_RESULT_WAITS: &[&str] = &["get", "wait", "ready", "successful", "failed", "forget"];
+
+/// Types whose methods do I/O on the calling thread, for parameters annotated with them
+/// (`db: Session = Depends(get_db)`, `file: UploadFile`): (type, methods that block).
+const SYNC_TYPES: &[(&str, &[&str])] = &[
+    (
+        "sqlalchemy.orm.Session",
+        &[
+            "execute", "scalar", "scalars", "query", "get", "commit", "flush", "refresh", "merge",
+            "rollback",
+        ],
+    ),
+    (
+        "sqlalchemy.orm.session.Session",
+        &[
+            "execute", "scalar", "scalars", "query", "get", "commit", "flush", "refresh", "merge",
+            "rollback",
+        ],
+    ),
+    (
+        "sqlmodel.Session",
+        &[
+            "exec", "execute", "scalar", "scalars", "get", "commit", "flush", "refresh", "merge",
+            "rollback",
+        ],
+    ),
+    (
+        "redis.Redis",
+        &[
+            "get",
+            "set",
+            "delete",
+            "incr",
+            "expire",
+            "hget",
+            "hset",
+            "lpush",
+            "rpush",
+            "publish",
+            "ping",
+            "execute_command",
+        ],
+    ),
+    (
+        "redis.client.Redis",
+        &[
+            "get",
+            "set",
+            "delete",
+            "incr",
+            "expire",
+            "hget",
+            "hset",
+            "lpush",
+            "rpush",
+            "publish",
+            "ping",
+            "execute_command",
+        ],
+    ),
+    (
+        "requests.Session",
+        &[
+            "get", "post", "put", "patch", "delete", "head", "request", "send",
+        ],
+    ),
+];
+
+/// `UploadFile`'s underlying file: `await file.read()` is async, `file.file.read()` is not.
+const UPLOAD_FILES: &[&str] = &[
+    "fastapi.UploadFile",
+    "fastapi.datastructures.UploadFile",
+    "starlette.datastructures.UploadFile",
+];
+
+/// A call through a parameter whose annotation is a sync client type: `db.execute(...)` with
+/// `db: Session` (also `Annotated[Session, Depends(...)]`), `file.file.read()` with
+/// `file: UploadFile`.
+fn blocks_through_parameter(func: &Function, call: &Call) -> bool {
+    if call.callee.origin != RefOrigin::Unknown {
+        return false;
+    }
+    let path = &*call.callee.path;
+    let Some((base, rest)) = path.split_once('.') else {
+        return false;
+    };
+    let Some(param) = func.params.iter().find(|p| &*p.name == base) else {
+        return false;
+    };
+    let Some(ty) = param.annotation.as_ref().and_then(annotated_type) else {
+        return false;
+    };
+    if ty.is_any(UPLOAD_FILES) {
+        return matches!(
+            rest,
+            "file.read" | "file.write" | "file.seek" | "file.readlines"
+        );
+    }
+    SYNC_TYPES
+        .iter()
+        .any(|(t, methods)| ty.is(t) && methods.contains(&rest))
+}
+
+/// The type an annotation names: `Session`, or the first item of `Annotated[Session, ...]`.
+fn annotated_type(v: &Value) -> Option<&Ref> {
+    match v {
+        Value::Ref(r) => Some(r),
+        Value::Subscript(sub) => {
+            let (base, items) = &**sub;
+            let base = base.as_name()?;
+            (base.last() == "Annotated")
+                .then(|| items.first().and_then(Value::as_name))
+                .flatten()
+        }
+        _ => None,
+    }
+}
+
 /// True when a call to `r` blocks the calling thread on I/O or sleep.
 fn is_blocking(r: &Ref) -> bool {
     is_requests_send(r)
@@ -131,7 +256,35 @@ fn is_blocking(r: &Ref) -> bool {
                     .any(|b| p.strip_prefix(b) == Some(".pipeline().execute"))
                 || method_of(p, DB_CONNECTIONS).is_some_and(|m| DB_METHODS.contains(&m))
                 || method_of(p, BOTO3_CLIENTS).is_some_and(|m| !BOTO3_LOCAL.contains(&m))
+                || method_of(p, CELERY_RESULTS).is_some_and(|m| CELERY_RESULT_WAITS.contains(&m))
         })
+}
+
+/// `task.delay(...)` / `task.apply_async(...)` on a task of the service: publishing to the
+/// broker is a blocking network round trip (kombu has no asyncio transport).
+fn is_task_publish(cx: &Context, call: &Call) -> bool {
+    let Some(service) = cx.service else {
+        return false;
+    };
+    let Some(base) = call
+        .callee
+        .path
+        .strip_suffix(".delay")
+        .or_else(|| call.callee.path.strip_suffix(".apply_async"))
+    else {
+        return false;
+    };
+    if call.callee.origin == RefOrigin::Unknown || service.tasks.is_empty() {
+        return false;
+    }
+    let base = Ref {
+        path: base.into(),
+        origin: call.callee.origin,
+        instance: None,
+    };
+    cx.project
+        .resolve_function(service, &base)
+        .is_some_and(|f| service.tasks.iter().any(|t| t.func == f))
 }
 
 /// The first blocking call made directly in `func`'s body.
@@ -180,7 +333,10 @@ fn check(cx: &Context, sink: &mut Sink) {
             };
             // Only for a message: reading the text costs a file read once it is released.
             let name = || source.slice(call.callee_range);
-            if is_blocking(&call.callee) {
+            if is_blocking(&call.callee)
+                || blocks_through_parameter(func, call)
+                || is_task_publish(cx, call)
+            {
                 sink.report(
                     at,
                     format!(
