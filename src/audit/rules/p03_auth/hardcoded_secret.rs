@@ -22,7 +22,7 @@ Reports a non-empty string literal used as a secret in code that is not a test:
   `SecretStr("...")`) or function parameter;
 - passed as such a keyword argument (`redis.Redis(password="hunter2")`);
 - the fallback of a secret environment variable: `os.getenv("JWT_SECRET", "dev-secret")`,
-  `os.environ.get("API_KEY", "k-123")`.
+  `os.environ.get("API_KEY", "k-123")`, `os.environ.get("API_KEY") or "k-123"`.
 
 Names that only mention a secret (`token_url`, `password_field`, `secret_name`,
 `api_key_header`) do not match, and neither do values that are clearly not secrets: an
@@ -88,6 +88,20 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
         // The value's shape is checked first: it is cheaper than the name's.
         for a in &code.assigns {
+            if let Value::Either(options) = &a.value
+                && let Some((env, fallback)) = environment_or_literal(options)
+            {
+                sink.report(
+                    Loc {
+                        file,
+                        range: a.value_range,
+                    },
+                    format!(
+                        "hard-coded fallback `{fallback}` for secret environment variable `{env}`: it becomes the secret wherever the variable is missing"
+                    ),
+                );
+                continue;
+            }
             if !matches!(a.value, Value::Str(_) | Value::Call(_)) {
                 continue;
             }
@@ -195,10 +209,7 @@ fn check(cx: &Context, sink: &mut Sink) {
 /// `os.getenv("JWT_SECRET", "dev")` / `os.environ.get("JWT_SECRET", "dev")`: the secret word,
 /// the variable's name, the fallback and the fallback's range.
 fn environment_default(call: &Call) -> Option<(&'static str, &str, &str, TextRange)> {
-    if !call
-        .callee
-        .is_any(&["os.getenv", "os.environ.get", "os.environ.setdefault"])
-    {
+    if !call.callee.is_any(ENV_GETTERS) {
         return None;
     }
     let env = call.args.first()?.value.as_str()?;
@@ -212,6 +223,24 @@ fn environment_default(call: &Call) -> Option<(&'static str, &str, &str, TextRan
     };
     Some((word, env, value, range))
 }
+
+/// `os.environ.get("JWT_SECRET") or "dev"`: the variable's name and the literal fallback.
+fn environment_or_literal(options: &[Value]) -> Option<(&str, &str)> {
+    let env = options.iter().find_map(|v| {
+        let c = v.as_call()?;
+        if !c.callee.is_any(ENV_GETTERS) {
+            return None;
+        }
+        let name = c.args.first()?.as_str()?;
+        secret_word(name).map(|w| (name, w))
+    })?;
+    let fallback = options
+        .iter()
+        .find_map(|v| v.as_str().filter(|s| is_secret_value(s, env.0, env.1)))?;
+    Some((env.0, fallback))
+}
+
+const ENV_GETTERS: &[&str] = &["os.getenv", "os.environ.get", "os.environ.setdefault"];
 
 /// A class of this file whose bases make it an enumeration.
 fn is_enum_class(code: &CodeFile, name: &str) -> bool {
