@@ -2,6 +2,7 @@
 
 use ruff_text_size::TextRange;
 
+use crate::audit::model::Symbol;
 use crate::audit::model::code::Kwarg;
 use crate::audit::rules::prelude::*;
 
@@ -39,6 +40,15 @@ pub fn wildcard_configs(cx: &Context) -> Vec<WildcardCors> {
             let regex = call.kwarg("allow_origin_regex");
             let (at, what) = if let Some(k) = origins.filter(|k| is_wildcard_list(code, &k.value)) {
                 (k.range, "`allow_origins` contains \"*\"".to_string())
+            } else if let Some((k, field)) = origins.and_then(|k| {
+                settings_default(cx, &k.value)
+                    .filter(|(v, _)| is_wildcard_list(code, v))
+                    .map(|(_, field)| (k, field))
+            }) {
+                (
+                    k.range,
+                    format!("`allow_origins` comes from `{field}`, whose default contains \"*\""),
+                )
             } else if let Some(k) = regex.filter(|k| is_match_all_regex(code, &k.value)) {
                 let regex = constant(code, &k.value)
                     .and_then(Value::as_str)
@@ -78,6 +88,58 @@ fn is_cors_setup(call: &Call) -> bool {
         return first_is_cors();
     }
     call.callee.last() == "add_middleware" && first_is_cors()
+}
+
+/// `settings.cors_origins`, where `settings = Settings()` and the `BaseSettings` class declares
+/// `cors_origins: list[str] = ["*"]` (or `Field(default=["*"])`): the default, and the
+/// field's name for the message. A deployment may override it, but wherever it does not, the
+/// default is what runs.
+fn settings_default<'a>(cx: &'a Context, value: &Value) -> Option<(&'a Value, String)> {
+    let service = cx.service?;
+    let Value::Ref(r) = value else {
+        return None;
+    };
+    let (object, field) = r.path.rsplit_once('.')?;
+    // The class the object is an instance of: through the call recorded with the name
+    // (`settings = Settings()` in this file), or through the assignment it was imported from.
+    let class = match r.instance.as_deref().and_then(|i| i.rsplit_once("().")) {
+        Some((ctor, _)) => Ref {
+            path: ctor.into(),
+            origin: r.origin,
+            instance: None,
+        },
+        None => {
+            let object = Ref {
+                path: object.into(),
+                origin: r.origin,
+                instance: None,
+            };
+            let Some(Symbol::Assign { file, index }) = cx.project.resolve(service, &object) else {
+                return None;
+            };
+            cx.project.code(file)?.assigns[index as usize]
+                .value
+                .as_call()?
+                .callee
+                .clone()
+        }
+    };
+    let Some(Symbol::Class { file, index }) = cx.project.resolve(service, &class) else {
+        return None;
+    };
+    let code = cx.project.code(file)?;
+    let name = &code.classes[index as usize].name;
+    let a = code
+        .assigns
+        .iter()
+        .find(|a| a.class.as_deref() == Some(&**name) && &*a.target == field)?;
+    let default = match &a.value {
+        Value::Call(c) if c.callee.last() == "Field" => {
+            c.kwarg("default").or_else(|| c.args.first())?
+        }
+        v => v,
+    };
+    Some((default, format!("{name}.{field}")))
 }
 
 /// Follow a module-level name of the same file to its assigned value (one hop).
