@@ -105,7 +105,25 @@ pub(super) fn celery_setting(cx: &Context, names: &[&str]) -> Setting {
                     None => a.target.to_string(),
                 };
                 if names.contains(&key.as_str()) {
-                    out.add(a.value.clone());
+                    // `task_acks_late = shared.task_acks_late`: the value one hop away, or
+                    // unknown when the audit cannot read it.
+                    match &a.value {
+                        Value::Ref(r) => match cx.project.resolve(service, r) {
+                            Some(Symbol::Assign { file, index }) => match cx.project.code(file) {
+                                Some(c)
+                                    if !matches!(
+                                        c.assigns[index as usize].value,
+                                        Value::Ref(_)
+                                    ) =>
+                                {
+                                    out.add(c.assigns[index as usize].value.clone())
+                                }
+                                _ => return Setting::Unknown,
+                            },
+                            _ => return Setting::Unknown,
+                        },
+                        v => out.add(v.clone()),
+                    }
                 }
             }
         }
