@@ -501,6 +501,41 @@ fn model_sources(
             Parsed::Checked(_) => unreachable!("app files are never checked alone"),
         }
     }
+    // An app class of the repository (`class ServiceApp(FastAPI)`) is built in files that need
+    // not name FastAPI: parse those too before deciding. Rare, so the text is searched only
+    // when such a class exists.
+    let subclass_names = model::app_subclass_names(&files, &code);
+    let mut first = first;
+    if !subclass_names.is_empty() {
+        let finders: Vec<_> = subclass_names
+            .iter()
+            .map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned())
+            .collect();
+        let more: Vec<(usize, Parsed)> = files
+            .par_iter_mut()
+            .enumerate()
+            .with_max_len(1)
+            .filter(|(i, f)| !first[*i] && is_python(f))
+            .filter_map(|(i, file)| {
+                let names_one = finders
+                    .iter()
+                    .any(|f| f.find(file.text().as_bytes()).is_some());
+                names_one.then(|| {
+                    let parsed = parse_python(file, i as FileId);
+                    file.release_text();
+                    (i, parsed)
+                })
+            })
+            .collect();
+        for (i, p) in more {
+            first[i] = true;
+            match p {
+                Parsed::Facts(facts) => code[i] = Some(facts),
+                Parsed::Failed(f) => early.push(f),
+                Parsed::Checked(_) => unreachable!("app files are never checked alone"),
+            }
+        }
+    }
     timer.mark("service directories");
     let service_dirs = model::find_service_dirs(&files, &code);
     let outcomes: Vec<(usize, Parsed)> = files

@@ -26,7 +26,8 @@ pub enum FileRole {
     Service,
     /// Tests: `tests/`, `test_*.py`, `*_test.py`, `conftest.py`.
     Test,
-    /// One-off scripts and tooling: `scripts/`, `bin/`, `tools/`, `manage.py`, migrations.
+    /// One-off scripts and tooling: `scripts/`, `bin/`, `tools/`, `cli/`, `examples/`, `docs/`,
+    /// benchmarks and load tests, `manage.py`, migrations.
     Script,
 }
 
@@ -222,14 +223,36 @@ fn role_of(rel: &str) -> FileRole {
     {
         return FileRole::Test;
     }
+    // Code that runs beside the service, not as it: command-line tools (an async CLI command
+    // is not a server's event loop, and a CLI's local login callback server is not a
+    // service), examples and docs snippets, benchmarks and load tests.
     let is_script_dir = |d: &&str| {
         matches!(
             *d,
-            "scripts" | "script" | "bin" | "tools" | "migrations" | "alembic"
+            "scripts"
+                | "script"
+                | "bin"
+                | "tools"
+                | "migrations"
+                | "alembic"
+                | "cli"
+                | "examples"
+                | "example"
+                | "docs_src"
+                | "docs"
+                | "benchmarks"
+                | "benchmark"
+                | "load_tests"
+                | "loadtests"
+                | "load_test"
+                | "locust"
         )
     };
     if dirs.iter().any(is_script_dir)
-        || matches!(file, "manage.py" | "noxfile.py" | "setup.py" | "fabfile.py")
+        || matches!(
+            file,
+            "manage.py" | "noxfile.py" | "setup.py" | "fabfile.py" | "locustfile.py"
+        )
     {
         return FileRole::Script;
     }

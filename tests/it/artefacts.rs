@@ -224,3 +224,79 @@ fn a_lambda_entry_point_beside_a_uvicorn_container_keeps_the_container_kind() {
     .unwrap();
     assert_eq!(kind(root), Kind::Container);
 }
+
+fn write_tree(root: &Path, files: &[(&str, &str)]) {
+    for (rel, text) in files {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// Service discovery and the linkers read one table of frameworks: every shape below is a
+/// service with its apps, and the apps of examples, CLIs and load tests are not.
+#[test]
+fn every_app_shape_makes_a_service_and_auxiliary_apps_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = |name: &str| {
+        format!("[project]\nname = \"{name}\"\nversion = \"1\"\ndependencies = [\"fastapi\"]\n")
+    };
+    let (long, sub, dram, aux) = (
+        manifest("long-import"),
+        manifest("subclass"),
+        manifest("dramatiq-worker"),
+        manifest("aux"),
+    );
+    write_tree(
+        dir.path(),
+        &[
+            ("long/pyproject.toml", &long),
+            (
+                "long/app.py",
+                "from fastapi.applications import FastAPI\n\napp = FastAPI()\n\n\n@app.get(\"/items\")\nasync def items():\n    return []\n",
+            ),
+            ("sub/pyproject.toml", &sub),
+            ("sub/app/__init__.py", ""),
+            (
+                "sub/app/core.py",
+                "from fastapi import FastAPI\n\n\nclass ServiceApp(FastAPI):\n    pass\n",
+            ),
+            (
+                "sub/app/main.py",
+                "from .core import ServiceApp\n\napp = ServiceApp()\n\n\n@app.get(\"/orders\")\nasync def orders():\n    return []\n",
+            ),
+            ("dram/pyproject.toml", &dram),
+            (
+                "dram/worker.py",
+                "import dramatiq\nfrom dramatiq.brokers.redis import RedisBroker\n\nbroker = RedisBroker(url=\"redis://redis:6379/0\")\ndramatiq.set_broker(broker)\n\n\n@dramatiq.actor\ndef send(to):\n    return to\n",
+            ),
+            ("aux/pyproject.toml", &aux),
+            (
+                "aux/examples/demo.py",
+                "from fastapi import FastAPI\n\napp = FastAPI()\n",
+            ),
+            (
+                "aux/cli/login.py",
+                "from fastapi import FastAPI\n\nlogin_api = FastAPI()\n",
+            ),
+            (
+                "aux/locustfile.py",
+                "from fastapi import FastAPI\n\nmock = FastAPI()\n",
+            ),
+        ],
+    );
+    let report = report(dir.path());
+    let services: Vec<_> = report
+        .services
+        .iter()
+        .map(|s| (s.path.as_str(), s.kind, s.routes))
+        .collect();
+    assert_eq!(
+        services,
+        vec![
+            ("dram", Kind::Worker, 0),
+            ("long", Kind::Container, 1),
+            ("sub", Kind::Container, 1),
+        ]
+    );
+}

@@ -17,14 +17,10 @@ use crate::audit::model::{
     CallRef, Dependency, DependencyLevel, FnRef, HttpApp, Loc, Middleware, ModelOptions, Mount,
     PER_TASK, Project, Ref, Route, Service, SettingsClass, Symbol,
 };
-use crate::audit::source::FileId;
+use crate::audit::source::{FileId, FileRole};
 
-const APP_CLASSES: &[&str] = &[
-    "fastapi.FastAPI",
-    "fastapi.applications.FastAPI",
-    "starlette.applications.Starlette",
-];
-const ROUTER_CLASSES: &[&str] = &["fastapi.APIRouter", "fastapi.routing.APIRouter"];
+use crate::audit::model::frameworks::{HTTP_APP_CLASSES as APP_CLASSES, ROUTER_CLASSES};
+
 const DEPENDS: &[&str] = &[
     "fastapi.Depends",
     "fastapi.params.Depends",
@@ -179,7 +175,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         .files
         .iter()
         .copied()
-        .filter(|&f| project.code(f).is_some() && !project.file(f).is_test())
+        .filter(|&f| project.code(f).is_some() && project.file(f).role == FileRole::Service)
         .collect();
     let cx = Linker {
         project,

@@ -10,6 +10,7 @@ pub mod artefacts;
 pub mod code;
 pub mod deps;
 pub(crate) mod fastapi;
+pub mod frameworks;
 pub mod name;
 mod symbols;
 mod workers;
@@ -20,7 +21,7 @@ use rayon::prelude::*;
 use ruff_text_size::TextRange;
 use serde::Serialize;
 
-use crate::audit::source::{FileId, FileKind, SourceFile};
+use crate::audit::source::{FileId, FileKind, FileRole, SourceFile};
 pub use code::{Call, CodeFile, FnId, Function, Ref, Value};
 pub use deps::Requirement;
 pub use symbols::Symbol;
@@ -449,6 +450,36 @@ fn uses_mangum(project: &Project, service: &Service) -> bool {
     })
 }
 
+/// The service code's classes whose bases make them HTTP app classes.
+fn app_subclasses<'a>(
+    files: &'a [SourceFile],
+    code: &'a [Option<CodeFile>],
+) -> rustc_hash::FxHashSet<&'a str> {
+    frameworks::app_subclasses(
+        files
+            .iter()
+            .zip(code)
+            .filter(|(f, _)| f.role == FileRole::Service)
+            .filter_map(|(_, c)| c.as_ref())
+            .flat_map(|c| {
+                c.classes
+                    .iter()
+                    .map(|k| (&*k.qual, k.bases.iter().map(|b| &*b.path).collect()))
+            }),
+    )
+}
+
+/// The short names of [`app_subclasses`], for a text search of the files not parsed yet.
+pub fn app_subclass_names(files: &[SourceFile], code: &[Option<CodeFile>]) -> Vec<String> {
+    let mut names: Vec<String> = app_subclasses(files, code)
+        .into_iter()
+        .map(|q| q.rsplit('.').next().unwrap_or(q).to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Directories that hold a manifest and own app code (sorted).
 pub fn find_service_dirs(files: &[SourceFile], code: &[Option<CodeFile>]) -> Vec<String> {
     let mut candidates: Vec<String> = vec![String::new()];
@@ -463,12 +494,18 @@ pub fn find_service_dirs(files: &[SourceFile], code: &[Option<CodeFile>]) -> Vec
             }
         }
     }
-    // Every call of every file is looked at: in parallel.
+    // A FastAPI subclass defined in one file and instantiated in another makes an app too.
+    let subclasses = app_subclasses(files, code);
+    // Every call of every file is looked at: in parallel. Tests, scripts, CLIs, examples and
+    // load tests build apps too (a mock server, a local login callback), but not services.
     let defines: Vec<bool> = files
         .par_iter()
         .zip(code.par_iter())
         .with_max_len(PER_TASK)
-        .map(|(f, c)| c.as_ref().is_some_and(|c| !f.is_test() && defines_app(c)))
+        .map(|(f, c)| {
+            c.as_ref()
+                .is_some_and(|c| f.role == FileRole::Service && defines_app(c, &subclasses))
+        })
         .collect();
     let mut has_app = vec![false; candidates.len()];
     for (f, _) in files.iter().zip(defines).filter(|(_, d)| *d) {
@@ -484,20 +521,6 @@ pub fn find_service_dirs(files: &[SourceFile], code: &[Option<CodeFile>]) -> Vec
     dirs.sort();
     dirs
 }
-
-/// Constructors of HTTP and worker apps.
-const APP_CONSTRUCTORS: &[&str] = &[
-    "fastapi.FastAPI",
-    "starlette.applications.Starlette",
-    "celery.Celery",
-    "dramatiq.set_broker",
-    "rq.Queue",
-    "taskiq.InMemoryBroker",
-    "taskiq_redis.ListQueueBroker",
-    "taskiq_redis.RedisStreamBroker",
-    "taskiq_aio_pika.AioPikaBroker",
-    "mangum.Mangum",
-];
 
 /// Cheap test on a file's text: only a file mentioning an app constructor can define an app.
 pub fn may_define_app(text: &str) -> bool {
@@ -524,8 +547,15 @@ pub fn owning_dir<'a>(dirs: &'a [String], rel: &str) -> Option<&'a str> {
     deepest_ancestor(dirs, parent_dir(rel)).map(|i| dirs[i].as_str())
 }
 
-fn defines_app(code: &CodeFile) -> bool {
-    code.calls.iter().any(|c| c.callee.is_any(APP_CONSTRUCTORS))
+fn defines_app(code: &CodeFile, subclasses: &rustc_hash::FxHashSet<&str>) -> bool {
+    code.calls.iter().any(|c| {
+        frameworks::is_app_constructor(&c.callee.path)
+            || c.callee
+                .instance
+                .as_deref()
+                .is_some_and(|i| frameworks::is_app_constructor(i.trim_end_matches("()")))
+            || subclasses.contains(&*c.callee.path)
+    })
 }
 
 fn parent_dir(rel: &str) -> &str {

@@ -7,23 +7,7 @@ use crate::audit::model::{
     CallRef, FnRef, Loc, Project, Service, Task, WorkerApp, WorkerFramework,
 };
 
-/// Constructors of worker apps / brokers, with their framework.
-const WORKER_APPS: &[(&str, WorkerFramework)] = &[
-    ("celery.Celery", WorkerFramework::Celery),
-    ("taskiq.InMemoryBroker", WorkerFramework::Taskiq),
-    ("taskiq_redis.ListQueueBroker", WorkerFramework::Taskiq),
-    ("taskiq_redis.RedisStreamBroker", WorkerFramework::Taskiq),
-    ("taskiq_aio_pika.AioPikaBroker", WorkerFramework::Taskiq),
-    (
-        "dramatiq.brokers.redis.RedisBroker",
-        WorkerFramework::Dramatiq,
-    ),
-    (
-        "dramatiq.brokers.rabbitmq.RabbitmqBroker",
-        WorkerFramework::Dramatiq,
-    ),
-    ("rq.Queue", WorkerFramework::Rq),
-];
+use crate::audit::model::frameworks::WORKER_APPS;
 
 /// Decorators that declare a task without naming an app object.
 const TASK_DECORATORS: &[(&str, WorkerFramework)] = &[
