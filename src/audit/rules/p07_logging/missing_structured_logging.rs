@@ -24,8 +24,11 @@ Reports a service in which nothing configures structured logging. Any of these c
   mentions a JSON or structlog formatter, or cannot be read (loaded from a file, built by a
   function): the audit gives those the benefit of the doubt, as it does `fileConfig`.
 
-A service that only calls `logging.basicConfig(...)`, or configures nothing at all, is
-reported. One finding per service, at its `FastAPI(...)` call (a worker: its worker app).
+A service that only sets up plain-text lines (`logging.basicConfig(...)`, a text
+`logging.Formatter(...)`, a loguru sink without `serialize=True`), or configures nothing at
+all, is reported. One finding per service: at the call that sets up the plain-text lines when
+there is one (the line to change), else at its `FastAPI(...)` call (a worker: its worker
+app).
 
 ## Why is this bad?
 Plain-text lines (`INFO:app:order created`) cannot be queried by field, carry no request id or
@@ -89,23 +92,56 @@ fn check(cx: &Context, sink: &mut Sink) {
     if structured {
         return;
     }
-    let basic = cx.setup_code().any(|(_, _, code)| {
-        code.calls
-            .iter()
-            .any(|c| c.callee.is("logging.basicConfig"))
+    // Point at what makes the lines plain text, where something does: that is the line to
+    // change. Otherwise at the app: nothing configures logging at all.
+    let plain = cx.setup_code().find_map(|(file, _, code)| {
+        code.calls.iter().find_map(|c| {
+            plain_text_setup(c).map(|what| {
+                (
+                    Loc {
+                        file,
+                        range: c.range,
+                    },
+                    what,
+                )
+            })
+        })
     });
-    let message = if basic {
-        format!(
-            "service `{}` configures only plain-text logging (`logging.basicConfig`), no structured logging",
-            service.name
-        )
-    } else {
-        format!(
-            "service `{}` configures no structured (JSON) logging",
-            service.name
-        )
-    };
-    sink.report(anchor, message);
+    match plain {
+        Some((at, what)) => sink.report(
+            at,
+            format!(
+                "service `{}` logs plain text ({what}) and configures no structured (JSON) logging",
+                service.name
+            ),
+        ),
+        None => sink.report(
+            anchor,
+            format!(
+                "service `{}` configures no structured (JSON) logging",
+                service.name
+            ),
+        ),
+    }
+}
+
+/// A call that sets up plain-text log lines: `logging.basicConfig`, a text
+/// `logging.Formatter("%(levelname)s ...")`, a loguru sink without `serialize=True`.
+fn plain_text_setup(call: &Call) -> Option<&'static str> {
+    let callee = &call.callee;
+    if callee.is("logging.basicConfig") {
+        return Some("`logging.basicConfig`");
+    }
+    if callee.is("logging.Formatter") && !call.has_star_kwargs {
+        return Some("a text `logging.Formatter`");
+    }
+    if callee.is("loguru.logger.add")
+        && !call.has_star_kwargs
+        && !call.kwargs.iter().any(|k| &*k.name == "serialize")
+    {
+        return Some("a loguru sink without `serialize=True`");
+    }
+    None
 }
 
 fn configures_structured(cx: &Context, service: &Service, call: &Call) -> bool {
