@@ -1,5 +1,6 @@
 //! RL001 `missing-rate-limit`: an HTTP service with no rate limiting anywhere.
 
+use crate::audit::model::Middleware;
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -15,7 +16,7 @@ Reports an HTTP service (container or Lambda) in which nothing limits the reques
 route is limited by a limiter dependency or decorator (`Depends(RateLimiter(...))`,
 `@limiter.limit("5/minute")`), the service imports no inbound rate-limiting library (`slowapi`,
 `limits`, `fastapi_limiter`, `pyrate_limiter`) and no middleware is named like a rate limiter
-or throttle, and no gateway or proxy in the repository limits it: nginx `limit_req`, a Traefik
+or throttle (the class, or the function a `BaseHTTPMiddleware` dispatches to), and no gateway or proxy in the repository limits it: nginx `limit_req`, a Traefik
 `rateLimit` middleware, a Kong `rate-limiting` plugin, ingress-nginx `limit-rps` / `limit-rpm`
 annotations, or API Gateway throttling (`ThrottlingRateLimit`, a usage plan) in the SAM
 template that deploys the service. One finding per service, at its `FastAPI(...)` call.
@@ -57,7 +58,32 @@ const LIMITER_MODULES: &[&str] = &["slowapi", "limits", "fastapi_limiter", "pyra
 
 /// Words in a middleware's name that mark it as a rate limiter (`RateLimitMiddleware`,
 /// `ThrottlingMiddleware`, `rate_limit_middleware`).
-const LIMITER_WORDS: &[&str] = &["ratelimit", "rate_limit", "throttl", "limiter"];
+const LIMITER_WORDS: &[&str] = &[
+    "ratelimit",
+    "rate_limit",
+    "throttl",
+    "limiter",
+    "limit_requests",
+    "request_limit",
+    "requests_limit",
+];
+
+fn names_limiter(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    LIMITER_WORDS.iter().any(|w| name.contains(w))
+}
+
+/// `app.add_middleware(BaseHTTPMiddleware, dispatch=rate_limit)`: the class is generic, the
+/// function it dispatches to says what it does.
+fn dispatches_to_limiter(cx: &Context, m: &Middleware) -> bool {
+    m.call.is_some_and(|c| {
+        cx.project
+            .call(c)
+            .kwarg("dispatch")
+            .and_then(|k| k.value.as_name())
+            .is_some_and(|r| names_limiter(r.last()))
+    })
+}
 
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
@@ -66,10 +92,10 @@ fn check(cx: &Context, sink: &mut Sink) {
     };
     let limited = service.routes.iter().any(|r| r.has_rate_limit())
         || cx.imports_module(LIMITER_MODULES)
-        || service.middleware.iter().any(|m| {
-            let name = m.target.last().to_ascii_lowercase();
-            LIMITER_WORDS.iter().any(|w| name.contains(w))
-        })
+        || service
+            .middleware
+            .iter()
+            .any(|m| names_limiter(m.target.last()) || dispatches_to_limiter(cx, m))
         || cx.project.proxy_facts(service).rate_limit;
     if !limited {
         sink.report(
