@@ -3,6 +3,7 @@
 mod artefacts;
 mod ci;
 mod cli;
+mod facts;
 #[cfg(unix)]
 mod fault;
 mod fuzz;

@@ -421,16 +421,34 @@ pub struct CodeFile {
 }
 
 impl CodeFile {
-    /// Give back the spare capacity of every list: facts live for the whole audit.
+    /// Give back the spare capacity of every list: facts live for the whole audit. Every
+    /// field is named, so that a new fact does not compile until it is shrunk too.
     pub fn shrink(&mut self) {
-        self.functions.shrink_to_fit();
-        self.calls.shrink_to_fit();
-        self.imports.shrink_to_fit();
-        self.assigns.shrink_to_fit();
-        self.attr_assigns.shrink_to_fit();
-        self.mutations.shrink_to_fit();
-        self.classes.shrink_to_fit();
-        self.header_names.shrink_to_fit();
+        let CodeFile {
+            module: _,
+            functions,
+            calls,
+            imports,
+            assigns,
+            attr_assigns,
+            mutations,
+            classes,
+            header_names,
+            suppressions,
+            statement_ranges,
+            main_guards,
+        } = self;
+        functions.shrink_to_fit();
+        calls.shrink_to_fit();
+        imports.shrink_to_fit();
+        assigns.shrink_to_fit();
+        attr_assigns.shrink_to_fit();
+        mutations.shrink_to_fit();
+        classes.shrink_to_fit();
+        header_names.shrink_to_fit();
+        suppressions.shrink_to_fit();
+        statement_ranges.shrink_to_fit();
+        main_guards.shrink_to_fit();
     }
 
     pub fn function(&self, id: FnId) -> &Function {

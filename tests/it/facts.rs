@@ -1,0 +1,313 @@
+//! The Python front end's facts for small inputs, snapshotted in a compact form: a change of
+//! resolution (what a name, call or route decorator resolves to) shows in review exactly where
+//! it happens, before any rule sees it.
+
+use std::fmt::Write as _;
+
+use svc::audit::model::code::{CodeFile, RefOrigin, Scope, Value};
+use svc::audit::python::analyze;
+
+fn origin(o: RefOrigin) -> &'static str {
+    match o {
+        RefOrigin::Import => "import",
+        RefOrigin::Module => "module",
+        RefOrigin::Local => "local",
+        RefOrigin::Builtin => "builtin",
+        RefOrigin::Instance => "instance",
+        RefOrigin::Unknown => "unknown",
+    }
+}
+
+fn value(v: &Value) -> String {
+    match v {
+        Value::Str(s) => format!("{s:?}"),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::None => "None".into(),
+        Value::Bytes => "b\"..\"".into(),
+        Value::FormattedStr => "f\"..\"".into(),
+        Value::Ref(r) => format!("{}<{}>", r.path, origin(r.origin)),
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
+            format!(
+                "[{}]",
+                items.iter().map(value).collect::<Vec<_>>().join(", ")
+            )
+        }
+        Value::Dict(items) => format!(
+            "{{{}}}",
+            items
+                .iter()
+                .map(|(k, v)| format!("{}: {}", value(k), value(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Call(c) => format!("{}(..)", c.callee.path),
+        Value::Subscript(sub) => format!(
+            "{}[{}]",
+            value(&sub.0),
+            sub.1.iter().map(value).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Either(items) => items.iter().map(value).collect::<Vec<_>>().join(" | "),
+        Value::Other => "..".into(),
+    }
+}
+
+/// Every fact, one line each. The destructuring names every field of `CodeFile`: a new fact
+/// does not compile here until it is rendered (and so snapshotted and reviewed).
+fn render(facts: &CodeFile) -> String {
+    let CodeFile {
+        module,
+        functions,
+        calls,
+        imports,
+        assigns,
+        attr_assigns,
+        mutations,
+        classes,
+        header_names,
+        suppressions,
+        statement_ranges,
+        main_guards,
+    } = facts;
+    let fname = |id: Option<u32>| match id {
+        Some(id) => functions[id as usize].qual.to_string(),
+        None => "<module>".into(),
+    };
+    let mut out = format!("module {module}\n");
+    for f in functions {
+        let params: Vec<String> = f
+            .params
+            .iter()
+            .map(|p| match &p.annotation {
+                Some(a) => format!("{}: {}", p.name, value(a)),
+                None => p.name.to_string(),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "fn {}{}({}) decorators=[{}]",
+            if f.is_async { "async " } else { "" },
+            f.qual,
+            params.join(", "),
+            f.decorators
+                .iter()
+                .map(|d| value(&d.value))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for c in classes {
+        let bases: Vec<&str> = c.bases.iter().map(|b| &*b.path).collect();
+        let _ = writeln!(out, "class {}({})", c.qual, bases.join(", "));
+    }
+    for i in imports {
+        let _ = writeln!(out, "import {} as {} (used={})", i.full, i.local, i.used);
+    }
+    for a in assigns {
+        let scope = match a.scope {
+            Scope::Module => "module".to_string(),
+            Scope::Class => format!("class {}", a.class.as_deref().unwrap_or("?")),
+            Scope::Function(f) => format!("fn {}", fname(Some(f))),
+        };
+        let _ = writeln!(out, "assign [{scope}] {} = {}", a.target, value(&a.value));
+    }
+    for a in attr_assigns {
+        let _ = writeln!(out, "attr {} = {}", a.target.path, value(&a.value));
+    }
+    for m in mutations {
+        let _ = writeln!(
+            out,
+            "mutate {} {:?} in {}",
+            m.target,
+            m.kind,
+            fname(Some(m.func))
+        );
+    }
+    for c in calls {
+        let args: Vec<String> = c.args.iter().map(|a| value(&a.value)).collect();
+        let kwargs: Vec<String> = c
+            .kwargs
+            .iter()
+            .map(|k| format!("{}={}", k.name, value(&k.value)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "call {}<{}>{} ({}) in {}{}{}",
+            c.callee.path,
+            origin(c.callee.origin),
+            c.callee
+                .instance
+                .as_deref()
+                .map(|i| format!(" via {i}"))
+                .unwrap_or_default(),
+            args.into_iter()
+                .chain(kwargs)
+                .collect::<Vec<_>>()
+                .join(", "),
+            fname(c.func),
+            if c.awaited { " awaited" } else { "" },
+            if c.deferred { " deferred" } else { "" },
+        );
+    }
+    for h in header_names {
+        let _ = writeln!(out, "header {}", h.lower);
+    }
+    for s in suppressions {
+        let _ = writeln!(
+            out,
+            "suppress{} [{}]",
+            if s.file_level { "-file" } else { "" },
+            s.rules.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "statement ranges {}, main guards {}",
+        statement_ranges.len(),
+        main_guards.len()
+    );
+    out
+}
+
+fn facts(source: &str) -> String {
+    render(&analyze(source, "app.main", false).expect("parses"))
+}
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path("../../snapshots/facts");
+    s.set_prepend_module_to_snapshot(false);
+    s.set_omit_expression(true);
+    s
+}
+
+#[test]
+fn routes_dependencies_and_parameters() {
+    let out = facts(
+        r#"from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy.orm import Session
+
+from .deps import get_db, get_user
+
+router = APIRouter(prefix="/orders", dependencies=[Depends(get_user)])
+
+
+@router.get("/{order_id}")
+async def get_order(order_id: int, db: Annotated[Session, Depends(get_db)]):
+    return db.execute("SELECT 1")
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI()
+    register(app)
+    return app
+"#,
+    );
+    settings().bind(|| insta::assert_snapshot!("routes_dependencies_and_parameters", out));
+}
+
+#[test]
+fn clients_state_settings_and_suppressions() {
+    let out = facts(
+        r#"import os
+
+import httpx
+from pydantic_settings import BaseSettings
+
+CACHE = {}
+API_KEY_HEADER = "X-API-Key"
+
+
+class Settings(BaseSettings):
+    cors_origins: list[str] = ["*"]
+
+
+settings = Settings()
+client = httpx.AsyncClient(timeout=5)
+secret = os.environ.get("JWT_SECRET") or "dev"
+
+
+async def fetch(url: str):
+    CACHE[url] = await client.get(url)  # svc: ignore[ST001] bounded by the caller
+    return CACHE[url]
+
+
+if __name__ == "__main__":
+    print(settings.cors_origins)
+"#,
+    );
+    settings().bind(|| insta::assert_snapshot!("clients_state_settings_and_suppressions", out));
+}
+
+/// One input that exercises every kind of fact: each list must come back non-empty, so a
+/// fact the front end stops filling (or never fills) fails here rather than silently.
+#[test]
+fn every_fact_kind_is_filled() {
+    let f = analyze(
+        r#"import requests
+from fastapi import FastAPI
+
+TOKENS = []
+app = FastAPI()
+
+
+class Client:
+    def __init__(self):
+        self.base = "http://x"
+
+
+@app.get("/x")
+def handler(request):
+    TOKENS.append(request.headers.get("x-request-id"))
+    return requests.get("http://y", timeout=3)  # svc: ignore[RS001] why
+    # a multi-line statement follows
+    x = (
+        1
+    )
+
+
+if __name__ == "__main__":
+    pass
+"#,
+        "app.main",
+        false,
+    )
+    .expect("parses");
+    let CodeFile {
+        module,
+        functions,
+        calls,
+        imports,
+        assigns,
+        attr_assigns,
+        mutations,
+        classes,
+        header_names,
+        suppressions,
+        statement_ranges,
+        main_guards,
+    } = &f;
+    assert_eq!(&**module, "app.main");
+    for (name, len) in [
+        ("functions", functions.len()),
+        ("calls", calls.len()),
+        ("imports", imports.len()),
+        ("assigns", assigns.len()),
+        ("attr_assigns", attr_assigns.len()),
+        ("mutations", mutations.len()),
+        ("classes", classes.len()),
+        ("header_names", header_names.len()),
+        ("suppressions", suppressions.len()),
+        ("statement_ranges", statement_ranges.len()),
+        ("main_guards", main_guards.len()),
+    ] {
+        assert!(len > 0, "the front end filled no {name}");
+    }
+}
