@@ -71,7 +71,8 @@ pub struct AuditArgs {
     /// Print findings only: no summary, no progress.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Do not read or write configuration files; use defaults and flags only.
+    /// Ignore every configuration file (svc.toml, pyproject.toml [tool.svc] and --config): run
+    /// with the built-in defaults and the flags on this command line only.
     #[arg(long)]
     pub isolated: bool,
     /// Report only findings not recorded in this baseline file (see --write-baseline).
@@ -138,7 +139,8 @@ pub struct ExplainArgs {
 pub struct NewArgs {
     /// Name of the service (a DNS label: lowercase letters, digits and dashes).
     pub name: Option<String>,
-    /// Template variant: container, lambda or worker (see --list).
+    /// Template variant: container, lambda or worker (see --list). Without it, svc asks on a
+    /// terminal; otherwise the default is container.
     #[arg(long, conflicts_with = "template")]
     pub variant: Option<String>,
     /// Set a template variable without prompting (repeatable): --set auth=false
@@ -157,7 +159,8 @@ pub struct NewArgs {
     /// Print the files that would be written, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Replace an existing non-empty target directory.
+    /// Write into an existing non-empty directory: the generated files overwrite files of the
+    /// same name (svc asks first on a terminal, and lists them); every other file is kept.
     #[arg(long)]
     pub force: bool,
     /// List the variants and their options.

@@ -3,8 +3,10 @@
 //! Data flows one way: `cli` parses arguments, `audit` walks -> parses -> builds the service
 //! model -> runs rules -> suppresses -> reports, and `new` reads answers -> renders -> writes.
 
+pub mod atomic;
 pub mod audit;
 pub mod cli;
 pub mod init;
 pub mod new;
+pub mod plural;
 pub mod stdout;

@@ -120,9 +120,15 @@ impl Baseline {
         Ok(baseline)
     }
 
-    pub fn write(&self, path: &Path) -> Result<(), BaselineError> {
+    /// The file's content: pretty JSON and a final newline.
+    pub fn to_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("a baseline serializes");
         text.push('\n');
+        text
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), BaselineError> {
+        let text = self.to_json();
         std::fs::write(path, text).map_err(|source| BaselineError::Write {
             path: path.to_path_buf(),
             source,

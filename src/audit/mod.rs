@@ -26,6 +26,7 @@ use rayon::prelude::*;
 use ruff_text_size::{TextRange, TextSize};
 
 use crate::cli::{AuditArgs, ExplainArgs, FailOn, ListFormat, OutputFormat, RulesArgs};
+use crate::plural;
 use config::Config;
 use error::AuditError;
 pub use inspect::inspect;
@@ -89,9 +90,9 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
         baseline.write(path)?;
         if !args.quiet {
             eprintln!(
-                "svc: wrote {} findings ({} entries) to the baseline {}",
-                outcome.report.findings.len(),
-                baseline.findings.len(),
+                "svc: wrote {} ({}) to the baseline {}",
+                plural::count(outcome.report.findings.len(), "finding", "findings"),
+                plural::count(baseline.findings.len(), "entry", "entries"),
                 path.display()
             );
         }
@@ -109,15 +110,20 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
         if !args.quiet {
             let hidden = before - outcome.report.findings.len();
             eprintln!(
-                "svc: {hidden} findings in the baseline {} not shown",
+                "svc: {} in the baseline {} not shown",
+                plural::count(hidden, "finding", "findings"),
                 path.display()
             );
         }
         // Always said: a stale entry would hide the same violation when it comes back.
         if !stale.is_empty() {
+            let (entries, verb, pronoun) = match stale.len() {
+                1 => ("baseline entry", "matches", "it"),
+                _ => ("baseline entries", "match", "them"),
+            };
             eprintln!(
-                "svc: {} baseline entries no longer match (fixed or changed); \
-                 `svc audit --write-baseline {}` drops them:",
+                "svc: {} {entries} no longer {verb} (fixed or changed); \
+                 `svc audit --write-baseline {}` drops {pronoun}:",
                 stale.len(),
                 path.display()
             );

@@ -150,7 +150,8 @@ fn unknown_key(key: &str, manifest: &Manifest) -> AnswerError {
 
 /// Where answers that were not given with `--set` come from.
 pub trait Ask {
-    fn service_name(&mut self) -> Result<ServiceName, AnswerError>;
+    /// `package`: the template makes a Python package of the name (see [`name::check_package`]).
+    fn service_name(&mut self, package: bool) -> Result<ServiceName, AnswerError>;
     /// Picks one of `options` (`(name, description)`); `default` is an index into them.
     fn variant(
         &mut self,
@@ -158,6 +159,8 @@ pub trait Ask {
         default: usize,
     ) -> Result<usize, AnswerError>;
     fn variable(&mut self, variable: &Variable) -> Result<Value, AnswerError>;
+    /// Whether `--force` may overwrite these existing files of `target` (project paths).
+    fn overwrite(&mut self, target: &str, files: &[&str]) -> Result<bool, AnswerError>;
     /// Whether answers come from a person (prompts) rather than from the defaults.
     fn is_interactive(&self) -> bool;
 }
@@ -166,7 +169,7 @@ pub trait Ask {
 pub struct Defaults;
 
 impl Ask for Defaults {
-    fn service_name(&mut self) -> Result<ServiceName, AnswerError> {
+    fn service_name(&mut self, _package: bool) -> Result<ServiceName, AnswerError> {
         Err(AnswerError::MissingName)
     }
 
@@ -180,6 +183,11 @@ impl Ask for Defaults {
 
     fn variable(&mut self, variable: &Variable) -> Result<Value, AnswerError> {
         Ok(variable.default.clone())
+    }
+
+    /// `--force` without anyone to ask: that is what it means.
+    fn overwrite(&mut self, _target: &str, _files: &[&str]) -> Result<bool, AnswerError> {
+        Ok(true)
     }
 
     fn is_interactive(&self) -> bool {
@@ -216,14 +224,19 @@ impl Drop for Terminal {
 }
 
 impl Ask for Terminal {
-    fn service_name(&mut self) -> Result<ServiceName, AnswerError> {
+    fn service_name(&mut self, package: bool) -> Result<ServiceName, AnswerError> {
+        let check = |input: &str| {
+            let name = name::parse(input)?;
+            if package {
+                name::check_package(&name)?;
+            }
+            Ok::<_, name::NameError>(name)
+        };
         let raw: String = Input::with_theme(&self.theme)
             .with_prompt("Service name (a DNS label, e.g. orders-api)")
-            .validate_with(|input: &String| {
-                name::parse(input).map(drop).map_err(|err| err.to_string())
-            })
+            .validate_with(|input: &String| check(input).map(drop).map_err(|err| err.to_string()))
             .interact_text_on(&self.term)?;
-        Ok(name::parse(&raw).expect("the prompt only returns validated names"))
+        Ok(check(&raw).expect("the prompt only returns validated names"))
     }
 
     fn variant(
@@ -258,6 +271,8 @@ impl Ask for Terminal {
                 Confirm::with_theme(&self.theme)
                     .with_prompt(prompt)
                     .default(*default)
+                    // A stray key must not answer: y or n, then Enter.
+                    .wait_for_newline(true)
                     .interact_on(&self.term)?,
             )),
             (Kind::Choice { choices }, Value::String(default)) => {
@@ -289,6 +304,24 @@ impl Ask for Terminal {
                 )
             }
         }
+    }
+
+    fn overwrite(&mut self, target: &str, files: &[&str]) -> Result<bool, AnswerError> {
+        let mut list = format!(
+            "{} in {target} would be overwritten (their content differs from the template's; \
+             every other file is kept):",
+            crate::plural::count(files.len(), "existing file", "existing files")
+        );
+        for file in files {
+            list.push_str("\n    ");
+            list.push_str(file);
+        }
+        self.term.write_line(&list).map_err(AnswerError::Terminal)?;
+        Ok(Confirm::with_theme(&self.theme)
+            .with_prompt("Overwrite them?")
+            .default(false)
+            .wait_for_newline(true)
+            .interact_on(&self.term)?)
     }
 
     fn is_interactive(&self) -> bool {
@@ -402,7 +435,10 @@ max = 65535
     struct Scripted(Vec<Value>, Vec<String>);
 
     impl Ask for Scripted {
-        fn service_name(&mut self) -> Result<ServiceName, AnswerError> {
+        fn service_name(&mut self, _: bool) -> Result<ServiceName, AnswerError> {
+            unreachable!()
+        }
+        fn overwrite(&mut self, _: &str, _: &[&str]) -> Result<bool, AnswerError> {
             unreachable!()
         }
         fn variant(&mut self, _: &[(String, String)], _: usize) -> Result<usize, AnswerError> {

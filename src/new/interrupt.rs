@@ -2,9 +2,10 @@
 //!
 //! Before anything is on disk, an interrupt ends the process at once (exit 130). While the
 //! project is being written, it only raises a flag: the writer stops before its next file,
-//! removes its temporary directory and returns [`super::write::WriteError::Interrupted`]. Once
-//! the project is being moved into place the flag is read after the move, so the target is
-//! always either untouched or complete. SIGKILL cannot be caught: see the README.
+//! removes its temporary files and directories and returns
+//! [`super::write::WriteError::Interrupted`]. Once the project is being moved (or, with
+//! `--force`, its files renamed) into place the flag is read after the last rename, so the
+//! target is always either untouched or complete. SIGKILL cannot be caught: see the README.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -33,6 +33,7 @@ use self::answers::{AnswerError, Ask, Defaults, Terminal};
 use self::render::Builtins;
 use self::source::{DEFAULT_VARIANT, Template};
 use crate::cli::NewArgs;
+use crate::plural;
 
 const SVC_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -76,11 +77,15 @@ fn generate(args: &NewArgs) -> miette::Result<ExitCode> {
     // Everything given on the command line is checked before the first question.
     let given_name = args.name.as_deref().map(name::parse).transpose()?;
     let template = choose_template(args, ask.as_mut())?;
+    let package = render::uses_package(&template);
+    if package && let Some(name) = &given_name {
+        name::check_package(name)?;
+    }
     let sets = answers::parse_sets(&args.set, &template.manifest)?;
 
     let name = match given_name {
         Some(name) => name,
-        None => ask.service_name()?,
+        None => ask.service_name(package)?,
     };
     if let Some(typed) = &name.slugged_from {
         eprintln!(
@@ -95,7 +100,6 @@ fn generate(args: &NewArgs) -> miette::Result<ExitCode> {
     let state = write::check_target(&target, args.force)?;
 
     let answers = answers::resolve(&template.manifest, sets, ask.as_mut())?;
-    drop(ask);
     for ignored in &answers.ignored {
         eprintln!("warning: {ignored}");
     }
@@ -115,23 +119,40 @@ fn generate(args: &NewArgs) -> miette::Result<ExitCode> {
     let context = render::context(&template.manifest, &builtins, &answers)?;
     let mut tree = render::render(&template, &context, &answers)?;
     record::record(&mut tree, &template.manifest, &name, &answers, SVC_VERSION)?;
+    let plan = write::plan(&tree, &target, state)?;
+    let overwritten = plan.overwritten(&tree);
 
     let shown = target.display().to_string();
     if args.dry_run {
         print(&output::tree(&shown, &tree))?;
-        eprintln!(
-            "dry run: {} files would be written to {shown}; nothing was written",
-            tree.files.len()
-        );
+        let files = plural::count(tree.files.len(), "file", "files");
+        match overwritten.is_empty() {
+            true => eprintln!("dry run: {files} would be written to {shown}; nothing was written"),
+            false => eprintln!(
+                "dry run: {files} would be written to {shown}, overwriting {}: {}; \
+                 nothing was written",
+                plural::count(overwritten.len(), "existing file", "existing files"),
+                overwritten.join(", ")
+            ),
+        }
         return Ok(ExitCode::SUCCESS);
     }
+    // A person at a terminal says yes first; otherwise --force is the yes, and the list below
+    // says what it overwrote.
+    if !overwritten.is_empty() && ask.is_interactive() && !ask.overwrite(&shown, &overwritten)? {
+        return Err(AnswerError::Cancelled.into());
+    }
+    drop(ask);
 
-    let written = write::write(&tree, &target, state)?;
-    if let Some(leftover) = written.leftover {
+    let written = write::write(&tree, &target, &plan)?;
+    if !written.overwritten.is_empty() {
         eprintln!(
-            "warning: the replaced directory could not be deleted; remove {} by hand",
-            leftover.display()
+            "overwrote {} in {shown} (every other file was kept):",
+            plural::count(written.overwritten.len(), "existing file", "existing files")
         );
+        for file in &written.overwritten {
+            eprintln!("    {file}");
+        }
     }
     if interrupt::requested() {
         eprintln!("interrupted after the project was complete; it is in {shown}");
@@ -142,12 +163,18 @@ fn generate(args: &NewArgs) -> miette::Result<ExitCode> {
 }
 
 fn list(args: &NewArgs) -> miette::Result<ExitCode> {
+    // The default is marked where it applies: when no variant or template is chosen.
+    let mut default = None;
     let templates: Vec<Template> = if let Some(dir) = &args.template {
         vec![source::directory(dir)?]
     } else if let Some(variant) = &args.variant {
         vec![source::embedded(variant)?]
     } else {
-        source::visible_variants()
+        let variants = source::visible_variants();
+        default = source::default_variant(&variants)
+            .ok()
+            .map(|index| variants[index]);
+        variants
             .into_iter()
             .map(source::embedded)
             .collect::<Result<_, _>>()?
@@ -156,7 +183,7 @@ fn list(args: &NewArgs) -> miette::Result<ExitCode> {
         eprintln!("no templates are embedded in this build; use --template DIR");
     }
     let manifests: Vec<_> = templates.iter().map(|t| &t.manifest).collect();
-    print(&output::list(&manifests))?;
+    print(&output::list(&manifests, default))?;
     Ok(ExitCode::SUCCESS)
 }
 

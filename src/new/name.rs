@@ -1,8 +1,10 @@
 //! The service name: a DNS label, and the Python package derived from it.
 //!
-//! The name becomes a directory, a Kubernetes object name, a Docker image name and (with '-'
-//! turned into '_') a Python package, so it has to be valid as all of them at once, and must
-//! not shadow a module the service imports.
+//! The name becomes a directory, a Kubernetes object name and a Docker image name, so it has
+//! to be valid as all of them at once. In templates that use the `package` built-in it is also
+//! (with '-' turned into '_') a Python package, which must not be a keyword nor shadow a module
+//! the service imports: [`check_package`] refuses those. The embedded variants keep their code
+//! in `app/`, so `svc new test` or `svc new email` is fine with them.
 
 use miette::Diagnostic;
 use thiserror::Error;
@@ -121,19 +123,32 @@ pub fn parse(raw: &str) -> Result<ServiceName, NameError> {
 }
 
 fn reserved(slug: &str, package: &str) -> Option<&'static str> {
-    if PYTHON_KEYWORDS.contains(&package) {
-        Some("it is a Python keyword, so the package could not be imported")
-    } else if PYTHON_STDLIB.contains(&package) {
-        Some("the package would shadow a module of the Python standard library")
-    } else if DEPENDENCIES.contains(&package) {
-        Some("the package would shadow a library that generated services use")
-    } else if GENERIC.contains(&package) {
+    if GENERIC.contains(&package) {
         Some("it is too generic: tools and templates use it for their own directories")
     } else if is_windows_device(slug) {
         Some("it is a device name on Windows, where the directory could not be created")
     } else {
         None
     }
+}
+
+/// For a template that makes a Python package of the name (it uses `{{ package }}`): refuses a
+/// package that could not be imported, or would shadow a module the service imports.
+pub fn check_package(name: &ServiceName) -> Result<(), NameError> {
+    let package = name.package.as_str();
+    let reason = if PYTHON_KEYWORDS.contains(&package) {
+        "it is a Python keyword, so the package could not be imported"
+    } else if PYTHON_STDLIB.contains(&package) {
+        "the package would shadow a module of the Python standard library"
+    } else if DEPENDENCIES.contains(&package) {
+        "the package would shadow a library that generated services use"
+    } else {
+        return Ok(());
+    };
+    Err(NameError::Reserved {
+        slug: name.slug.clone(),
+        reason,
+    })
 }
 
 /// CON, PRN, AUX, NUL, COM0-9 and LPT0-9 cannot name a file or directory on Windows.
@@ -292,11 +307,22 @@ mod tests {
 
     #[test]
     fn reserved_names_are_refused() {
+        for raw in ["app", "python", "tests", "con", "LPT1", "nul"] {
+            assert!(
+                matches!(parse(raw), Err(NameError::Reserved { .. })),
+                "{raw} should be reserved"
+            );
+        }
+        // Only the exact name is reserved, not names that contain it.
+        assert!(parse("console").is_ok());
+        assert!(parse("com10").is_ok());
+    }
+
+    #[test]
+    fn package_names_are_checked_only_when_asked() {
         for raw in [
             "test",
-            "app",
             "site",
-            "python",
             "fastapi",
             "redis",
             "celery",
@@ -304,19 +330,15 @@ mod tests {
             "typing",
             "email",
             "pydantic-settings",
-            "con",
-            "LPT1",
-            "nul",
         ] {
+            let name = ok(raw);
             assert!(
-                matches!(parse(raw), Err(NameError::Reserved { .. })),
-                "{raw} should be reserved"
+                matches!(check_package(&name), Err(NameError::Reserved { .. })),
+                "{raw} should be reserved as a package"
             );
         }
-        // Only the exact name is reserved, not names that contain it.
-        assert!(parse("redis-cache").is_ok());
-        assert!(parse("console").is_ok());
-        assert!(parse("com10").is_ok());
+        assert!(check_package(&ok("redis-cache")).is_ok());
+        assert!(check_package(&ok("orders-api")).is_ok());
     }
 
     #[test]

@@ -5,15 +5,20 @@ use std::fmt::Write as _;
 use super::manifest::{Kind, Manifest, Value};
 use super::render::RenderedTree;
 
-/// One block per template: its name, version and description, then one line per variable
-/// (name, type, default, allowed values, condition) and its help below.
-pub fn list(manifests: &[&Manifest]) -> String {
+/// One block per template: its name, version and description (and whether it is `default`, the
+/// variant used when none is chosen), then one line per variable (name, type, default, allowed
+/// values, condition) and its help below.
+pub fn list(manifests: &[&Manifest], default: Option<&str>) -> String {
     let mut out = String::new();
     for (index, manifest) in manifests.iter().enumerate() {
         if index > 0 {
             out.push('\n');
         }
-        let _ = write!(out, "{} (version {})", manifest.name, manifest.version);
+        let _ = write!(out, "{} (version {}", manifest.name, manifest.version);
+        if default == Some(manifest.name.as_str()) {
+            out.push_str(", the default");
+        }
+        out.push(')');
         if !manifest.description.is_empty() {
             let _ = write!(out, ": {}", manifest.description);
         }

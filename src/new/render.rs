@@ -237,6 +237,30 @@ fn is_tera(path: &str) -> bool {
         .is_some_and(|name| name.len() > TERA_SUFFIX.len() && name.ends_with(TERA_SUFFIX))
 }
 
+/// Whether the template uses the `package` built-in anywhere: in a file name, a rendered file
+/// (partials included), a derived value or a conditional path. Only then does the service name
+/// become a Python package, and only then can it shadow one (see [`super::name::check_package`]).
+pub fn uses_package(template: &Template) -> bool {
+    let tag = regex::Regex::new(r"(?s)\{[{%].*?[%}]\}").expect("a valid pattern");
+    let word = regex::Regex::new(r"\bpackage\b").expect("a valid pattern");
+    let mentions = |text: &str| tag.find_iter(text).any(|t| word.is_match(t.as_str()));
+    template.files.iter().any(|file| {
+        mentions(&file.path)
+            || ((is_tera(&file.path) || is_partial(&file.path))
+                && std::str::from_utf8(&file.contents).is_ok_and(&mentions))
+    }) || template
+        .manifest
+        .derived
+        .iter()
+        .any(|(_, expression)| mentions(expression))
+        || template
+            .manifest
+            .conditionals
+            .iter()
+            .flat_map(|c| &c.paths)
+            .any(|path| mentions(path))
+}
+
 fn is_partial(path: &str) -> bool {
     path.split('/').next() == Some(PARTIALS_DIR)
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
-fn fixture() -> PathBuf {
+pub(crate) fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ci/service")
 }
 
@@ -18,7 +18,7 @@ fn svc_in(dir: &Path) -> Command {
 }
 
 /// Run and return (exit code, stdout, stderr).
-fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = svc_in(dir).args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
@@ -45,13 +45,13 @@ fn snapshot_settings() -> insta::Settings {
 }
 
 /// A copy of `src` in a fresh temporary directory (for tests that edit files).
-fn copy_tree(src: &Path) -> tempfile::TempDir {
+pub(crate) fn copy_tree(src: &Path) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(src, tmp.path());
     tmp
 }
 
-fn copy_dir(src: &Path, dst: &Path) {
+pub(crate) fn copy_dir(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).unwrap();
     for entry in std::fs::read_dir(src).unwrap() {
         let entry = entry.unwrap();
@@ -430,7 +430,7 @@ fn baseline_hides_recorded_findings_by_code_not_by_line() {
     let (code, found, stderr) = audit(&["."]);
     assert_eq!((code, found), (0, vec![]));
     assert!(
-        stderr.contains("1 baseline entries no longer match")
+        stderr.contains("1 baseline entry no longer matches")
             && stderr.contains("  app/invoices.py LG001 print-call (1 of 1 gone)"),
         "{stderr}"
     );

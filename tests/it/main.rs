@@ -7,6 +7,7 @@ mod facts;
 #[cfg(unix)]
 mod fault;
 mod fuzz;
+mod hostile_new;
 mod new;
 #[cfg(unix)]
 mod new_faults;

@@ -9,39 +9,39 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 /// 2030-03-17: pins the `year` built-in.
-const SOURCE_DATE_EPOCH: &str = "1900000000";
+pub(crate) const SOURCE_DATE_EPOCH: &str = "1900000000";
 
-fn repo() -> &'static Path {
+pub(crate) fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn fixture() -> PathBuf {
+pub(crate) fn fixture() -> PathBuf {
     repo().join("templates/_test")
 }
 
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Output {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// A temporary working directory to run `svc new` in.
-struct Sandbox {
-    dir: tempfile::TempDir,
+pub(crate) struct Sandbox {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Sandbox {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
-    fn path(&self, relative: &str) -> PathBuf {
+    pub(crate) fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
 
-    fn svc(&self) -> Command {
+    pub(crate) fn svc(&self) -> Command {
         let mut cmd = Command::cargo_bin("svc").unwrap();
         cmd.current_dir(self.dir.path())
             .env("NO_COLOR", "1")
@@ -49,7 +49,7 @@ impl Sandbox {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         let out = self.svc().args(args).output().unwrap();
         Output {
             code: out.status.code().unwrap_or(-1),
@@ -59,7 +59,7 @@ impl Sandbox {
     }
 
     /// `svc new ARGS... --template templates/_test`.
-    fn new_from_fixture(&self, args: &[&str]) -> Output {
+    pub(crate) fn new_from_fixture(&self, args: &[&str]) -> Output {
         let template = fixture();
         let mut all = vec!["new"];
         all.extend_from_slice(args);
@@ -68,12 +68,12 @@ impl Sandbox {
     }
 
     /// Names in the working directory, hidden ones included: temp dirs must not linger.
-    fn entries(&self) -> Vec<String> {
+    pub(crate) fn entries(&self) -> Vec<String> {
         entries(self.dir.path())
     }
 }
 
-fn entries(dir: &Path) -> Vec<String> {
+pub(crate) fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -83,14 +83,14 @@ fn entries(dir: &Path) -> Vec<String> {
 }
 
 /// miette wraps long messages and draws a margin; compare the words only.
-fn flat(text: &str) -> String {
+pub(crate) fn flat(text: &str) -> String {
     text.replace(['│', '×', '╰', '─', '▶', '├'], " ")
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
 }
 
-fn assert_usage_error(out: &Output, message: &str) {
+pub(crate) fn assert_usage_error(out: &Output, message: &str) {
     assert_eq!(out.code, 2, "stderr: {}", out.stderr);
     assert!(
         out.stdout.is_empty(),
@@ -534,7 +534,9 @@ fn non_empty_target_without_force_is_left_untouched() {
     let out = sandbox.new_from_fixture(&["orders-api", "--yes"]);
     assert_usage_error(&out, "orders-api already exists and is not empty");
     assert!(
-        flat(&out.stderr).contains("pass --force to replace it"),
+        flat(&out.stderr).contains(
+            "pass --force to write the generated files into it (its other files are kept)"
+        ),
         "{}",
         out.stderr
     );
@@ -547,17 +549,30 @@ fn non_empty_target_without_force_is_left_untouched() {
 }
 
 #[test]
-fn force_replaces_a_non_empty_target_completely() {
+fn force_writes_into_a_non_empty_target_and_keeps_its_other_files() {
     let sandbox = Sandbox::new();
     fs::create_dir_all(sandbox.path("out/old/deep")).unwrap();
     fs::write(sandbox.path("out/old/deep/file.txt"), "old").unwrap();
     let out = sandbox.new_from_fixture(&["orders-api", "--yes", "--force", "--output", "out"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(!sandbox.path("out/old").exists());
+    assert_eq!(
+        fs::read_to_string(sandbox.path("out/old/deep/file.txt")).unwrap(),
+        "old"
+    );
     assert!(sandbox.path("out/orders_api/__init__.py").is_file());
     assert!(out.stderr.contains("cd out"), "{}", out.stderr);
-    // Neither the staging directory nor the replaced one is left behind.
+    // Nothing existed with the project's names: nothing was overwritten.
+    assert!(!out.stderr.contains("overwrote"), "{}", out.stderr);
+    // No temporary file is left behind, here or inside the target.
     assert_eq!(sandbox.entries(), ["out"]);
+    let mut leftovers = Vec::new();
+    for entry in fs::read_dir(sandbox.path("out")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.starts_with(".svc-") {
+            leftovers.push(name);
+        }
+    }
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[test]
@@ -589,7 +604,7 @@ fn a_file_in_the_way_is_refused_even_with_force() {
 // Custom templates and failures --------------------------------------------------------------
 
 /// Writes a template tree: `(path, contents)` pairs under `root`.
-fn write_template(root: &Path, files: &[(&str, &str)]) {
+pub(crate) fn write_template(root: &Path, files: &[(&str, &str)]) {
     for (path, contents) in files {
         let path = root.join(path);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -807,8 +822,8 @@ fn prompts_validate_as_typed_and_re_prompt() {
     answer("looks like a path", "My Service\r");
     // python_version: a Select; one down from the default 3.12 is 3.13.
     answer("python_version", "\x1b[B\r");
-    // auth: a Confirm; 'n' answers at once, so `issuer` (when = "auth") is not asked.
-    answer("Protect routes", "n");
+    // auth: a Confirm, answered with Enter; 'n' then, so `issuer` (when = "auth") is not asked.
+    answer("Protect routes", "n\r");
     answer("replicas", "11\r");
     answer("must be at most 10", "3\r");
 

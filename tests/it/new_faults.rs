@@ -91,13 +91,17 @@ fn a_read_only_parent_is_an_error_and_nothing_changes() {
     let before = dump(&parent);
     let _locked = Locked::new(&parent, 0o555);
 
-    for (target, extra) in [("fresh", None), ("existing", Some("--force"))] {
+    // --force writes into `existing` itself, which only its owner may write in.
+    for (target, extra, message) in [
+        ("fresh", None, "cannot create a temporary directory in ."),
+        ("existing", Some("--force"), "cannot create existing/"),
+    ] {
         let mut cmd = fault::svc_unprivileged(dir.path());
         cmd.current_dir(&parent)
             .args(["new", target, "--variant", "_test", "--yes"])
             .args(extra);
         let run = run_bounded(&mut cmd, LIMIT);
-        assert_failed_cleanly(&run, "cannot create a temporary directory in .");
+        assert_failed_cleanly(&run, message);
         assert_failed_cleanly(&run, "Permission denied (os error 13)");
         assert_eq!(dump(&parent), before, "{target}");
     }

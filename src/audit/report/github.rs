@@ -7,6 +7,7 @@ use std::io::Write;
 
 use super::{RenderOptions, Report, Reporter};
 use crate::audit::rules::Severity;
+use crate::plural::count;
 
 pub struct GithubReporter;
 
@@ -41,8 +42,13 @@ impl Reporter for GithubReporter {
             let s = &report.summary;
             writeln!(
                 out,
-                "svc: {} findings ({} errors, {} warnings, {} info) in {} files across {} services.",
-                s.findings, s.errors, s.warnings, s.infos, s.files, s.services
+                "svc: {} ({}, {}, {} info) in {} across {}.",
+                count(s.findings, "finding", "findings"),
+                count(s.errors, "error", "errors"),
+                count(s.warnings, "warning", "warnings"),
+                s.infos,
+                count(s.files, "file", "files"),
+                count(s.services, "service", "services")
             )?;
         }
         Ok(())

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use super::{RenderOptions, Report, ReportedFinding, Reporter};
 use crate::audit::rules::Severity;
+use crate::plural::count;
 
 /// Findings rendered together before they are written: enough to keep both threads busy,
 /// few enough that a report of many findings is not held whole.
@@ -204,14 +205,20 @@ impl Reporter for TextReporter {
             if s.findings == 0 {
                 writeln!(
                     out,
-                    "No findings: {} files, {} services audited.",
-                    s.files, s.services
+                    "No findings: {}, {} audited.",
+                    count(s.files, "file", "files"),
+                    count(s.services, "service", "services")
                 )?;
             } else {
                 writeln!(
                     out,
-                    "Found {} findings ({} errors, {} warnings, {} info) in {} files across {} services.",
-                    s.findings, s.errors, s.warnings, s.infos, s.files, s.services
+                    "Found {} ({}, {}, {} info) in {} across {}.",
+                    count(s.findings, "finding", "findings"),
+                    count(s.errors, "error", "errors"),
+                    count(s.warnings, "warning", "warnings"),
+                    s.infos,
+                    count(s.files, "file", "files"),
+                    count(s.services, "service", "services")
                 )?;
             }
         }

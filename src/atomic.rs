@@ -1,0 +1,177 @@
+//! Replacing one file at a time without a moment when it is half-written: the new content goes
+//! into a temporary file in the same directory, which is then renamed over the old one.
+//!
+//! A rename replaces the directory entry, so a symbolic link at the target is replaced, never
+//! followed; callers that must not replace links check for them first. Staging and committing
+//! are separate steps so that a caller can stage every file before it changes any of them: the
+//! slow, failure-prone part (writing, a full disk) then changes nothing.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use tempfile::TempPath;
+
+/// The permissions the new file gets.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// A file that did not exist: the user's umask applies, as to any file they create;
+    /// `executable` adds execute permission wherever read permission is set.
+    New { executable: bool },
+    /// Replaces a file: its permissions carry over (plus execute permission when asked).
+    Existing {
+        permissions: fs::Permissions,
+        executable: bool,
+    },
+}
+
+/// New content written next to `path`, not yet in place. Dropped without [`Staged::commit`],
+/// the temporary file is removed.
+#[derive(Debug)]
+pub struct Staged {
+    temp: TempPath,
+    path: PathBuf,
+}
+
+/// Writes `contents` into a temporary file named `.{prefix}-{file name}-XXXXXX` next to `path`.
+pub fn stage(path: &Path, contents: &[u8], mode: &Mode, prefix: &str) -> io::Result<Staged> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut builder = tempfile::Builder::new();
+    let prefix = format!(".{prefix}-{name}-");
+    builder.prefix(&prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Created with 0666 minus the umask, as `fs::write` would; tempfile's default is 0600.
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut file = builder.tempfile_in(dir)?;
+    file.write_all(contents)?;
+    let (file, temp) = file.into_parts();
+    drop(file);
+    match mode {
+        Mode::New { executable } => {
+            if *executable {
+                make_executable(&temp, fs::metadata(&temp)?.permissions())?;
+            }
+        }
+        Mode::Existing {
+            permissions,
+            executable,
+        } => {
+            if *executable {
+                make_executable(&temp, permissions.clone())?;
+            } else {
+                fs::set_permissions(&temp, permissions.clone())?;
+            }
+        }
+    }
+    Ok(Staged {
+        temp,
+        path: path.to_owned(),
+    })
+}
+
+impl Staged {
+    /// Where the file goes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the file into place, replacing whatever is there.
+    pub fn commit(self) -> io::Result<()> {
+        self.temp.persist(&self.path).map_err(|e| e.error)
+    }
+
+    /// Renames the file into place, failing if something appeared there since it was planned.
+    pub fn commit_new(self) -> io::Result<()> {
+        self.temp.persist_noclobber(&self.path).map_err(|e| e.error)
+    }
+}
+
+/// Writes `contents` to `path` through a temporary file (permissions kept when it exists).
+pub fn replace(path: &Path, contents: &[u8], prefix: &str) -> io::Result<()> {
+    let mode = match fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.is_file() => Mode::Existing {
+            permissions: metadata.permissions(),
+            executable: false,
+        },
+        _ => Mode::New { executable: false },
+    };
+    stage(path, contents, &mode, prefix)?.commit()
+}
+
+/// Adds execute permission wherever read permission is set (as `chmod +x` under the umask).
+#[cfg(unix)]
+fn make_executable(path: &Path, permissions: fs::Permissions) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut permissions = permissions;
+    let mode = permissions.mode();
+    permissions.set_mode(mode | ((mode & 0o444) >> 2));
+    fs::set_permissions(path, permissions)
+}
+
+#[cfg(not(unix))]
+fn make_executable(path: &Path, permissions: fs::Permissions) -> io::Result<()> {
+    fs::set_permissions(path, permissions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_files_are_invisible_until_committed_and_removed_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        fs::write(&path, "old").unwrap();
+        let staged = stage(&path, b"new", &Mode::New { executable: false }, "t").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
+        drop(staged);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        let staged = stage(&path, b"new", &Mode::New { executable: false }, "t").unwrap();
+        assert!(staged.commit_new().is_err(), "a.txt exists");
+        replace(&path, b"new", "t").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn permissions_follow_the_umask_or_the_replaced_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let fresh = dir.path().join("fresh");
+        stage(&fresh, b"", &Mode::New { executable: true }, "t")
+            .unwrap()
+            .commit_new()
+            .unwrap();
+        assert_ne!(mode(&fresh) & 0o100, 0);
+        assert_ne!(mode(&fresh) & 0o044, 0, "not tempfile's 0600");
+
+        let kept = dir.path().join("kept");
+        fs::write(&kept, "old").unwrap();
+        fs::set_permissions(&kept, fs::Permissions::from_mode(0o640)).unwrap();
+        replace(&kept, b"new", "t").unwrap();
+        assert_eq!(mode(&kept), 0o640);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "mine").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        replace(&link, b"new", "t").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "mine");
+        assert!(!fs::symlink_metadata(&link).unwrap().is_symlink());
+    }
+}
