@@ -394,7 +394,8 @@ def precision(args) -> int:
         tot.update(c)
         judged = c["true"] + c["false"]
         data.append({"rule": code, "true": c["true"], "false": c["false"],
-                     "unjudged": c["unjudged"], "precision": c["true"] / judged if judged else None})
+                     "unjudged": c["unjudged"],
+                     "precision": c["true"] / judged if judged else None})
     judged = tot["true"] + tot["false"]
     summary = {"true": tot["true"], "false": tot["false"], "unjudged": tot["unjudged"],
                "precision": tot["true"] / judged if judged else None}
