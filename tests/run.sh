@@ -32,6 +32,19 @@ echo "== cargo nextest"
 cargo nextest run --no-fail-fast
 cargo build --quiet
 
+# The real-world corpus (bench/realworld): every rule change shows its effect on real code as
+# a change of the committed finding counts. The archives are cached outside the clone, so only
+# a machine's first run downloads them (pip, PyPI).
+status=0
+echo "== realworld corpus (bench/realworld)"
+export SVC_REALWORLD_CACHE="${SVC_REALWORLD_CACHE:-$HOME/.cache/svc/realworld}"
+if python3 bench/realworld/fetch.py; then
+  python3 bench/realworld/score.py --svc target/debug/svc --check-snapshot || status=1
+else
+  echo "realworld corpus: FETCH FAILED (no network to PyPI?), so the snapshot was not checked" >&2
+  status=1
+fi
+
 # A real Redis for the generated services' own tests, stopped whatever happens.
 REDIS_PORT="${REDIS_PORT:-6399}"
 redis_dir="$(mktemp -d)"
@@ -51,7 +64,6 @@ export SVC_BIN="$PWD/target/debug/svc"
 
 # Each generated variant, end to end (generate, fresh venv, its own tests, ruff, hadolint,
 # svc audit, live HTTP checks). Every script ends with an "N passed, M failed" line.
-status=0
 for check in tests/e2e/check_*.py; do
   [ -e "$check" ] || continue
   echo "== $check"
