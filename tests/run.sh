@@ -23,6 +23,12 @@ if [ ! -x target/pre-commit-venv/bin/pre-commit ]; then
   python3 -m venv target/pre-commit-venv
   target/pre-commit-venv/bin/pip install -q pre-commit
 fi
+# The AWS SAM CLI, for `sam build` of the lambda variant (tests/e2e/check_lambda.py finds it in
+# this venv; its Python builder needs no Docker).
+if [ ! -x target/sam-venv/bin/sam ]; then
+  python3 -m venv target/sam-venv
+  target/sam-venv/bin/pip install -q aws-sam-cli
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

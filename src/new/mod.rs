@@ -158,7 +158,10 @@ fn generate(args: &NewArgs) -> miette::Result<ExitCode> {
         eprintln!("interrupted after the project was complete; it is in {shown}");
         return Ok(ExitCode::from(interrupt::EXIT_CODE));
     }
-    eprint!("{}", output::next_steps(&shown, &template.manifest));
+    eprint!(
+        "{}",
+        output::next_steps(&shown, &template.manifest, &answers)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::answers::Answers;
 use super::manifest::{Kind, Manifest, Value};
 use super::render::RenderedTree;
 
@@ -131,14 +132,23 @@ pub fn tree(root: &str, tree: &RenderedTree) -> String {
     out
 }
 
-/// What to type after the project exists.
-pub fn next_steps(target: &str, manifest: &Manifest) -> String {
+/// What to type after the project exists. The venv is made with the Python the project was
+/// generated for (`python_version`), as its README says, when the template has that option.
+pub fn next_steps(target: &str, manifest: &Manifest, answers: &Answers) -> String {
+    let python = match answers.get("python_version") {
+        Some(Value::String(version))
+            if !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.') =>
+        {
+            format!("python{version}")
+        }
+        _ => "python3".to_owned(),
+    };
     format!(
         "Created {target} from the {name} template (version {version}).\n\
          \n\
          Next steps:\n\
          \x20 cd {cd}\n\
-         \x20 python3 -m venv .venv && . .venv/bin/activate\n\
+         \x20 {python} -m venv .venv && . .venv/bin/activate\n\
          \x20 pip install -e '.[dev]'\n\
          \x20 pytest\n\
          \x20 svc audit\n",
@@ -195,6 +205,37 @@ mod tests {
              │       └── routes.py\n\
              └── run.sh*\n"
         );
+    }
+
+    #[test]
+    fn next_steps_make_the_venv_with_the_generated_python() {
+        let manifest = crate::new::manifest::parse(
+            "template.toml",
+            "[template]\nname = \"t\"\nversion = \"1\"\n",
+        )
+        .unwrap();
+        let answers = |values: Vec<(String, Value)>| Answers {
+            values,
+            ..Answers::default()
+        };
+        let chosen = answers(vec![(
+            "python_version".to_owned(),
+            Value::String("3.11".to_owned()),
+        )]);
+        let steps = next_steps("orders-api", &manifest, &chosen);
+        assert!(
+            steps.contains("\n  python3.11 -m venv .venv && "),
+            "{steps}"
+        );
+        // A template without the option (or with an odd value) gets the generic name.
+        let steps = next_steps("orders-api", &manifest, &answers(Vec::new()));
+        assert!(steps.contains("\n  python3 -m venv .venv && "), "{steps}");
+        let odd = answers(vec![(
+            "python_version".to_owned(),
+            Value::String("3.12; rm -rf /".to_owned()),
+        )]);
+        let steps = next_steps("orders-api", &manifest, &odd);
+        assert!(steps.contains("\n  python3 -m venv .venv && "), "{steps}");
     }
 
     #[test]

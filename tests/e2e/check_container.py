@@ -38,12 +38,15 @@ import sys
 import tempfile
 import threading
 import time
-import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pythons  # noqa: E402
+from pythons import find_python  # noqa: E402, F401 - check_faults imports it from here
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO / "templates" / "container"
@@ -254,26 +257,6 @@ class OtlpCollector:
 # ----------------------------------------------------------------------------- set-up
 
 
-def find_python(version: str) -> str | None:
-    """An interpreter that really is Python {version}: on PATH, else the newest pyenv build."""
-    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    builds = sorted(
-        root.glob(f"{version}.*/bin/python{version}") if root.is_dir() else [],
-        key=lambda p: [int(x) for x in re.findall(r"\d+", p.parts[-3])],
-        reverse=True,
-    )
-    # A pyenv shim on PATH may exist and still refuse to run: ask each candidate.
-    for candidate in [shutil.which(f"python{version}"), *map(str, builds)]:
-        if candidate is None:
-            continue
-        probe = run(
-            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], timeout=30
-        )
-        if probe.returncode == 0 and probe.stdout.strip() == version:
-            return candidate
-    return None
-
-
 @dataclass(frozen=True)
 class Combo:
     python: str
@@ -291,15 +274,15 @@ class Combo:
 
 
 def combos(quick: bool, report: Report) -> tuple[list[Combo], dict[str, str]]:
-    manifest = tomllib.loads((TEMPLATE_DIR / "template.toml").read_text())
-    python_var = next(v for v in manifest["variables"] if v["name"] == "python_version")
-    default, choices = python_var["default"], python_var["choices"]
-    interpreters = {v: p for v in choices if (p := find_python(v))}
-    if not interpreters:
-        report.record(False, "interpreters", f"none of {choices} found on PATH or in pyenv")
-        return [], interpreters
-    main = default if default in interpreters else sorted(interpreters)[-1]
-    if main != default:
+    default, choices = pythons.python_variable(TEMPLATE_DIR)
+    chosen = pythons.for_template(TEMPLATE_DIR)
+    if chosen is None:
+        report.record(False, "interpreters", pythons.missing(TEMPLATE_DIR))
+        return [], {}
+    main = chosen.version
+    interpreters = {main: chosen.path}
+    interpreters.update({v: p for v in choices if v != main and (p := find_python(v))})
+    if chosen.fell_back:
         report.record(None, f"python {default}", "not installed: the option matrix uses " + main)
     result = [Combo(main, auth, rate) for auth in (True, False) for rate in (True, False)]
     if quick:

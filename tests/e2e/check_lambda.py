@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end check of the `lambda` template: generate, install, test, lint, audit, invoke.
+"""End-to-end check of the `lambda` template: generate, install, test, lint, audit, invoke, build.
 
 For the combinations that matter (everything on with the SQS function; everything off) it
 generates a service with `svc new`, runs `svc audit` (zero findings) and `cfn-lint
@@ -8,13 +8,25 @@ pytest (the real-Redis tests against REDIS_URL, none skipped) and ruff, then inv
 deployed handler (`app.handler.handler`, what template.yaml names) in fresh processes with the
 sample events: /healthz 200 with security headers, 401 without a token, 201 with a valid JWT
 against the real Redis, a JSON 404, the SQS sample batch, and that importing the handler pulls
-in none of the lazily imported libraries (pyjwt, cryptography, redis, limits, httpx2).
+in none of the lazily imported libraries (pyjwt, cryptography, redis, limits, httpx2). With
+OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local collector, an invocation's spans must have
+arrived when the handler returns (the process then exits without any exit-time flush).
+
+Then `sam build` (the AWS SAM CLI in target/sam-venv, which tests/run.sh installs; no Docker),
+with the service's Python first on PATH: the build for the template's architecture must hold
+every pinned requirement, built for that architecture; a build for this machine's architecture
+(the same template otherwise) is imported by a fresh `python -I -S` whose sys.path is the
+artefact and the standard library only, and invoked with every sample event in events/ (each
+with its expected status), checking that every log line of an invocation carries its
+`aws_request_id` and `xray_trace_id` and that no module came from anywhere else.
 
 Usage:  REDIS_URL=redis://127.0.0.1:6379/0 tests/e2e/check_lambda.py [--keep]
 
-Environment: SVC_BIN (default target/debug/svc), REDIS_URL (required), PIP_CACHE_DIR.
+Environment: SVC_BIN (default target/debug/svc), REDIS_URL (required), SAM_BIN (default
+target/sam-venv/bin/sam), PIP_CACHE_DIR. The interpreter: see tests/e2e/pythons.py.
 Prints PASS/FAIL/SKIP per step and ends with `N passed, M failed`; exits 1 on any failure.
-Only 127.0.0.1 is contacted; every step has a timeout; it starts no long-lived process.
+Only 127.0.0.1 is contacted, apart from the package index pip and `sam build` install from;
+every step has a timeout; it starts no long-lived process.
 """
 
 from __future__ import annotations
@@ -22,6 +34,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -29,7 +43,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_container import Report, find_python, run, tail  # noqa: E402
+import pythons  # noqa: E402
+from check_container import OtlpCollector, Report, run, tail  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE = "e2e-lambda"
@@ -70,6 +85,69 @@ claims = {"iss": "https://issuer.e2e/", "aud": sys.argv[1], "sub": "alice", "iat
 print(jwt.encode(claims, key, algorithm="RS256")); print(pem, end="")
 '''
 
+# With OTEL_EXPORTER_OTLP_ENDPOINT set: one invocation, then an exit that runs no exit-time
+# flush (as a frozen execution environment sends nothing): spans must be out already.
+FLUSH = r'''
+import json, os, sys, time
+import app.handler as h
+class Ctx:
+    function_name = "e2e"; memory_limit_in_mb = 512; aws_request_id = "e2e-flush"
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:e2e"
+    def get_remaining_time_in_millis(self): return 10_000
+start = time.perf_counter()
+r = h.handler(json.loads(sys.argv[1]), Ctx())
+print(json.dumps({"status": r["statusCode"], "ms": (time.perf_counter() - start) * 1000}), flush=True)
+os._exit(0)
+'''
+
+# Runs as `python -I -S`: sys.path is the standard library, plus the built artefact (argv[1]).
+# Each invocation gets its own request id and X-Ray trace header, as the Lambda runtime sets.
+ARTEFACT = r'''
+import base64, json, os, sys, sysconfig
+root = os.path.realpath(sys.argv[1])
+sys.path.insert(0, root)
+class Ctx:
+    function_name = "e2e"; memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:e2e"
+    def __init__(self, n): self.aws_request_id = f"artefact-{n}"
+    def get_remaining_time_in_millis(self): return 10_000
+out = []
+for n, (module, name, event) in enumerate(json.loads(sys.argv[2])):
+    os.environ["_X_AMZN_TRACE_ID"] = f"Root=1-00000000-{n:024x};Parent=53995c3f42cd8ad8;Sampled=0"
+    handler = __import__(module, fromlist=["handler"]).handler
+    r = handler(event, Ctx(n))
+    if "statusCode" in r:
+        body = r.get("body") or ""
+        if r.get("isBase64Encoded"): body = base64.b64decode(body).decode()
+        r = {"status": r["statusCode"], "body": body}
+    out.append({"name": name, "response": r})
+    del os.environ["_X_AMZN_TRACE_ID"]
+allowed = [root] + sorted({os.path.realpath(p) for k, p in sysconfig.get_paths().items() if "stdlib" in k})
+outside = sorted(
+    name for name, m in list(sys.modules.items())
+    if getattr(m, "__file__", None)
+    and not any(os.path.realpath(m.__file__).startswith(p + os.sep) for p in allowed)
+)
+print(json.dumps({"responses": out, "outside": outside, "sys_path": sys.path}))
+'''
+
+# What each sample event in events/ must answer through the built artefact; an event missing
+# here fails the check, so a new sample gets an expectation.
+def expected_answers(auth: bool) -> dict[str, object]:
+    return {
+        "healthz.json": 200,
+        "healthz_dev_stage.json": 200,  # a named stage: /dev/healthz
+        "create_item.json": 401 if auth else 201,  # auth: its placeholder token is refused
+        "sqs.json": {"batchItemFailures": []},
+    }
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+SAM_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
 
 class LambdaCheck:
     def __init__(self, label: str, options: dict[str, str], work: Path, venv: Path, args) -> None:
@@ -88,7 +166,8 @@ class LambdaCheck:
         self.service.parent.mkdir(parents=True, exist_ok=True)
         sets = [arg for name, value in self.options.items() for arg in ("--set", f"{name}={value}")]
         result = run(
-            [self.args.svc, "new", SERVICE, "--variant", "lambda", "--yes", "-o", str(self.service), *sets],
+            [self.args.svc, "new", SERVICE, "--variant", "lambda", "--yes", "-o", str(self.service), *sets,
+             *self.args.python.set_option()],  # fmt: skip
             timeout=60,
         )
         ok = result.returncode == 0 and (self.service / "template.yaml").is_file()
@@ -119,6 +198,14 @@ class LambdaCheck:
         self.check(ok, "pytest (Redis tests on REDIS_URL, none skipped)", summary if ok else tail(result.stdout, 40))
         self.report.figures.append(f"{self.label}: pytest {summary}")
 
+    def sign(self) -> tuple[str, dict[str, str]] | None:
+        """A valid test JWT and the settings that accept it."""
+        made = run([self.py(), "-c", TOKEN, SERVICE], timeout=60)
+        if not self.check(made.returncode == 0, "sign a test JWT", tail(made.stderr)):
+            return None
+        token, pem = made.stdout.split("\n", 1)
+        return token, {"JWT_ISSUER": "https://issuer.e2e/", "JWT_AUDIENCE": SERVICE, "JWT_PUBLIC_KEY": pem}
+
     def invoke(self) -> None:
         auth = self.options["auth"] == "true"
         env = {
@@ -128,11 +215,11 @@ class LambdaCheck:
         }
         token = ""
         if auth:
-            made = run([self.py(), "-c", TOKEN, SERVICE], timeout=60)
-            if not self.check(made.returncode == 0, "sign a test JWT", tail(made.stderr)):
+            signed = self.sign()
+            if signed is None:
                 return
-            token, pem = made.stdout.split("\n", 1)
-            env.update(JWT_ISSUER="https://issuer.e2e/", JWT_AUDIENCE=SERVICE, JWT_PUBLIC_KEY=pem)
+            token, jwt_env = signed
+            env.update(jwt_env)
         events_dir = self.service / "events"
         health = json.loads((events_dir / "healthz.json").read_text())
         create = json.loads((events_dir / "create_item.json").read_text())
@@ -174,6 +261,146 @@ class LambdaCheck:
             self.check(result.returncode == 0 and json.loads(out[0] or "{}") == {"batchItemFailures": []},
                        "events/sqs.json through app.sqs.handler on the real Redis", tail(out[0] + result.stderr))  # fmt: skip
 
+    def flush(self) -> None:
+        """With OTLP export on, the invocation's spans have left when the handler returns."""
+        event = json.loads((self.service / "events" / "create_item.json").read_text())
+        del event["headers"]["authorization"]  # 401 with auth, 201 without: traced either way
+        with OtlpCollector() as collector:
+            env = {
+                "PATH": os.environ.get("PATH", ""),
+                "REDIS_URL": self.args.redis_url,
+                "SERVICE_NAME": f"e2e-flush-{int(time.time() * 1000)}",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+                # Nothing exported on the batch timer while the invocation runs.
+                "OTEL_BSP_SCHEDULE_DELAY": "60000",
+            }
+            if self.options["auth"] == "true":
+                env.update(JWT_ISSUER="https://issuer.e2e/", JWT_AUDIENCE=SERVICE,
+                           JWT_JWKS_URL="https://issuer.e2e/jwks.json")  # fmt: skip
+            result = run([self.py(), "-c", FLUSH, json.dumps(event)], cwd=self.service, env=env, timeout=60)
+            traces = [e for e in collector.exports if e[0] == "/v1/traces"]
+        out = result.stdout.strip().splitlines()[-1:] or ["{}"]
+        detail = f"exit {result.returncode}, {len(traces)} export(s), {out[0]} {tail(result.stderr)}"
+        self.check(result.returncode == 0 and bool(traces) and json.loads(out[0]).get("status") in (201, 401),
+                   "OTLP on: spans exported before the handler returns (no exit-time flush)", detail)  # fmt: skip
+
+    def sam_build(self, arch: str | None) -> Path | None:
+        """`sam build` of template.yaml, or of a copy built for `arch`; the build directory."""
+        template = self.service / "template.yaml"
+        if arch is not None:
+            text = template.read_text()
+            changed = re.sub(r"Architectures: \[\w+\]", f"Architectures: [{arch}]", text)
+            if changed == text:
+                self.check(False, f"template.yaml copy for {arch}", "no Architectures line")
+                return None
+            template = self.service.parent / f"template-{arch}.yaml"
+            template.write_text(changed)
+        build = self.service.parent / f"sam-build-{arch or 'template'}"
+        # SAM looks `python3.X` up on PATH for the python3.X runtime: the service's own interpreter
+        # (its venv, which has pip) comes first.
+        path = os.pathsep.join([str(self.venv / "bin"), self.args.python.bin_dir, os.environ.get("PATH", "")])
+        env = {**os.environ, "PATH": path, "SAM_CLI_TELEMETRY": "0"}
+        cmd = [self.args.sam, "build", "--template-file", str(template), "--base-dir", str(self.service),
+               "--build-dir", str(build)]  # fmt: skip
+        t0 = time.monotonic()
+        result = run(cmd, cwd=self.service, env=env, timeout=900)
+        output = result.stdout + result.stderr
+        ok = result.returncode == 0 and "Build Succeeded" in output
+        step = "sam build" + (f" (a copy for this machine's {arch})" if arch else " template.yaml")
+        self.check(ok, step, f"{time.monotonic() - t0:.0f}s" if ok else tail(output, 30))
+        if ok:
+            # SAM only warns, and builds a package without any library in it.
+            lost = "requirements.txt file not found" in output
+            self.check(not lost, f"{step}: dependencies from requirements.txt",
+                       "requirements.txt file not found: no library packaged" if lost else "")  # fmt: skip
+        return build if ok else None
+
+    def packaged(self, build: Path) -> None:
+        """The template's build holds every pinned requirement, compiled for its architecture."""
+        template = (self.service / "template.yaml").read_text()
+        found = re.search(r"Architectures: \[(\w+)\]", template)
+        arch = found.group(1) if found else "x86_64"  # Lambda's default
+        api = build / "ApiFunction"
+        dists = set()
+        for info in api.glob("*.dist-info"):
+            name, _, version = info.name[: -len(".dist-info")].rpartition("-")
+            dists.add(f"{canonical(name)}=={version}")
+        pins = []
+        requirements = self.service / "requirements.txt"
+        if not requirements.is_file():
+            self.check(False, "sam build: the pinned requirements in the package", "no requirements.txt")
+            return
+        for line in requirements.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[^\]]*\])?==(\S+)", line.strip())
+                pins.append(f"{canonical(match.group(1))}=={match.group(3)}" if match else f"unpinned: {line}")
+        missing = [pin for pin in pins if pin not in dists]
+        self.check(bool(pins) and not missing, f"sam build: all {len(pins)} pinned requirements in the package",
+                   f"missing: {missing}" if missing else "")  # fmt: skip
+        token = {"arm64": "aarch64", "x86_64": "x86_64"}[arch]
+        tag = f"cpython-{self.args.python.version.replace('.', '')}-"
+        native = [p for p in api.rglob("*.so") if "-linux-gnu" in p.name]
+        wrong = [p.name for p in native if token not in p.name or tag not in p.name]
+        self.check(bool(native) and not wrong, f"sam build: native modules built for {arch}, {tag[:-1]}",
+                   f"{len(native)} native modules" + (f", wrong: {wrong[:5]}" if wrong else ""))  # fmt: skip
+
+    def artefact(self, build: Path) -> None:
+        """The built function imported with nothing but itself and the stdlib, every sample invoked."""
+        auth = self.options["auth"] == "true"
+        env = {"PATH": "/usr/bin:/bin", "REDIS_URL": self.args.redis_url,
+               "SERVICE_NAME": f"e2e-artefact-{int(time.time() * 1000)}"}  # fmt: skip
+        token = ""
+        if auth:
+            signed = self.sign()
+            if signed is None:
+                return
+            token, jwt_env = signed
+            env.update(jwt_env)
+        expected = expected_answers(auth)
+        calls, wanted = [], []
+        for path in sorted((self.service / "events").glob("*.json")):
+            event = json.loads(path.read_text())
+            if path.name not in expected:
+                self.check(False, f"events/{path.name}: an expected answer", "add it to expected_answers")
+                continue
+            module = "app.sqs" if "Records" in event else "app.handler"
+            calls.append([module, path.name, event])
+            wanted.append(expected[path.name])
+            if path.name == "create_item.json" and auth:
+                signed_event = json.loads(json.dumps(event))
+                signed_event["headers"]["authorization"] = f"Bearer {token}"
+                calls.append([module, "create_item.json with a valid token", signed_event])
+                wanted.append(201)
+        result = run([self.args.python.path, "-I", "-S", "-c", ARTEFACT, str(build / "ApiFunction"), json.dumps(calls)],
+                     cwd=build, env=env, timeout=120)  # fmt: skip
+        lines = result.stdout.strip().splitlines()
+        ok = result.returncode == 0 and bool(lines)
+        if not self.check(ok, "built artefact: import and invoke with python -I -S",
+                          "" if ok else tail(result.stderr + result.stdout, 30)):  # fmt: skip
+            return
+        data = json.loads(lines[-1])
+        self.check(not data["outside"], "built artefact: every module from the artefact or the stdlib",
+                   f"from elsewhere: {data['outside'][:10]}; sys.path {data['sys_path']}" if data["outside"] else "")  # fmt: skip
+        for (_, name, _), want, got in zip(calls, wanted, data["responses"], strict=True):
+            answer = got["response"]
+            status = answer.get("status") if isinstance(want, int) else answer
+            self.check(status == want, f"built artefact: events/{name} -> {want}",
+                       "" if status == want else f"got {str(answer)[:300]}")  # fmt: skip
+        logs = []
+        for line in lines[:-1]:
+            try:
+                logs.append(json.loads(line))
+            except ValueError:
+                logs.append({"unparsed": line})
+        bad = []
+        for entry in logs:
+            number = str(entry.get("aws_request_id") or "").removeprefix("artefact-")
+            root = f"1-00000000-{int(number):024x}" if number.isdigit() else "?"
+            if entry.get("xray_trace_id") != root:
+                bad.append(entry)
+        self.check(bool(logs) and not bad, f"built artefact: all {len(logs)} log lines carry aws_request_id and xray_trace_id",
+                   f"without: {str(bad[:2])[:400]}" if bad else "")  # fmt: skip
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -187,9 +414,12 @@ def main() -> int:
         report.record(False, "precondition", f"svc binary at {args.svc}")
     if not args.redis_url.startswith("redis://127.0.0.1"):
         report.record(False, "precondition", "REDIS_URL=redis://127.0.0.1:PORT/DB")
-    python = find_python("3.12") or find_python("3.11")
-    if python is None:
-        report.record(False, "precondition", "python3.12 or 3.11")
+    args.python = pythons.for_template(REPO / "templates" / "lambda")
+    if args.python is None:
+        report.record(False, "precondition", pythons.missing(REPO / "templates" / "lambda"))
+    args.sam = str(Path(os.environ.get("SAM_BIN", REPO / "target/sam-venv/bin/sam")))
+    if not Path(args.sam).is_file():
+        report.record(False, "precondition", f"sam at {args.sam} (bash tests/run.sh installs it; or set SAM_BIN)")
     os.environ.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "svc-e2e" / "pip"))
     os.environ["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     work = Path(tempfile.mkdtemp(prefix="svc-e2e-lambda-"))
@@ -203,9 +433,9 @@ def main() -> int:
                 # One venv for all: the first combination's dependencies are a superset.
                 t0 = time.monotonic()
                 steps = [
-                    [python, "-m", "venv", str(work / "venv")],
+                    [args.python.path, "-m", "venv", str(work / "venv")],
                     [str(work / "venv/bin/python"), "-m", "pip", "install", "-q", "--upgrade", "pip"],
-                    [str(work / "venv/bin/python"), "-m", "pip", "install", "-q", f"{generated[0].service}[dev]"],
+                    [str(work / "venv/bin/python"), "-m", "pip", "install", "-q", f"{generated[0].service}[dev,otlp]"],
                     # Keep the dependencies, drop the package: each service runs its own app/.
                     [str(work / "venv/bin/python"), "-m", "pip", "uninstall", "-q", "-y", SERVICE],
                 ]
@@ -213,13 +443,29 @@ def main() -> int:
                 for step in steps:
                     result = run(step, timeout=900)
                     if result.returncode != 0:
-                        ok = report.record(False, "shared venv + pip install '.[dev]'", tail(result.stderr))
+                        ok = report.record(False, "shared venv + pip install '.[dev,otlp]'", tail(result.stderr))
                         break
-                if ok and report.record(True, "shared venv + pip install '.[dev]'", f"{time.monotonic() - t0:.0f}s"):
+                if ok and report.record(True, "shared venv + pip install '.[dev,otlp]'", f"{time.monotonic() - t0:.0f}s"):
+                    host = SAM_ARCH.get(platform.machine().lower())
                     for c in generated:
                         c.static()
                         c.pytest()
                         c.invoke()
+                        c.flush()
+                        build = c.sam_build(None)
+                        if build is not None:
+                            c.packaged(build)
+                        template_arch = re.search(r"Architectures: \[(\w+)\]", (c.service / "template.yaml").read_text())
+                        if host is None:
+                            c.check(None, "built artefact", f"no Lambda architecture for {platform.machine()}")
+                        elif template_arch and template_arch.group(1) == host:
+                            if build is not None:
+                                c.artefact(build)
+                        else:
+                            # Its native modules cannot load here: build the same thing for this machine.
+                            host_build = c.sam_build(host)
+                            if host_build is not None:
+                                c.artefact(host_build)
     except Exception as exc:  # noqa: BLE001 - a bug here is one failure, not a crash
         report.record(False, "check script", repr(exc))
     finally:

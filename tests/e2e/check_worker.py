@@ -37,7 +37,8 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_container import PROCS, Report, find_python, free_port, run, tail, wait_until  # noqa: E402
+import pythons  # noqa: E402
+from check_container import PROCS, Report, free_port, run, tail, wait_until  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE = "e2e-worker"
@@ -130,7 +131,8 @@ class WorkerCheck:
         self.service.parent.mkdir(parents=True, exist_ok=True)
         sets = [arg for name, value in self.options.items() for arg in ("--set", f"{name}={value}")]
         result = run(
-            [self.args.svc, "new", SERVICE, "--variant", "worker", "--yes", "-o", str(self.service), *sets],
+            [self.args.svc, "new", SERVICE, "--variant", "worker", "--yes", "-o", str(self.service), *sets,
+             *self.args.python.set_option()],  # fmt: skip
             timeout=60,
         )
         ok = result.returncode == 0 and (self.service / "app" / "worker.py").is_file()
@@ -247,9 +249,9 @@ def main() -> int:
         report.record(False, "precondition", f"svc binary at {args.svc}")
     if not args.redis_url.startswith("redis://127.0.0.1"):
         report.record(False, "precondition", "REDIS_URL=redis://127.0.0.1:PORT/DB")
-    python = find_python("3.12")
-    if python is None:
-        report.record(False, "precondition", "python3.12 (the template's default)")
+    args.python = pythons.for_template(REPO / "templates" / "worker")
+    if args.python is None:
+        report.record(False, "precondition", pythons.missing(REPO / "templates" / "worker"))
     os.environ.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "svc-e2e" / "pip"))
     os.environ["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     work = Path(tempfile.mkdtemp(prefix="svc-e2e-worker-"))
@@ -275,7 +277,7 @@ def main() -> int:
                 # One venv for all: the dependencies do not depend on the broker.
                 t0 = time.monotonic()
                 steps = [
-                    [python, "-m", "venv", str(work / "venv")],
+                    [args.python.path, "-m", "venv", str(work / "venv")],
                     [str(work / "venv/bin/python"), "-m", "pip", "install", "-q", "--upgrade", "pip"],
                     [str(work / "venv/bin/python"), "-m", "pip", "install", "-q", f"{generated[0].service}[dev]"],
                     # Keep the dependencies, drop the package: each service runs its own app/.

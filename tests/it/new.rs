@@ -414,7 +414,8 @@ fn generates_the_project_and_prints_next_steps_on_stderr() {
     assert_eq!(out.stdout, "", "only --list and --dry-run print to stdout");
     for step in [
         "cd orders-api",
-        "python3 -m venv .venv",
+        // The fixture's python_version default, as the generated README names it.
+        "python3.12 -m venv .venv",
         "pip install -e '.[dev]'",
         "pytest",
         "svc audit",

@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, Field
 
+from app.invocation import log_ids
 from app.logs import configure_logging
 from app.redis_client import create_redis
 from app.settings import Settings
@@ -45,14 +46,14 @@ async def process(job: Job) -> bool:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     failures: list[dict[str, str]] = []
-    for record in event.get("Records", []):
-        message_id = record["messageId"]
-        structlog.contextvars.bind_contextvars(message_id=message_id)
-        try:
-            loop.run_until_complete(process(Job.model_validate_json(record["body"])))
-        except Exception:
-            log.exception("job_failed")
-            failures.append({"itemIdentifier": message_id})
-        finally:
-            structlog.contextvars.unbind_contextvars("message_id")
+    # The Lambda request id and X-Ray trace id on every line of the invocation.
+    with structlog.contextvars.bound_contextvars(**log_ids(context)):
+        for record in event.get("Records", []):
+            message_id = record["messageId"]
+            with structlog.contextvars.bound_contextvars(message_id=message_id):
+                try:
+                    loop.run_until_complete(process(Job.model_validate_json(record["body"])))
+                except Exception:
+                    log.exception("job_failed")
+                    failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}
