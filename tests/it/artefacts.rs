@@ -300,3 +300,44 @@ fn every_app_shape_makes_a_service_and_auxiliary_apps_do_not() {
         ]
     );
 }
+
+/// Auditing a directory inside its package (`svc audit src/shop`): module names start below
+/// the audited directory while imports name the package; they still resolve, so the route's
+/// authentication (an `Annotated` alias imported by its full package path) is seen.
+#[test]
+fn imports_that_name_the_audited_package_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "shop/pyproject.toml",
+                "[project]\nname = \"shop\"\nversion = \"1\"\ndependencies = [\"fastapi\"]\n",
+            ),
+            ("shop/__init__.py", ""),
+            ("shop/api/__init__.py", ""),
+            (
+                "shop/api/deps.py",
+                "from typing import Annotated\n\nfrom fastapi import Depends\n\n\nasync def get_current_user():\n    return None\n\n\nCurrentUser = Annotated[object, Depends(get_current_user)]\n",
+            ),
+            (
+                "shop/api/orders.py",
+                "from fastapi import APIRouter\n\nfrom shop.api.deps import CurrentUser\n\nrouter = APIRouter(prefix=\"/orders\")\n\n\n@router.get(\"\")\nasync def orders(user: CurrentUser):\n    return []\n",
+            ),
+            (
+                "shop/main.py",
+                "from fastapi import FastAPI\n\nfrom shop.api import orders\n\napp = FastAPI()\napp.include_router(orders.router)\n",
+            ),
+        ],
+    );
+    let report = report(&dir.path().join("shop"));
+    assert_eq!(report.services.len(), 1);
+    assert_eq!(report.services[0].routes, 1);
+    let au001: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == "AU001")
+        .map(|f| f.message.clone())
+        .collect();
+    assert!(au001.is_empty(), "{au001:?}");
+}

@@ -1048,31 +1048,32 @@ fn adopt_orphans(
         .flat_map(|o| params.targets(o.parent).iter().map(move |&p| (p, o)))
         .collect();
     let single = parents.len() == 1;
+    // Each orphan is adopted once, by the first open include: which of several it goes
+    // through is unknown, and adopting it into every one multiplies its routes (and their
+    // findings) by the number of open includes at every level.
+    let Some(&(parent, open)) = parents.first() else {
+        return;
+    };
     for orphan in with_routes {
-        if has_parent.contains(&orphan) {
+        if has_parent.contains(&orphan) || orphan == parent {
             continue;
         }
         has_parent.insert(orphan);
-        for (parent, open) in &parents {
-            if *parent == orphan {
-                continue;
-            }
-            includes.push(Include {
-                parent: *parent,
-                child: orphan,
-                prefix: if single {
-                    open.prefix.clone()
-                } else {
-                    String::new()
-                },
-                deps: if single {
-                    open.deps.clone()
-                } else {
-                    Vec::new()
-                },
-                inferred: true,
-            });
-        }
+        includes.push(Include {
+            parent,
+            child: orphan,
+            prefix: if single {
+                open.prefix.clone()
+            } else {
+                String::new()
+            },
+            deps: if single {
+                open.deps.clone()
+            } else {
+                Vec::new()
+            },
+            inferred: true,
+        });
     }
 }
 

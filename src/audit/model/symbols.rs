@@ -47,6 +47,8 @@ pub(crate) struct SymbolTable {
     /// Every function of each file by qualified name (the first defined, if several), for
     /// methods and functions' locals (`Class.method`, `create_app.app`).
     functions: HashMap<FileId, HashMap<Name, FnId>>,
+    /// The first segment of every module path (`api` for `api.utils.core`).
+    top_level: rustc_hash::FxHashSet<Box<str>>,
     /// Answers already given: the model and several rules resolve the same names (a
     /// router, `Depends(current_user)`) over and over.
     /// Sharded by the name's hash: rules and the linker resolve from several threads at once.
@@ -120,6 +122,10 @@ impl SymbolTable {
             table.functions.insert(id, functions);
         }
         for (id, _, code) in code_files {
+            let top = code.module.split('.').next().unwrap_or_default();
+            if !table.top_level.contains(top) {
+                table.top_level.insert(top.into());
+            }
             let mut suffix: &str = &code.module;
             loop {
                 table.modules.entry(suffix.into()).or_default().push(id);
@@ -180,6 +186,19 @@ impl SymbolTable {
                     return Some(sym);
                 }
             }
+        }
+        // The audited directory is inside its package (`svc audit src/langflow`): module names
+        // start below it (`api.utils.core`) while imports name the package
+        // (`langflow.api.utils.core`). Drop a first segment that is no module of the project
+        // when what follows starts with one.
+        if let Some((first, rest)) = path.split_once('.')
+            && !self.top_level.contains(first)
+            && rest
+                .split('.')
+                .next()
+                .is_some_and(|m| self.top_level.contains(m))
+        {
+            return self.resolve_hops(project, rest, hops + 1, search);
         }
         None
     }
