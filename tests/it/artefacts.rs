@@ -301,9 +301,10 @@ fn every_app_shape_makes_a_service_and_auxiliary_apps_do_not() {
     );
 }
 
-/// Auditing a directory inside its package (`svc audit src/shop`): module names start below
-/// the audited directory while imports name the package; they still resolve, so the route's
-/// authentication (an `Annotated` alias imported by its full package path) is seen.
+/// Auditing a directory inside its package (`svc audit corp/shop`): module names start below
+/// the audited directory while imports name the package (`corp.shop.api.deps`); they still
+/// resolve, so the route's authentication (an `Annotated` alias imported by its full package
+/// path) is seen.
 #[test]
 fn imports_that_name_the_audited_package_resolve() {
     let dir = tempfile::tempdir().unwrap();
@@ -322,11 +323,11 @@ fn imports_that_name_the_audited_package_resolve() {
             ),
             (
                 "shop/api/orders.py",
-                "from fastapi import APIRouter\n\nfrom shop.api.deps import CurrentUser\n\nrouter = APIRouter(prefix=\"/orders\")\n\n\n@router.get(\"\")\nasync def orders(user: CurrentUser):\n    return []\n",
+                "from fastapi import APIRouter\n\nfrom corp.shop.api.deps import CurrentUser\n\nrouter = APIRouter(prefix=\"/orders\")\n\n\n@router.get(\"\")\nasync def orders(user: CurrentUser):\n    return []\n",
             ),
             (
                 "shop/main.py",
-                "from fastapi import FastAPI\n\nfrom shop.api import orders\n\napp = FastAPI()\napp.include_router(orders.router)\n",
+                "from fastapi import FastAPI\n\nfrom corp.shop.api import orders\n\napp = FastAPI()\napp.include_router(orders.router)\n",
             ),
         ],
     );
@@ -340,4 +341,30 @@ fn imports_that_name_the_audited_package_resolve() {
         .map(|f| f.message.clone())
         .collect();
     assert!(au001.is_empty(), "{au001:?}");
+}
+
+/// A callable class instance as a dependency (`Depends(ProjectAdmin())`) authenticates when
+/// its `__call__` takes a security dependency.
+#[test]
+fn a_callable_dependency_class_that_checks_a_token_authenticates() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "pyproject.toml",
+                "[project]\nname = \"infra\"\nversion = \"1\"\ndependencies = [\"fastapi\"]\n",
+            ),
+            (
+                "main.py",
+                "from fastapi import Depends, FastAPI, Security\nfrom fastapi.security import HTTPBearer\n\n\nclass ProjectMember:\n    async def __call__(self, project: str, token=Security(HTTPBearer())):\n        return token\n\n\napp = FastAPI()\n\n\n@app.post(\"/projects/{project}/runs\")\nasync def runs(member=Depends(ProjectMember())):\n    return []\n",
+            ),
+        ],
+    );
+    let report = report(dir.path());
+    assert!(
+        !report.findings.iter().any(|f| f.code == "AU001"),
+        "{:?}",
+        report.findings
+    );
 }

@@ -1363,10 +1363,28 @@ impl Linker<'_> {
                     .as_call()
                     .is_some_and(|c| next(&c.callee))
             }),
-            Some(Symbol::Class { file, index }) if through_bases => self
-                .project
-                .code(file)
-                .is_some_and(|code| code.classes[index as usize].bases.iter().any(next)),
+            Some(Symbol::Class { file, index }) => self.project.code(file).is_some_and(|code| {
+                let class = &code.classes[index as usize];
+                // A class as a dependency: FastAPI calls it with its `__init__` parameters
+                // (`Depends(Pagination)`), an instance with its `__call__` parameters
+                // (`Depends(ProjectAdmin())`), and those may authenticate.
+                let method = if target.path.ends_with("()") {
+                    "__call__"
+                } else {
+                    "__init__"
+                };
+                let by_method = code
+                    .functions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| &*f.name == method && f.class.as_deref() == Some(&*class.name))
+                    .any(|(i, _)| {
+                        self.parameter_dependencies_shallow(code, i as FnId)
+                            .iter()
+                            .any(next)
+                    });
+                by_method || (through_bases && class.bases.iter().any(next))
+            }),
             _ => false,
         }
     }

@@ -189,16 +189,21 @@ impl SymbolTable {
         }
         // The audited directory is inside its package (`svc audit src/langflow`): module names
         // start below it (`api.utils.core`) while imports name the package
-        // (`langflow.api.utils.core`). Drop a first segment that is no module of the project
-        // when what follows starts with one.
-        if let Some((first, rest)) = path.split_once('.')
-            && !self.top_level.contains(first)
-            && rest
-                .split('.')
-                .next()
-                .is_some_and(|m| self.top_level.contains(m))
-        {
-            return self.resolve_hops(project, rest, hops + 1, search);
+        // (`langflow.api.utils.core`, `dstack._internal.server.routers` audited from
+        // `.../server`). Drop the leading segments that are no module of the project when
+        // what follows starts with one.
+        let mut start = 0;
+        for segment in path.split('.') {
+            if self.top_level.contains(segment) {
+                if start > 0 {
+                    return self.resolve_hops(project, &path[start..], hops + 1, search);
+                }
+                break;
+            }
+            start += segment.len() + 1;
+            if start >= path.len() {
+                break;
+            }
         }
         None
     }
