@@ -368,3 +368,35 @@ fn a_callable_dependency_class_that_checks_a_token_authenticates() {
         report.findings
     );
 }
+
+/// A bare Lambda handler beside an API of routes (a compute-engine image) does not make the
+/// service a Lambda service; a handler alone does.
+#[test]
+fn a_lambda_handler_beside_routes_is_one_more_entry_point() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "pyproject.toml",
+                "[project]\nname = \"features\"\nversion = \"1\"\ndependencies = [\"fastapi\"]\n",
+            ),
+            (
+                "server.py",
+                "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get(\"/features\")\nasync def features():\n    return []\n",
+            ),
+            (
+                "engines/aws_lambda/app.py",
+                "def handler(event, context):\n    return {\"statusCode\": 200}\n",
+            ),
+        ],
+    );
+    assert_eq!(report(dir.path()).services[0].kind, Kind::Container);
+    std::fs::remove_file(dir.path().join("server.py")).unwrap();
+    std::fs::write(
+        dir.path().join("server.py"),
+        "from fastapi import FastAPI\n\napp = FastAPI()\n",
+    )
+    .unwrap();
+    assert_eq!(report(dir.path()).services[0].kind, Kind::Lambda);
+}

@@ -428,7 +428,11 @@ fn build_service(
     service.symbols = symbols::SymbolTable::build(project, &service.files);
     fastapi::link(project, &mut service, options);
     workers::link(project, &mut service);
-    let is_lambda = !service.lambda_handlers.is_empty() || uses_mangum(project, &service);
+    // Lambda when the HTTP app is served through Mangum, or when Lambda handlers are all
+    // there is. A bare `handler(event, context)` beside an API of routes is one more entry
+    // point (a compute-engine image, an SQS stage), not what the service is.
+    let is_lambda = uses_mangum(project, &service)
+        || (!service.lambda_handlers.is_empty() && service.routes.is_empty());
     service.kind = match options.kinds.get(&service.root) {
         Some(k) => {
             service.kind_from_config = true;
