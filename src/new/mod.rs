@@ -11,11 +11,13 @@
 //! Only `--list` and `--dry-run` print to stdout; notes, prompts and next steps go to stderr.
 
 pub mod answers;
+mod engine;
 pub mod interrupt;
 pub mod manifest;
 pub mod name;
 mod output;
 pub mod record;
+pub mod recursion;
 pub mod render;
 mod skip;
 pub mod source;
