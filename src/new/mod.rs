@@ -11,6 +11,7 @@
 //! Only `--list` and `--dry-run` print to stdout; notes, prompts and next steps go to stderr.
 
 pub mod answers;
+pub mod constraint;
 mod engine;
 pub mod interrupt;
 pub mod manifest;
