@@ -122,21 +122,12 @@ pub fn unavailable_function_help(error_text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::new::render::chain;
 
     fn render(text: &str) -> tera::Result<String> {
         let mut context = Context::new();
         context.insert("v", "a: b");
         render_one_off(text, &context)
-    }
-
-    fn chain(err: &tera::Error) -> String {
-        let mut parts = vec![err.to_string()];
-        let mut source = std::error::Error::source(err);
-        while let Some(cause) = source {
-            parts.push(cause.to_string());
-            source = cause.source();
-        }
-        parts.join(": ")
     }
 
     #[test]

@@ -361,7 +361,7 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
 }
 
 /// A tera error and its causes on one line.
-fn chain(err: &tera::Error) -> String {
+pub(super) fn chain(err: &tera::Error) -> String {
     let mut parts = vec![err.to_string()];
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {

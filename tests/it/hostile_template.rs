@@ -559,30 +559,18 @@ fn macros_and_includes_that_end_still_render() {
 #[cfg(unix)]
 #[test]
 fn a_prompt_answer_that_breaks_a_rule_is_asked_again() {
-    use rexpect::session::spawn_command;
+    use super::new::{answer, assert_finished};
 
     let sandbox = Sandbox::new();
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("svc"));
-    command
-        .current_dir(sandbox.dir.path())
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .args([
-            "new",
-            "demo-worker",
-            "--variant",
-            "worker",
-            "--output",
-            "out",
-        ]);
-    let mut session = spawn_command(command, Some(20_000)).unwrap();
-    // As in new.rs: wait for the prompt, then for raw mode, then type.
-    let mut answer = |prompt: &str, keys: &str| {
-        session.exp_string(prompt).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        session.send(keys).unwrap();
-        session.flush().unwrap();
-    };
+    let mut session = sandbox.pty(&[
+        "new",
+        "demo-worker",
+        "--variant",
+        "worker",
+        "--output",
+        "out",
+    ]);
+    let mut answer = |prompt: &str, keys: &str| answer(&mut session, prompt, keys);
     answer("description", "\r");
     answer("python_version", "\r");
     answer("broker", "\r");
@@ -591,13 +579,7 @@ fn a_prompt_answer_that_breaks_a_rule_is_asked_again() {
     answer("soft_time_limit must be below time_limit", "300\r");
     answer("metrics_port", "\r");
     answer("registry", "\r");
-    session.exp_string("Next steps").unwrap();
-    session.exp_eof().unwrap();
-    let status = session.process().wait().unwrap();
-    assert!(
-        matches!(status, rexpect::process::WaitStatus::Exited(_, 0)),
-        "{status:?}"
-    );
+    assert_finished(&mut session);
     let pyproject = fs::read_to_string(sandbox.path("out/pyproject.toml")).unwrap();
     assert!(
         pyproject.contains("soft_time_limit = 240\ntime_limit = 300\n"),

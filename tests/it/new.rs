@@ -71,6 +71,41 @@ impl Sandbox {
     pub(crate) fn entries(&self) -> Vec<String> {
         entries(self.dir.path())
     }
+
+    /// `svc ARGS` on a pseudo-terminal, so it prompts.
+    #[cfg(unix)]
+    pub(crate) fn pty(&self, args: &[&str]) -> rexpect::session::PtySession {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("svc"));
+        command
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm")
+            .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+            .args(args);
+        rexpect::session::spawn_command(command, Some(20_000)).unwrap()
+    }
+}
+
+/// Waits for a prompt, then gives it time to switch the terminal to raw mode: keys sent
+/// before that would be line-buffered by the terminal, or discarded by the switch.
+#[cfg(unix)]
+pub(crate) fn answer(session: &mut rexpect::session::PtySession, prompt: &str, keys: &str) {
+    session.exp_string(prompt).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    session.send(keys).unwrap();
+    session.flush().unwrap();
+}
+
+/// Waits for the next steps and the end of the session: exit 0.
+#[cfg(unix)]
+pub(crate) fn assert_finished(session: &mut rexpect::session::PtySession) {
+    session.exp_string("Next steps").unwrap();
+    session.exp_eof().unwrap();
+    let status = session.process().wait().unwrap();
+    assert!(
+        matches!(status, rexpect::process::WaitStatus::Exited(_, 0)),
+        "{status:?}"
+    );
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -776,32 +811,16 @@ fn every_visible_embedded_variant_renders_with_its_defaults() {
 #[cfg(unix)]
 #[test]
 fn prompts_validate_as_typed_and_re_prompt() {
-    use rexpect::session::spawn_command;
-
     let sandbox = Sandbox::new();
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("svc"));
-    command
-        .current_dir(sandbox.dir.path())
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
-        .args([
-            "new",
-            "--template",
-            fixture().to_str().unwrap(),
-            "--output",
-            "out",
-        ]);
-    let mut session = spawn_command(command, Some(20_000)).unwrap();
-
-    // Waits for a prompt, then gives it time to switch the terminal to raw mode: keys sent
-    // before that would be line-buffered by the terminal, or discarded by the switch.
-    let mut answer = |prompt: &str, keys: &str| {
-        session.exp_string(prompt).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        session.send(keys).unwrap();
-        session.flush().unwrap();
-    };
+    let template = fixture();
+    let mut session = sandbox.pty(&[
+        "new",
+        "--template",
+        template.to_str().unwrap(),
+        "--output",
+        "out",
+    ]);
+    let mut answer = |prompt: &str, keys: &str| answer(&mut session, prompt, keys);
 
     answer("Service name", "../evil\r");
     answer("looks like a path", "My Service\r");
@@ -811,14 +830,7 @@ fn prompts_validate_as_typed_and_re_prompt() {
     answer("Protect routes", "n");
     answer("replicas", "11\r");
     answer("must be at most 10", "3\r");
-
-    session.exp_string("Next steps").unwrap();
-    session.exp_eof().unwrap();
-    let status = session.process().wait().unwrap();
-    assert!(
-        matches!(status, rexpect::process::WaitStatus::Exited(_, 0)),
-        "{status:?}"
-    );
+    assert_finished(&mut session);
 
     let pyproject = fs::read_to_string(sandbox.path("out/pyproject.toml")).unwrap();
     let answers = pyproject
