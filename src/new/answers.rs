@@ -12,19 +12,36 @@ use dialoguer::{Confirm, Input, Select};
 use miette::Diagnostic;
 use thiserror::Error;
 
+use super::constraint::Constraint;
 use super::manifest::{BUILTINS, Kind, Manifest, Rejection, Value, Variable};
 use super::name::{self, ServiceName};
 
 /// The one validation function: reads `raw` as a value of the variable's type and checks it
-/// against the variable's constraints.
+/// against the variable's own constraints (rules across variables: [`Ask::variable`]).
 pub fn parse_answer(variable: &Variable, raw: &str) -> Result<Value, Rejection> {
     let value = match &variable.kind {
         Kind::String { .. } | Kind::Choice { .. } => Value::String(raw.to_owned()),
         Kind::Bool => Value::Bool(parse_bool(raw).ok_or(Rejection::NotABool)?),
-        Kind::Int { .. } => Value::Int(raw.trim().parse().map_err(|_| Rejection::NotAnInt)?),
+        Kind::Int { min, max } => Value::Int(parse_int(raw, *min, *max)?),
     };
     variable.check(&value)?;
     Ok(value)
+}
+
+/// A whole number too long for 64 bits is out of range, not "not a number".
+fn parse_int(raw: &str, min: Option<i64>, max: Option<i64>) -> Result<i64, Rejection> {
+    use std::num::IntErrorKind;
+    raw.trim()
+        .parse()
+        .map_err(|err: std::num::ParseIntError| match err.kind() {
+            IntErrorKind::PosOverflow => Rejection::TooLarge {
+                max: max.unwrap_or(i64::MAX),
+            },
+            IntErrorKind::NegOverflow => Rejection::TooSmall {
+                min: min.unwrap_or(i64::MIN),
+            },
+            _ => Rejection::NotAnInt,
+        })
 }
 
 fn parse_bool(raw: &str) -> Option<bool> {
@@ -47,6 +64,12 @@ pub enum AnswerError {
         value: String,
         rejection: Rejection,
     },
+    #[error("invalid values: {broken}")]
+    #[diagnostic(
+        code(svc::new::invalid_value),
+        help("the template requires {rule}; svc new --list shows its options and rules")
+    )]
+    Broken { broken: String, rule: String },
     #[error("--set {argument:?} is not KEY=VALUE")]
     #[diagnostic(code(svc::new::usage), help("for example: --set python_version=3.12"))]
     Malformed { argument: String },
@@ -120,7 +143,34 @@ pub fn parse_sets(
         })?;
         parsed.push((key.to_owned(), value));
     }
+    // Values given together are checked together, before anything is asked; a rule over a
+    // variable with a `when` waits for `resolve`, which knows whether it applies.
+    let given = |name: &str| parsed.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let conditional = |name: &str| {
+        manifest
+            .variables
+            .iter()
+            .any(|v| v.name == name && v.when.is_some())
+    };
+    for constraint in manifest
+        .constraints
+        .iter()
+        .filter(|c| !c.rule.variables().any(conditional))
+    {
+        constraint
+            .check(given)
+            .map_err(|broken| AnswerError::broken(constraint, broken))?;
+    }
     Ok(parsed)
+}
+
+impl AnswerError {
+    fn broken(constraint: &Constraint, broken: String) -> Self {
+        AnswerError::Broken {
+            broken,
+            rule: constraint.rule.to_string(),
+        }
+    }
 }
 
 fn unknown_key(key: &str, manifest: &Manifest) -> AnswerError {
@@ -158,12 +208,17 @@ pub trait Ask {
         options: &[(String, String)],
         default: usize,
     ) -> Result<usize, AnswerError>;
-    fn variable(&mut self, variable: &Variable) -> Result<Value, AnswerError>;
+    /// Asks for one variable. `fits` checks a candidate against the answers so far (the
+    /// template's `[[constraints]]`); a prompt asks again until it passes.
+    fn variable(&mut self, variable: &Variable, fits: &Fits<'_>) -> Result<Value, AnswerError>;
     /// Whether `--force` may overwrite these existing files of `target` (project paths).
     fn overwrite(&mut self, target: &str, files: &[&str]) -> Result<bool, AnswerError>;
     /// Whether answers come from a person (prompts) rather than from the defaults.
     fn is_interactive(&self) -> bool;
 }
+
+/// Whether a value for the variable being asked fits the answers so far, and if not, why.
+pub type Fits<'a> = dyn Fn(&Value) -> Result<(), String> + 'a;
 
 /// No terminal, or `--yes`: every unanswered variable takes its default.
 pub struct Defaults;
@@ -181,7 +236,8 @@ impl Ask for Defaults {
         Ok(default)
     }
 
-    fn variable(&mut self, variable: &Variable) -> Result<Value, AnswerError> {
+    fn variable(&mut self, variable: &Variable, _fits: &Fits<'_>) -> Result<Value, AnswerError> {
+        // Nobody to ask again: a default that does not fit is reported by `resolve`.
         Ok(variable.default.clone())
     }
 
@@ -261,29 +317,39 @@ impl Ask for Terminal {
             .interact_on(&self.term)?)
     }
 
-    fn variable(&mut self, variable: &Variable) -> Result<Value, AnswerError> {
+    fn variable(&mut self, variable: &Variable, fits: &Fits<'_>) -> Result<Value, AnswerError> {
         let prompt = match &variable.help {
             Some(help) => format!("{}: {help}", variable.name),
             None => variable.name.clone(),
         };
         match (&variable.kind, &variable.default) {
-            (Kind::Bool, Value::Bool(default)) => Ok(Value::Bool(
-                Confirm::with_theme(&self.theme)
-                    .with_prompt(prompt)
-                    .default(*default)
-                    // A stray key must not answer: y or n, then Enter.
-                    .wait_for_newline(true)
-                    .interact_on(&self.term)?,
-            )),
-            (Kind::Choice { choices }, Value::String(default)) => {
+            (Kind::Bool, Value::Bool(default)) => loop {
+                let value = Value::Bool(
+                    Confirm::with_theme(&self.theme)
+                        .with_prompt(&prompt)
+                        .default(*default)
+                        // A stray key must not answer: y or n, then Enter.
+                        .wait_for_newline(true)
+                        .interact_on(&self.term)?,
+                );
+                match fits(&value) {
+                    Ok(()) => return Ok(value),
+                    Err(why) => self.show_error(&why)?,
+                }
+            },
+            (Kind::Choice { choices }, Value::String(default)) => loop {
                 let index = choices.iter().position(|c| c == default).unwrap_or(0);
                 let picked = Select::with_theme(&self.theme)
-                    .with_prompt(prompt)
+                    .with_prompt(&prompt)
                     .items(choices)
                     .default(index)
                     .interact_on(&self.term)?;
-                Ok(Value::String(choices[picked].clone()))
-            }
+                let value = Value::String(choices[picked].clone());
+                match fits(&value) {
+                    Ok(()) => return Ok(value),
+                    Err(why) => self.show_error(&why)?,
+                }
+            },
             _ => {
                 let default = variable.default.to_string();
                 let raw: String = Input::with_theme(&self.theme)
@@ -294,8 +360,8 @@ impl Ask for Terminal {
                     .allow_empty(true)
                     .validate_with(|input: &String| {
                         parse_answer(variable, input)
-                            .map(drop)
                             .map_err(|r| r.to_string())
+                            .and_then(|value| fits(&value))
                     })
                     .interact_text_on(&self.term)?;
                 Ok(
@@ -329,6 +395,16 @@ impl Ask for Terminal {
     }
 }
 
+impl Terminal {
+    /// The way dialoguer shows a refused input, for prompts that take no typed text.
+    fn show_error(&self, why: &str) -> Result<(), AnswerError> {
+        let mut line = String::new();
+        // Formatting into a String cannot fail.
+        let _ = dialoguer::theme::Theme::format_error(&self.theme, &mut line, why);
+        self.term.write_line(&line).map_err(AnswerError::Terminal)
+    }
+}
+
 /// The value of every variable, in manifest order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answers {
@@ -347,12 +423,18 @@ impl Answers {
 
 /// Answers every variable: a `--set` value wins, then the asker. A variable whose `when` does
 /// not hold is not asked and keeps its default, so templates can still refer to it.
+///
+/// Each `[[constraints]]` rule is checked as soon as the last variable it names has a value,
+/// wherever that value came from, so nothing is generated from answers that break one; a
+/// prompt asks again instead. A rule that names a variable which does not apply is moot: the
+/// option it guards is off.
 pub fn resolve(
     manifest: &Manifest,
     sets: Vec<(String, Value)>,
     ask: &mut dyn Ask,
 ) -> Result<Answers, AnswerError> {
     let mut answers = Answers::default();
+    let mut not_applying: Vec<&str> = Vec::new();
     for variable in &manifest.variables {
         let given = sets
             .iter()
@@ -372,6 +454,7 @@ pub fn resolve(
                     variable.name
                 ));
             }
+            not_applying.push(&variable.name);
             variable.default.clone()
         } else if let Some(value) = given {
             value
@@ -379,11 +462,44 @@ pub fn resolve(
             if !ask.is_interactive() {
                 answers.defaulted.push(variable.name.clone());
             }
-            ask.variable(variable)?
+            let fits = |candidate: &Value| {
+                broken_by(manifest, &answers, &not_applying, &variable.name, candidate)
+                    .map_or(Ok(()), |(_, broken)| Err(broken))
+            };
+            ask.variable(variable, &fits)?
         };
+        if let Some((constraint, broken)) =
+            broken_by(manifest, &answers, &not_applying, &variable.name, &value)
+        {
+            return Err(AnswerError::broken(constraint, broken));
+        }
         answers.values.push((variable.name.clone(), value));
     }
     Ok(answers)
+}
+
+/// The first rule naming `name` that `value` breaks, given the answers before it; rules that
+/// name a variable which does not apply are left out.
+fn broken_by<'m>(
+    manifest: &'m Manifest,
+    answers: &Answers,
+    not_applying: &[&str],
+    name: &str,
+    value: &Value,
+) -> Option<(&'m Constraint, String)> {
+    let value_of = |key: &str| {
+        if key == name {
+            Some(value)
+        } else {
+            answers.get(key)
+        }
+    };
+    manifest
+        .constraints
+        .iter()
+        .filter(|c| c.rule.variables().any(|v| v == name))
+        .filter(|c| !c.rule.variables().any(|v| not_applying.contains(&v)))
+        .find_map(|c| c.check(value_of).err().map(|broken| (c, broken)))
 }
 
 #[cfg(test)]
@@ -412,6 +528,7 @@ name = "issuer"
 type = "string"
 default = "https://auth.example.com"
 pattern = "https://\\S+"
+pattern_help = "an https:// URL"
 when = "auth"
 
 [[variables]]
@@ -420,6 +537,18 @@ type = "int"
 default = 8000
 min = 1
 max = 65535
+
+[[variables]]
+name = "metrics_port"
+type = "int"
+default = 9000
+
+[[constraints]]
+rule = "metrics_port != port"
+message = "the metrics need a port of their own"
+
+[[constraints]]
+rule = "issuer != 'https://retired.example'"
 "#;
 
     fn manifest() -> Manifest {
@@ -444,9 +573,15 @@ max = 65535
         fn variant(&mut self, _: &[(String, String)], _: usize) -> Result<usize, AnswerError> {
             unreachable!()
         }
-        fn variable(&mut self, variable: &Variable) -> Result<Value, AnswerError> {
+        /// Like a prompt: an answer that does not fit is refused, and the next one is taken.
+        fn variable(&mut self, variable: &Variable, fits: &Fits<'_>) -> Result<Value, AnswerError> {
             self.1.push(variable.name.clone());
-            Ok(self.0.remove(0))
+            loop {
+                let value = self.0.remove(0);
+                if fits(&value).is_ok() {
+                    return Ok(value);
+                }
+            }
         }
         fn is_interactive(&self) -> bool {
             true
@@ -481,8 +616,21 @@ max = 65535
         assert_eq!(
             parse_answer(&m.variables[2], "http://plain"),
             Err(Rejection::PatternMismatch {
-                pattern: "https://\\S+".into()
+                expected: "an https:// URL".into()
             })
+        );
+        // Too long for 64 bits: out of range, not "not a number".
+        assert_eq!(
+            parse_answer(&m.variables[3], "99999999999999999999"),
+            Err(Rejection::TooLarge { max: 65535 })
+        );
+        assert_eq!(
+            parse_answer(&m.variables[3], "-99999999999999999999"),
+            Err(Rejection::TooSmall { min: 1 })
+        );
+        assert_eq!(
+            parse_answer(&m.variables[4], "99999999999999999999"),
+            Err(Rejection::TooLarge { max: i64::MAX })
         );
     }
 
@@ -500,7 +648,7 @@ max = 65535
         let err = sets(&["pyhton_version=3.12"]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown variable `pyhton_version` in --set; the t template's variables are: python_version, auth, issuer, port"
+            "unknown variable `pyhton_version` in --set; the t template's variables are: python_version, auth, issuer, port, metrics_port"
         );
         let AnswerError::UnknownKey { help, .. } = sets(&["name=x"]).unwrap_err() else {
             panic!("name is not a variable");
@@ -530,7 +678,7 @@ max = 65535
     #[test]
     fn defaults_fill_what_is_not_set() {
         let m = manifest();
-        let answers = resolve(&m, sets(&["port=9000"]).unwrap(), &mut Defaults).unwrap();
+        let answers = resolve(&m, sets(&["port=9001"]).unwrap(), &mut Defaults).unwrap();
         assert_eq!(
             answers.values,
             [
@@ -540,18 +688,26 @@ max = 65535
                     "issuer".to_owned(),
                     Value::String("https://auth.example.com".into())
                 ),
-                ("port".to_owned(), Value::Int(9000)),
+                ("port".to_owned(), Value::Int(9001)),
+                ("metrics_port".to_owned(), Value::Int(9000)),
             ]
         );
         // `issuer` is not asked (auth is false), so it is not "defaulted" either.
-        assert_eq!(answers.defaulted, ["python_version", "auth"]);
+        assert_eq!(
+            answers.defaulted,
+            ["python_version", "auth", "metrics_port"]
+        );
     }
 
     #[test]
     fn when_skips_the_question_and_ignores_its_set() {
         let m = manifest();
         let mut ask = Scripted(
-            vec![Value::String("3.11".into()), Value::Int(1)],
+            vec![
+                Value::String("3.11".into()),
+                Value::Int(1),
+                Value::Int(9000),
+            ],
             Vec::new(),
         );
         let answers = resolve(
@@ -560,7 +716,7 @@ max = 65535
             &mut ask,
         )
         .unwrap();
-        assert_eq!(ask.1, ["python_version", "port"]);
+        assert_eq!(ask.1, ["python_version", "port", "metrics_port"]);
         assert_eq!(
             answers.get("issuer"),
             Some(&Value::String("https://auth.example.com".into()))
@@ -582,15 +738,86 @@ max = 65535
                 Value::Bool(true),
                 Value::String("https://id".into()),
                 Value::Int(80),
+                Value::Int(9000),
             ],
             Vec::new(),
         );
         let answers = resolve(&m, Vec::new(), &mut ask).unwrap();
-        assert_eq!(ask.1, ["python_version", "auth", "issuer", "port"]);
+        assert_eq!(
+            ask.1,
+            ["python_version", "auth", "issuer", "port", "metrics_port"]
+        );
         assert_eq!(
             answers.get("issuer"),
             Some(&Value::String("https://id".into()))
         );
         assert!(answers.defaulted.is_empty());
+    }
+
+    #[test]
+    fn constraints_between_sets_are_checked_before_anything_is_asked() {
+        let err = sets(&["port=9100", "metrics_port=9100"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid values: the metrics need a port of their own (metrics_port = 9100, port = 9100)"
+        );
+        let AnswerError::Broken { rule, .. } = err else {
+            panic!("a broken rule");
+        };
+        assert_eq!(rule, "metrics_port != port");
+        // One side given: nothing to compare yet.
+        assert!(sets(&["metrics_port=8000"]).is_ok());
+    }
+
+    #[test]
+    fn a_default_that_breaks_a_rule_with_a_set_value_is_an_error() {
+        let err = resolve(&manifest(), sets(&["port=9000"]).unwrap(), &mut Defaults).unwrap_err();
+        assert!(
+            matches!(&err, AnswerError::Broken { broken, .. } if broken.contains("(metrics_port = 9000, port = 9000)")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_prompt_asks_again_until_the_answer_fits_the_rules() {
+        let mut ask = Scripted(
+            vec![
+                Value::String("3.12".into()),
+                Value::Bool(false),
+                Value::Int(8080),
+                // Refused: the same as port. Then accepted.
+                Value::Int(8080),
+                Value::Int(9090),
+            ],
+            Vec::new(),
+        );
+        let answers = resolve(&manifest(), Vec::new(), &mut ask).unwrap();
+        assert_eq!(answers.get("metrics_port"), Some(&Value::Int(9090)));
+        assert!(ask.0.is_empty());
+    }
+
+    #[test]
+    fn a_rule_over_a_variable_that_does_not_apply_is_moot() {
+        let retired = "issuer=https://retired.example";
+        // auth is false: issuer keeps its default, and its rule does not apply either.
+        let answers = resolve(
+            &manifest(),
+            sets(&["auth=false", retired]).unwrap(),
+            &mut Defaults,
+        )
+        .unwrap();
+        assert_eq!(answers.ignored.len(), 1);
+        // auth is true: issuer applies and so does its rule.
+        let err = resolve(
+            &manifest(),
+            sets(&["auth=true", retired]).unwrap(),
+            &mut Defaults,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid values: `issuer` must be different from \"https://retired.example\" \
+             (issuer = \"https://retired.example\")"
+        );
     }
 }

@@ -19,10 +19,18 @@
 //! choices = ["3.11", "3.12", "3.13"]   # choice only, required
 //! help = "Python version for the Docker image and CI"   # optional; shown by prompts and --list
 //! # pattern = "[a-z]+"          # string only: a regex the whole value must match
-//! # min = 1                     # int only, optional bounds
+//! # pattern_help = "lower-case letters"   # required with `pattern`: what users are told,
+//! #                             # after "expected", when a value does not match
+//! # min = 1                     # int only, optional bounds (inclusive)
 //! # max = 65535
 //! # when = "auth"               # asked only when this earlier bool variable is true
 //! #                             # ("not auth": when false); otherwise keeps its default
+//!
+//! [[constraints]]               # rules across variables; see `constraint`
+//! rule = "soft_time_limit < time_limit"   # VARIABLE OP VARIABLE-OR-LITERAL; < <= > >= == !=
+//! message = "the soft time limit must be below the hard one"   # optional; else derived
+//! #                             # the defaults must satisfy it; not checked while a variable
+//! #                             # it names does not apply (its `when` does not hold)
 //!
 //! [derived]                     # tera templates, evaluated in order after the answers
 //! image = "ghcr.io/acme/{{ name }}"
@@ -43,6 +51,8 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 use regex::Regex;
 use thiserror::Error;
 use toml_edit::{Document, Item, Table};
+
+use super::constraint::{Constraint, Operand, Rule};
 
 /// Variables every template gets without declaring them; a manifest cannot redefine them.
 pub const BUILTINS: &[&str] = &[
@@ -72,6 +82,8 @@ pub struct Manifest {
     /// `(name, tera expression)`, evaluated in this order after the answers.
     pub derived: Vec<(String, String)>,
     pub conditionals: Vec<Conditional>,
+    /// Checked as soon as the values they name are known; the defaults satisfy them all.
+    pub constraints: Vec<Constraint>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,20 +115,18 @@ impl Kind {
     }
 }
 
-/// A `pattern` as written, and compiled so that it must match the whole value.
+/// A `pattern`, compiled so that it must match the whole value, and its `pattern_help`:
+/// users are told what is expected in words, never shown the regex.
 #[derive(Debug, Clone)]
 pub struct Pattern {
-    pub source: String,
+    pub help: String,
     regex: Regex,
 }
 
 impl Pattern {
-    fn new(source: &str) -> Result<Self, regex::Error> {
+    fn new(source: &str, help: String) -> Result<Self, regex::Error> {
         let regex = Regex::new(&format!("^(?:{source})$"))?;
-        Ok(Self {
-            source: source.to_owned(),
-            regex,
-        })
+        Ok(Self { help, regex })
     }
 }
 
@@ -148,8 +158,8 @@ pub enum Rejection {
     NotAnInt,
     #[error("expected one of: {}", .choices.join(", "))]
     NotAChoice { choices: Vec<String> },
-    #[error("must match the pattern {pattern}")]
-    PatternMismatch { pattern: String },
+    #[error("expected {expected}")]
+    PatternMismatch { expected: String },
     #[error("must be at least {min}")]
     TooSmall { min: i64 },
     #[error("must be at most {max}")]
@@ -162,7 +172,7 @@ impl Variable {
         match (&self.kind, value) {
             (Kind::String { pattern }, Value::String(s)) => match pattern {
                 Some(p) if !p.regex.is_match(s) => Err(Rejection::PatternMismatch {
-                    pattern: p.source.clone(),
+                    expected: p.help.clone(),
                 }),
                 _ => Ok(()),
             },
@@ -189,7 +199,7 @@ impl Variable {
             // Only reachable with a non-string value for a string variable, which the parser
             // never builds; answer as the closest rejection rather than panic.
             (Kind::String { .. }, _) => Err(Rejection::PatternMismatch {
-                pattern: "a string".to_owned(),
+                expected: "a string".to_owned(),
             }),
         }
     }
@@ -325,7 +335,13 @@ impl Parser<'_> {
         self.reject_unknown_keys(
             root,
             "",
-            &["template", "variables", "derived", "conditional"],
+            &[
+                "template",
+                "variables",
+                "derived",
+                "conditional",
+                "constraints",
+            ],
         )?;
 
         let template = match root.get("template") {
@@ -359,6 +375,7 @@ impl Parser<'_> {
         let variables = self.variables(root)?;
         let derived = self.derived(root, &variables)?;
         let conditionals = self.conditionals(root, &variables)?;
+        let constraints = self.constraints(root, &variables)?;
 
         Ok(Manifest {
             name,
@@ -368,6 +385,7 @@ impl Parser<'_> {
             variables,
             derived,
             conditionals,
+            constraints,
         })
     }
 
@@ -398,7 +416,16 @@ impl Parser<'_> {
         earlier: &[Variable],
     ) -> Result<Variable, ManifestError> {
         const KNOWN: &[&str] = &[
-            "name", "type", "default", "choices", "help", "pattern", "when", "min", "max",
+            "name",
+            "type",
+            "default",
+            "choices",
+            "help",
+            "pattern",
+            "pattern_help",
+            "when",
+            "min",
+            "max",
         ];
         self.reject_unknown_keys(table, prefix, KNOWN)?;
 
@@ -427,20 +454,47 @@ impl Parser<'_> {
         };
         only_for("choices", "choice")?;
         only_for("pattern", "string")?;
+        only_for("pattern_help", "string")?;
         only_for("min", "int")?;
         only_for("max", "int")?;
 
         let kind = match type_name.as_str() {
             "string" => {
-                let pattern = match self.optional_string(table, prefix, "pattern")? {
-                    None => None,
-                    Some(source) => Some(Pattern::new(&source).map_err(|err| {
-                        self.error(
+                let help = self.optional_string(table, prefix, "pattern_help")?;
+                let pattern = match (self.optional_string(table, prefix, "pattern")?, help) {
+                    (None, None) => None,
+                    (None, Some(_)) => {
+                        return Err(self.error(
+                            &key("pattern_help"),
+                            table.get("pattern_help").and_then(Item::span),
+                            "`pattern_help` describes a `pattern`, and there is none",
+                        ));
+                    }
+                    (Some(_), None) => {
+                        return Err(self.error_with_help(
                             &key("pattern"),
                             table.get("pattern").and_then(Item::span),
-                            format!("not a valid regular expression: {err}"),
-                        )
-                    })?),
+                            "a `pattern` needs a `pattern_help`",
+                            "say in words what the pattern allows, as users are told after \
+                             \"expected\": pattern_help = \"lower-case letters and digits\"",
+                        ));
+                    }
+                    (Some(_), Some(help)) if help.trim().is_empty() => {
+                        return Err(self.error(
+                            &key("pattern_help"),
+                            table.get("pattern_help").and_then(Item::span),
+                            "must not be empty",
+                        ));
+                    }
+                    (Some(source), Some(help)) => {
+                        Some(Pattern::new(&source, help).map_err(|err| {
+                            self.error(
+                                &key("pattern"),
+                                table.get("pattern").and_then(Item::span),
+                                format!("not a valid regular expression: {err}"),
+                            )
+                        })?)
+                    }
                 };
                 Kind::String { pattern }
             }
@@ -685,6 +739,150 @@ impl Parser<'_> {
         Ok(conditionals)
     }
 
+    fn constraints(
+        &self,
+        root: &Table,
+        variables: &[Variable],
+    ) -> Result<Vec<Constraint>, ManifestError> {
+        let Some(item) = root.get("constraints") else {
+            return Ok(Vec::new());
+        };
+        let Some(tables) = item.as_array_of_tables() else {
+            return Err(self.error(
+                "constraints",
+                item.span(),
+                "expected [[constraints]] tables, one per rule",
+            ));
+        };
+        let mut constraints = Vec::new();
+        for (index, table) in tables.iter().enumerate() {
+            let prefix = format!("constraints[{index}]");
+            self.reject_unknown_keys(table, &prefix, &["rule", "message"])?;
+            let rule_key = format!("{prefix}.rule");
+            let text = self.required_string(table, &prefix, "rule")?;
+            let span = table.get("rule").and_then(Item::span);
+            let syntax_help = "a rule compares a variable with another variable or a value: \
+                               rule = \"soft_time_limit < time_limit\", rule = \"port != 9090\"";
+            let rule = Rule::parse(&text).map_err(|reason| {
+                self.error_with_help(&rule_key, span.clone(), reason, syntax_help)
+            })?;
+            self.check_rule_types(&rule, variables, &rule_key, span.clone())?;
+
+            let message = match self.optional_string(table, &prefix, "message")? {
+                Some(message) if message.trim().is_empty() => {
+                    return Err(self.error(
+                        &format!("{prefix}.message"),
+                        table.get("message").and_then(Item::span),
+                        "must not be empty",
+                    ));
+                }
+                Some(message) => message,
+                None => rule.describe(),
+            };
+            let constraint = Constraint { rule, message };
+            let default_of = |name: &str| {
+                variables
+                    .iter()
+                    .find(|v| v.name == name)
+                    .map(|v| &v.default)
+            };
+            if let Err(broken) = constraint.check(default_of) {
+                return Err(self.error_with_help(
+                    &rule_key,
+                    span,
+                    format!("the defaults break this rule: {broken}"),
+                    "--yes and runs without a terminal use the defaults, so they must satisfy every rule",
+                ));
+            }
+            constraints.push(constraint);
+        }
+        Ok(constraints)
+    }
+
+    /// Both sides name declared variables, or values, of types the operator can compare.
+    fn check_rule_types(
+        &self,
+        rule: &Rule,
+        variables: &[Variable],
+        key: &str,
+        span: Option<Range<usize>>,
+    ) -> Result<(), ManifestError> {
+        let find = |name: &str| -> Result<&Variable, ManifestError> {
+            variables.iter().find(|v| v.name == name).ok_or_else(|| {
+                let declared: Vec<&str> = variables.iter().map(|v| v.name.as_str()).collect();
+                self.error_with_help(
+                    key,
+                    span.clone(),
+                    format!("no variable `{name}` is declared"),
+                    if declared.is_empty() {
+                        "a rule compares [[variables]], and this template declares none".to_owned()
+                    } else {
+                        format!("declared variables: {}", declared.join(", "))
+                    },
+                )
+            })
+        };
+        let left = find(&rule.left)?;
+        // The right side's type as a manifest names it, and its TOML type for the check.
+        let (right_type, right_toml, right_value) = match &rule.right {
+            Operand::Variable(name) => {
+                if *name == rule.left {
+                    return Err(self.error(
+                        key,
+                        span,
+                        format!("the rule compares `{name}` with itself"),
+                    ));
+                }
+                let right = find(name)?;
+                (right.kind.type_name(), toml_type_for(&right.kind), None)
+            }
+            Operand::Literal(value) => {
+                let (type_name, toml) = match value {
+                    Value::String(_) => ("string", "string"),
+                    Value::Bool(_) => ("bool", "boolean"),
+                    Value::Int(_) => ("int", "integer"),
+                };
+                (type_name, toml, Some(value))
+            }
+        };
+        let left_type = toml_type_for(&left.kind);
+        if left_type != right_toml {
+            return Err(self.error(
+                key,
+                span,
+                format!(
+                    "cannot compare `{}` ({}) with {} ({right_type})",
+                    left.name,
+                    left.kind.type_name(),
+                    rule.right
+                ),
+            ));
+        }
+        if rule.op.is_ordering() && left_type != "integer" {
+            return Err(self.error(
+                key,
+                span,
+                format!(
+                    "`{}` orders whole numbers only, and `{}` is a {} variable; use == or !=",
+                    rule.op,
+                    left.name,
+                    left.kind.type_name()
+                ),
+            ));
+        }
+        // A literal that the variable can never take is a typo.
+        if let Some(value) = right_value
+            && let Err(rejection) = left.check(value)
+        {
+            return Err(self.error(
+                key,
+                span,
+                format!("`{}` can never be {}: {rejection}", left.name, rule.right),
+            ));
+        }
+        Ok(())
+    }
+
     fn condition(
         &self,
         text: &str,
@@ -864,6 +1062,7 @@ name = "issuer"
 type = "string"
 default = "https://auth.example.com"
 pattern = "https://.+"
+pattern_help = "an https:// URL"
 when = "auth"
 
 [[variables]]
@@ -884,6 +1083,13 @@ when = "auth"
 [[conditional]]
 paths = ["app/anonymous.py"]
 when = "not auth"
+
+[[constraints]]
+rule = "port >= 1024"
+message = "the container runs as a user that cannot bind ports below 1024"
+
+[[constraints]]
+rule = "python_version != '3.11'"
 "#;
 
     fn error(text: &str) -> ManifestError {
@@ -927,6 +1133,12 @@ when = "not auth"
         );
         assert_eq!(m.conditionals.len(), 2);
         assert!(m.conditionals[1].when.negated);
+        assert_eq!(m.constraints.len(), 2);
+        assert_eq!(m.constraints[0].rule.to_string(), "port >= 1024");
+        assert_eq!(
+            m.constraints[1].message,
+            "`python_version` must be different from \"3.11\""
+        );
     }
 
     #[test]
@@ -977,13 +1189,96 @@ when = "not auth"
     #[test]
     fn default_must_match_pattern() {
         let err = error(&with_template(
-            "[[variables]]\nname = \"x\"\ntype = \"string\"\ndefault = \"ABC\"\npattern = \"[a-z]+\"\n",
+            "[[variables]]\nname = \"x\"\ntype = \"string\"\ndefault = \"ABC\"\npattern = \"[a-z]+\"\n\
+             pattern_help = \"lower-case letters\"\n",
         ));
-        assert!(
-            err.reason.contains("must match the pattern [a-z]+"),
-            "{}",
-            err.reason
+        assert_eq!(
+            err.reason,
+            "the default \"ABC\" is not valid: expected lower-case letters"
         );
+    }
+
+    #[test]
+    fn a_pattern_needs_words_for_users() {
+        let variable = "[[variables]]\nname = \"x\"\ntype = \"string\"\ndefault = \"a\"\n";
+        let err = error(&with_template(&format!("{variable}pattern = \"[a-z]+\"\n")));
+        assert_eq!(err.key, "variables[0].pattern (x)");
+        assert_eq!(err.reason, "a `pattern` needs a `pattern_help`");
+        let err = error(&with_template(&format!(
+            "{variable}pattern_help = \"letters\"\n"
+        )));
+        assert_eq!(err.key, "variables[0].pattern_help (x)");
+        let err = error(&with_template(&format!(
+            "{variable}pattern = \"[a-z]+\"\npattern_help = \" \"\n"
+        )));
+        assert_eq!(err.reason, "must not be empty");
+    }
+
+    const LIMITS: &str = "[[variables]]\nname = \"soft\"\ntype = \"int\"\ndefault = 240\n\
+                          [[variables]]\nname = \"hard\"\ntype = \"int\"\ndefault = 300\nmin = 2\n\
+                          [[variables]]\nname = \"broker\"\ntype = \"choice\"\ndefault = \"redis\"\n\
+                          choices = [\"redis\", \"rabbitmq\"]\n\
+                          [[variables]]\nname = \"auth\"\ntype = \"bool\"\ndefault = true\n";
+
+    fn constraint_error(rule: &str) -> ManifestError {
+        error(&with_template(&format!(
+            "{LIMITS}[[constraints]]\nrule = {rule:?}\n"
+        )))
+    }
+
+    #[test]
+    fn constraints_parse_and_default_to_derived_words() {
+        let m = parse(
+            "t/template.toml",
+            &with_template(&format!(
+                "{LIMITS}[[constraints]]\nrule = \"soft < hard\"\n\
+                 [[constraints]]\nrule = \"broker == 'redis'\"\nmessage = \"RabbitMQ is not supported yet\"\n"
+            )),
+        )
+        .unwrap();
+        assert_eq!(m.constraints[0].message, "`soft` must be less than `hard`");
+        assert_eq!(m.constraints[1].message, "RabbitMQ is not supported yet");
+    }
+
+    #[test]
+    fn malformed_constraints_point_at_the_rule() {
+        for (rule, reason) in [
+            ("soft <", "expected a variable or a value after `<`"),
+            ("soft < nope", "no variable `nope` is declared"),
+            ("name < hard", "no variable `name` is declared"),
+            ("soft < soft", "compares `soft` with itself"),
+            (
+                "soft < broker",
+                "cannot compare `soft` (int) with `broker` (choice)",
+            ),
+            ("broker < 'x'", "`<` orders whole numbers only"),
+            ("auth == 1", "cannot compare `auth` (bool) with 1 (int)"),
+            (
+                "broker == 'kafka'",
+                "`broker` can never be \"kafka\": expected one of: redis, rabbitmq",
+            ),
+            ("hard > 1", "`hard` can never be 1: must be at least 2"),
+            (
+                "soft > hard",
+                "the defaults break this rule: `soft` must be greater than `hard` (soft = 240, hard = 300)",
+            ),
+        ] {
+            let err = constraint_error(rule);
+            assert_eq!(err.key, "constraints[0].rule", "{rule}");
+            assert!(err.span.is_some(), "{rule}");
+            assert!(err.reason.contains(reason), "{rule}: {}", err.reason);
+        }
+        let err = error(&with_template(&format!(
+            "{LIMITS}[[constraints]]\nrule = \"soft < hard\"\nwhen = \"auth\"\n"
+        )));
+        assert_eq!(err.key, "constraints[0].when");
+        let err = error(&with_template(&format!(
+            "{LIMITS}[[constraints]]\nmessage = \"x\"\n"
+        )));
+        assert_eq!(err.key, "constraints[0].rule");
+        let err =
+            error("constraints = \"soft < hard\"\n[template]\nname = \"t\"\nversion = \"1\"\n");
+        assert_eq!(err.key, "constraints");
     }
 
     #[test]
@@ -1048,6 +1343,13 @@ when = "not auth"
     fn check_applies_constraints() {
         let m = parse("t/template.toml", FULL).unwrap();
         let port = &m.variables[3];
+        let issuer = &m.variables[2];
+        assert_eq!(
+            issuer.check(&Value::String("http://x".into())),
+            Err(Rejection::PatternMismatch {
+                expected: "an https:// URL".into()
+            })
+        );
         assert_eq!(
             port.check(&Value::Int(0)),
             Err(Rejection::TooSmall { min: 1 })

@@ -11,11 +11,14 @@
 //! Only `--list` and `--dry-run` print to stdout; notes, prompts and next steps go to stderr.
 
 pub mod answers;
+pub mod constraint;
+mod engine;
 pub mod interrupt;
 pub mod manifest;
 pub mod name;
 mod output;
 pub mod record;
+pub mod recursion;
 pub mod render;
 mod skip;
 pub mod source;

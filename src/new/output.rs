@@ -8,7 +8,7 @@ use super::render::RenderedTree;
 
 /// One block per template: its name, version and description (and whether it is `default`, the
 /// variant used when none is chosen), then one line per variable (name, type, default, allowed
-/// values, condition) and its help below.
+/// values, condition) and its help below, then its rules.
 pub fn list(manifests: &[&Manifest], default: Option<&str>) -> String {
     let mut out = String::new();
     for (index, manifest) in manifests.iter().enumerate() {
@@ -48,7 +48,7 @@ pub fn list(manifests: &[&Manifest], default: Option<&str>) -> String {
                 Kind::String {
                     pattern: Some(pattern),
                 } => {
-                    let _ = write!(line, "  pattern: {}", pattern.source);
+                    let _ = write!(line, "  expects: {}", pattern.help);
                 }
                 Kind::Int { min, max } if min.is_some() || max.is_some() => {
                     let bound = |b: &Option<i64>| b.map_or(String::new(), |b| b.to_string());
@@ -64,6 +64,13 @@ pub fn list(manifests: &[&Manifest], default: Option<&str>) -> String {
             if let Some(help) = &variable.help {
                 let _ = writeln!(out, "    {:<width$}  {help}", "");
             }
+        }
+        for constraint in &manifest.constraints {
+            let _ = writeln!(
+                out,
+                "    requires {}: {}",
+                constraint.rule, constraint.message
+            );
         }
     }
     out

@@ -1,7 +1,9 @@
 //! Renders a template into an in-memory tree of files; nothing touches the disk here.
 //!
-//! - Files named `*.tera` are rendered with tera (autoescape off) and lose the suffix; every
-//!   other file is copied byte for byte, so `${{ secrets.X }}` in a workflow survives.
+//! - Files named `*.tera` are rendered with tera (set up by [`engine`]: autoescape off, no
+//!   environment, clock or randomness, a `yaml_str` filter, recursion refused) and lose the
+//!   suffix; every other file is copied byte for byte, so `${{ secrets.X }}` in a workflow
+//!   survives.
 //! - A path segment containing `{{` is rendered: a directory named `{{package}}`.
 //! - Files under `_partials/` are only for `{% include %}`, `{% import %}` and `{% extends %}`;
 //!   they are never written.
@@ -17,8 +19,10 @@ use tera::{Context, Tera};
 use thiserror::Error;
 
 use super::answers::Answers;
+use super::engine;
 use super::manifest::{BUILTINS, Manifest, Value};
 use super::name::ServiceName;
+use super::recursion::{self, Recursion};
 use super::source::{Template, TemplateFile};
 
 /// Files under this top-level directory are includable pieces, never output.
@@ -95,6 +99,9 @@ pub enum RenderError {
         first: String,
         second: String,
     },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Recursion(#[from] Recursion),
     #[error("{path} is both a file and a directory in the rendered project")]
     #[diagnostic(code(svc::new::template))]
     FileAndDirectory { path: String },
@@ -129,12 +136,13 @@ pub fn context(
         }
     }
     for (key, expression) in &manifest.derived {
-        let value =
-            Tera::one_off(expression, &context, false).map_err(|source| RenderError::Derived {
+        let value = engine::render_one_off(expression, &context).map_err(|source| {
+            RenderError::Derived {
                 key: key.clone(),
                 help: help_for(&source),
                 source,
-            })?;
+            }
+        })?;
         context.insert(key, &value);
     }
     Ok(context)
@@ -204,8 +212,7 @@ pub fn render(
 }
 
 fn load_tera(files: &[TemplateFile]) -> Result<Tera, RenderError> {
-    let mut tera = Tera::default();
-    tera.autoescape_on(Vec::new());
+    let mut tera = engine::tera();
     let mut sources = Vec::new();
     for file in files.iter().filter(|f| is_tera(&f.path)) {
         let text = std::str::from_utf8(&file.contents).map_err(|_| RenderError::NotUtf8 {
@@ -215,12 +222,15 @@ fn load_tera(files: &[TemplateFile]) -> Result<Tera, RenderError> {
     }
     // Parsed one by one first so a syntax error names its file; the batch below then only
     // fails on links between files (a missing parent or macro file).
+    let mut parsed = Vec::with_capacity(sources.len());
     for (name, text) in &sources {
-        tera::Template::new(name, None, text).map_err(|source| RenderError::Template {
-            file: (*name).to_owned(),
-            help: help_for(&source),
-            source,
-        })?;
+        parsed.push(tera::Template::new(name, None, text).map_err(|source| {
+            RenderError::Template {
+                file: (*name).to_owned(),
+                help: help_for(&source),
+                source,
+            }
+        })?);
     }
     tera.add_raw_templates(sources)
         .map_err(|source| RenderError::Template {
@@ -228,6 +238,8 @@ fn load_tera(files: &[TemplateFile]) -> Result<Tera, RenderError> {
             help: help_for(&source),
             source,
         })?;
+    // After tera's own checks, so a missing parent or a circular `extends` keeps its message.
+    recursion::check(&parsed)?;
     Ok(tera)
 }
 
@@ -270,7 +282,7 @@ fn output_path(file: &TemplateFile, context: &Context) -> Result<String, RenderE
     let mut segments = Vec::new();
     for segment in file.path.split('/') {
         let rendered = if segment.contains("{{") {
-            Tera::one_off(segment, context, false).map_err(|source| RenderError::Name {
+            engine::render_one_off(segment, context).map_err(|source| RenderError::Name {
                 file: file.path.clone(),
                 help: help_for(&source),
                 source,
@@ -327,7 +339,7 @@ fn conditional_patterns(
         };
         for source in &conditional.paths {
             let rendered =
-                Tera::one_off(source, context, false).map_err(|err| RenderError::BadPattern {
+                engine::render_one_off(source, context).map_err(|err| RenderError::BadPattern {
                     pattern: source.clone(),
                     reason: chain(&err),
                 })?;
@@ -373,7 +385,7 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
 }
 
 /// A tera error and its causes on one line.
-fn chain(err: &tera::Error) -> String {
+pub(super) fn chain(err: &tera::Error) -> String {
     let mut parts = vec![err.to_string()];
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
@@ -389,6 +401,13 @@ fn help_for(err: &tera::Error) -> String {
         .split_once("Variable `")
         .and_then(|(_, rest)| rest.split_once("` not found in context"))
         .map(|(variable, _)| variable);
+    if let Some(help) = engine::unavailable_function_help(&text) {
+        return help;
+    }
+    // A derived value, pattern or name refused by the same check as the files.
+    if text.contains(recursion::CYCLE) {
+        return recursion::CYCLE_HELP.to_owned();
+    }
     match missing {
         // `${{ github.sha }}`, `{{ .Values.x }}`: braces meant for another tool.
         Some(variable) if variable.contains('.') => format!(

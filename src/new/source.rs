@@ -184,10 +184,21 @@ pub fn embedded(variant: &str) -> Result<Template, SourceError> {
 }
 
 /// Loads a template directory given with `--template`.
+///
+/// The directory itself may be reached through a symbolic link (the user named it), but
+/// nothing it brings in may be one: not its manifest, not `_common/`, not a file inside. A
+/// link would let a template copy files from anywhere on the user's machine (`~/.ssh`) into
+/// the generated project, or echo them in a manifest parse error.
 pub fn directory(dir: &Path) -> Result<Template, SourceError> {
     let manifest_path = dir.join(MANIFEST_FILE);
-    let manifest_text = match fs::read_to_string(&manifest_path) {
-        Ok(text) => text,
+    match fs::symlink_metadata(&manifest_path) {
+        // A directory in its place fails to read below, with the system's words.
+        Ok(metadata) if metadata.is_file() || metadata.is_dir() => {}
+        Ok(_) => {
+            return Err(SourceError::NotAFile {
+                path: manifest_path,
+            });
+        }
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             return Err(SourceError::NotATemplate {
                 dir: dir.to_owned(),
@@ -200,7 +211,11 @@ pub fn directory(dir: &Path) -> Result<Template, SourceError> {
                 source,
             });
         }
-    };
+    }
+    let manifest_text = fs::read_to_string(&manifest_path).map_err(|source| SourceError::Read {
+        path: manifest_path.clone(),
+        source,
+    })?;
     let manifest = manifest::parse(&manifest_path.display().to_string(), &manifest_text)?;
 
     let mut files = Vec::new();
@@ -210,11 +225,17 @@ pub fn directory(dir: &Path) -> Result<Template, SourceError> {
     if manifest.common {
         // `templates/container` -> `templates/_common`; `.` -> `../_common`.
         let common_dir = dir.join("..").join(COMMON_DIR);
-        if !common_dir.is_dir() {
-            return Err(SourceError::NoCommon {
-                template: manifest.name,
-                place: format!("at {}", common_dir.display()),
-            });
+        match fs::symlink_metadata(&common_dir) {
+            Ok(metadata) if metadata.is_dir() => {}
+            Ok(metadata) if !metadata.is_file() => {
+                return Err(SourceError::NotAFile { path: common_dir });
+            }
+            _ => {
+                return Err(SourceError::NoCommon {
+                    template: manifest.name,
+                    place: format!("at {}", common_dir.display()),
+                });
+            }
         }
         let mut common = Vec::new();
         read_tree(&common_dir, &common_dir, &mut common)?;

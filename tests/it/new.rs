@@ -71,6 +71,41 @@ impl Sandbox {
     pub(crate) fn entries(&self) -> Vec<String> {
         entries(self.dir.path())
     }
+
+    /// `svc ARGS` on a pseudo-terminal, so it prompts.
+    #[cfg(unix)]
+    pub(crate) fn pty(&self, args: &[&str]) -> rexpect::session::PtySession {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("svc"));
+        command
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm")
+            .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+            .args(args);
+        rexpect::session::spawn_command(command, Some(20_000)).unwrap()
+    }
+}
+
+/// Waits for a prompt, then gives it time to switch the terminal to raw mode: keys sent
+/// before that would be line-buffered by the terminal, or discarded by the switch.
+#[cfg(unix)]
+pub(crate) fn answer(session: &mut rexpect::session::PtySession, prompt: &str, keys: &str) {
+    session.exp_string(prompt).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    session.send(keys).unwrap();
+    session.flush().unwrap();
+}
+
+/// Waits for the next steps and the end of the session: exit 0.
+#[cfg(unix)]
+pub(crate) fn assert_finished(session: &mut rexpect::session::PtySession) {
+    session.exp_string("Next steps").unwrap();
+    session.exp_eof().unwrap();
+    let status = session.process().wait().unwrap();
+    assert!(
+        matches!(status, rexpect::process::WaitStatus::Exited(_, 0)),
+        "{status:?}"
+    );
 }
 
 pub(crate) fn entries(dir: &Path) -> Vec<String> {
@@ -342,7 +377,7 @@ fn other_bad_values_use_the_same_validation_as_the_prompts() {
         ),
         (
             "issuer=http://x",
-            r#"invalid value "http://x" for `issuer`: must match the pattern https://\S+"#,
+            r#"invalid value "http://x" for `issuer`: expected an https:// URL without spaces"#,
         ),
         ("auth", r#"--set "auth" is not KEY=VALUE"#),
         ("name=x", "unknown variable `name` in --set"),
@@ -622,7 +657,7 @@ fn a_custom_template_directory_with_common_files() {
             (
                 "acme/template.toml",
                 "[template]\nname = \"acme\"\ndescription = \"ACME house style\"\nversion = \"2024.1\"\ncommon = true\n\n\
-                 [[variables]]\nname = \"team\"\ntype = \"string\"\ndefault = \"platform\"\npattern = \"[a-z]+\"\n\n\
+                 [[variables]]\nname = \"team\"\ntype = \"string\"\ndefault = \"platform\"\npattern = \"[a-z]+\"\npattern_help = \"lower-case letters\"\n\n\
                  [derived]\nowner = \"{{ team }}@acme.example\"\n",
             ),
             ("acme/CODEOWNERS.tera", "* {{ owner }}\n"),
@@ -792,32 +827,16 @@ fn every_visible_embedded_variant_renders_with_its_defaults() {
 #[cfg(unix)]
 #[test]
 fn prompts_validate_as_typed_and_re_prompt() {
-    use rexpect::session::spawn_command;
-
     let sandbox = Sandbox::new();
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("svc"));
-    command
-        .current_dir(sandbox.dir.path())
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
-        .args([
-            "new",
-            "--template",
-            fixture().to_str().unwrap(),
-            "--output",
-            "out",
-        ]);
-    let mut session = spawn_command(command, Some(20_000)).unwrap();
-
-    // Waits for a prompt, then gives it time to switch the terminal to raw mode: keys sent
-    // before that would be line-buffered by the terminal, or discarded by the switch.
-    let mut answer = |prompt: &str, keys: &str| {
-        session.exp_string(prompt).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        session.send(keys).unwrap();
-        session.flush().unwrap();
-    };
+    let template = fixture();
+    let mut session = sandbox.pty(&[
+        "new",
+        "--template",
+        template.to_str().unwrap(),
+        "--output",
+        "out",
+    ]);
+    let mut answer = |prompt: &str, keys: &str| answer(&mut session, prompt, keys);
 
     answer("Service name", "../evil\r");
     answer("looks like a path", "My Service\r");
@@ -827,14 +846,7 @@ fn prompts_validate_as_typed_and_re_prompt() {
     answer("Protect routes", "n\r");
     answer("replicas", "11\r");
     answer("must be at most 10", "3\r");
-
-    session.exp_string("Next steps").unwrap();
-    session.exp_eof().unwrap();
-    let status = session.process().wait().unwrap();
-    assert!(
-        matches!(status, rexpect::process::WaitStatus::Exited(_, 0)),
-        "{status:?}"
-    );
+    assert_finished(&mut session);
 
     let pyproject = fs::read_to_string(sandbox.path("out/pyproject.toml")).unwrap();
     let answers = pyproject
