@@ -128,10 +128,7 @@ pub fn audit_files(files: &[(&str, &[u8])], config: Config) -> Result<Report, Au
     )?;
     let mut files: Vec<&(&str, &[u8])> = files
         .iter()
-        .filter(|(rel, _)| {
-            !filters.exclude.is_match(rel)
-                && filters.include.as_ref().is_none_or(|inc| inc.is_match(rel))
-        })
+        .filter(|(rel, _)| filters.excludes(rel).is_none())
         .collect();
     files.sort_by_key(|(rel, _)| *rel);
     let read = files

@@ -6,6 +6,7 @@ mod cli;
 #[cfg(unix)]
 mod fault;
 mod fuzz;
+mod hostile_skips;
 mod new;
 #[cfg(unix)]
 mod new_faults;

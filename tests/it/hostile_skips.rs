@@ -1,0 +1,465 @@
+//! Hostile input that used to be skipped, or that switched a rule off, without a word: the
+//! reproductions of the hostile-input review (#6, #9-#13, #27, #28, #32-#34, #36) and pre-commit
+//! with a baseline in a monorepo of generated services (issue 15).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A minimal FastAPI service: what the review calls `APP`.
+const APP: &[(&str, &str)] = &[
+    ("main.py", "from fastapi import FastAPI\napp = FastAPI()\n"),
+    ("pyproject.toml", "[project]\nname = \"app\"\n"),
+];
+
+/// A line AU003 (hardcoded-secret) reports anywhere in code.
+const SECRET_PY: &str = "password = \"hunter2hunter2xx\"\n";
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn with_app(dir: &Path, sub: &str) {
+    for (rel, text) in APP {
+        let rel = match sub {
+            "" => rel.to_string(),
+            _ => format!("{sub}/{rel}"),
+        };
+        write(dir, &rel, text);
+    }
+}
+
+fn svc_in(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("svc").unwrap();
+    cmd.env("NO_COLOR", "1").current_dir(dir);
+    cmd
+}
+
+/// Run and return (exit code, stdout, stderr).
+fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = svc_in(dir).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// `svc audit --format json ARGS` in `dir`: the report and stderr.
+fn json_in(dir: &Path, args: &[&str]) -> (Value, String) {
+    let mut full = vec!["audit", "--format", "json"];
+    full.extend_from_slice(args);
+    let (_, stdout, stderr) = run_in(dir, &full);
+    let report = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    (report, stderr)
+}
+
+/// (path, code) of every finding, sorted.
+fn found(report: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The codes reported for `path`, sorted.
+fn codes_at(report: &Value, path: &str) -> Vec<String> {
+    found(report)
+        .into_iter()
+        .filter(|(p, _)| p == path)
+        .map(|(_, c)| c)
+        .collect()
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "svc tests")
+        .env("GIT_AUTHOR_EMAIL", "tests@svc.invalid")
+        .env("GIT_COMMITTER_NAME", "svc tests")
+        .env("GIT_COMMITTER_EMAIL", "tests@svc.invalid")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// #9: nothing skipped silently
+
+#[test]
+fn hidden_files_ignore_files_and_parent_gitignores_do_not_hide_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    with_app(&dir, "");
+    for rel in ["sub/evil.py", "sub/other.py", ".hidden/h.py", ".dot.py"] {
+        write(&dir, rel, SECRET_PY);
+    }
+    // A ripgrep-style file, not git's.
+    write(&dir, "sub/.ignore", "evil.py\n");
+    // Above the audited root, and no git repository anywhere.
+    write(tmp.path(), ".gitignore", "other.py\n");
+    // Tool caches stay skipped.
+    write(&dir, ".mypy_cache/x.py", SECRET_PY);
+    let (report, stderr) = json_in(&dir, &["."]);
+    let secrets: Vec<_> = found(&report)
+        .into_iter()
+        .filter(|(_, c)| c == "AU003")
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(
+        secrets,
+        [".dot.py", ".hidden/h.py", "sub/evil.py", "sub/other.py"],
+        "{stderr}"
+    );
+
+    // The file it was given (reported relative to the root svc picks for it).
+    let (report, stderr) = json_in(&dir, &[".hidden/h.py"]);
+    let secrets: Vec<_> = found(&report)
+        .into_iter()
+        .filter(|(p, c)| c == "AU003" && p.ends_with("h.py"))
+        .collect();
+    assert_eq!(secrets.len(), 1, "{report} {stderr}");
+}
+
+#[test]
+fn git_tracked_files_are_audited_even_when_they_match_gitignore() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    with_app(dir, "");
+    write(dir, "secret.py", SECRET_PY);
+    write(dir, "generated/keys.py", SECRET_PY);
+    write(dir, "scratch.py", SECRET_PY);
+    write(dir, ".gitignore", "secret.py\ngenerated/\nscratch.py\n");
+    git(
+        dir,
+        &["add", "-f", "main.py", "pyproject.toml", ".gitignore"],
+    );
+    git(dir, &["add", "-f", "secret.py", "generated/keys.py"]);
+    git(dir, &["commit", "-q", "-m", "x"]);
+
+    // Tracked: audited. Untracked and ignored (scratch.py): git's own rules apply.
+    let (report, stderr) = json_in(dir, &["."]);
+    let secrets: Vec<_> = found(&report)
+        .into_iter()
+        .filter(|(_, c)| c == "AU003")
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(secrets, ["generated/keys.py", "secret.py"], "{stderr}");
+
+    // Named, as pre-commit passes them: the tracked one, and the ignored one too.
+    let (report, _) = json_in(dir, &["secret.py"]);
+    assert_eq!(codes_at(&report, "secret.py"), ["AU003"]);
+    let (report, _) = json_in(dir, &["scratch.py"]);
+    assert_eq!(codes_at(&report, "scratch.py"), ["AU003"]);
+}
+
+#[test]
+fn a_named_file_that_is_not_audited_is_named_on_stderr_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    with_app(dir, "");
+    write(dir, "legacy/old.py", SECRET_PY);
+    write(dir, "node_modules/pkg/x.py", SECRET_PY);
+    write(dir, "notes.toml", "a = 1\n");
+    write(
+        dir,
+        "svc.toml",
+        "exclude = [\"legacy\"]\n[per-path-ignores]\n\"ignored.py\" = [\"AU003\"]\n",
+    );
+    let (report, stderr) = json_in(
+        dir,
+        &["legacy/old.py", "notes.toml", "node_modules/pkg/x.py"],
+    );
+    // Excluded by svc's own configuration: said, not audited.
+    assert!(
+        stderr.contains("not audited: legacy/old.py: excluded by `exclude`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not audited: notes.toml: not a kind of file svc audits"),
+        "{stderr}"
+    );
+    assert!(codes_at(&report, "legacy/old.py").is_empty());
+    // Named explicitly: audited although svc skips node_modules when it walks.
+    assert_eq!(codes_at(&report, "node_modules/pkg/x.py"), ["AU003"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// #32, #33, #34
+
+#[cfg(unix)]
+#[test]
+fn working_links_out_of_the_tree_are_named_as_not_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    write(&elsewhere, "secret.py", SECRET_PY);
+    let dir = tmp.path().join("p");
+    with_app(&dir, "");
+    write(&dir, "inside/real.py", "x = 1\n");
+    std::os::unix::fs::symlink(elsewhere.join("secret.py"), dir.join("linked.py")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join("outdir")).unwrap();
+    // A link within the tree: its target is audited where it lives, nothing to say.
+    std::os::unix::fs::symlink(dir.join("inside/real.py"), dir.join("alias.py")).unwrap();
+    let (_, stderr) = json_in(&dir, &["."]);
+    assert!(
+        stderr.contains("not audited: linked.py: a symbolic link out of the audited tree"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not audited: outdir: a symbolic link out of the audited tree"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("alias.py"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 15: pre-commit with a baseline in a monorepo of generated services
+
+/// The `pre-commit` executable (see tests/it/ci.rs).
+fn pre_commit() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SVC_PRE_COMMIT") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pre-commit-venv/bin/pre-commit");
+    if venv.exists() {
+        return Some(venv);
+    }
+    std::process::Command::new("pre-commit")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| PathBuf::from("pre-commit"))
+}
+
+/// A git repository with two services made by `svc new` under services/, an extra violation
+/// in one of them recorded in the baseline by `svc init --baseline`, and a monorepo svc.toml.
+fn generated_monorepo() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    for name in ["orders", "billing"] {
+        let out = format!("services/{name}");
+        let (code, _, stderr) = run_in(dir, &["new", name, "--yes", "--output", &out]);
+        assert_eq!(code, 0, "svc new {name}: {stderr}");
+        // What `svc new` writes: the service's own [tool.svc].
+        let pyproject = std::fs::read_to_string(dir.join(&out).join("pyproject.toml")).unwrap();
+        assert!(pyproject.contains("[tool.svc"), "{pyproject}");
+    }
+    // The legacy violation the baseline records.
+    let legacy = "services/orders/app/legacy.py";
+    write(
+        dir,
+        legacy,
+        "def debug(x):\n    print(\"debug\", x)\n    return x\n",
+    );
+    // The repository's configuration: applies in file-name mode as in directory mode.
+    write(dir, "svc.toml", "[severity]\nprint-call = \"error\"\n");
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "two services"]);
+    tmp
+}
+
+#[test]
+fn named_files_resolve_paths_config_and_baseline_against_the_work_tree() {
+    let repo = generated_monorepo();
+    let dir = repo.path();
+    let legacy = "services/orders/app/legacy.py";
+    let (code, stdout, stderr) = run_in(
+        dir,
+        &["audit", "--write-baseline", "svc-baseline.json", "."],
+    );
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+
+    // Directory mode and file-name mode agree, from the work tree root and from below it.
+    let (whole, _) = json_in(dir, &["."]);
+    let in_file: Vec<_> = found(&whole)
+        .into_iter()
+        .filter(|(p, _)| p == legacy)
+        .collect();
+    assert!(in_file.contains(&(legacy.to_string(), "LG001".to_string())));
+    let lg001 = whole["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == legacy && f["code"] == "LG001")
+        .unwrap();
+    assert_eq!(
+        lg001["severity"], "error",
+        "the repository's svc.toml applies"
+    );
+    let (named, stderr) = json_in(dir, &[legacy, "services/billing/app/main.py"]);
+    let named_found: Vec<_> = found(&named)
+        .into_iter()
+        .filter(|(p, _)| p == legacy)
+        .collect();
+    assert_eq!(named_found, in_file, "{stderr}");
+    let named_lg001 = named["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == legacy && f["code"] == "LG001")
+        .unwrap();
+    assert_eq!(named_lg001["severity"], "error");
+    let (below, _) = json_in(&dir.join("services/orders"), &["app/legacy.py"]);
+    let below: Vec<_> = found(&below)
+        .into_iter()
+        .filter(|(p, _)| p == legacy)
+        .collect();
+    assert_eq!(below, in_file);
+
+    // The baseline written at the root hides them in file-name mode.
+    let (code, stdout, stderr) = run_in(
+        dir,
+        &[
+            "audit",
+            "--baseline",
+            "svc-baseline.json",
+            "--format",
+            "json",
+            legacy,
+        ],
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!((code, found(&report)), (0, vec![]), "{stderr}");
+
+    // GitHub annotations and SARIF name files relative to the work tree root.
+    let (_, stdout, _) = run_in(dir, &["audit", "--format", "github", legacy]);
+    assert!(stdout.contains(&format!("file={legacy},")), "{stdout}");
+    let (_, stdout, _) = run_in(dir, &["audit", "--format", "sarif", legacy]);
+    let sarif: Value = serde_json::from_str(&stdout).unwrap();
+    let uris: Vec<_> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(uris.contains(&legacy.to_string()), "{uris:?}");
+}
+
+#[test]
+fn pre_commit_with_a_baseline_in_a_monorepo_of_generated_services() {
+    let Some(pre_commit) = pre_commit() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "pre-commit is not installed: tests/run.sh installs it into target/pre-commit-venv"
+        );
+        eprintln!("skipped: pre-commit is not installed (pip install pre-commit)");
+        return;
+    };
+    let repo = generated_monorepo();
+    let dir = repo.path();
+    let svc = assert_cmd::cargo::cargo_bin("svc");
+    // As a user would: `svc init --baseline` at the repository root.
+    let (code, stdout, stderr) = run_in(dir, &["init", "--baseline", "svc-baseline.json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("baseline of"), "{stdout}");
+    let baseline = std::fs::read_to_string(dir.join("svc-baseline.json")).unwrap();
+    assert!(
+        baseline.contains("\"path\": \"services/orders/app/legacy.py\""),
+        "{baseline}"
+    );
+    // The `repo: local` hook svc init wrote runs `svc` from PATH: here, the binary under test.
+    let config_path = dir.join(".pre-commit-config.yaml");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    assert!(
+        config.contains("entry: svc audit") && config.contains("language: system"),
+        "{config}"
+    );
+    assert!(
+        config.contains("args: [--baseline, svc-baseline.json]"),
+        "{config}"
+    );
+    std::fs::write(
+        &config_path,
+        config.replace(
+            "entry: svc audit",
+            &format!("entry: {} audit", svc.display()),
+        ),
+    )
+    .unwrap();
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "adopt svc"]);
+
+    let cache = tempfile::tempdir().unwrap();
+    let with_env = |cmd: &mut std::process::Command| {
+        cmd.current_dir(dir)
+            .env("PRE_COMMIT_HOME", cache.path())
+            .env("NO_COLOR", "1")
+            .env("HOME", dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "svc tests")
+            .env("GIT_AUTHOR_EMAIL", "tests@svc.invalid")
+            .env("GIT_COMMITTER_NAME", "svc tests")
+            .env("GIT_COMMITTER_EMAIL", "tests@svc.invalid");
+    };
+    let mut install = std::process::Command::new(&pre_commit);
+    with_env(install.arg("install"));
+    let out = install.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let commit = |message: &str| {
+        let mut cmd = std::process::Command::new("git");
+        with_env(cmd.args(["commit", "-m", message]));
+        let out = cmd.output().unwrap();
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), output)
+    };
+
+    // A commit touching the baselined file (its violation unchanged): passes.
+    let legacy = dir.join("services/orders/app/legacy.py");
+    let text = std::fs::read_to_string(&legacy).unwrap();
+    std::fs::write(&legacy, format!("\"\"\"Legacy helpers.\"\"\"\n\n\n{text}")).unwrap();
+    git(dir, &["add", "services/orders/app/legacy.py"]);
+    let (passed, output) = commit("document the legacy helpers");
+    assert!(passed, "{output}");
+    assert!(
+        output.contains("svc audit") && output.contains("Passed"),
+        "{output}"
+    );
+
+    // A new violation in the other service: blocked, named by its path from the root.
+    let main = dir.join("services/billing/app/main.py");
+    let text = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, format!("{text}\n\ndef shout(x):\n    print(x)\n")).unwrap();
+    git(dir, &["add", "services/billing/app/main.py"]);
+    let (passed, output) = commit("shout");
+    assert!(!passed, "{output}");
+    assert!(output.contains("Failed"), "{output}");
+    assert!(output.contains("LG001 print-call"), "{output}");
+    assert!(output.contains("services/billing/app/main.py:"), "{output}");
+}
