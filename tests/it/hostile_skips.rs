@@ -16,6 +16,9 @@ const APP: &[(&str, &str)] = &[
 /// A line AU003 (hardcoded-secret) reports anywhere in code.
 const SECRET_PY: &str = "password = \"hunter2hunter2xx\"\n";
 
+/// A Dockerfile with DK001 (no USER), DK002 (`:latest`), DK003 (AWS key) and DK004 (shell form).
+const BAD_DOCKERFILE: &str = "FROM python:latest\nENV AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nCMD python x.py\n";
+
 fn write(dir: &Path, rel: &str, text: &str) {
     let path = dir.join(rel);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -204,6 +207,62 @@ fn a_named_file_that_is_not_audited_is_named_on_stderr_with_the_reason() {
     assert!(codes_at(&report, "legacy/old.py").is_empty());
     // Named explicitly: audited although svc skips node_modules when it walks.
     assert_eq!(codes_at(&report, "node_modules/pkg/x.py"), ["AU003"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// #10: artefacts outside every service
+
+#[test]
+fn artefacts_outside_every_service_get_the_artefact_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "app/main.py",
+        "from fastapi import FastAPI\napp = FastAPI()\n",
+    );
+    write(dir, "app/requirements.txt", "fastapi\n");
+    write(dir, "deploy/Dockerfile.worker", BAD_DOCKERFILE);
+    write(
+        dir,
+        "deploy/k8s/worker.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: worker\nspec:\n  template:\n    spec:\n      containers:\n        - name: worker\n          image: acme/worker:latest\n          securityContext:\n            privileged: true\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: acme/app:1.0\n",
+    );
+    let (report, stderr) = json_in(dir, &["."]);
+    assert_eq!(
+        codes_at(&report, "deploy/Dockerfile.worker"),
+        ["DK001", "DK002", "DK003", "DK004"],
+        "{stderr}"
+    );
+    let k8s = codes_at(&report, "deploy/k8s/worker.yaml");
+    for code in ["KB001", "KB002", "KB003", "KB005", "KB006"] {
+        assert!(k8s.contains(&code.to_string()), "{code} missing: {k8s:?}");
+    }
+    // Outside every service: no service named.
+    let dk003 = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "DK003")
+        .unwrap();
+    assert_eq!(dk003["service"], Value::Null);
+}
+
+#[test]
+fn a_repository_of_only_deployment_artefacts_is_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(dir, "Dockerfile", "FROM python:latest\n");
+    write(
+        dir,
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: p\n      image: p:1\n",
+    );
+    let (code, stdout, stderr) = run_in(dir, &["audit", "--format", "json", "."]);
+    assert_eq!(code, 1, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(codes_at(&report, "Dockerfile"), ["DK001", "DK002"]);
+    assert!(codes_at(&report, "pod.yaml").contains(&"KB001".to_string()));
 }
 
 // ---------------------------------------------------------------------------------------------
