@@ -108,6 +108,48 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
+// #6: YAML that does not parse
+
+#[test]
+fn broken_yaml_is_a_syntax_error_unless_it_is_a_chart_template() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    with_app(dir, "");
+    let broken = "# docs: {{ see wiki }}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n        - name: x\n          image: x:latest\n          securityContext: {privileged: true\n";
+    write(dir, "deploy.yaml", broken);
+    // A `templates/` directory that is not a chart's.
+    write(dir, "templates/d.yaml", broken);
+    // A real chart template: not YAML until rendered.
+    write(
+        dir,
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+    );
+    write(
+        dir,
+        "chart/templates/deployment.yaml",
+        "{{- if .Values.enabled }}\nkind: Deployment\nspec: {{ toYaml .Values.spec | nindent 2 }}\n  a: [\n{{- end }}\n",
+    );
+    write(dir, "chart/templates/sub/d.yaml", broken);
+    // CloudFormation dynamic references in a valid template, quoted or not, still parse: the
+    // function's missing Timeout is reported.
+    write(
+        dir,
+        "infra/template.yaml",
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: nodejs20.x\n      Handler: index.handler\n      MemorySize: 256\n      Tracing: Active\n      Environment:\n        Variables:\n          A: '{{resolve:ssm:/app/a}}'\n          B: {{resolve:ssm:/app/b}}\n",
+    );
+    let (report, stderr) = json_in(dir, &["."]);
+    assert_eq!(codes_at(&report, "deploy.yaml"), ["SV001"], "{stderr}");
+    assert_eq!(codes_at(&report, "templates/d.yaml"), ["SV001"]);
+    assert_eq!(
+        codes_at(&report, "chart/templates/deployment.yaml"),
+        [""; 0]
+    );
+    assert_eq!(codes_at(&report, "chart/templates/sub/d.yaml"), [""; 0]);
+    assert_eq!(codes_at(&report, "infra/template.yaml"), ["SM001"]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // #9: nothing skipped silently
 
 #[test]

@@ -11,6 +11,8 @@ pub mod proxy;
 pub mod sam;
 pub mod yaml;
 
+use std::path::Path;
+
 use ruff_text_size::{TextRange, TextSize};
 
 use crate::audit::model::code::SuppressionComment;
@@ -146,8 +148,10 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
     };
     let docs = match yaml::parse(file.text()) {
         Ok(d) => d,
-        // Helm charts and other templated YAML are not YAML until rendered.
-        Err(_) if file.text().contains("{{") => {
+        // A Helm chart's templates are not YAML until rendered. Anything else that does not
+        // parse is reported, `{{` or not: CloudFormation's `{{resolve:...}}` and a `{{` in a
+        // comment are no reason to skip a file.
+        Err(_) if file.text().contains("{{") && is_chart_template(&file.path) => {
             return Ok((Facts::Other, Default::default(), Vec::new()));
         }
         Err(e) => {
@@ -176,6 +180,15 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
         Facts::Other
     };
     Ok((facts, proxy, Vec::new()))
+}
+
+/// A file under the `templates/` directory of a Helm chart (next to its `Chart.yaml`).
+fn is_chart_template(path: &Path) -> bool {
+    path.ancestors()
+        .skip(1)
+        .filter(|dir| dir.file_name().is_some_and(|n| n == "templates"))
+        .filter_map(Path::parent)
+        .any(|chart| chart.join("Chart.yaml").is_file() || chart.join("Chart.yml").is_file())
 }
 
 /// `# svc: ignore[...]` comments in a `#`-comment format, line by line.
@@ -234,12 +247,18 @@ mod tests {
             "{}",
             e.message
         );
-        let ok = f(
+        // Templated, but not in a chart: a broken file like any other.
+        let e = f(
             "chart/templates/d.yaml",
             FileKind::Yaml,
             "{{- if .Values.x }}\na: [\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.message.starts_with("YAML does not parse"),
+            "{}",
+            e.message
         );
-        assert!(matches!(ok.unwrap().facts, Facts::Other));
         let c = f(
             "docker-compose.yml",
             FileKind::Yaml,
