@@ -308,6 +308,75 @@ fn a_repository_of_only_deployment_artefacts_is_audited() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// #11: proxy facts from proxy configuration only, and only when they are set
+
+const ROUTE_APP: &str = "from fastapi import FastAPI\napp = FastAPI()\n\n@app.get(\"/items\")\ndef items():\n    return []\n";
+
+fn proxy_codes(settings: &str) -> Vec<String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(dir, "main.py", ROUTE_APP);
+    write(dir, "requirements.txt", "fastapi\n");
+    write(dir, "config/settings.yaml", settings);
+    let (report, _) = json_in(dir, &["--select", "RL001,SH001", "."]);
+    found(&report).into_iter().map(|(_, c)| c).collect()
+}
+
+#[test]
+fn proxy_facts_come_only_from_proxy_objects_and_truthy_values() {
+    let both = ["RL001", "SH001"];
+    assert_eq!(proxy_codes("a: 1\n"), both);
+    // Keys that merely exist, in a file that is no proxy configuration.
+    assert_eq!(
+        proxy_codes("rateLimit: false\ncontentSecurityPolicy: \"\"\n"),
+        both
+    );
+    assert_eq!(
+        proxy_codes("steps:\n  - name: rate-limiting\n    run: echo hi\n"),
+        both
+    );
+    // Traefik dynamic configuration, switched off or empty.
+    assert_eq!(
+        proxy_codes(
+            "http:\n  middlewares:\n    limit:\n      rateLimit: false\n    sec:\n      headers:\n        contentSecurityPolicy: \"\"\n        stsSeconds: 0\n        contentTypeNosniff: false\n        customResponseHeaders:\n          Content-Security-Policy: \"\"\n"
+        ),
+        both
+    );
+    // A disabled Kong plugin.
+    assert_eq!(
+        proxy_codes(
+            "_format_version: \"3.0\"\nplugins:\n  - name: rate-limiting\n    enabled: false\n    config: {minute: 60}\n"
+        ),
+        both
+    );
+    // Set for real: Traefik, Kong, a Traefik CRD, ingress-nginx annotations.
+    assert_eq!(
+        proxy_codes(
+            "http:\n  middlewares:\n    limit:\n      rateLimit: {average: 100}\n    sec:\n      headers:\n        contentSecurityPolicy: \"default-src 'none'\"\n"
+        ),
+        [""; 0]
+    );
+    assert_eq!(
+        proxy_codes(
+            "_format_version: \"3.0\"\nplugins:\n  - name: rate-limiting\n    config: {minute: 60}\n"
+        ),
+        ["SH001"]
+    );
+    assert_eq!(
+        proxy_codes(
+            "apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: limit}\nspec:\n  rateLimit: {average: 50}\n"
+        ),
+        ["SH001"]
+    );
+    assert_eq!(
+        proxy_codes(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: app\n  annotations:\n    nginx.ingress.kubernetes.io/limit-rps: \"0\"\n    nginx.ingress.kubernetes.io/configuration-snippet: |\n      add_header Strict-Transport-Security \"max-age=63072000\" always;\n"
+        ),
+        ["RL001"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // #32, #33, #34
 
 #[cfg(unix)]
