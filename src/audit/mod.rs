@@ -603,7 +603,22 @@ fn parse_artefacts(
         .into_iter()
         .enumerate()
         .map(|(i, a)| match a? {
-            Ok(a) => Some(a),
+            Ok(a) => {
+                for (range, message) in &a.invalid_suppressions {
+                    let mut f = Finding::new(
+                        &rules::meta::unused_suppression::RULE,
+                        i as FileId,
+                        *range,
+                        message.clone(),
+                    );
+                    f.help = Some(
+                        "name the rules to ignore (codes, names, prefixes or principles), or `ALL`"
+                            .into(),
+                    );
+                    early.push(f);
+                }
+                Some(a)
+            }
             Err(e) => {
                 early.push(Finding::new(
                     &rules::meta::syntax_error::RULE,
@@ -782,7 +797,9 @@ fn common_ancestor(paths: &[PathBuf]) -> PathBuf {
     common
 }
 
-fn selector_matches(sel: &str, rule: &Rule) -> bool {
+/// True when `sel` (a code, name, code prefix, principle or `ALL`, as `--select` takes them)
+/// selects `rule`.
+pub(crate) fn selector_matches(sel: &str, rule: &Rule) -> bool {
     if sel.eq_ignore_ascii_case("ALL") {
         return true;
     }

@@ -87,6 +87,16 @@ fn codes_at(report: &Value, path: &str) -> Vec<String> {
         .collect()
 }
 
+fn message_of<'a>(report: &'a Value, path: &str, code: &str) -> &'a str {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == path && f["code"] == code)
+        .and_then(|f| f["message"].as_str())
+        .unwrap_or_else(|| panic!("no {code} at {path}: {report}"))
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new("git")
         .args(args)
@@ -374,6 +384,86 @@ fn proxy_facts_come_only_from_proxy_objects_and_truthy_values() {
         ),
         ["RL001"]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// #12, #13: suppressions
+
+#[test]
+fn suppression_text_inside_strings_and_instruction_arguments_suppresses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    with_app(dir, "");
+    write(
+        dir,
+        "Dockerfile",
+        "FROM python:latest\nENV AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY # svc: ignore[DK003]\nLABEL note=\"see # svc: ignore-file[DK001, DK002] docs\"\nRUN <<EOF\n# svc: ignore-file[DK004]\nEOF\nCMD python x.py\n",
+    );
+    write(
+        dir,
+        "deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n  labels:\n    note: \"docs # svc: ignore-file[KB003, KB006] x\"\n  annotations:\n    doc: |\n      # svc: ignore-file[KB001]\nspec:\n  template:\n    spec:\n      containers:\n        - name: x\n          image: x:latest  # svc: ignore[KB005]\n          securityContext:\n            privileged: true\n",
+    );
+    let (report, stderr) = json_in(dir, &["."]);
+    let docker = codes_at(&report, "Dockerfile");
+    for code in ["DK001", "DK002", "DK003", "DK004"] {
+        assert!(
+            docker.contains(&code.to_string()),
+            "{code}: {docker:?} {stderr}"
+        );
+    }
+    let yaml = codes_at(&report, "deploy.yaml");
+    for code in ["KB001", "KB003", "KB006"] {
+        assert!(yaml.contains(&code.to_string()), "{code}: {yaml:?}");
+    }
+    // A real comment after a value still counts.
+    assert!(!yaml.contains(&"KB005".to_string()), "{yaml:?}");
+    // Text that only looks like a suppression is no suppression: none is unused either.
+    assert!(!docker.contains(&"SV003".to_string()), "{docker:?}");
+    assert!(!yaml.contains(&"SV003".to_string()), "{yaml:?}");
+}
+
+fn annotated(value: &str) -> (Vec<String>, Value) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    with_app(dir, "");
+    write(
+        dir,
+        "deploy.yaml",
+        &format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n  annotations:\n    svc.dev/ignore: {value}\nspec:\n  template:\n    spec:\n      containers:\n        - name: x\n          image: x:1.0\n          securityContext:\n            privileged: true\n"
+        ),
+    );
+    let (report, _) = json_in(dir, &["--select", "KB,SV003", "."]);
+    (codes_at(&report, "deploy.yaml"), report)
+}
+
+#[test]
+fn an_empty_ignore_annotation_suppresses_nothing_and_is_reported() {
+    for value in ["\"\"", "\" , \"", "''"] {
+        let (codes, report) = annotated(value);
+        assert!(
+            codes.contains(&"KB003".to_string()) && codes.contains(&"SV003".to_string()),
+            "{value}: {codes:?}"
+        );
+        assert!(
+            message_of(&report, "deploy.yaml", "SV003").contains("names no rule"),
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn the_ignore_annotation_takes_selectors_like_select() {
+    // A prefix, a principle, ALL: every KB rule is suppressed, and no suppression is unused.
+    for value in ["KB", "P10", "ALL", "\"kb, SV\""] {
+        let (codes, _) = annotated(value);
+        assert_eq!(codes, [""; 0], "{value}");
+    }
+    // A prefix that names no rule is unknown.
+    let (codes, report) = annotated("KBX");
+    assert!(codes.contains(&"SV003".to_string()), "{codes:?}");
+    assert!(message_of(&report, "deploy.yaml", "SV003").contains("unknown rule `KBX`"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,9 @@ pub struct Dockerfile {
     pub global_args: Vec<(String, Option<String>)>,
     /// Every instruction, in order, for rules that do not care about stages.
     pub instruction_ranges: Vec<TextRange>,
+    /// Comment lines (from `#` to the end of the line), between instructions or inside a
+    /// continuation; a `#` after an instruction, or in a heredoc, is not one.
+    pub comments: Vec<TextRange>,
 }
 
 #[derive(Debug, Clone)]
@@ -214,10 +217,22 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
     }
 
     let mut instructions: Vec<Instruction> = Vec::new();
+    let mut comments = Vec::new();
+    // A comment line: from its `#` to the end of the line.
+    let comment = |line: &Line| {
+        let trimmed = line.text.trim_start();
+        trimmed.starts_with('#').then(|| {
+            range(
+                line.start + line.text.len() - trimmed.len(),
+                line.start + line.text.len(),
+            )
+        })
+    };
     while i < lines.len() {
         let line = &lines[i];
         let trimmed = line.text.trim_start();
         if trimmed.is_empty() || trimmed.starts_with('#') {
+            comments.extend(comment(line));
             i += 1;
             continue;
         }
@@ -262,6 +277,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
             while i < lines.len() {
                 let t = lines[i].text.trim_start();
                 if t.is_empty() || t.starts_with('#') {
+                    comments.extend(comment(&lines[i]));
                     i += 1;
                 } else {
                     break;
@@ -325,6 +341,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
     }
     let mut df = Dockerfile {
         instruction_ranges: instructions.iter().map(|i| i.range).collect(),
+        comments,
         ..Dockerfile::default()
     };
     for ins in instructions {
