@@ -99,7 +99,8 @@ fn configured_audit(bytes: &[u8], name: &str, is_pyproject: bool) -> Result<Repo
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
     })?;
     // A pyproject.toml without [tool.svc] is no configuration.
-    let config = config::parse(Path::new(name), text, is_pyproject)?.unwrap_or_default();
+    // Not on disk: the service directories it names are the in-memory project's.
+    let config = config::parse(Path::new(name), text, is_pyproject, None)?.unwrap_or_default();
     let manifest = if is_pyproject {
         bytes
     } else {

@@ -51,6 +51,8 @@ pub struct Outcome {
     pub walk_errors: Vec<String>,
     /// `fail-on` from configuration, when the command line did not set one.
     pub config_fail_on: Option<String>,
+    /// Configuration files on the way that could not be read.
+    pub config_warnings: Vec<String>,
     /// The audited root, which report paths are relative to.
     pub root: PathBuf,
     /// Paths (relative to the root) the report is limited to; empty for everything.
@@ -73,6 +75,9 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
     // Freeing millions of small facts one by one took a tenth of a run on prefect-3.9.1;
     // the process is about to exit and the OS takes the memory back at once.
     std::mem::forget(std::mem::take(&mut outcome.project));
+    for w in &outcome.config_warnings {
+        eprintln!("svc: warning: {w}");
+    }
     // Not audited, and not silently: a directory the walk could not enter.
     for e in &outcome.walk_errors {
         eprintln!("svc: warning: not audited: {e}");
@@ -273,6 +278,7 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
     Ok(Outcome {
         report,
         config_fail_on: loaded.config.fail_on.clone(),
+        config_warnings: loaded.config.warnings.clone(),
         root: loaded.root.clone(),
         scope: loaded.scope.clone(),
         rules: selected.iter().map(|r| r.code).collect(),

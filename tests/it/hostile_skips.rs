@@ -467,6 +467,115 @@ fn the_ignore_annotation_takes_selectors_like_select() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// #27, #28, #36: configuration
+
+#[test]
+fn every_spelling_of_the_tool_svc_header_is_configuration() {
+    for header in [
+        "[ tool.svc ]",
+        "[tool.\"svc\"]",
+        "[tool . svc]",
+        "[\"tool\".svc]",
+        "[tool.'svc']",
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        write(
+            dir,
+            "main.py",
+            "from fastapi import FastAPI\napp = FastAPI()\n",
+        );
+        write(
+            dir,
+            "pyproject.toml",
+            &format!("[project]\nname = \"app\"\n\n{header}\nignore = [\"ALL\"]\n"),
+        );
+        let (report, stderr) = json_in(dir, &["."]);
+        assert_eq!(
+            found(&report),
+            [] as [(String, String); 0],
+            "{header}: {stderr}"
+        );
+        // A typo under it is reported.
+        write(
+            dir,
+            "pyproject.toml",
+            &format!("[project]\nname = \"app\"\n\n{header}\nselct = [\"ALL\"]\n"),
+        );
+        let (code, _, stderr) = run_in(dir, &["audit", "."]);
+        assert_eq!(code, 2, "{header}");
+        assert!(
+            stderr.contains("unknown configuration key `selct`"),
+            "{stderr}"
+        );
+    }
+}
+
+/// `svc audit` with this svc.toml: exit code, stdout and stderr.
+fn with_config(toml: &str) -> (i32, String, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    with_app(dir, "");
+    write(dir, "legacy/x.py", SECRET_PY);
+    write(dir, "svc.toml", toml);
+    run_in(dir, &["audit", "."])
+}
+
+#[test]
+fn globs_that_can_never_match_and_missing_service_directories_are_errors() {
+    for (toml, bad) in [
+        ("exclude = [\"/abs/path/legacy\"]\n", "\"/abs/path/legacy\""),
+        ("exclude = [\"../proj/legacy\"]\n", "\"../proj/legacy\""),
+        ("exclude = [\"legacy\\\\x.py\"]\n", "\"legacy\\\\x.py\""),
+        ("exclude = [\"\"]\n", "\"\""),
+        ("exclude = [\"/\"]\n", "\"/\""),
+        ("include = [\"a/../b\"]\n", "\"a/../b\""),
+        (
+            "[per-path-ignores]\n\"/abs/**\" = [\"AU003\"]\n",
+            "\"/abs/**\"",
+        ),
+    ] {
+        let (code, _, stderr) = with_config(toml);
+        assert_eq!(code, 2, "{toml}: {stderr}");
+        assert!(stderr.contains("can never match"), "{toml}: {stderr}");
+        // The code frame points at the glob.
+        assert!(stderr.contains(bad), "{toml}: {stderr}");
+    }
+    for dir in ["/abs", "servics/billing"] {
+        let (code, _, stderr) = with_config(&format!("[services.\"{dir}\"]\nkind = \"worker\"\n"));
+        assert_eq!(code, 2, "{dir}: {stderr}");
+        assert!(
+            stderr.contains(&format!("`services.\"{dir}\"`: no such directory")),
+            "{stderr}"
+        );
+    }
+    // A glob that can match, and `./` (the directory of the file) written out, are fine.
+    let (code, _, stderr) =
+        with_config("exclude = [\"./legacy\"]\n[services.\"legacy\"]\nkind = \"worker\"\n");
+    assert_ne!(code, 2, "{stderr}");
+    let (_, stdout, _) = with_config("exclude = [\"./legacy\"]\n");
+    assert!(!stdout.contains("AU003"), "{stdout}");
+    let (_, stdout, _) = with_config("fail-on = \"never\"\n");
+    assert!(stdout.contains("AU003"), "{stdout}");
+}
+
+#[test]
+fn severity_keys_say_that_only_rule_codes_and_names_are_allowed() {
+    for key in ["P7", "LG", "ALL"] {
+        let (code, _, stderr) = with_config(&format!("[severity]\n{key} = \"error\"\n"));
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains("[severity] takes rule codes and names"),
+            "{key}: {stderr}"
+        );
+        assert!(stderr.contains(&format!("{key} = ")), "frame: {stderr}");
+    }
+    let (code, _, stderr) = with_config("[severity]\nnot-a-rule = \"error\"\n");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown rule `not-a-rule`"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
 // #32, #33, #34
 
 #[cfg(unix)]
@@ -492,6 +601,57 @@ fn working_links_out_of_the_tree_are_named_as_not_audited() {
         "{stderr}"
     );
     assert!(!stderr.contains("alias.py"), "{stderr}");
+}
+
+/// A pyproject.toml svc cannot read is an `unreadable-file` finding, not the end of the audit.
+/// Running as root, permissions do not stop a read: the test uses a file that is not UTF-8
+/// then (chmod 000 otherwise), and also a pyproject.toml one level up.
+#[test]
+fn an_unreadable_pyproject_is_a_finding_and_the_audit_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    write(
+        &dir,
+        "main.py",
+        "from fastapi import FastAPI\napp = FastAPI()\n",
+    );
+    write(&dir, "requirements.txt", "fastapi\n");
+    let pyproject = dir.join("pyproject.toml");
+    std::fs::write(&pyproject, b"[project]\nname = \"\xff\"\n").unwrap();
+    #[cfg(unix)]
+    let unprivileged = {
+        use std::os::unix::fs::PermissionsExt;
+        // Permissions mean nothing to root: only chmod when they will be checked.
+        let root = std::fs::metadata("/proc/self")
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+            .unwrap_or(false);
+        if !root {
+            std::fs::write(&pyproject, "[tool.svc]\n").unwrap();
+            std::fs::set_permissions(&pyproject, std::fs::Permissions::from_mode(0o000)).unwrap();
+        }
+        !root
+    };
+    std::fs::write(
+        tmp.path().join("pyproject.toml"),
+        b"[tool.svc]\nx = \"\xfe\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_in(&dir, &["audit", "--format", "json", "."]);
+    #[cfg(unix)]
+    if unprivileged {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pyproject, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    assert_eq!(code, 1, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(codes_at(&report, "pyproject.toml"), ["SV002"]);
+    // The audit went on: the app's own findings are there.
+    assert!(codes_at(&report, "main.py").contains(&"RL001".to_string()));
+    // The one above the root is not audited, so it is said on stderr.
+    assert!(
+        stderr.contains("pyproject.toml") && stderr.contains("is not applied"),
+        "{stderr}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
