@@ -578,6 +578,31 @@ fn severity_keys_say_that_only_rule_codes_and_names_are_allowed() {
 // ---------------------------------------------------------------------------------------------
 // #32, #33, #34
 
+#[test]
+fn a_dockerfile_with_a_byte_order_mark_parses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    with_app(dir, "");
+    write(
+        dir,
+        "Dockerfile",
+        "\u{feff}FROM python:latest\nCMD python x.py\n",
+    );
+    let (report, _) = json_in(dir, &["."]);
+    let codes = codes_at(&report, "Dockerfile");
+    assert_eq!(codes, ["DK001", "DK002", "DK004", "HC004"]);
+    let dk002 = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "DK002")
+        .unwrap();
+    assert_eq!(
+        (dk002["line"].as_u64(), dk002["column"].as_u64()),
+        (Some(1), Some(6))
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn working_links_out_of_the_tree_are_named_as_not_audited() {

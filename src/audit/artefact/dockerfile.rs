@@ -169,8 +169,15 @@ struct Line<'a> {
 
 fn lines(text: &str) -> Vec<Line<'_>> {
     let mut out = Vec::new();
-    let mut start = 0;
-    for piece in text.split_inclusive('\n') {
+    // A byte-order mark is no part of the first instruction (BuildKit drops it too); ranges
+    // stay offsets into the whole text.
+    let bom = if text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let mut start = bom;
+    for piece in text[bom..].split_inclusive('\n') {
         let body = piece.strip_suffix('\n').unwrap_or(piece);
         let body = body.strip_suffix('\r').unwrap_or(body);
         out.push(Line { text: body, start });
@@ -595,6 +602,14 @@ mod tests {
             vec![("LEGACY".into(), Some("some value".into()))]
         );
         assert_eq!(ins[2].pairs(), vec![("TOKEN".into(), None)]);
+    }
+
+    #[test]
+    fn byte_order_mark() {
+        let src = "\u{feff}FROM python:3.12\nCMD [\"x\"]\n";
+        let df = parse(src).unwrap();
+        assert_eq!(&src[df.stages[0].image_range], "python:3.12");
+        assert_eq!(&src[df.stages[0].from.range], "FROM python:3.12");
     }
 
     #[test]
