@@ -28,7 +28,7 @@ use toml_edit::{Document, Item, Table, Value};
 
 use crate::audit::error::{AuditError, ConfigError};
 use crate::audit::model::Kind;
-use crate::audit::rules::Severity;
+use crate::audit::rules::{self, Principle, Severity};
 
 #[derive(Debug, Default, Clone)]
 pub struct Config {
@@ -45,6 +45,8 @@ pub struct Config {
     pub per_path_ignores: Vec<(String, Vec<String>)>,
     /// Service kind by directory, relative to the config file's directory.
     pub services: Vec<(String, Kind)>,
+    /// Said on stderr: configuration files found on the way that could not be read.
+    pub warnings: Vec<String>,
 }
 
 const KEYS: &[&str] = &[
@@ -62,41 +64,59 @@ const KEYS: &[&str] = &[
 ];
 
 /// Find the configuration that applies to `start` (a file or directory).
+///
+/// A pyproject.toml that cannot be read does not stop the audit: it is passed over with a
+/// warning (and, inside the audited tree, the walk reports it as an `unreadable-file`).
 pub fn discover(start: &Path) -> Result<Config, AuditError> {
     let mut dir = if start.is_dir() {
         Some(start)
     } else {
         start.parent()
     };
-    while let Some(d) = dir {
+    let mut warnings = Vec::new();
+    let found = loop {
+        let Some(d) = dir else {
+            break Config::default();
+        };
         let svc_toml = d.join("svc.toml");
         if svc_toml.is_file() {
-            return load(&svc_toml);
+            break load(&svc_toml)?;
         }
         let pyproject = d.join("pyproject.toml");
         if pyproject.is_file() {
-            let text = read(&pyproject)?;
-            // A pyproject.toml without [tool.svc] does not stop the search.
-            if text.contains("[tool.svc") || text.contains("svc =") || text.contains("svc.") {
-                let cfg = parse(&pyproject, text, true)?;
-                if cfg.is_some() {
-                    return Ok(cfg.unwrap_or_default());
+            match read(&pyproject) {
+                // A pyproject.toml without [tool.svc] does not stop the search. Every way of
+                // writing that header (`[ tool.svc ]`, `[tool."svc"]`, a dotted `tool.svc.x`
+                // key) names svc: only such a file is parsed.
+                Ok(text) if text.contains("svc") => {
+                    if let Some(cfg) = parse(&pyproject, text, true, Some(d))? {
+                        break cfg;
+                    }
                 }
+                Ok(_) => {}
+                Err(AuditError::Read { source, .. }) => warnings.push(format!(
+                    "cannot read {} ({source}): its [tool.svc], if it has one, is not applied",
+                    pyproject.display()
+                )),
+                Err(e) => return Err(e),
             }
         }
         dir = d.parent();
-    }
-    Ok(Config::default())
+    };
+    Ok(Config { warnings, ..found })
 }
 
 /// Load an explicit configuration file (svc.toml, or a pyproject.toml with [tool.svc]).
 pub fn load(path: &Path) -> Result<Config, AuditError> {
     let text = read(path)?;
     let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
-    Ok(parse(path, text, is_pyproject)?.unwrap_or_else(|| Config {
-        path: Some(path.to_path_buf()),
-        ..Config::default()
-    }))
+    let dir = path.parent().unwrap_or(Path::new(""));
+    Ok(
+        parse(path, text, is_pyproject, Some(dir))?.unwrap_or_else(|| Config {
+            path: Some(path.to_path_buf()),
+            ..Config::default()
+        }),
+    )
 }
 
 fn read(path: &Path) -> Result<String, AuditError> {
@@ -129,6 +149,44 @@ impl Ctx<'_> {
         }))
     }
 
+    /// An array of globs relative to the configuration file's directory, `./` dropped; one
+    /// that can never match a path is an error pointing at it.
+    fn globs(&self, key: &str, item: &Item) -> Result<Vec<String>, AuditError> {
+        let globs = self.strings(key, item)?;
+        let spans = item
+            .as_array()
+            .map(|a| a.iter().map(|v| v.span()).collect::<Vec<_>>());
+        globs
+            .into_iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let span = spans.as_ref().and_then(|s| s.get(i).cloned().flatten());
+                self.glob(key, g, span)
+            })
+            .collect()
+    }
+
+    fn glob(
+        &self,
+        key: &str,
+        glob: String,
+        span: Option<std::ops::Range<usize>>,
+    ) -> Result<String, AuditError> {
+        match never_matches(&glob) {
+            None => Ok(normalize(&glob)),
+            Some(why) => Err(self.error(
+                span,
+                format!("`{key}` glob \"{glob}\" can never match: {why}"),
+                "never matches",
+                Some(
+                    "globs match paths relative to the configuration file's directory, with `/` \
+                     between directories: `legacy/**`, `scripts/*.py`"
+                        .into(),
+                ),
+            )),
+        }
+    }
+
     fn strings(&self, key: &str, item: &Item) -> Result<Vec<String>, AuditError> {
         let bad = || {
             self.error(
@@ -156,10 +214,13 @@ impl Ctx<'_> {
 }
 
 /// Parse configuration text. For a pyproject.toml, returns None when it has no [tool.svc].
+/// `base` is the directory the file is in, where `[services."..."]` directories must exist
+/// (None for a configuration that is not on disk).
 pub(crate) fn parse(
     path: &Path,
     text: String,
     is_pyproject: bool,
+    base: Option<&Path>,
 ) -> Result<Option<Config>, AuditError> {
     let doc = text.parse::<Document<String>>().map_err(|e| {
         let cx = Ctx { path, text: &text };
@@ -195,8 +256,8 @@ pub(crate) fn parse(
         match key {
             "select" => cfg.select = cx.strings(key, item)?,
             "ignore" => cfg.ignore = cx.strings(key, item)?,
-            "exclude" => cfg.exclude = cx.strings(key, item)?,
-            "include" => cfg.include = cx.strings(key, item)?,
+            "exclude" => cfg.exclude = cx.globs(key, item)?,
+            "include" => cfg.include = cx.globs(key, item)?,
             "public-routes" => cfg.public_routes = cx.strings(key, item)?,
             "auth-dependencies" => cfg.auth_dependencies = cx.strings(key, item)?,
             "fail-on" => {
@@ -225,6 +286,10 @@ pub(crate) fn parse(
                     )
                 })?;
                 for (rule, v) in t.iter() {
+                    if rules::find(rule).is_none() {
+                        let span = t.get_key_value(rule).and_then(|(k, _)| k.span());
+                        return Err(severity_key_error(&cx, rule, span));
+                    }
                     let sev = v.as_str().and_then(Severity::parse).ok_or_else(|| {
                         cx.error(
                             v.span(),
@@ -246,8 +311,10 @@ pub(crate) fn parse(
                     )
                 })?;
                 for (glob, v) in t.iter() {
+                    let span = t.get_key_value(glob).and_then(|(k, _)| k.span());
                     let rules = cx.strings(&format!("per-path-ignores.\"{glob}\""), v)?;
-                    cfg.per_path_ignores.push((glob.to_string(), rules));
+                    let glob = cx.glob("per-path-ignores", glob.to_string(), span)?;
+                    cfg.per_path_ignores.push((glob, rules));
                 }
             }
             "services" => {
@@ -260,6 +327,25 @@ pub(crate) fn parse(
                     )
                 })?;
                 for (dir, v) in t.iter() {
+                    // Relative to this file's directory, like every path in it.
+                    let relative = never_matches(dir).is_none();
+                    let missing = base.is_some_and(|b| !b.join(normalize(dir)).is_dir());
+                    if !relative || missing {
+                        let span = t.get_key_value(dir).and_then(|(k, _)| k.span());
+                        return Err(cx.error(
+                            span.or_else(|| v.span()),
+                            format!("`services.\"{dir}\"`: no such directory"),
+                            "no such directory",
+                            Some(format!(
+                                "service directories are relative to {}'s directory{}",
+                                path.file_name().unwrap_or_default().to_string_lossy(),
+                                match relative {
+                                    true => "",
+                                    false => ", with `/` between directories",
+                                }
+                            )),
+                        ));
+                    }
                     let inner = v.as_table_like().ok_or_else(|| {
                         cx.error(
                             v.span(),
@@ -288,7 +374,7 @@ pub(crate) fn parse(
                             )
                         })?;
                         cfg.services
-                            .push((dir.trim_end_matches('/').to_string(), kind));
+                            .push((normalize(dir).trim_end_matches('/').to_string(), kind));
                     }
                 }
             }
@@ -315,6 +401,70 @@ pub(crate) fn parse(
     Ok(Some(cfg))
 }
 
+/// Why a glob (relative to the configuration file's directory) can never match a path the
+/// audit sees, if it cannot.
+fn never_matches(glob: &str) -> Option<&'static str> {
+    let g = normalize(glob);
+    if g.trim().is_empty() {
+        Some("it is empty")
+    } else if g.starts_with('/') {
+        Some("it is absolute, and paths are relative to the configuration file's directory")
+    } else if g.contains('\\') {
+        Some("`\\` is an escape in globs, not a separator: write `/`")
+    } else if g.split('/').any(|part| part == "..") {
+        Some("the audit sees no path outside the configuration file's directory (`..`)")
+    } else {
+        None
+    }
+}
+
+/// A relative glob or directory without its leading `./` (`./legacy` is `legacy`).
+fn normalize(glob: &str) -> String {
+    let mut g = glob;
+    while let Some(rest) = g.strip_prefix("./") {
+        g = rest.trim_start_matches('/');
+    }
+    g.to_string()
+}
+
+/// A `[severity]` key that is no rule: what it is, and that only rules go there.
+fn severity_key_error(cx: &Ctx, key: &str, span: Option<std::ops::Range<usize>>) -> AuditError {
+    let what = if key.eq_ignore_ascii_case("ALL") {
+        Some("`ALL` selects every rule".to_string())
+    } else if let Some(p) = Principle::parse(key) {
+        Some(format!(
+            "`{key}` is the principle {} ({})",
+            p.code(),
+            p.title()
+        ))
+    } else if rules::REGISTRY
+        .iter()
+        .any(|r| crate::audit::selector_matches(key, r))
+    {
+        Some(format!("`{key}` is a code prefix"))
+    } else {
+        None
+    };
+    match what {
+        Some(what) => cx.error(
+            span,
+            format!("[severity] takes rule codes and names, one per rule: {what}"),
+            "not a rule",
+            Some(
+                "give each rule its own line, e.g. `LG001 = \"error\"` or `print-call = \"error\"`; \
+                 `svc rules` lists them"
+                    .into(),
+            ),
+        ),
+        None => cx.error(
+            span,
+            format!("unknown rule `{key}` in [severity]"),
+            "unknown rule",
+            Some("`svc rules` lists every code and name".into()),
+        ),
+    }
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
@@ -335,14 +485,18 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<Option<Config>, AuditError> {
-        parse(Path::new("svc.toml"), text.to_string(), false)
+        parse(Path::new("svc.toml"), text.to_string(), false, None)
     }
 
     #[test]
     fn reads_every_key() {
-        let cfg = parse_str(
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("svc/b")).unwrap();
+        let cfg = parse(
+            &dir.path().join("svc.toml"),
             r#"
 select = ["P1"]
+exclude = ["./legacy/", "build/**"]
 ignore = ["print-call"]
 public-routes = ["/"]
 fail-on = "error"
@@ -350,13 +504,17 @@ fail-on = "error"
 missing-metrics = "info"
 [per-path-ignores]
 "scripts/**" = ["print-call"]
-[services."svc/b"]
+[services."./svc/b"]
 kind = "worker"
-"#,
+"#
+            .into(),
+            false,
+            Some(dir.path()),
         )
         .unwrap()
         .unwrap();
         assert_eq!(cfg.select, vec!["P1"]);
+        assert_eq!(cfg.exclude, vec!["legacy/", "build/**"]);
         assert_eq!(cfg.fail_on.as_deref(), Some("error"));
         assert_eq!(
             cfg.severity,
@@ -391,11 +549,45 @@ kind = "worker"
     }
 
     #[test]
+    fn globs_that_never_match() {
+        for g in ["", " ", "/", "/abs/x", "../x", "a/../b", "a\\b", "./"] {
+            assert!(never_matches(g).is_some(), "{g:?}");
+        }
+        for g in ["legacy", "./legacy/**", "*.py", "a/b/"] {
+            assert_eq!(never_matches(g), None, "{g:?}");
+        }
+        let err = parse_str("exclude = [\"ok\", \"/abs\"]\n").unwrap_err();
+        let AuditError::Config(e) = err else { panic!() };
+        assert_eq!(e.span.offset(), 17);
+        assert!(e.message.contains("can never match"), "{}", e.message);
+    }
+
+    #[test]
+    fn severity_takes_rules_only() {
+        for (key, what) in [
+            ("P7", "principle"),
+            ("LG", "code prefix"),
+            ("all", "every rule"),
+        ] {
+            let err = parse_str(&format!("[severity]\n{key} = \"error\"\n")).unwrap_err();
+            let AuditError::Config(e) = err else { panic!() };
+            assert!(
+                e.message.contains("takes rule codes and names"),
+                "{}",
+                e.message
+            );
+            assert!(e.message.contains(what), "{}", e.message);
+            assert_eq!(e.span.offset(), 11);
+        }
+    }
+
+    #[test]
     fn pyproject_without_tool_svc_is_not_config() {
         let r = parse(
             Path::new("pyproject.toml"),
             "[project]\nname='x'\n".into(),
             true,
+            None,
         )
         .unwrap();
         assert!(r.is_none());

@@ -1,6 +1,8 @@
-//! Which files an audit reads: a parallel, .gitignore-aware walk (ripgrep's `ignore` crate)
-//! that skips virtualenvs, site-packages, node_modules, build output and caches.
+//! Which files an audit reads: a parallel walk (ripgrep's `ignore` crate) that applies git's
+//! ignore rules as git does, and skips virtualenvs, site-packages, node_modules, build output
+//! and tool caches.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -10,7 +12,8 @@ use ignore::{WalkBuilder, WalkState};
 use crate::audit::error::AuditError;
 use crate::audit::source::{FileKind, classify};
 
-/// Directory names never worth reading.
+/// Directory names never worth reading: dependencies, build output, version control and tool
+/// caches. Any other directory is walked, hidden ones included.
 const SKIP_DIRS: &[&str] = &[
     "node_modules",
     "site-packages",
@@ -28,6 +31,13 @@ const SKIP_DIRS: &[&str] = &[
     ".ruff_cache",
     ".git",
     ".hg",
+    ".svn",
+    ".jj",
+    ".cache",
+    ".hypothesis",
+    ".direnv",
+    ".terraform",
+    ".serverless",
     ".eggs",
     "htmlcov",
     ".aws-sam",
@@ -47,6 +57,17 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// The setting that leaves `rel` out of the audit (`exclude` or `include`), if one does.
+    pub fn excludes(&self, rel: &str) -> Option<&'static str> {
+        if self.exclude.is_match(rel) {
+            return Some("exclude");
+        }
+        match &self.include {
+            Some(include) if !include.is_match(rel) => Some("include"),
+            _ => None,
+        }
+    }
+
     pub fn new(exclude: &[String], include: &[String]) -> Result<Self, AuditError> {
         let build = |globs: &[String]| -> Result<GlobSet, AuditError> {
             let mut b = GlobSetBuilder::new();
@@ -76,29 +97,34 @@ impl Filters {
     }
 }
 
-/// Walk `root` and return the files the audit reads, sorted by relative path, and the
-/// entries the walk could not read (unreadable directories, broken links), as messages.
-pub fn discover(root: &Path, filters: &Filters) -> (Vec<Discovered>, Vec<String>) {
+/// Walk `root` and return the files the audit reads, sorted by relative path, and what it
+/// did not audit that the user should hear about (unreadable directories, broken links,
+/// links out of the tree, named files it leaves out), as `path: why` messages.
+///
+/// Nothing is skipped without a rule the README states: hidden files are read (`.git` and
+/// the tool caches in [`SKIP_DIRS`] are not), ripgrep's `.ignore` files mean nothing, and
+/// `.gitignore` applies as git applies it: inside a git work tree, to files git does not
+/// track. `named` are the files given on the command line (absolute): each is audited unless
+/// svc's own configuration excludes it, and if it is not, the messages say why.
+pub fn discover(
+    root: &Path,
+    filters: &Filters,
+    named: &[PathBuf],
+) -> (Vec<Discovered>, Vec<String>) {
     let found = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
     let walker = WalkBuilder::new(root)
-        .hidden(true)
+        .hidden(false)
+        .ignore(false)
         .git_ignore(true)
         .git_global(false)
         .git_exclude(true)
-        .require_git(false)
+        // Outside a git work tree a `.gitignore` is just a file: git would not apply it.
+        .require_git(true)
         .follow_links(false)
         .filter_entry(|entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            if !is_dir || entry.depth() == 0 {
-                return true;
-            }
-            let name = entry.file_name().to_string_lossy();
-            if SKIP_DIRS.contains(&name.as_ref()) || name.ends_with(".egg-info") {
-                return false;
-            }
-            // A virtualenv under any name.
-            !entry.path().join("pyvenv.cfg").exists()
+            !is_dir || entry.depth() == 0 || !skipped_dir(entry.path())
         })
         .threads(
             std::thread::available_parallelism()
@@ -117,11 +143,9 @@ pub fn discover(root: &Path, filters: &Filters) -> (Vec<Discovered>, Vec<String>
                     return WalkState::Continue;
                 }
             };
-            let Some(kind) = classify(&entry.file_name().to_string_lossy()) else {
-                return WalkState::Continue;
-            };
+            let kind = classify(&entry.file_name().to_string_lossy());
             if !entry.file_type().is_some_and(|t| t.is_file()) {
-                if let Some(what) = not_a_source(&entry) {
+                if let Some(what) = not_a_source(root, &entry, kind.is_some()) {
                     let rel = relative(root, entry.path());
                     errors
                         .lock()
@@ -130,55 +154,167 @@ pub fn discover(root: &Path, filters: &Filters) -> (Vec<Discovered>, Vec<String>
                 }
                 return WalkState::Continue;
             }
-            let rel = relative(root, entry.path());
-            if filters.exclude.is_match(&rel)
-                || filters
-                    .include
-                    .as_ref()
-                    .is_some_and(|inc| !inc.is_match(&rel))
-            {
+            let Some(kind) = kind else {
                 return WalkState::Continue;
+            };
+            let rel = relative(root, entry.path());
+            if filters.excludes(&rel).is_none() {
+                found.lock().expect("walker lock").push(Discovered {
+                    path: entry.into_path(),
+                    rel,
+                    kind,
+                });
             }
-            found.lock().expect("walker lock").push(Discovered {
-                path: entry.into_path(),
-                rel,
-                kind,
-            });
             WalkState::Continue
         })
     });
     let mut files = found.into_inner().expect("walker lock");
-    files.sort_by(|a, b| a.rel.cmp(&b.rel));
     let mut errors = errors.into_inner().expect("walker lock");
+    let mut seen: HashSet<String> = files.iter().map(|f| f.rel.clone()).collect();
+    match tracked_but_ignored(root) {
+        Ok(tracked) => {
+            for rel in tracked {
+                let path = root.join(&rel);
+                let under_skipped = path
+                    .ancestors()
+                    .skip(1)
+                    .take_while(|a| *a != root)
+                    .any(skipped_dir);
+                let kind = classify(rel.rsplit('/').next().unwrap_or(&rel));
+                let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
+                if let Some(kind) = kind
+                    && regular
+                    && !under_skipped
+                    && filters.excludes(&rel).is_none()
+                    && seen.insert(rel.clone())
+                {
+                    files.push(Discovered { path, rel, kind });
+                }
+            }
+        }
+        Err(why) => errors.push(format!(
+            "git-tracked files that match .gitignore: cannot list them ({why})"
+        )),
+    }
+    for path in named {
+        let rel = relative(root, path);
+        if seen.contains(&rel) || !path.starts_with(root) || path.is_dir() {
+            continue;
+        }
+        let why = match (
+            classify(&path.file_name().unwrap_or_default().to_string_lossy()),
+            filters.excludes(&rel),
+        ) {
+            (None, _) => "not a kind of file svc audits".to_string(),
+            (Some(_), Some(setting)) => format!("excluded by `{setting}` in the configuration"),
+            (Some(kind), None) if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) => {
+                seen.insert(rel.clone());
+                files.push(Discovered {
+                    path: path.clone(),
+                    rel,
+                    kind,
+                });
+                continue;
+            }
+            (Some(_), None) => "not a regular file".to_string(),
+        };
+        errors.push(format!("{rel}: {why}"));
+    }
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
     errors.sort();
+    errors.dedup();
     (files, errors)
 }
 
-/// Why an entry named like a source file is not read, when that is worth saying: a FIFO
-/// (reading it would block the audit), socket or device, or a symbolic link to nothing.
-/// Directories are walked; working links are not followed, their target is audited where
-/// it lives.
-fn not_a_source(entry: &ignore::DirEntry) -> Option<&'static str> {
+/// A directory the walk does not enter: a name in [`SKIP_DIRS`], an egg-info, or a
+/// virtualenv under any name.
+fn skipped_dir(path: &Path) -> bool {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    SKIP_DIRS.contains(&name.as_ref())
+        || name.ends_with(".egg-info")
+        || path.join("pyvenv.cfg").exists()
+}
+
+/// Files under `root` that git tracks although they match its ignore rules (added with
+/// `git add -f`, or ignored after they were added): git audits them in every diff, so svc
+/// does too. Empty outside a git work tree.
+fn tracked_but_ignored(root: &Path) -> Result<Vec<String>, String> {
+    if !root.ancestors().any(|a| a.join(".git").exists()) {
+        return Ok(Vec::new());
+    }
+    let out = std::process::Command::new("git")
+        // The repository's configuration may name a program for git to run (an fsmonitor
+        // hook) on any index read: not for an audit.
+        .args([
+            "-c",
+            "core.fsmonitor=false",
+            "ls-files",
+            "-z",
+            "--cached",
+            "--ignored",
+            "--exclude-standard",
+        ])
+        .current_dir(root)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .map_err(|e| format!("git: {e}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(stderr
+            .lines()
+            .next()
+            .unwrap_or("git ls-files failed")
+            .to_string());
+    }
+    Ok(out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
+/// Why an entry that is not a regular file is not read, when that is worth saying: a FIFO
+/// (reading it would block the audit), socket or device or broken link named like a source
+/// (`source`), or a working link to a file or directory out of the audited tree. Directories
+/// are walked; links inside the tree are not followed, their target is audited where it
+/// lives.
+fn not_a_source(root: &Path, entry: &ignore::DirEntry, source: bool) -> Option<String> {
     let file_type = entry.file_type()?;
     if file_type.is_dir() {
         return None;
     }
     if file_type.is_symlink() {
-        return std::fs::metadata(entry.path())
-            .is_err()
-            .then_some("a broken symbolic link");
+        return match std::fs::canonicalize(entry.path()) {
+            Err(_) => source.then(|| "a broken symbolic link".to_string()),
+            Ok(target) if target.starts_with(root) => None,
+            Ok(target) if source || target.is_dir() || classify_path(&target) => Some(format!(
+                "a symbolic link out of the audited tree (to {}), not followed",
+                target.display()
+            )),
+            Ok(_) => None,
+        };
+    }
+    if !source {
+        return None;
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
         if file_type.is_fifo() {
-            return Some("a named pipe (FIFO), not a regular file");
+            return Some("a named pipe (FIFO), not a regular file".into());
         }
         if file_type.is_socket() {
-            return Some("a socket, not a regular file");
+            return Some("a socket, not a regular file".into());
         }
     }
-    Some("not a regular file")
+    Some("not a regular file".into())
+}
+
+fn classify_path(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| classify(&n.to_string_lossy()).is_some())
 }
 
 /// `path` relative to `root`, with `/` separators; the file name when `root` is the file.

@@ -99,7 +99,8 @@ fn configured_audit(bytes: &[u8], name: &str, is_pyproject: bool) -> Result<Repo
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
     })?;
     // A pyproject.toml without [tool.svc] is no configuration.
-    let config = config::parse(Path::new(name), text, is_pyproject)?.unwrap_or_default();
+    // Not on disk: the service directories it names are the in-memory project's.
+    let config = config::parse(Path::new(name), text, is_pyproject, None)?.unwrap_or_default();
     let manifest = if is_pyproject {
         bytes
     } else {
@@ -128,10 +129,7 @@ pub fn audit_files(files: &[(&str, &[u8])], config: Config) -> Result<Report, Au
     )?;
     let mut files: Vec<&(&str, &[u8])> = files
         .iter()
-        .filter(|(rel, _)| {
-            !filters.exclude.is_match(rel)
-                && filters.include.as_ref().is_none_or(|inc| inc.is_match(rel))
-        })
+        .filter(|(rel, _)| filters.excludes(rel).is_none())
         .collect();
     files.sort_by_key(|(rel, _)| *rel);
     let read = files

@@ -52,6 +52,8 @@ pub struct Outcome {
     pub walk_errors: Vec<String>,
     /// `fail-on` from configuration, when the command line did not set one.
     pub config_fail_on: Option<String>,
+    /// Configuration files on the way that could not be read.
+    pub config_warnings: Vec<String>,
     /// The audited root, which report paths are relative to.
     pub root: PathBuf,
     /// Paths (relative to the root) the report is limited to; empty for everything.
@@ -74,6 +76,9 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
     // Freeing millions of small facts one by one took a tenth of a run on prefect-3.9.1;
     // the process is about to exit and the OS takes the memory back at once.
     std::mem::forget(std::mem::take(&mut outcome.project));
+    for w in &outcome.config_warnings {
+        eprintln!("svc: warning: {w}");
+    }
     // Not audited, and not silently: a directory the walk could not enter.
     for e in &outcome.walk_errors {
         eprintln!("svc: warning: not audited: {e}");
@@ -194,16 +199,39 @@ pub fn load_config(options: &AuditOptions) -> Result<Config, AuditError> {
     }
     match &options.config {
         Some(path) => config::load(path),
-        None => {
-            let first = options
-                .paths
-                .first()
-                .cloned()
-                .unwrap_or_else(|| PathBuf::from("."));
-            let abs = std::fs::canonicalize(&first).map_err(|_| AuditError::PathNotFound(first))?;
-            config::discover(&abs)
-        }
+        None => config::discover(&config_start(&absolute_paths(options)?)),
     }
+}
+
+/// The paths to audit (the current directory when none are given), made absolute.
+fn absolute_paths(options: &AuditOptions) -> Result<Vec<PathBuf>, AuditError> {
+    let paths: Vec<PathBuf> = if options.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        options.paths.clone()
+    };
+    paths
+        .iter()
+        .map(|p| std::fs::canonicalize(p).map_err(|_| AuditError::PathNotFound(p.clone())))
+        .collect()
+}
+
+/// Where the configuration is searched from: the directory audited; for files (and several
+/// paths), the git work tree they are in, so that `svc audit FILE...` (pre-commit) reads the
+/// configuration `svc audit` at the work tree's root reads, not that of a service below it;
+/// outside git, the first path.
+fn config_start(absolute: &[PathBuf]) -> PathBuf {
+    if absolute.len() == 1 && absolute[0].is_dir() {
+        return absolute[0].clone();
+    }
+    work_tree(&common_ancestor(absolute)).unwrap_or_else(|| absolute[0].clone())
+}
+
+/// The root of the git work tree `dir` is in.
+fn work_tree(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|a| a.join(".git").exists())
+        .map(Path::to_path_buf)
 }
 
 /// A project read from disk, with the configuration that applies to it.
@@ -256,6 +284,7 @@ pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
     Ok(Outcome {
         report,
         config_fail_on: loaded.config.fail_on.clone(),
+        config_warnings: loaded.config.warnings.clone(),
         root: loaded.root.clone(),
         scope: loaded.scope.clone(),
         rules: selected.iter().map(|r| r.code).collect(),
@@ -337,17 +366,7 @@ fn load_files(
     options: &AuditOptions,
     checks: Option<(&[&'static Rule], &RuleConfig)>,
 ) -> Result<Loaded, AuditError> {
-    let paths: Vec<PathBuf> = if options.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        options.paths.clone()
-    };
-    let mut absolute = Vec::new();
-    for p in &paths {
-        let abs = std::fs::canonicalize(p).map_err(|_| AuditError::PathNotFound(p.clone()))?;
-        absolute.push(abs);
-    }
-
+    let absolute = absolute_paths(options)?;
     let config = load_config(options)?;
 
     // The root: the directory audited, or for files, the directory of their project.
@@ -376,13 +395,17 @@ fn load_files(
     // Every file of the project is read even when only some are named (pre-commit passes
     // the changed files): cross-file rules need the whole service. `scope` narrows the report.
     let mut timer = Timer::start();
-    let (found, walk_errors) = discover::discover(&root, &filters);
+    let named: Vec<PathBuf> = absolute.iter().filter(|p| p.is_file()).cloned().collect();
+    let (found, walk_errors) = discover::discover(&root, &filters, &named);
     timer.mark("walk");
+    // Dependency files alone are nothing to audit; code or a deployment artefact is.
     if !found
         .iter()
-        .any(|f| f.kind == FileKind::Python || scope.iter().any(|s| in_scope(&f.rel, s)))
+        .any(|f| f.kind != FileKind::Manifest || scope.iter().any(|s| in_scope(&f.rel, s)))
     {
-        return Err(AuditError::NoFiles(paths[0].clone()));
+        return Err(AuditError::NoFiles(
+            options.paths.first().cloned().unwrap_or_else(|| ".".into()),
+        ));
     }
 
     // Read in parallel; a file that cannot be read becomes a finding. A file that may define
@@ -627,7 +650,22 @@ fn parse_artefacts(
         .into_iter()
         .enumerate()
         .map(|(i, a)| match a? {
-            Ok(a) => Some(a),
+            Ok(a) => {
+                for (range, message) in &a.invalid_suppressions {
+                    let mut f = Finding::new(
+                        &rules::meta::unused_suppression::RULE,
+                        i as FileId,
+                        *range,
+                        message.clone(),
+                    );
+                    f.help = Some(
+                        "name the rules to ignore (codes, names, prefixes or principles), or `ALL`"
+                            .into(),
+                    );
+                    early.push(f);
+                }
+                Some(a)
+            }
             Err(e) => {
                 early.push(Finding::new(
                     &rules::meta::syntax_error::RULE,
@@ -769,11 +807,28 @@ fn in_scope(rel: &str, scope: &str) -> bool {
 }
 
 /// The directory the audit walks: the given directory; for files or several paths, their
-/// project (the configuration file's directory or the git work tree) or common ancestor.
+/// project (the git work tree, else the configuration file's directory) or common ancestor.
+/// In a git work tree, files are audited as part of the whole tree, exactly as `svc audit`
+/// at its root would: report paths, baseline entries and `--diff` are relative to it.
 fn audit_root(paths: &[PathBuf], config: &Config) -> PathBuf {
     if paths.len() == 1 && paths[0].is_dir() {
         return paths[0].clone();
     }
+    let common = common_ancestor(paths);
+    // Files: widen to their project so cross-file rules see the whole service.
+    let project_dir = work_tree(&common).or_else(|| {
+        config
+            .path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .and_then(|d| std::fs::canonicalize(d).ok())
+            .filter(|d| common.starts_with(d))
+    });
+    project_dir.unwrap_or(common)
+}
+
+/// The deepest directory holding every path (a file's directory for a single file).
+fn common_ancestor(paths: &[PathBuf]) -> PathBuf {
     let mut common = if paths[0].is_dir() {
         paths[0].clone()
     } else {
@@ -786,23 +841,12 @@ fn audit_root(paths: &[PathBuf], config: &Config) -> PathBuf {
             }
         }
     }
-    // Files: widen to their project so cross-file rules see the whole service.
-    let project_dir = config
-        .path
-        .as_ref()
-        .and_then(|p| p.parent())
-        .and_then(|d| std::fs::canonicalize(d).ok())
-        .filter(|d| common.starts_with(d))
-        .or_else(|| {
-            common
-                .ancestors()
-                .find(|a| a.join(".git").exists())
-                .map(Path::to_path_buf)
-        });
-    project_dir.unwrap_or(common)
+    common
 }
 
-fn selector_matches(sel: &str, rule: &Rule) -> bool {
+/// True when `sel` (a code, name, code prefix, principle or `ALL`, as `--select` takes them)
+/// selects `rule`.
+pub(crate) fn selector_matches(sel: &str, rule: &Rule) -> bool {
     if sel.eq_ignore_ascii_case("ALL") {
         return true;
     }

@@ -8,6 +8,7 @@ mod facts;
 mod fault;
 mod fuzz;
 mod hostile_new;
+mod hostile_skips;
 mod hostile_template;
 mod new;
 #[cfg(unix)]

@@ -14,6 +14,9 @@ pub struct Dockerfile {
     pub global_args: Vec<(String, Option<String>)>,
     /// Every instruction, in order, for rules that do not care about stages.
     pub instruction_ranges: Vec<TextRange>,
+    /// Comment lines (from `#` to the end of the line), between instructions or inside a
+    /// continuation; a `#` after an instruction, or in a heredoc, is not one.
+    pub comments: Vec<TextRange>,
 }
 
 #[derive(Debug, Clone)]
@@ -166,8 +169,15 @@ struct Line<'a> {
 
 fn lines(text: &str) -> Vec<Line<'_>> {
     let mut out = Vec::new();
-    let mut start = 0;
-    for piece in text.split_inclusive('\n') {
+    // A byte-order mark is no part of the first instruction (BuildKit drops it too); ranges
+    // stay offsets into the whole text.
+    let bom = if text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let mut start = bom;
+    for piece in text[bom..].split_inclusive('\n') {
         let body = piece.strip_suffix('\n').unwrap_or(piece);
         let body = body.strip_suffix('\r').unwrap_or(body);
         out.push(Line { text: body, start });
@@ -214,10 +224,22 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
     }
 
     let mut instructions: Vec<Instruction> = Vec::new();
+    let mut comments = Vec::new();
+    // A comment line: from its `#` to the end of the line.
+    let comment = |line: &Line| {
+        let trimmed = line.text.trim_start();
+        trimmed.starts_with('#').then(|| {
+            range(
+                line.start + line.text.len() - trimmed.len(),
+                line.start + line.text.len(),
+            )
+        })
+    };
     while i < lines.len() {
         let line = &lines[i];
         let trimmed = line.text.trim_start();
         if trimmed.is_empty() || trimmed.starts_with('#') {
+            comments.extend(comment(line));
             i += 1;
             continue;
         }
@@ -262,6 +284,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
             while i < lines.len() {
                 let t = lines[i].text.trim_start();
                 if t.is_empty() || t.starts_with('#') {
+                    comments.extend(comment(&lines[i]));
                     i += 1;
                 } else {
                     break;
@@ -325,6 +348,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
     }
     let mut df = Dockerfile {
         instruction_ranges: instructions.iter().map(|i| i.range).collect(),
+        comments,
         ..Dockerfile::default()
     };
     for ins in instructions {
@@ -578,6 +602,14 @@ mod tests {
             vec![("LEGACY".into(), Some("some value".into()))]
         );
         assert_eq!(ins[2].pairs(), vec![("TOKEN".into(), None)]);
+    }
+
+    #[test]
+    fn byte_order_mark() {
+        let src = "\u{feff}FROM python:3.12\nCMD [\"x\"]\n";
+        let df = parse(src).unwrap();
+        assert_eq!(&src[df.stages[0].image_range], "python:3.12");
+        assert_eq!(&src[df.stages[0].from.range], "FROM python:3.12");
     }
 
     #[test]

@@ -6,7 +6,8 @@ use ruff_text_size::TextRange;
 use super::command::Command;
 use super::yaml::Node;
 
-/// The annotation that suppresses rules for a whole workload: `svc.dev/ignore: "KB001,KB006"`.
+/// The annotation that suppresses rules for a whole workload: `svc.dev/ignore: "KB001,KB006"`
+/// (or any selector `--select` takes: `KB`, `P10`, `ALL`).
 pub const IGNORE_ANNOTATION: &str = "svc.dev/ignore";
 
 #[derive(Debug, Clone)]
@@ -22,7 +23,8 @@ pub struct Workload {
     pub pod_run_as_non_root: Option<bool>,
     /// Pod-level `securityContext.runAsUser`.
     pub pod_run_as_user: Option<u64>,
-    /// `svc.dev/ignore` on the workload or its pod template: rule codes or names, and where.
+    /// `svc.dev/ignore` on the workload or its pod template: the words of its comma-separated
+    /// list (none for an empty value), and where it is written.
     pub ignore: Option<(Vec<Box<str>>, TextRange)>,
 }
 

@@ -11,9 +11,12 @@ pub mod proxy;
 pub mod sam;
 pub mod yaml;
 
-use ruff_text_size::{TextRange, TextSize};
+use std::path::Path;
+
+use ruff_text_size::TextRange;
 
 use crate::audit::model::code::SuppressionComment;
+use crate::audit::rules;
 use crate::audit::source::{FileKind, SourceFile};
 use crate::audit::suppress::parse_suppression;
 
@@ -55,6 +58,9 @@ pub struct Artefact {
     pub regions: Vec<Option<TextRange>>,
     /// Multi-line Dockerfile instructions: a comment above one covers all of its lines.
     pub statement_ranges: Vec<TextRange>,
+    /// Suppressions that cannot suppress anything (an annotation naming no rule), and why:
+    /// each is reported as `unused-suppression`.
+    pub invalid_suppressions: Vec<(TextRange, String)>,
 }
 
 impl Artefact {
@@ -94,31 +100,61 @@ pub fn analyze(file: &SourceFile) -> Option<Result<Artefact, ParseError>> {
     let parsed = match file.kind {
         FileKind::Python | FileKind::Manifest => return None,
         FileKind::Dockerfile => dockerfile::parse(file.text())
-            .map(|d| {
-                let ranges = d
+            .map(|mut d| Parsed {
+                statement_ranges: d
                     .instruction_ranges
                     .iter()
                     .copied()
                     .filter(|r| file.slice(*r).contains('\n'))
-                    .collect();
-                (Facts::Dockerfile(d), proxy::ProxyFacts::default(), ranges)
+                    .collect(),
+                comments: std::mem::take(&mut d.comments),
+                facts: Facts::Dockerfile(d),
+                proxy: proxy::ProxyFacts::default(),
             })
             .map_err(|e| named("Dockerfile", e)),
-        FileKind::ProxyConfig => Ok((Facts::Other, proxy::from_text(file.text()), Vec::new())),
+        // No rule reports into proxy configuration: nothing there to suppress.
+        FileKind::ProxyConfig => Ok(Parsed {
+            facts: Facts::Other,
+            proxy: proxy::from_text(file.text()),
+            statement_ranges: Vec::new(),
+            comments: Vec::new(),
+        }),
         FileKind::Yaml | FileKind::Json => yaml_facts(file, name),
     };
-    Some(parsed.map(|(facts, proxy, statement_ranges)| {
-        let mut suppressions = line_suppressions(file.text());
+    Some(parsed.map(|parsed| {
+        let Parsed {
+            facts,
+            proxy,
+            statement_ranges,
+            comments,
+        } = parsed;
+        let mut suppressions: Vec<SuppressionComment> = comments
+            .into_iter()
+            .filter_map(|r| parse_suppression(file.slice(r), r))
+            .collect();
         let mut regions = vec![None; suppressions.len()];
+        let mut invalid_suppressions = Vec::new();
         if let Facts::Kubernetes(workloads) = &facts {
             for w in workloads {
-                if let Some((rules, range)) = &w.ignore {
-                    suppressions.push(SuppressionComment {
-                        rules: rules.clone(),
-                        file_level: false,
-                        range: *range,
-                    });
-                    regions.push(Some(w.range));
+                let Some((rules, range)) = &w.ignore else {
+                    continue;
+                };
+                match annotation_rules(rules) {
+                    Some(rules) => {
+                        suppressions.push(SuppressionComment {
+                            rules,
+                            file_level: false,
+                            range: *range,
+                        });
+                        regions.push(Some(w.range));
+                    }
+                    None => invalid_suppressions.push((
+                        *range,
+                        format!(
+                            "`{}` names no rule: it suppresses nothing",
+                            k8s::IGNORE_ANNOTATION
+                        ),
+                    )),
                 }
             }
         }
@@ -128,15 +164,52 @@ pub fn analyze(file: &SourceFile) -> Option<Result<Artefact, ParseError>> {
             suppressions,
             regions,
             statement_ranges,
+            invalid_suppressions,
         }
     }))
+}
+
+/// The rules a `svc.dev/ignore` annotation names, written as `--select` takes them: codes,
+/// names, code prefixes (`KB`), principles (`P10`) or `ALL` (every rule: an empty list). None
+/// when it names none at all (`""`, `" , "`): that is no reason to suppress everything. A
+/// word that names no rule is kept, to be reported as unknown.
+fn annotation_rules(words: &[Box<str>]) -> Option<Vec<Box<str>>> {
+    if words.is_empty() {
+        return None;
+    }
+    let mut rules = Vec::new();
+    for w in words {
+        if w.eq_ignore_ascii_case("ALL") {
+            return Some(Vec::new());
+        }
+        let selected: Vec<Box<str>> = match rules::find(w) {
+            Some(_) => vec![w.clone()],
+            None => rules::REGISTRY
+                .iter()
+                .filter(|r| crate::audit::selector_matches(w, r))
+                .map(|r| r.code.into())
+                .collect(),
+        };
+        match selected.is_empty() {
+            true => rules.push(w.clone()),
+            false => rules.extend(selected),
+        }
+    }
+    Some(rules)
 }
 
 fn named(format: &str, e: ParseError) -> ParseError {
     ParseError::new(format!("{format}: {}", e.message), e.range)
 }
 
-type Parsed = (Facts, proxy::ProxyFacts, Vec<TextRange>);
+/// What parsing one artefact gave, before its suppressions are read.
+struct Parsed {
+    facts: Facts,
+    proxy: proxy::ProxyFacts,
+    statement_ranges: Vec<TextRange>,
+    /// Where the format's comments are: suppressions are read from these only.
+    comments: Vec<TextRange>,
+}
 
 fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
     let format = if file.kind == FileKind::Json {
@@ -146,9 +219,16 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
     };
     let docs = match yaml::parse(file.text()) {
         Ok(d) => d,
-        // Helm charts and other templated YAML are not YAML until rendered.
-        Err(_) if file.text().contains("{{") => {
-            return Ok((Facts::Other, Default::default(), Vec::new()));
+        // A Helm chart's templates are not YAML until rendered. Anything else that does not
+        // parse is reported, `{{` or not: CloudFormation's `{{resolve:...}}` and a `{{` in a
+        // comment are no reason to skip a file.
+        Err(_) if file.text().contains("{{") && is_chart_template(&file.path) => {
+            return Ok(Parsed {
+                facts: Facts::Other,
+                proxy: Default::default(),
+                statement_ranges: Vec::new(),
+                comments: Vec::new(),
+            });
         }
         Err(e) => {
             let msg = e.message.trim_start_matches("invalid YAML: ").to_string();
@@ -164,6 +244,11 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
         proxy.security_headers |= p.security_headers;
         proxy.rate_limit |= p.rate_limit;
     }
+    // Only a file that mentions svc can hold a suppression.
+    let comments = match file.text().contains("svc:") {
+        true => yaml::comments(file.text(), &docs),
+        false => Vec::new(),
+    };
     let facts = if let Some(doc) = docs.iter().find(|d| sam::is_template(d)) {
         let t = sam::template(doc).map_err(|e| named("CloudFormation template", e))?;
         proxy.rate_limit |= t.throttled;
@@ -175,50 +260,81 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
     } else {
         Facts::Other
     };
-    Ok((facts, proxy, Vec::new()))
+    Ok(Parsed {
+        facts,
+        proxy,
+        statement_ranges: Vec::new(),
+        comments,
+    })
 }
 
-/// `# svc: ignore[...]` comments in a `#`-comment format, line by line.
-fn line_suppressions(text: &str) -> Vec<SuppressionComment> {
-    let mut out = Vec::new();
-    if !text.contains("svc:") {
-        return out;
-    }
-    let mut start = 0usize;
-    for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        let mut search = 0;
-        while let Some(pos) = body[search..].find('#').map(|p| p + search) {
-            // A comment starts the line or follows whitespace (`a#b` is not a comment).
-            let starts_comment = pos == 0 || body[..pos].ends_with(char::is_whitespace);
-            if starts_comment {
-                let range = TextRange::new(
-                    TextSize::from((start + pos) as u32),
-                    TextSize::from((start + body.len()) as u32),
-                );
-                if let Some(s) = parse_suppression(&body[pos..], range) {
-                    out.push(s);
-                }
-                break;
-            }
-            search = pos + 1;
-        }
-        start += line.len();
-    }
-    out
+/// A file under the `templates/` directory of a Helm chart (next to its `Chart.yaml`).
+fn is_chart_template(path: &Path) -> bool {
+    path.ancestors()
+        .skip(1)
+        .filter(|dir| dir.file_name().is_some_and(|n| n == "templates"))
+        .filter_map(Path::parent)
+        .any(|chart| chart.join("Chart.yaml").is_file() || chart.join("Chart.yml").is_file())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn suppressions(rel: &str, kind: FileKind, text: &str) -> Vec<(Vec<Box<str>>, String)> {
+        let file = SourceFile::new(rel.into(), rel.into(), kind, text.into());
+        let a = analyze(&file).unwrap().unwrap();
+        a.suppressions
+            .iter()
+            .map(|s| (s.rules.clone(), file.slice(s.range).to_string()))
+            .collect()
+    }
+
     #[test]
-    fn suppression_comments_in_yaml_and_dockerfiles() {
-        let s = line_suppressions(
-            "FROM python # svc: ignore[DK002] pinned by renovate\nurl: a#b svc: ignore\n",
+    fn suppressions_come_from_comments_only() {
+        // After an instruction, a `#` is part of its arguments; in a heredoc, of its body.
+        let s = suppressions(
+            "Dockerfile",
+            FileKind::Dockerfile,
+            "# svc: ignore[DK002] pinned by renovate\nFROM python # svc: ignore[DK001]\nRUN <<EOF\n# svc: ignore[DK004]\nEOF\nRUN a \\\n  # svc: ignore[DK005] inside\n  b\n",
         );
-        assert_eq!(s.len(), 1);
-        assert_eq!(s[0].rules, vec![Box::from("DK002")]);
+        assert_eq!(
+            s,
+            [
+                (
+                    vec![Box::from("DK002")],
+                    "# svc: ignore[DK002] pinned by renovate".to_string()
+                ),
+                (
+                    vec![Box::from("DK005")],
+                    "# svc: ignore[DK005] inside".to_string()
+                ),
+            ]
+        );
+        // In YAML, not in a quoted or block scalar, nor in `a#b`.
+        let s = suppressions(
+            "k.yaml",
+            FileKind::Yaml,
+            "a: \"x # svc: ignore[KB001]\"\nb: |\n  # svc: ignore[KB002]\nurl: a#svc:ignore\nc: 1 # svc: ignore[KB003]\n",
+        );
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(s[0].0, vec![Box::from("KB003")]);
+    }
+
+    #[test]
+    fn annotation_rules_are_selectors() {
+        let words = |ws: &[&str]| ws.iter().map(|w| Box::from(*w)).collect::<Vec<_>>();
+        assert_eq!(annotation_rules(&[]), None);
+        assert_eq!(annotation_rules(&words(&["ALL"])), Some(vec![]));
+        let kb = annotation_rules(&words(&["kb"])).unwrap();
+        assert!(
+            kb.len() >= 6 && kb.iter().all(|c| c.starts_with("KB")),
+            "{kb:?}"
+        );
+        assert_eq!(
+            annotation_rules(&words(&["privileged-container", "NOPE"])),
+            Some(words(&["privileged-container", "NOPE"]))
+        );
     }
 
     #[test]
@@ -234,12 +350,18 @@ mod tests {
             "{}",
             e.message
         );
-        let ok = f(
+        // Templated, but not in a chart: a broken file like any other.
+        let e = f(
             "chart/templates/d.yaml",
             FileKind::Yaml,
             "{{- if .Values.x }}\na: [\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.message.starts_with("YAML does not parse"),
+            "{}",
+            e.message
         );
-        assert!(matches!(ok.unwrap().facts, Facts::Other));
         let c = f(
             "docker-compose.yml",
             FileKind::Yaml,

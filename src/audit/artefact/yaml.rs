@@ -181,6 +181,29 @@ fn tag_text(tag: Option<&saphyr_parser::Tag>) -> Option<String> {
     })
 }
 
+/// A quoted scalar's range up to its closing quote: the parser's span runs on over the
+/// whitespace and comment after it.
+fn quoted_range(text: &str, range: TextRange) -> TextRange {
+    let bytes = text.as_bytes();
+    let start = usize::from(range.start());
+    let end = usize::from(range.end()).min(bytes.len());
+    let Some(&quote) = bytes.get(start).filter(|q| matches!(q, b'"' | b'\'')) else {
+        return range;
+    };
+    let mut i = start + 1;
+    while i < end {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 1,
+            // `''` is a quote inside a single-quoted scalar.
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
+            q if q == quote => return TextRange::new(range.start(), TextSize::from(i as u32 + 1)),
+            _ => {}
+        }
+        i += 1;
+    }
+    range
+}
+
 /// Parse every document of a YAML stream.
 pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
     let offsets = Offsets::new(text);
@@ -197,13 +220,18 @@ pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
         })?;
         let range = offsets.range(&span);
         let node = match event {
-            Event::Scalar(text, style, _, tag) => Some(Node {
+            Event::Scalar(value, style, _, tag) => Some(Node {
                 value: Value::Scalar {
-                    text: text.into_owned(),
+                    text: value.into_owned(),
                     plain: style == ScalarStyle::Plain,
                 },
                 tag: tag_text(tag.as_deref()),
-                range,
+                range: match style {
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                        quoted_range(text, range)
+                    }
+                    _ => range,
+                },
             }),
             Event::Alias(_) => Some(Node {
                 value: Value::Alias,
@@ -283,6 +311,40 @@ pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
     Ok(docs)
 }
 
+/// The comments of a YAML text that parsed into `docs`: from each `#` that starts one (at the
+/// start of a line or after whitespace, and outside every scalar the parser read, so not in a
+/// quoted string or a block scalar) to the end of its line.
+pub fn comments(text: &str, docs: &[Node]) -> Vec<TextRange> {
+    // In document order, so sorted by start.
+    let mut scalars: Vec<TextRange> = Vec::new();
+    for d in docs {
+        d.walk(&mut |n| {
+            if matches!(n.value, Value::Scalar { .. }) && !n.range.is_empty() {
+                scalars.push(n.range);
+            }
+        });
+    }
+    let in_scalar = |at: TextSize| {
+        let i = scalars.partition_point(|r| r.start() <= at);
+        i > 0 && scalars[i - 1].contains(at)
+    };
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(pos) = memchr::memchr(b'#', &bytes[from..]).map(|p| p + from) {
+        let at = TextSize::from(pos as u32);
+        let starts = pos == 0 || bytes[pos - 1].is_ascii_whitespace();
+        if !starts || in_scalar(at) {
+            from = pos + 1;
+            continue;
+        }
+        let end = memchr::memchr2(b'\n', b'\r', &bytes[pos..]).map_or(bytes.len(), |e| pos + e);
+        out.push(TextRange::new(at, TextSize::from(end as u32)));
+        from = end;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +373,23 @@ mod tests {
         let t = docs[0].path(&["é", "Timeout"]).unwrap();
         assert_eq!(&src[t.range], "30");
         assert_eq!(docs[0].get("b").unwrap().items()[0].as_bool(), Some(true));
+    }
+
+    #[test]
+    fn quoted_scalars_end_at_their_quote() {
+        let src = "a: \"x # y\\\" z\"  # c\nb: 'it''s' # d\n";
+        let docs = parse(src).unwrap();
+        let a = docs[0].get("a").unwrap();
+        assert_eq!(&src[a.range], "\"x # y\\\" z\"");
+        assert_eq!(&src[docs[0].get("b").unwrap().range], "'it''s'");
+    }
+
+    #[test]
+    fn comments_are_outside_scalars() {
+        let src = "a: \"x # svc: no\"  # one\nb: 'p # q'\nc: |\n  # block\n  more\n# two\nd: plain#not # three\ne: [\"u # v\", w] # four\n";
+        let docs = parse(src).unwrap();
+        let found: Vec<&str> = comments(src, &docs).iter().map(|r| &src[*r]).collect();
+        assert_eq!(found, ["# one", "# two", "# three", "# four"]);
     }
 
     #[test]

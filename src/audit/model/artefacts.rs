@@ -20,7 +20,7 @@ pub struct ItemRef {
     pub index: usize,
 }
 
-/// The artefacts that deploy a service.
+/// The artefacts that deploy a service (or, as [`Project::loose_artefacts`], none).
 #[derive(Debug, Default, Clone)]
 pub struct ServiceArtefacts {
     pub dockerfiles: Vec<FileId>,
@@ -95,12 +95,12 @@ impl Project {
         facts
     }
 
-    /// Every (Dockerfile, final stage index) of a service.
+    /// Every (Dockerfile, final stage index) of a service's (or the loose) artefacts.
     pub fn final_stages<'a>(
         &'a self,
-        service: &'a Service,
+        artefacts: &'a ServiceArtefacts,
     ) -> impl Iterator<Item = (FileId, &'a Dockerfile, usize)> + 'a {
-        service.artefacts.dockerfiles.iter().filter_map(|&f| {
+        artefacts.dockerfiles.iter().filter_map(|&f| {
             let d = self.dockerfile(f)?;
             Some((f, d, d.stages.len().checked_sub(1)?))
         })
@@ -144,16 +144,18 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
     project.artefacts = artefacts;
     let mut attached: Vec<ServiceArtefacts> =
         vec![ServiceArtefacts::default(); project.services.len()];
+    let mut loose = ServiceArtefacts::default();
     for (id, a) in project.artefacts.iter().enumerate() {
         let Some(a) = a else { continue };
         let file = id as FileId;
         let rel = &project.files[id].rel;
         let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
         let owner = project.owner[id];
-        if a.dockerfile().is_some()
-            && let Some(s) = owner
-        {
-            attached[s].dockerfiles.push(file);
+        if a.dockerfile().is_some() {
+            match owner {
+                Some(s) => attached[s].dockerfiles.push(file),
+                None => loose.dockerfiles.push(file),
+            }
         }
         for (index, w) in a.workloads().iter().enumerate() {
             let by_image = w.containers.iter().find_map(|c| {
@@ -161,8 +163,9 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
                 service_named(project, ImageRef::parse(image).short_name())
             });
             let target = owner.or(by_image).or_else(|| only_service(project));
-            if let Some(s) = target {
-                attached[s].workloads.push(ItemRef { file, index });
+            match target {
+                Some(s) => attached[s].workloads.push(ItemRef { file, index }),
+                None => loose.workloads.push(ItemRef { file, index }),
             }
         }
         if let Some(t) = a.sam() {
@@ -173,8 +176,9 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
                     _ => owner,
                 }
                 .or(owner);
-                if let Some(s) = target {
-                    attached[s].functions.push(ItemRef { file, index });
+                match target {
+                    Some(s) => attached[s].functions.push(ItemRef { file, index }),
+                    None => loose.functions.push(ItemRef { file, index }),
                 }
             }
         }
@@ -186,8 +190,9 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
                     .as_deref()
                     .and_then(|i| service_named(project, ImageRef::parse(i).short_name())),
             };
-            if let Some(s) = target {
-                attached[s].compose.push(ItemRef { file, index });
+            match target {
+                Some(s) => attached[s].compose.push(ItemRef { file, index }),
+                None => loose.compose.push(ItemRef { file, index }),
             }
         }
         if a.proxy.any() {
@@ -211,6 +216,7 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
     for (i, a) in attached.into_iter().enumerate() {
         project.services[i].artefacts = a;
     }
+    project.loose_artefacts = loose;
     for i in 0..project.services.len() {
         let kind = detect_kind(project, &project.services[i]);
         let port = listen_port(project, &project.services[i]);
@@ -278,7 +284,7 @@ pub fn join(dir: &str, rel: &str) -> String {
 /// compose services.
 pub fn launch_commands(project: &Project, service: &Service) -> Vec<Command> {
     let mut out: Vec<Command> = project
-        .final_stages(service)
+        .final_stages(&service.artefacts)
         .filter_map(|(_, d, s)| image_command(d, s).map(|(c, _)| c))
         .collect();
     for w in &service.artefacts.workloads {
@@ -335,7 +341,7 @@ pub fn container_port(service: &Service, c: &Container) -> Option<ListenPort> {
 }
 
 fn listen_port(project: &Project, service: &Service) -> Option<ListenPort> {
-    for (file, d, stage) in project.final_stages(service) {
+    for (file, d, stage) in project.final_stages(&service.artefacts) {
         if let Some((cmd, ins)) = image_command(d, stage)
             && let Some(port) = cmd.listen_port()
         {

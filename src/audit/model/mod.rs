@@ -4,7 +4,8 @@
 //! (pyproject.toml, requirements file, setup.cfg, Pipfile, Dockerfile or SAM template) and at
 //! least one HTTP or worker app in the files it owns; a file belongs to the deepest service
 //! directory above it. When app code sits under no manifest, the audited root is the service.
-//! Files owned by no service are still checked by the code-level rules.
+//! Files owned by no service are still checked by the code-level rules, and artefacts that
+//! deploy no service by the rules about an artefact on its own.
 
 pub mod artefacts;
 pub mod code;
@@ -284,6 +285,8 @@ pub struct Project {
     pub services: Vec<Service>,
     /// Code files that belong to no service.
     pub loose_files: Vec<FileId>,
+    /// Deployment artefacts that deploy no service (set by [`artefacts::attach`]).
+    pub loose_artefacts: artefacts::ServiceArtefacts,
     /// For each file, the service owning it.
     pub owner: Vec<Option<usize>>,
     /// Facts of each deployment artefact that parsed, by file id (empty until
@@ -379,6 +382,7 @@ pub fn build(
         code,
         services: Vec::new(),
         loose_files,
+        loose_artefacts: Default::default(),
         owner,
         artefacts: Vec::new(),
     };

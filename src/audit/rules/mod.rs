@@ -10,6 +10,7 @@ use std::fmt;
 use ruff_text_size::TextRange;
 use serde::Serialize;
 
+use crate::audit::model::artefacts::ServiceArtefacts;
 use crate::audit::model::{CodeFile, FnRef, Kind, Loc, Project, Service};
 use crate::audit::source::{FileId, FileRole, SourceFile};
 
@@ -149,6 +150,9 @@ pub enum Reach {
     Services,
     /// Also in code files that belong to no service (code-level rules).
     AllCode,
+    /// Also in deployment artefacts that deploy no service (rules about a Dockerfile,
+    /// workload or function on its own).
+    Artefacts,
 }
 
 pub struct Rule {
@@ -172,8 +176,8 @@ impl fmt::Debug for Rule {
     }
 }
 
-/// What a check sees: the project, and the unit it checks (a service, or the code files
-/// outside every service).
+/// What a check sees: the project, and the unit it checks (a service, or the code files and
+/// artefacts outside every service).
 pub struct Context<'a> {
     pub project: &'a Project,
     /// None when checking files outside every service.
@@ -193,6 +197,15 @@ pub struct RuleConfig {
 impl<'a> Context<'a> {
     pub fn kind(&self) -> Option<Kind> {
         self.service.map(|s| s.kind)
+    }
+
+    /// The deployment artefacts of the unit: the service's, or outside every service those
+    /// that deploy none.
+    pub fn artefacts(&self) -> &'a ServiceArtefacts {
+        match self.service {
+            Some(s) => &s.artefacts,
+            None => &self.project.loose_artefacts,
+        }
     }
 
     /// Every parsed Python file of the unit, tests and scripts included.
@@ -405,7 +418,7 @@ pub fn run(project: &Project, selected: &[&'static Rule], config: &RuleConfig) -
         .flat_map(|r| units.iter().map(move |(s, files)| (*r, *s, *files)))
         .filter(|(r, s, _)| match s {
             Some(i) => r.kinds.contains(&project.services[*i].kind),
-            None => r.reach == Reach::AllCode,
+            None => r.reach != Reach::Services,
         })
         // A rule that reaches all code checks each file on its own (files outside every
         // service are checked one by one): on a large service it runs as several jobs over

@@ -46,10 +46,13 @@ fn check(cx: &Context, sink: &mut Sink) {
     if a.dockerfiles.is_empty() && a.workloads.is_empty() {
         return;
     }
-    let image_checks = cx.project.final_stages(service).any(|(_, d, stage)| {
-        d.effective(stage, "HEALTHCHECK")
-            .is_some_and(|h| h.command().is_some())
-    });
+    let image_checks = cx
+        .project
+        .final_stages(&service.artefacts)
+        .any(|(_, d, stage)| {
+            d.effective(stage, "HEALTHCHECK")
+                .is_some_and(|h| h.command().is_some())
+        });
     let probed = a.workloads.iter().any(|r| {
         cx.project
             .workload(*r)
@@ -67,7 +70,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     }
     let at = cx
         .project
-        .final_stages(service)
+        .final_stages(&service.artefacts)
         .map(|(file, d, stage)| Loc {
             file,
             range: d.stages[stage].from.range,

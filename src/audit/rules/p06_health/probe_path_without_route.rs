@@ -81,7 +81,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             }
         }
     }
-    for (file, d, stage) in cx.project.final_stages(service) {
+    for (file, d, stage) in cx.project.final_stages(&service.artefacts) {
         if let Some(h) = d.effective(stage, "HEALTHCHECK")
             && let Some(cmd) = h.command()
             && let Some((_, path)) = cmd.probe_url()

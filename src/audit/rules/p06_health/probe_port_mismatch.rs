@@ -87,7 +87,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         return;
     };
     let mut urls = Vec::new();
-    for (file, d, stage) in cx.project.final_stages(service) {
+    for (file, d, stage) in cx.project.final_stages(&service.artefacts) {
         if let Some(h) = d.effective(stage, "HEALTHCHECK")
             && let Some((Some(port), _)) = h.command().and_then(|c| c.probe_url())
         {

@@ -9,7 +9,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Warning,
     kinds: ALL_KINDS,
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "pin the base image to a version tag (`python:3.12-slim`), ideally with its digest",
     doc: r#"## What it does
 Reports a `FROM` whose image is untagged (which means `:latest`) or tagged `:latest`, in any
@@ -37,8 +37,7 @@ FROM python:3.12-slim-bookworm@sha256:...
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(service) = cx.service else { return };
-    for &file in &service.artefacts.dockerfiles {
+    for &file in &cx.artefacts().dockerfiles {
         let Some(d) = cx.project.dockerfile(file) else {
             continue;
         };

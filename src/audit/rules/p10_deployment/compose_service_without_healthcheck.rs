@@ -44,10 +44,13 @@ services:
 
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
-    let image_checks = cx.project.final_stages(service).any(|(_, d, stage)| {
-        d.effective(stage, "HEALTHCHECK")
-            .is_some_and(|h| h.command().is_some())
-    });
+    let image_checks = cx
+        .project
+        .final_stages(&service.artefacts)
+        .any(|(_, d, stage)| {
+            d.effective(stage, "HEALTHCHECK")
+                .is_some_and(|h| h.command().is_some())
+        });
     for r in &service.artefacts.compose {
         let c = cx.project.compose_service(*r);
         if c.healthcheck.is_some() || (image_checks && !c.healthcheck_disabled) {

@@ -10,7 +10,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Warning,
     kinds: ALL_KINDS,
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "deploy an immutable tag (the release version or git sha), or pin the digest",
     doc: r#"## What it does
 Reports a Kubernetes container (init containers included) whose image is untagged or tagged
@@ -36,8 +36,7 @@ image: ghcr.io/acme/orders:1.4.2
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(service) = cx.service else { return };
-    for r in &service.artefacts.workloads {
+    for r in &cx.artefacts().workloads {
         let w = cx.project.workload(*r);
         for c in &w.containers {
             let Some((image, range)) = &c.image else {

@@ -9,7 +9,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Warning,
     kinds: ALL_KINDS,
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "set `securityContext.runAsNonRoot: true` (and a numeric `runAsUser`) on the pod",
     doc: r#"## What it does
 Reports a Kubernetes container for which neither its own nor the pod's `securityContext`

@@ -9,7 +9,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Warning,
     kinds: &[Kind::Container, Kind::Worker],
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "add `livenessProbe` and `readinessProbe` (httpGet on /healthz and /readyz)",
     doc: r#"## What it does
 Reports a container of a long-running Kubernetes workload with no `livenessProbe` or no

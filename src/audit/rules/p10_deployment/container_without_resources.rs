@@ -9,7 +9,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Warning,
     kinds: ALL_KINDS,
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "set `resources.requests` (cpu, memory) and `resources.limits` (memory at least)",
     doc: r#"## What it does
 Reports a container of a Kubernetes workload (Deployment, StatefulSet, DaemonSet, Job,

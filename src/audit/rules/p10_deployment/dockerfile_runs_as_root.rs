@@ -8,7 +8,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Error,
     kinds: ALL_KINDS,
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "create an unprivileged user and end the final stage with `USER 10001:10001`",
     doc: r#"## What it does
 Reports a Dockerfile whose final stage runs as root: it has no `USER` instruction (nor does
@@ -43,8 +43,7 @@ CMD ["uvicorn", "app.main:app"]
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(service) = cx.service else { return };
-    for (file, d, stage) in cx.project.final_stages(service) {
+    for (file, d, stage) in cx.project.final_stages(cx.artefacts()) {
         match d.effective(stage, "USER") {
             None => sink.report(
                 Loc {

@@ -8,7 +8,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Warning,
     kinds: &[Kind::Lambda],
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "set `Timeout` on the function or in `Globals.Function` (a little above the API's)",
     doc: r#"## What it does
 Reports a Lambda function in a SAM or CloudFormation template with no `Timeout`, neither on

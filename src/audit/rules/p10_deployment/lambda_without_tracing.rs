@@ -9,7 +9,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Warning,
     kinds: &[Kind::Lambda],
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "set `Tracing: Active` on the function or in `Globals.Function`",
     doc: r#"## What it does
 Reports a Lambda function whose `Tracing` (`TracingConfig.Mode` for `AWS::Lambda::Function`)
@@ -39,8 +39,7 @@ Globals:
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(service) = cx.service else { return };
-    for r in &service.artefacts.functions {
+    for r in &cx.artefacts().functions {
         let (f, t) = cx.project.sam_function(*r);
         match function_setting(f, t, |s| s.tracing.clone()) {
             Some((mode, _)) if mode == "Active" => {}

@@ -1,5 +1,6 @@
 //! P10 container and deployment hygiene: Dockerfiles, Kubernetes workloads, SAM functions and
-//! compose services, read from the artefacts attached to each service.
+//! compose services, read from the artefacts attached to each service; the rules about an
+//! artefact alone also check the artefacts that deploy no service.
 
 pub mod base_image_unpinned;
 pub mod compose_service_without_healthcheck;
@@ -35,7 +36,7 @@ pub(super) fn secret_literal(name: &str, value: &str) -> Option<&'static str> {
     super::p03_auth::hardcoded_secret::is_secret_value(v, name, word).then_some(word)
 }
 
-/// Report every Lambda function of the service that sets `setting` neither itself nor (SAM)
+/// Report every Lambda function of the unit that sets `setting` neither itself nor (SAM)
 /// in `Globals.Function`; `message` gets the function's logical id.
 pub(super) fn report_functions_without(
     cx: &Context,
@@ -43,8 +44,7 @@ pub(super) fn report_functions_without(
     setting: impl Fn(&FunctionSettings) -> bool,
     message: impl Fn(&str) -> String,
 ) {
-    let Some(service) = cx.service else { return };
-    for r in &service.artefacts.functions {
+    for r in &cx.artefacts().functions {
         let (f, t) = cx.project.sam_function(*r);
         if function_setting(f, t, |s| setting(s).then_some(())).is_none() {
             sink.report(
@@ -58,21 +58,18 @@ pub(super) fn report_functions_without(
     }
 }
 
-/// Every long-running (non-init) container of the service's workloads.
+/// Every long-running (non-init) container of the unit's workloads.
 pub(super) fn containers<'a>(
     cx: &Context<'a>,
 ) -> impl Iterator<Item = (ItemRef, &'a Workload, &'a Container)> + 'a {
     let project = cx.project;
-    cx.service
-        .into_iter()
-        .flat_map(|s| s.artefacts.workloads.iter())
-        .flat_map(move |r| {
-            let w = project.workload(*r);
-            w.containers
-                .iter()
-                .filter(|c| !c.init)
-                .map(move |c| (*r, w, c))
-        })
+    cx.artefacts().workloads.iter().flat_map(move |r| {
+        let w = project.workload(*r);
+        w.containers
+            .iter()
+            .filter(|c| !c.init)
+            .map(move |c| (*r, w, c))
+    })
 }
 
 /// `deployment/orders container app`.

@@ -9,7 +9,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Warning,
     kinds: ALL_KINDS,
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "set `securityContext.allowPrivilegeEscalation: false` on the container",
     doc: r#"## What it does
 Reports a Kubernetes container whose `securityContext.allowPrivilegeEscalation` is `true` or

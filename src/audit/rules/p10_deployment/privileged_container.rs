@@ -9,7 +9,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Error,
     kinds: ALL_KINDS,
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "remove `privileged: true`; grant the single capability needed, if any",
     doc: r#"## What it does
 Reports a Kubernetes container (init containers included) with
@@ -38,8 +38,7 @@ securityContext:
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(service) = cx.service else { return };
-    for r in &service.artefacts.workloads {
+    for r in &cx.artefacts().workloads {
         let w = cx.project.workload(*r);
         for c in &w.containers {
             if let Some((true, range)) = c.privileged {

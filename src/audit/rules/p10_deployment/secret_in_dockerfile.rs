@@ -9,7 +9,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Error,
     kinds: ALL_KINDS,
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "pass secrets at run time (environment from a secret store) or use `RUN --mount=type=secret`",
     doc: r#"## What it does
 Reports `ENV` and `ARG` instructions that give a literal value to a secret-like name
@@ -39,8 +39,7 @@ RUN --mount=type=secret,id=api_token ./fetch-deps.sh
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(service) = cx.service else { return };
-    for &file in &service.artefacts.dockerfiles {
+    for &file in &cx.artefacts().dockerfiles {
         let Some(d) = cx.project.dockerfile(file) else {
             continue;
         };

@@ -9,7 +9,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Error,
     kinds: &[Kind::Lambda],
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "reference the secret: `!Ref` a NoEcho parameter or `{{resolve:secretsmanager:...}}`",
     doc: r#"## What it does
 Reports a literal value for a secret-like name (`*_PASSWORD`, `*_SECRET`, `*_TOKEN`,
@@ -40,9 +40,8 @@ Environment:
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(service) = cx.service else { return };
     let mut globals_seen = Vec::new();
-    for r in &service.artefacts.functions {
+    for r in &cx.artefacts().functions {
         let (f, t) = cx.project.sam_function(*r);
         let mut vars: Vec<_> = f.settings.environment.iter().collect();
         // Globals once per template.

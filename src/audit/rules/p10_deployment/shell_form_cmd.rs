@@ -9,7 +9,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Warning,
     kinds: ALL_KINDS,
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "use the exec form: `CMD [\"uvicorn\", \"app.main:app\", \"--port\", \"8000\"]`",
     doc: r#"## What it does
 Reports a `CMD` or `ENTRYPOINT` in the final stage written in shell form
@@ -37,8 +37,7 @@ If a shell is needed for variable expansion, end it with `exec`:
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(service) = cx.service else { return };
-    for (file, d, stage) in cx.project.final_stages(service) {
+    for (file, d, stage) in cx.project.final_stages(cx.artefacts()) {
         for ins in &d.stages[stage].instructions {
             if !matches!(ins.keyword.as_str(), "CMD" | "ENTRYPOINT") {
                 continue;

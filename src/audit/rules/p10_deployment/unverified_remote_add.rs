@@ -8,7 +8,7 @@ pub static RULE: Rule = Rule {
     principle: Principle::P10,
     severity: Severity::Warning,
     kinds: ALL_KINDS,
-    reach: Reach::Services,
+    reach: Reach::Artefacts,
     help: "download with `RUN curl -fsSL ... && sha256sum -c`, or give `ADD --checksum=sha256:...`",
     doc: r#"## What it does
 Reports `ADD` instructions whose source is an `http://` or `https://` URL and that carry no
@@ -35,8 +35,7 @@ ADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(service) = cx.service else { return };
-    for &file in &service.artefacts.dockerfiles {
+    for &file in &cx.artefacts().dockerfiles {
         let Some(d) = cx.project.dockerfile(file) else {
             continue;
         };
