@@ -10,8 +10,11 @@
 //! literally in them (an include names its files, a macro call its namespace and name), so
 //! refusing every cycle rules out unbounded recursion. The price: a macro that recurses with
 //! a terminating condition is refused too; svc templates render files, not trees of data,
-//! and can unroll one. An acyclic chain is bounded as well ([`MAX_DEPTH`]), so a hostile
-//! template with thousands of files including one another cannot overflow it either.
+//! and can unroll one. An acyclic chain is bounded as well ([`MAX_NESTING`]), so a hostile
+//! template with thousands of files including one another, or a hundred macros calling one
+//! another from deep inside nested conditions, cannot overflow it either. What this cannot
+//! cover: a single file nested so deep that tera's own parser overflows (about 550 nested
+//! `if`s in a debug build, 5,000 in a release build), since parsing comes first.
 //!
 //! Which macro a call reaches depends, in tera, on the template that is "active" when it runs:
 //! normally the one the call is written in (a macro's own file, an included file), but inside
@@ -30,22 +33,26 @@ use thiserror::Error;
 
 use super::engine::ONE_OFF;
 
-/// The longest chain of includes, macro calls and extends a template may render through. A
-/// debug build overflows the main thread's 8 MiB stack at about 1,000 nested macro calls with
-/// trivial bodies; templates in practice nest a handful.
-pub const MAX_DEPTH: usize = 100;
+/// How deep a render may nest, counted along the longest chain of includes, macro calls and
+/// extends, each template or macro on it counting as deep as its own syntax tree (its blocks,
+/// loops, conditions and expressions; at least 1). Tera recurses once or more per level. A
+/// debug build overflowed the main thread's 8 MiB stack at about 2,000 levels (99 macros
+/// calling one another from inside 20 nested `if`s; 50 of them, 1,000 levels, rendered), a
+/// release build not at 8,000; templates in practice nest a few dozen.
+pub const MAX_NESTING: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error, Diagnostic)]
 pub enum Recursion {
     #[error("{CYCLE}: {0}")]
     #[diagnostic(code(svc::new::template), help("{CYCLE_HELP}"))]
     Cycle(String),
-    #[error(
-        "the template nests includes and macro calls {depth} deep, more than {MAX_DEPTH}: {chain}"
-    )]
+    #[error("the template renders {depth} levels deep, more than {MAX_NESTING}: {chain}")]
     #[diagnostic(
         code(svc::new::template),
-        help("each level takes stack space while it renders; flatten the chain")
+        help(
+            "each include, macro call, block, loop, condition and expression level takes stack \
+             space while it renders; flatten the chain or the nesting"
+        )
     )]
     TooDeep { depth: usize, chain: String },
 }
@@ -61,8 +68,8 @@ pub const CYCLE_HELP: &str = "tera has no depth limit, so a cycle of includes, i
 /// instance, so includes, imports and parents resolve among them.
 pub fn check(templates: &[tera::Template]) -> Result<(), Recursion> {
     let graph = Graph::new(templates);
-    graph.check(&graph.imports)?;
-    graph.check(&graph.renders)
+    graph.check(&graph.imports, false)?;
+    graph.check(&graph.renders, true)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,6 +118,8 @@ struct Graph<'a> {
     imports: Edges<'a>,
     /// What running a unit may run next.
     renders: Edges<'a>,
+    /// How deep each unit's own syntax tree is (1 for the import graph).
+    nesting: HashMap<Unit<'a>, usize>,
 }
 
 impl<'a> Graph<'a> {
@@ -172,6 +181,7 @@ impl<'a> Graph<'a> {
 
         let mut units = Vec::new();
         let mut renders: Edges<'a> = HashMap::new();
+        let mut nesting = HashMap::new();
         for template in templates {
             let name = template.name.as_str();
             let mut edges = Vec::new();
@@ -181,36 +191,46 @@ impl<'a> Graph<'a> {
                 edges.push((Unit::Template(parent.name.as_str()), Via::Extends));
             }
             let mut links = Vec::new();
-            walk(Work::Nodes(&template.ast), &mut links);
+            let depth = walk(Work::Nodes(&template.ast), &mut links);
             edges.extend(resolve(links, name, &by_name, &targets_of_call));
             units.push(Unit::Template(name));
             renders.insert(Unit::Template(name), edges);
+            nesting.insert(Unit::Template(name), depth);
 
             let mut macros: Vec<_> = template.macros.iter().collect();
             macros.sort_by_key(|(macro_name, _)| macro_name.as_str());
             for (macro_name, definition) in macros {
                 // Default arguments are literals in tera's grammar: only the body can call.
                 let mut links = Vec::new();
-                walk(Work::Nodes(&definition.body), &mut links);
+                let depth = walk(Work::Nodes(&definition.body), &mut links);
                 let unit = Unit::Macro(name, macro_name.as_str());
                 units.push(unit);
                 renders.insert(unit, resolve(links, name, &by_name, &targets_of_call));
+                nesting.insert(unit, depth);
             }
         }
         Self {
             units,
             imports,
             renders,
+            nesting,
         }
     }
 
     /// Depth-first over every unit, without recursion (a hostile template can make the graph
     /// as deep as it has files): a unit met again while still on the path is a cycle, and a
     /// finished unit knows the longest chain below it.
-    fn check(&self, edges: &Edges<'a>) -> Result<(), Recursion> {
+    fn check(&self, edges: &Edges<'a>, weighted: bool) -> Result<(), Recursion> {
+        let weight = |unit: &Unit<'a>| {
+            if weighted {
+                self.nesting.get(unit).copied().unwrap_or(1).max(1)
+            } else {
+                1
+            }
+        };
         enum State {
             OnPath,
-            /// The longest chain of units from here, this one included.
+            /// The deepest nesting of a chain from here, this unit included.
             Done(usize),
         }
         let successors = |unit: &Unit<'a>| edges.get(unit).map_or(&[][..], Vec::as_slice);
@@ -236,15 +256,16 @@ impl<'a> Graph<'a> {
                     }
                     continue;
                 }
-                let depth = 1 + successors(&unit)
-                    .iter()
-                    .map(|(to, _)| match states.get(to) {
-                        Some(State::Done(depth)) => *depth,
-                        _ => 0,
-                    })
-                    .max()
-                    .unwrap_or(0);
-                if depth > MAX_DEPTH {
+                let depth = weight(&unit)
+                    + successors(&unit)
+                        .iter()
+                        .map(|(to, _)| match states.get(to) {
+                            Some(State::Done(depth)) => *depth,
+                            _ => 0,
+                        })
+                        .max()
+                        .unwrap_or(0);
+                if depth > MAX_NESTING {
                     return Err(Recursion::TooDeep {
                         depth,
                         chain: self.longest_chain(unit, edges, &|u| match states.get(u) {
@@ -367,38 +388,43 @@ enum Work<'a> {
     Value(&'a ExprVal),
 }
 
-/// Collects the includes and macro calls of a body, with an explicit stack: the syntax tree
-/// can be as deep as tera's parser allowed. Macro definitions are skipped; they are units of
-/// their own.
-fn walk<'a>(start: Work<'a>, links: &mut Vec<Link<'a>>) {
-    let mut stack = vec![start];
-    while let Some(work) = stack.pop() {
+/// Collects the includes and macro calls of a body, and returns how deep its syntax tree is,
+/// with an explicit stack: the tree can be as deep as tera's parser allowed. Macro
+/// definitions are skipped; they are units of their own.
+fn walk<'a>(start: Work<'a>, links: &mut Vec<Link<'a>>) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(start, 0)];
+    while let Some((work, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        let inner = depth + 1;
         match work {
             Work::Nodes(nodes) => {
                 for node in nodes {
                     match node {
-                        Node::VariableBlock(_, expr) => stack.push(Work::Expr(expr)),
+                        Node::VariableBlock(_, expr) => stack.push((Work::Expr(expr), inner)),
                         Node::Include(_, names, _) => links.push(Link::Include(names)),
-                        Node::Set(_, set) => stack.push(Work::Expr(&set.value)),
+                        Node::Set(_, set) => stack.push((Work::Expr(&set.value), inner)),
                         Node::FilterSection(_, section, _) => {
-                            stack.extend(section.filter.args.values().map(Work::Expr));
-                            stack.push(Work::Nodes(&section.body));
+                            stack.extend(
+                                section.filter.args.values().map(|e| (Work::Expr(e), inner)),
+                            );
+                            stack.push((Work::Nodes(&section.body), inner));
                         }
-                        Node::Block(_, block, _) => stack.push(Work::Nodes(&block.body)),
+                        Node::Block(_, block, _) => stack.push((Work::Nodes(&block.body), inner)),
                         Node::Forloop(_, for_loop, _) => {
-                            stack.push(Work::Expr(&for_loop.container));
-                            stack.push(Work::Nodes(&for_loop.body));
+                            stack.push((Work::Expr(&for_loop.container), inner));
+                            stack.push((Work::Nodes(&for_loop.body), inner));
                             if let Some(empty) = &for_loop.empty_body {
-                                stack.push(Work::Nodes(empty));
+                                stack.push((Work::Nodes(empty), inner));
                             }
                         }
                         Node::If(branches, _) => {
                             for (_, condition, body) in &branches.conditions {
-                                stack.push(Work::Expr(condition));
-                                stack.push(Work::Nodes(body));
+                                stack.push((Work::Expr(condition), inner));
+                                stack.push((Work::Nodes(body), inner));
                             }
                             if let Some((_, body)) = &branches.otherwise {
-                                stack.push(Work::Nodes(body));
+                                stack.push((Work::Nodes(body), inner));
                             }
                         }
                         Node::MacroDefinition(..)
@@ -414,45 +440,41 @@ fn walk<'a>(start: Work<'a>, links: &mut Vec<Link<'a>>) {
                 }
             }
             Work::Expr(expr) => {
-                stack.push(Work::Value(&expr.val));
+                stack.push((Work::Value(&expr.val), inner));
                 for filter in &expr.filters {
-                    stack.extend(filter.args.values().map(Work::Expr));
+                    stack.extend(filter.args.values().map(|e| (Work::Expr(e), inner)));
                 }
             }
-            Work::Value(value) => match value {
-                ExprVal::MacroCall(call) => {
-                    links.push(Link::Call {
-                        namespace: &call.namespace,
-                        name: &call.name,
-                    });
-                    stack.extend(call.args.values().map(Work::Expr));
-                }
-                ExprVal::FunctionCall(call) => stack.extend(call.args.values().map(Work::Expr)),
-                ExprVal::Math(math) => {
-                    stack.push(Work::Expr(&math.lhs));
-                    stack.push(Work::Expr(&math.rhs));
-                }
-                ExprVal::Logic(logic) => {
-                    stack.push(Work::Expr(&logic.lhs));
-                    stack.push(Work::Expr(&logic.rhs));
-                }
-                ExprVal::In(test) => {
-                    stack.push(Work::Expr(&test.lhs));
-                    stack.push(Work::Expr(&test.rhs));
-                }
-                ExprVal::Test(test) => stack.extend(test.args.iter().map(Work::Expr)),
-                ExprVal::Array(items) => stack.extend(items.iter().map(Work::Expr)),
-                ExprVal::StringConcat(concat) => {
-                    stack.extend(concat.values.iter().map(Work::Value));
-                }
-                ExprVal::String(_)
-                | ExprVal::Int(_)
-                | ExprVal::Float(_)
-                | ExprVal::Bool(_)
-                | ExprVal::Ident(_) => {}
-            },
+            Work::Value(value) => {
+                let exprs: Box<dyn Iterator<Item = &Expr>> = match value {
+                    ExprVal::MacroCall(call) => {
+                        links.push(Link::Call {
+                            namespace: &call.namespace,
+                            name: &call.name,
+                        });
+                        Box::new(call.args.values())
+                    }
+                    ExprVal::FunctionCall(call) => Box::new(call.args.values()),
+                    ExprVal::Math(math) => Box::new([&*math.lhs, &*math.rhs].into_iter()),
+                    ExprVal::Logic(logic) => Box::new([&*logic.lhs, &*logic.rhs].into_iter()),
+                    ExprVal::In(test) => Box::new([&*test.lhs, &*test.rhs].into_iter()),
+                    ExprVal::Test(test) => Box::new(test.args.iter()),
+                    ExprVal::Array(items) => Box::new(items.iter()),
+                    ExprVal::StringConcat(concat) => {
+                        stack.extend(concat.values.iter().map(|v| (Work::Value(v), inner)));
+                        Box::new(std::iter::empty())
+                    }
+                    ExprVal::String(_)
+                    | ExprVal::Int(_)
+                    | ExprVal::Float(_)
+                    | ExprVal::Bool(_)
+                    | ExprVal::Ident(_) => Box::new(std::iter::empty()),
+                };
+                stack.extend(exprs.map(|e| (Work::Expr(e), inner)));
+            }
         }
     }
+    deepest
 }
 
 /// What each namespace name can mean in each template, as tera's `MacroCollection` builds it,
@@ -687,11 +709,35 @@ mod tests {
     }
 
     #[test]
+    fn nesting_inside_each_level_counts_towards_the_limit() {
+        // 30 macros, each calling the next from inside 20 nested conditions: about 660 levels.
+        let nested = |i: usize| {
+            format!(
+                "{{% macro f{i}() %}}{}{{{{ self::f{}() }}}}{}{{% endmacro f{i} %}}",
+                "{% if true %}".repeat(20),
+                i + 1,
+                "{% endif %}".repeat(20)
+            )
+        };
+        let mut macros: String = (0..30).map(nested).collect();
+        macros.push_str("{% macro f30() %}end{% endmacro f30 %}");
+        let Err(Recursion::TooDeep { depth, chain }) = check_sources(&[("m", &macros)]) else {
+            panic!("30 levels of 20 nested conditions must be refused");
+        };
+        assert!(depth > MAX_NESTING, "{depth}");
+        assert!(chain.contains("calls macro `f"), "{chain}");
+        // The same with 3 nested conditions each: fine.
+        let shallow = macros.replace(&"{% if true %}".repeat(20), &"{% if true %}".repeat(3));
+        let shallow = shallow.replace(&"{% endif %}".repeat(20), &"{% endif %}".repeat(3));
+        assert_eq!(check_sources(&[("m", &shallow)]), Ok(()));
+    }
+
+    #[test]
     fn chains_deeper_than_the_limit_are_refused() {
-        let names: Vec<String> = (0..=MAX_DEPTH).map(|i| format!("p{i}")).collect();
-        let bodies: Vec<String> = (0..=MAX_DEPTH)
+        let names: Vec<String> = (0..=MAX_NESTING).map(|i| format!("p{i}")).collect();
+        let bodies: Vec<String> = (0..=MAX_NESTING)
             .map(|i| {
-                if i < MAX_DEPTH {
+                if i < MAX_NESTING {
                     format!("{{% include \"p{}\" %}}", i + 1)
                 } else {
                     "end".to_owned()
@@ -704,12 +750,12 @@ mod tests {
             .zip(bodies.iter().map(String::as_str))
             .collect();
         let Err(Recursion::TooDeep { depth, chain }) = check_sources(&sources) else {
-            panic!("{} nested includes must be refused", MAX_DEPTH + 1);
+            panic!("{} nested includes must be refused", MAX_NESTING + 1);
         };
-        assert_eq!(depth, MAX_DEPTH + 1);
+        assert_eq!(depth, MAX_NESTING + 1);
         assert_eq!(
             chain,
-            format!("p0 includes p1, which includes p2, which … includes p{MAX_DEPTH}")
+            format!("p0 includes p1, which includes p2, which … includes p{MAX_NESTING}")
         );
         // One level less is fine.
         assert_eq!(check_sources(&sources[1..]), Ok(()));

@@ -526,7 +526,7 @@ fn a_chain_of_includes_deeper_than_the_limit_is_an_error() {
     assert_refused(
         &sandbox,
         &out,
-        "the template nests includes and macro calls 101 deep, more than 100",
+        "the template renders 501 levels deep, more than 500",
     );
 }
 
