@@ -100,11 +100,7 @@ pub fn discover(root: &Path, filters: &Filters) -> (Vec<Discovered>, Vec<String>
             // A virtualenv under any name.
             !entry.path().join("pyvenv.cfg").exists()
         })
-        .threads(
-            std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .min(8),
-        )
+        .threads(walk_threads())
         .build_parallel();
     walker.run(|| {
         let found = &found;
@@ -152,6 +148,30 @@ pub fn discover(root: &Path, filters: &Filters) -> (Vec<Discovered>, Vec<String>
     let mut errors = errors.into_inner().expect("walker lock");
     errors.sort();
     (files, errors)
+}
+
+/// Threads for the walk: up to 8, as many as can start. Under a process or memory limit a
+/// thread may fail to start, and the walker does not survive that (a worker waits for the
+/// missing one forever): the threads it can have are counted first. None at all: one, and
+/// the walk fails at once (see `load_files`).
+fn walk_threads() -> usize {
+    let wanted = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
+    let gate = std::sync::RwLock::new(());
+    let closed = gate.write().expect("walk probe lock");
+    std::thread::scope(|s| {
+        let mut started = 0;
+        for _ in 0..wanted {
+            let probe = std::thread::Builder::new().spawn_scoped(s, || drop(gate.read()));
+            match probe {
+                Ok(_) => started += 1,
+                Err(_) => break,
+            }
+        }
+        drop(closed);
+        started.max(1)
+    })
 }
 
 /// Why an entry named like a source file is not read, when that is worth saying: a FIFO

@@ -6,6 +6,8 @@ mod cli;
 #[cfg(unix)]
 mod fault;
 mod fuzz;
+#[cfg(unix)]
+mod hostile_audit;
 mod new;
 #[cfg(unix)]
 mod new_faults;
