@@ -9,6 +9,7 @@
 //! public-routes = ["/", "/status/*"]      # need no authentication
 //! auth-dependencies = ["require_tenant"]  # dependencies that authenticate
 //! fail-on = "warning"                     # error | warning | info | never
+//! max-file-size = "64 MiB"                # larger files are not read (bytes, or KiB/MiB/GiB)
 //!
 //! [severity]
 //! missing-metrics = "info"
@@ -47,6 +48,8 @@ pub struct Config {
     pub services: Vec<(String, Kind)>,
     /// Said on stderr: configuration files found on the way that could not be read.
     pub warnings: Vec<String>,
+    /// Files larger than this many bytes are not read; None for the default.
+    pub max_file_size: Option<u64>,
 }
 
 const KEYS: &[&str] = &[
@@ -57,6 +60,7 @@ const KEYS: &[&str] = &[
     "public-routes",
     "auth-dependencies",
     "fail-on",
+    "max-file-size",
     "severity",
     "per-path-ignores",
     "services",
@@ -276,6 +280,21 @@ pub(crate) fn parse(
                     .to_string(),
                 );
             }
+            "max-file-size" => {
+                let size = item
+                    .as_integer()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .or_else(|| item.as_str().and_then(parse_size))
+                    .filter(|n| (1..=MAX_FILE_SIZE_LIMIT).contains(n));
+                cfg.max_file_size = Some(size.ok_or_else(|| {
+                    cx.error(
+                        item.span(),
+                        "`max-file-size` must be a size of at least 1 byte and under 4 GiB".into(),
+                        "invalid size",
+                        Some("a number of bytes, or for example \"64 MiB\"".into()),
+                    )
+                })?);
+            }
             "severity" => {
                 let t = item.as_table_like().ok_or_else(|| {
                     cx.error(
@@ -465,6 +484,26 @@ fn severity_key_error(cx: &Ctx, key: &str, span: Option<std::ops::Range<usize>>)
     }
 }
 
+/// The largest `max-file-size`: offsets into a file are 32-bit.
+const MAX_FILE_SIZE_LIMIT: u64 = u32::MAX as u64;
+
+/// `"1048576"`, `"512 KiB"`, `"64 MiB"`, `"1 GiB"` (also `K`, `M`, `G`, `KB`, `MB`, `GB`, all
+/// powers of 1024, in any case) in bytes.
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(digits);
+    let number: u64 = number.parse().ok()?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return None,
+    };
+    number.checked_mul(1 << shift)
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
@@ -578,6 +617,21 @@ kind = "worker"
             );
             assert!(e.message.contains(what), "{}", e.message);
             assert_eq!(e.span.offset(), 11);
+        }
+    }
+
+    #[test]
+    fn max_file_size_takes_bytes_or_a_unit() {
+        let size = |text: &str| parse_str(text).map(|c| c.unwrap().max_file_size);
+        assert_eq!(size("max-file-size = 1000\n").unwrap(), Some(1000));
+        assert_eq!(
+            size("max-file-size = \"64 MiB\"\n").unwrap(),
+            Some(64 << 20)
+        );
+        assert_eq!(size("max-file-size = \"512k\"\n").unwrap(), Some(512 << 10));
+        assert_eq!(size("max-file-size = \"4 GiB\"\n").ok(), None);
+        for bad in ["0", "-1", "\"lots\"", "\"1 TiB\"", "\"MiB\"", "1.5"] {
+            assert!(size(&format!("max-file-size = {bad}\n")).is_err(), "{bad}");
         }
     }
 

@@ -126,11 +126,7 @@ pub fn discover(
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
             !is_dir || entry.depth() == 0 || !skipped_dir(entry.path())
         })
-        .threads(
-            std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .min(8),
-        )
+        .threads(walk_threads())
         .build_parallel();
     walker.run(|| {
         let found = &found;
@@ -224,6 +220,30 @@ pub fn discover(
     errors.sort();
     errors.dedup();
     (files, errors)
+}
+
+/// Threads for the walk: up to 8, as many as can start. Under a process or memory limit a
+/// thread may fail to start, and the walker does not survive that (a worker waits for the
+/// missing one forever): the threads it can have are counted first. None at all: one, and
+/// the walk fails at once (see `load_files`).
+fn walk_threads() -> usize {
+    let wanted = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
+    let gate = std::sync::RwLock::new(());
+    let closed = gate.write().expect("walk probe lock");
+    std::thread::scope(|s| {
+        let mut started = 0;
+        for _ in 0..wanted {
+            let probe = std::thread::Builder::new().spawn_scoped(s, || drop(gate.read()));
+            match probe {
+                Ok(_) => started += 1,
+                Err(_) => break,
+            }
+        }
+        drop(closed);
+        started.max(1)
+    })
 }
 
 /// A directory the walk does not enter: a name in [`SKIP_DIRS`], an egg-info, or a

@@ -54,6 +54,15 @@ pub enum AuditError {
     )]
     UnknownSelector(String, &'static str),
 
+    #[error("cannot start the audit's threads: {0}")]
+    #[diagnostic(
+        code(svc::threads),
+        help(
+            "the process may not start a thread (address-space or process limit): raise `ulimit -v` / `ulimit -u`, or the container's memory or pids limit"
+        )
+    )]
+    Threads(String),
+
     #[error("unknown rule `{0}`")]
     #[diagnostic(code(svc::unknown_rule), help("`svc rules` lists every code and name"))]
     UnknownRule(String),

@@ -72,6 +72,29 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
     };
+    // `--diff` fails before the audit, not after it: outside a work tree, or a revision git
+    // does not know.
+    let base = match &args.diff {
+        Some(rev) => {
+            let first = options
+                .paths
+                .first()
+                .map_or(Path::new("."), PathBuf::as_path);
+            // A path that does not exist is the audit's to report.
+            let dir = std::fs::canonicalize(first).ok().map(|p| {
+                if p.is_dir() {
+                    p
+                } else {
+                    p.parent().map_or(p.clone(), Path::to_path_buf)
+                }
+            });
+            match dir {
+                Some(dir) => Some(changed::Base::resolve(&dir, rev)?),
+                None => None,
+            }
+        }
+        None => None,
+    };
     let mut outcome = audit(&options)?;
     // Freeing millions of small facts one by one took a tenth of a run on prefect-3.9.1;
     // the process is about to exit and the OS takes the memory back at once.
@@ -83,9 +106,9 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
     for e in &outcome.walk_errors {
         eprintln!("svc: warning: not audited: {e}");
     }
-    if let Some(rev) = &args.diff {
+    if let Some(base) = &base {
         // Before the baseline, so that stale entries on unchanged lines are not reported.
-        let changed = changed::ChangedLines::since(&outcome.root, rev)?;
+        let changed = changed::ChangedLines::since(&outcome.root, base)?;
         outcome
             .report
             .retain(|f| changed.touches(&f.path, f.line, f.end_line));
@@ -224,7 +247,11 @@ fn config_start(absolute: &[PathBuf]) -> PathBuf {
     if absolute.len() == 1 && absolute[0].is_dir() {
         return absolute[0].clone();
     }
-    work_tree(&common_ancestor(absolute)).unwrap_or_else(|| absolute[0].clone())
+    let dirs = absolute.iter().map(|p| match p.is_dir() {
+        true => p.clone(),
+        false => p.parent().map(Path::to_path_buf).unwrap_or_default(),
+    });
+    work_tree(&common_ancestor(dirs)).unwrap_or_else(|| absolute[0].clone())
 }
 
 /// The root of the git work tree `dir` is in.
@@ -340,14 +367,57 @@ fn findings_of(
             .any(|(set, rules)| set.is_match(rel) && rules.iter().any(|r| std::ptr::eq(*r, f.rule)))
     });
 
+    let in_scope_file =
+        |id: FileId| scope.is_empty() || scope.iter().any(|s| in_scope(&project.file(id).rel, s));
+    let before: std::collections::HashSet<FileId> = findings.iter().map(|f| f.file).collect();
     let findings = apply_suppressions(project, findings, selected);
     timer.mark("overrides and suppressions");
-    Ok(findings
+    let mut findings: Vec<Finding> = findings
         .into_iter()
-        .filter(|f| {
-            scope.is_empty() || scope.iter().any(|s| in_scope(&project.file(f.file).rel, s))
-        })
-        .collect())
+        .filter(|f| in_scope_file(f.file))
+        .collect();
+
+    // A file changed since the audit read it (it is read again to place its findings): the
+    // positions of its findings point into text that is gone, and its suppressions were
+    // matched against nothing. One `unreadable-file` finding instead. Files whose findings
+    // were all suppressed are looked at too: wrongly, maybe.
+    let unreadable = &rules::meta::unreadable_file::RULE;
+    let mut changed: Vec<FileId> = before
+        .iter()
+        .copied()
+        .chain(findings.iter().map(|f| f.file))
+        .filter(|&id| in_scope_file(id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|&id| project.file(id).changed_since_read())
+        .collect();
+    if !changed.is_empty() {
+        findings.retain(|f| !changed.contains(&f.file));
+        changed.retain(|&id| {
+            let rel = &project.file(id).rel;
+            selected.iter().any(|r| std::ptr::eq(*r, unreadable))
+                && !per_path.iter().any(|(set, rules)| {
+                    set.is_match(rel) && rules.iter().any(|r| std::ptr::eq(*r, unreadable))
+                })
+        });
+        for id in changed {
+            findings.push(Finding {
+                rule: unreadable,
+                severity: overrides
+                    .get(unreadable.code)
+                    .copied()
+                    .unwrap_or(unreadable.severity),
+                file: id,
+                range: TextRange::default(),
+                message: "the file changed while the audit ran: its findings cannot be placed \
+                          in it; audit it again"
+                    .into(),
+                help: None,
+                service: project.owner[id as usize],
+            });
+        }
+    }
+    Ok(findings)
 }
 
 /// Read, parse and model the files an audit of `options.paths` covers.
@@ -359,7 +429,7 @@ pub fn load(
     checks: Option<(&[&'static Rule], &RuleConfig)>,
 ) -> Result<Loaded, AuditError> {
     // In the pool, so that even work rayon keeps on the calling thread has a deep stack.
-    deep_pool().install(|| load_files(options, checks))
+    try_deep_pool()?.install(|| load_files(options, checks))
 }
 
 fn load_files(
@@ -369,8 +439,9 @@ fn load_files(
     let absolute = absolute_paths(options)?;
     let config = load_config(options)?;
 
-    // The root: the directory audited, or for files, the directory of their project.
-    let root = audit_root(&absolute, &config);
+    // The root: the directory audited, or for files, the directory of their project. Paths
+    // in different projects: each project is walked, and the root is their common ancestor.
+    let (root, walk_roots) = audit_roots(&absolute, &config);
     let scope: Vec<String> = absolute
         .iter()
         .filter(|p| **p != root)
@@ -378,26 +449,56 @@ fn load_files(
         .collect();
 
     // Globs in configuration are relative to the configuration file's directory.
-    let config_prefix = config
+    let config_dir = config
         .path
         .as_ref()
         .and_then(|p| p.parent())
-        .and_then(|d| std::fs::canonicalize(d).ok())
-        .and_then(|d| {
-            root.strip_prefix(&d)
-                .ok()
-                .map(|r| discover::relative(&d, &d.join(r)))
-        })
-        .filter(|r| !r.is_empty() && !r.ends_with(".toml"))
-        .unwrap_or_default();
-    let prefixed = |globs: &[String]| prefix_globs(&config_prefix, globs);
-    let filters = discover::Filters::new(&prefixed(&config.exclude), &prefixed(&config.include))?;
+        .and_then(|d| std::fs::canonicalize(d).ok());
+    let prefix_of = |dir: &Path| {
+        config_dir
+            .as_ref()
+            .and_then(|d| {
+                dir.strip_prefix(d)
+                    .ok()
+                    .map(|r| discover::relative(d, &d.join(r)))
+            })
+            .filter(|r| !r.is_empty() && !r.ends_with(".toml"))
+            .unwrap_or_default()
+    };
+    let config_prefix = prefix_of(&root);
     // Every file of the project is read even when only some are named (pre-commit passes
     // the changed files): cross-file rules need the whole service. `scope` narrows the report.
     let mut timer = Timer::start();
+    // Files named on the command line are audited even where a walk would skip them.
     let named: Vec<PathBuf> = absolute.iter().filter(|p| p.is_file()).cloned().collect();
-    let (found, walk_errors) = discover::discover(&root, &filters, &named);
+    let (found, walk_errors) = if walk_roots == [root.clone()] {
+        let prefixed = |globs: &[String]| prefix_globs(&config_prefix, globs);
+        let filters =
+            discover::Filters::new(&prefixed(&config.exclude), &prefixed(&config.include))?;
+        walk(&root, &filters, &named)?
+    } else {
+        let mut found = Vec::new();
+        let mut errors = Vec::new();
+        for dir in &walk_roots {
+            let prefix = prefix_of(dir);
+            let prefixed = |globs: &[String]| prefix_globs(&prefix, globs);
+            let filters =
+                discover::Filters::new(&prefixed(&config.exclude), &prefixed(&config.include))?;
+            let (files, errs) = walk(dir, &filters, &named)?;
+            found.extend(files.into_iter().map(|mut f| {
+                f.rel = discover::relative(&root, &f.path);
+                f
+            }));
+            let under = discover::relative(&root, dir);
+            errors.extend(errs.into_iter().map(|e| format!("{e} (under {under})")));
+        }
+        found.sort_by(|a, b| a.rel.cmp(&b.rel));
+        (found, errors)
+    };
     timer.mark("walk");
+    let max_file_size = config
+        .max_file_size
+        .unwrap_or(source::DEFAULT_MAX_FILE_SIZE);
     // Dependency files alone are nothing to audit; code or a deployment artefact is.
     if !found
         .iter()
@@ -419,8 +520,11 @@ fn load_files(
         .enumerate()
         .with_max_len(1)
         .map(|(i, d)| {
-            let bytes = source::read_regular(&d.path);
-            let (mut file, problem) = source_file(d.path, d.rel, d.kind, bytes);
+            let (mut file, problem) = match source::read_source(&d.path, max_file_size) {
+                Ok(source::Contents::TooLarge(size)) => too_large(d, size, max_file_size),
+                Ok(source::Contents::Bytes(bytes)) => source_file(d.path, d.rel, d.kind, Ok(bytes)),
+                Err(e) => source_file(d.path, d.rel, d.kind, Err(e)),
+            };
             let first = (problem.is_none() && may_define_app(&file)).then(|| {
                 let parsed = parse_python(&file, i as FileId);
                 file.release_text();
@@ -445,8 +549,33 @@ fn load_files(
     })
 }
 
-/// A file as read, and why it cannot be audited if it cannot.
-type Read = (SourceFile, Option<String>);
+/// [`discover::discover`], whose threads can fail to start under a process limit although
+/// they were counted just before: an error (exit 2), not a panic.
+fn walk(
+    root: &Path,
+    filters: &discover::Filters,
+    named: &[PathBuf],
+) -> Result<(Vec<discover::Discovered>, Vec<String>), AuditError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        discover::discover(root, filters, named)
+    }))
+    .map_err(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if !message.starts_with("failed to spawn thread") {
+            std::panic::resume_unwind(panic);
+        }
+        AuditError::Threads(format!("the directory walk: {message}"))
+    })
+}
+
+/// A file as read, and why it cannot be audited if it cannot: the rule that says so and its
+/// message.
+type Read = (SourceFile, Option<Problem>);
+type Problem = (&'static Rule, String);
 
 /// A file as read: its text, or (empty text and) why it cannot be audited.
 fn source_file(
@@ -454,25 +583,52 @@ fn source_file(
     rel: String,
     kind: FileKind,
     bytes: std::io::Result<Vec<u8>>,
-) -> (SourceFile, Option<String>) {
+) -> (SourceFile, Option<Problem>) {
     let text = match bytes {
         Ok(bytes) => String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string()),
         Err(e) => Err(format!("cannot read the file: {e}")),
     };
+    let unreadable = &rules::meta::unreadable_file::RULE;
     match text {
         Ok(text) => (SourceFile::new(path, rel, kind, text), None),
-        Err(msg) => (SourceFile::new(path, rel, kind, String::new()), Some(msg)),
+        Err(msg) => (
+            SourceFile::new(path, rel, kind, String::new()),
+            Some((unreadable, msg)),
+        ),
     }
 }
 
-/// The files as read, and an `unreadable-file` finding for each that could not be.
-fn unreadable_findings(read: Vec<(SourceFile, Option<String>)>) -> (Vec<SourceFile>, Vec<Finding>) {
+/// A file over `max-file-size`, not read.
+fn too_large(d: discover::Discovered, size: u64, limit: u64) -> (SourceFile, Option<Problem>) {
+    let message = format!(
+        "the file is {size} bytes, over the limit of {} (`max-file-size`): it was not audited",
+        human_size(limit)
+    );
+    (
+        SourceFile::new(d.path, d.rel, d.kind, String::new()),
+        Some((&rules::meta::file_too_large::RULE, message)),
+    )
+}
+
+/// `64 MiB`, `1 KiB`, `1000 bytes`.
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// The files as read, and a finding (`unreadable-file`, `file-too-large`) for each that
+/// could not be.
+fn unreadable_findings(read: Vec<Read>) -> (Vec<SourceFile>, Vec<Finding>) {
     let mut files = Vec::with_capacity(read.len());
     let mut early = Vec::new();
     for (i, (f, problem)) in read.into_iter().enumerate() {
-        if let Some(message) = problem {
+        if let Some((rule, message)) = problem {
             early.push(Finding::new(
-                &rules::meta::unreadable_file::RULE,
+                rule,
                 i as FileId,
                 TextRange::default(),
                 message,
@@ -684,16 +840,129 @@ fn parse_artefacts(
 /// reserved address space, so a large one costs memory only when a file needs it.
 const WORKER_STACK: usize = 512 << 20;
 
-/// The thread pool that parses: threads with deep stacks.
+/// The thread pool that parses: threads with deep stacks. Started by [`load`] (which says
+/// when it cannot be): only call this after it.
 pub(crate) fn deep_pool() -> &'static rayon::ThreadPool {
-    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    try_deep_pool().expect("the parser threads were started before")
+}
+
+/// The parser pool, started on first use with as many threads and as deep stacks as the
+/// process may have: under an address-space or process limit (`ulimit -v`, a container's
+/// pids limit) fewer threads, then smaller stacks; an error only when not one thread starts.
+pub(crate) fn try_deep_pool() -> Result<&'static rayon::ThreadPool, AuditError> {
+    static POOL: std::sync::OnceLock<Result<rayon::ThreadPool, String>> =
+        std::sync::OnceLock::new();
     POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .stack_size(WORKER_STACK)
-            .thread_name(|i| format!("svc-parse-{i}"))
-            .build()
-            .expect("cannot start parser threads")
+        let wanted = std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+            .unwrap_or(1);
+        let (pool, threads, stack) = start_pool(wanted, stack_budget(), build_deep_pool)?;
+        if threads < wanted || stack < WORKER_STACK {
+            eprintln!(
+                "svc: warning: memory or process limit: {threads} of {wanted} parser threads, \
+                 with {} MiB stacks{}: the audit may be slower{}",
+                stack >> 20,
+                match stack < WORKER_STACK {
+                    true => format!(" instead of {} MiB", WORKER_STACK >> 20),
+                    false => String::new(),
+                },
+                match stack < WORKER_STACK {
+                    true => ", and very deeply nested code may overflow them",
+                    false => "",
+                },
+            );
+        }
+        Ok(pool)
     })
+    .as_ref()
+    .map_err(|e| AuditError::Threads(e.clone()))
+}
+
+/// Stack sizes tried, deepest first: a smaller stack only limits how deeply nested the code
+/// it can audit may be.
+const FALLBACK_STACKS: [usize; 4] = [WORKER_STACK, WORKER_STACK / 4, WORKER_STACK / 16, 8 << 20];
+
+/// Start a pool with `build(threads, stack)`: `wanted` threads with the deepest stack, else
+/// half as many, ... one; then the same with smaller stacks. Stacks are reserved address
+/// space: under a `budget` of it only what fits is tried (the smallest pool in any case).
+/// The pool and what it got, or the last error.
+fn start_pool<P, E: std::fmt::Display>(
+    wanted: usize,
+    budget: Option<usize>,
+    mut build: impl FnMut(usize, usize) -> Result<P, E>,
+) -> Result<(P, usize, usize), String> {
+    let smallest = FALLBACK_STACKS[FALLBACK_STACKS.len() - 1];
+    let mut last = String::from("no thread could be started");
+    for stack in FALLBACK_STACKS {
+        let mut threads = wanted.max(1);
+        loop {
+            let fits = budget.is_none_or(|b| threads.saturating_mul(stack) <= b);
+            if fits || (threads == 1 && stack == smallest) {
+                match build(threads, stack) {
+                    Ok(pool) => return Ok((pool, threads, stack)),
+                    Err(e) => last = e.to_string(),
+                }
+            }
+            if threads == 1 {
+                break;
+            }
+            threads /= 2;
+        }
+    }
+    Err(last)
+}
+
+/// Address space the parser threads' stacks may take under an address-space limit
+/// (`ulimit -v`): half of what the limit leaves, the rest for the audit's memory. None
+/// without a limit (or off Linux).
+fn stack_budget() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let limit: usize = limits
+        .lines()
+        .find(|l| l.starts_with("Max address space"))?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let used_kib: usize = status
+        .lines()
+        .find(|l| l.starts_with("VmSize:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(limit.saturating_sub(used_kib << 10) / 2)
+}
+
+/// One attempt at the pool. A failed one stops the threads it started: they are waited for,
+/// so that the next attempt has their stacks' address space back.
+fn build_deep_pool(threads: usize, stack: usize) -> Result<rayon::ThreadPool, String> {
+    let started = std::sync::Mutex::new(Vec::new());
+    let built = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .spawn_handler(|thread| {
+            let handle = std::thread::Builder::new()
+                .name(format!("svc-parse-{}", thread.index()))
+                .stack_size(stack)
+                .spawn(|| thread.run())?;
+            started.lock().expect("pool start lock").push(handle);
+            Ok(())
+        })
+        .build();
+    match built {
+        // The threads run until the process exits.
+        Ok(pool) => Ok(pool),
+        Err(e) => {
+            for handle in started.into_inner().expect("pool start lock") {
+                let _ = handle.join();
+            }
+            Err(e.to_string())
+        }
+    }
 }
 
 pub(crate) fn timings_enabled() -> bool {
@@ -806,36 +1075,88 @@ fn in_scope(rel: &str, scope: &str) -> bool {
     rel == scope || rel.strip_prefix(scope).is_some_and(|r| r.starts_with('/'))
 }
 
-/// The directory the audit walks: the given directory; for files or several paths, their
-/// project (the git work tree, else the configuration file's directory) or common ancestor.
-/// In a git work tree, files are audited as part of the whole tree, exactly as `svc audit`
-/// at its root would: report paths, baseline entries and `--diff` are relative to it.
-fn audit_root(paths: &[PathBuf], config: &Config) -> PathBuf {
+/// The directory report paths are relative to, and the directories the audit walks: the
+/// given directory; for files or several paths, their project (the git work tree, else the
+/// configuration file's directory) or common ancestor. In a git work tree, files are audited
+/// as part of the whole tree, exactly as `svc audit` at its root would: report paths,
+/// baseline entries and `--diff` are relative to it.
+///
+/// Paths whose common ancestor lies in no project (two repositories, or `proj/main.py` and
+/// `/usr/share/doc`) are each walked in their own project (a directory: itself), and only
+/// report paths are relative to the ancestor: walking it could mean walking `/`.
+fn audit_roots(paths: &[PathBuf], config: &Config) -> (PathBuf, Vec<PathBuf>) {
     if paths.len() == 1 && paths[0].is_dir() {
-        return paths[0].clone();
+        return (paths[0].clone(), vec![paths[0].clone()]);
     }
-    let common = common_ancestor(paths);
+    let dir_of = |p: &Path| match p.is_dir() {
+        true => p.to_path_buf(),
+        false => p.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    let common = common_ancestor(paths.iter().map(|p| dir_of(p)));
+    let config_dir = config
+        .path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .and_then(|d| std::fs::canonicalize(d).ok());
     // Files: widen to their project so cross-file rules see the whole service.
-    let project_dir = work_tree(&common).or_else(|| {
-        config
-            .path
-            .as_ref()
-            .and_then(|p| p.parent())
-            .and_then(|d| std::fs::canonicalize(d).ok())
-            .filter(|d| common.starts_with(d))
-    });
-    project_dir.unwrap_or(common)
+    let project_of =
+        |dir: &Path| work_tree(dir).or_else(|| config_dir.clone().filter(|d| dir.starts_with(d)));
+    if let Some(project) = project_of(&common) {
+        return (project.clone(), vec![project]);
+    }
+    if paths.len() == 1 {
+        return (common.clone(), vec![common]);
+    }
+    // Without git or configuration, a path's project is the directory of its manifest.
+    let manifest_dir = |dir: &Path| {
+        dir.ancestors()
+            .find(|a| PROJECT_MANIFESTS.iter().any(|m| a.join(m).is_file()))
+            .map(Path::to_path_buf)
+    };
+    let projects: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| {
+            let dir = dir_of(p);
+            project_of(&dir)
+                .or_else(|| manifest_dir(&dir))
+                .unwrap_or(dir)
+        })
+        .collect();
+    if projects.iter().any(|p| common.starts_with(p)) {
+        return (common.clone(), vec![common]);
+    }
+    // Apart: each path in its own project (a directory: itself, as when it is the only one).
+    let mut walk: Vec<PathBuf> = paths
+        .iter()
+        .zip(projects)
+        .map(|(p, project)| match p.is_dir() {
+            true => p.clone(),
+            false => project,
+        })
+        .collect();
+    walk.sort();
+    walk.dedup();
+    // Inside another: walked with it.
+    let all = walk.clone();
+    walk.retain(|w| !all.iter().any(|o| o != w && w.starts_with(o)));
+    let root = common_ancestor(walk.iter().cloned());
+    (root, walk)
 }
 
-/// The deepest directory holding every path (a file's directory for a single file).
-fn common_ancestor(paths: &[PathBuf]) -> PathBuf {
-    let mut common = if paths[0].is_dir() {
-        paths[0].clone()
-    } else {
-        paths[0].parent().map(Path::to_path_buf).unwrap_or_default()
-    };
-    for p in &paths[1..] {
-        while !p.starts_with(&common) {
+/// Files that make their directory a Python project.
+const PROJECT_MANIFESTS: &[&str] = &[
+    "pyproject.toml",
+    "setup.cfg",
+    "setup.py",
+    "Pipfile",
+    "requirements.txt",
+];
+
+/// The deepest directory containing all of `dirs` (`/` at worst).
+fn common_ancestor(mut dirs: impl Iterator<Item = PathBuf>) -> PathBuf {
+    let mut common = dirs.next().unwrap_or_default();
+    for d in dirs {
+        while !d.starts_with(&common) {
             if !common.pop() {
                 break;
             }
@@ -934,53 +1255,57 @@ fn apply_suppressions(
     selected: &[&'static Rule],
 ) -> Vec<Finding> {
     let mut used: HashMap<(FileId, usize), bool> = HashMap::new();
-    let mut kept = Vec::with_capacity(findings.len());
-    for f in findings {
-        let Some((suppressions, statement_ranges, regions)) = file_suppressions(project, f.file)
-        else {
-            kept.push(f);
+    // Each file's findings against its suppressions at once.
+    let mut by_file: HashMap<FileId, Vec<usize>> = HashMap::new();
+    for (j, f) in findings.iter().enumerate() {
+        by_file.entry(f.file).or_default().push(j);
+    }
+    let mut suppressed = vec![false; findings.len()];
+    for (id, of_file) in by_file {
+        let Some((suppressions, statement_ranges, regions)) = file_suppressions(project, id) else {
             continue;
         };
         if suppressions.is_empty() {
-            kept.push(f);
             continue;
         }
-        let file = project.file(f.file);
-        let line = file.line_of(f.range.start());
-        // Lines a comment may sit on: the finding's statement, and the line before it.
-        let stmt = statement_ranges
+        let file = project.file(id);
+        let statements = suppress::Statements::new(statement_ranges);
+        let covered: Vec<suppress::Covered> = of_file
             .iter()
-            .filter(|r| r.contains(f.range.start()) || r.start() == f.range.start())
-            .min_by_key(|r| r.len());
-        let (first, last) = match stmt {
-            Some(r) => (file.line_of(r.start()), file.line_of(r.end())),
-            None => (line, line),
-        };
-        let mut suppressed = false;
-        for (i, s) in suppressions.iter().enumerate() {
-            let names_rule = s.rules.is_empty()
-                || s.rules
-                    .iter()
-                    .any(|r| r.eq_ignore_ascii_case(f.rule.code) || **r == *f.rule.name);
-            if !names_rule {
-                continue;
-            }
-            let at = file.line_of(s.range.start());
-            // A Kubernetes annotation covers its whole workload.
-            let in_region = regions
-                .get(i)
-                .copied()
-                .flatten()
-                .is_some_and(|r| r.contains(f.range.start()));
-            if in_region || s.file_level || (at + 1 >= first && at <= last.max(line)) {
-                suppressed = true;
-                used.insert((f.file, i), true);
-            }
+            .map(|&j| {
+                let f = &findings[j];
+                let line = file.line_of(f.range.start());
+                // Lines a comment may sit on: the finding's statement, and the line before it.
+                let (first, last) = match statements.innermost(f.range.start()) {
+                    Some(r) => (file.line_of(r.start()), file.line_of(r.end())),
+                    None => (line, line),
+                };
+                suppress::Covered {
+                    rule: f.rule,
+                    start: f.range.start(),
+                    lines: (first.saturating_sub(1), last.max(line)),
+                }
+            })
+            .collect();
+        let lines: Vec<u32> = suppressions
+            .iter()
+            .map(|s| file.line_of(s.range.start()))
+            .collect();
+        let (covers, used_here) = suppress::cover(suppressions, &lines, regions, &covered);
+        for (&j, hit) in of_file.iter().zip(covers) {
+            suppressed[j] = hit;
         }
-        if !suppressed {
-            kept.push(f);
+        for (i, u) in used_here.into_iter().enumerate() {
+            if u {
+                used.insert((id, i), true);
+            }
         }
     }
+    let mut kept: Vec<Finding> = findings
+        .into_iter()
+        .zip(suppressed)
+        .filter_map(|(f, hit)| (!hit).then_some(f))
+        .collect();
     let unused_rule = &rules::meta::unused_suppression::RULE;
     if selected.iter().any(|r| std::ptr::eq(*r, unused_rule)) {
         for id in 0..project.files.len() {
@@ -1200,4 +1525,149 @@ pub fn explain(args: &ExplainArgs) -> miette::Result<ExitCode> {
         rule.doc.trim_end()
     );
     print_output(|out| writeln!(out, "{text}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pool of `threads` threads with `stack`-byte stacks, as the fake builds below record.
+    type Started = (usize, usize);
+
+    #[test]
+    fn the_pool_falls_back_to_fewer_threads_then_smaller_stacks() {
+        // Room for 500 MiB of stacks (unknown to svc): four, two, one of 512 MiB fail, and
+        // four of 128 MiB; two of 128 MiB start.
+        let mut tried = Vec::new();
+        let (started, threads, stack) = start_pool(4, None, |threads, stack| {
+            tried.push((threads, stack >> 20));
+            match threads * stack <= 500 << 20 {
+                true => Ok::<Started, String>((threads, stack)),
+                false => Err("Resource temporarily unavailable".to_string()),
+            }
+        })
+        .unwrap();
+        assert_eq!(tried, [(4, 512), (2, 512), (1, 512), (4, 128), (2, 128)]);
+        assert_eq!((threads, stack), (2, 128 << 20));
+        assert_eq!(started, (2, 128 << 20));
+
+        // A known budget of address space: what cannot fit is not even tried.
+        let mut tried = Vec::new();
+        let (_, threads, stack) = start_pool(8, Some(300 << 20), |threads, stack| {
+            tried.push((threads, stack >> 20));
+            Ok::<Started, String>((threads, stack))
+        })
+        .unwrap();
+        assert_eq!(tried, [(2, 128)]);
+        assert_eq!((threads, stack), (2, 128 << 20));
+
+        // Below every candidate: the smallest is tried anyway.
+        let (_, threads, stack) =
+            start_pool(8, Some(1 << 20), |t, s| Ok::<Started, String>((t, s))).unwrap();
+        assert_eq!((threads, stack), (1, 8 << 20));
+    }
+
+    #[test]
+    fn a_pool_that_cannot_start_is_an_error_naming_why() {
+        let mut attempts = 0;
+        let err = start_pool(3, None, |_, _| {
+            attempts += 1;
+            Err::<Started, _>("Resource temporarily unavailable (os error 11)")
+        })
+        .unwrap_err();
+        // 3, 1 thread(s) for each of the four stack sizes.
+        assert_eq!(attempts, 8);
+        assert_eq!(err, "Resource temporarily unavailable (os error 11)");
+        let shown = AuditError::Threads(err).to_string();
+        assert_eq!(
+            shown,
+            "cannot start the audit's threads: Resource temporarily unavailable (os error 11)"
+        );
+    }
+
+    #[test]
+    fn a_file_rewritten_between_parse_and_report_is_one_unreadable_file_finding() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let write = |rel: &str, text: &str| std::fs::write(d.join(rel), text).unwrap();
+        write(
+            "pyproject.toml",
+            "[project]\nname = \"r\"\nversion = \"0\"\n",
+        );
+        write(
+            "main.py",
+            "from fastapi import FastAPI\napp = FastAPI()\nprint(1)\n",
+        );
+        write(
+            "a.py",
+            "import os\n\n\n\ndef f():\n    password = \"hunter2hunter2xx\"\n    return password\n",
+        );
+        write(
+            "b.py",
+            "def g():\n    print(2)  # svc: ignore[print-call] kept\n\n    print(3)\n",
+        );
+        let options = AuditOptions {
+            paths: vec![d.to_path_buf()],
+            isolated: true,
+            select: vec!["SV".into(), "AU003".into(), "LG001".into()],
+            ..AuditOptions::default()
+        };
+        let config = Config::default();
+        let selected = select_rules(&config, &options).unwrap();
+        let rule_config = RuleConfig::default();
+        let report_of = |loaded: &Loaded| {
+            let findings = findings_of(loaded, &selected, &rule_config).unwrap();
+            let report = build_report(&loaded.project, findings);
+            let found: Vec<String> = report
+                .findings
+                .iter()
+                .map(|f| {
+                    let at = format!(
+                        "{}:{}:{}-{}:{}",
+                        f.path, f.line, f.column, f.end_line, f.end_column
+                    );
+                    format!("{at} {} {}", f.code, f.message)
+                })
+                .collect();
+            found
+        };
+
+        // Parsed, then rewritten (a.py) and changed to the same length (b.py) before the
+        // findings are placed: their positions point into text that is gone.
+        let loaded = load(&options, Some((&selected, &rule_config))).unwrap();
+        write("a.py", "# rewritten\nx = 1\n");
+        let b = std::fs::read_to_string(d.join("b.py")).unwrap();
+        write("b.py", &b.replace("print(3)", "print(4)"));
+        let changed = "the file changed while the audit ran: its findings cannot be placed in \
+                       it; audit it again";
+        assert_eq!(
+            report_of(&loaded),
+            [
+                format!("a.py:1:1-1:1 SV002 {changed}"),
+                format!("b.py:1:1-1:1 SV002 {changed}"),
+                "main.py:3:1-3:6 LG001 `print()` in service code writes unstructured output"
+                    .to_string(),
+            ]
+        );
+
+        // Unchanged, the same files give their own findings.
+        write(
+            "a.py",
+            "import os\n\n\n\ndef f():\n    password = \"hunter2hunter2xx\"\n    return password\n",
+        );
+        write("b.py", &b);
+        let loaded = load(&options, Some((&selected, &rule_config))).unwrap();
+        let found = report_of(&loaded);
+        assert_eq!(
+            found
+                .iter()
+                .map(|f| f.split(' ').take(2).collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>(),
+            [
+                "a.py:6:16-6:34 AU003",
+                "b.py:4:5-4:10 LG001",
+                "main.py:3:1-3:6 LG001"
+            ]
+        );
+    }
 }

@@ -49,7 +49,13 @@ pub struct SourceFile {
     /// Where each line starts: made on first use, which only a file with a finding or a
     /// suppression comment sees (most files of a large repository never do).
     line_starts: OnceLock<Box<[TextSize]>>,
+    /// Characters before every [`CHAR_BLOCK`]th byte, made on first use by a column far
+    /// into a long line: each column then counts at most a block, not the line up to it.
+    char_blocks: OnceLock<Box<[u32]>>,
 }
+
+/// Bytes per entry of [`SourceFile::char_blocks`].
+const CHAR_BLOCK: usize = 256;
 
 /// A 1-based line and column (columns count characters, not bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -71,6 +77,7 @@ impl SourceFile {
             text: OnceLock::from(text.into_boxed_str()),
             keep: false,
             line_starts: OnceLock::new(),
+            char_blocks: OnceLock::new(),
         }
     }
 
@@ -79,8 +86,11 @@ impl SourceFile {
     /// text is empty rather than wrong, and spans into it are clamped where they are used.
     pub fn text(&self) -> &str {
         self.text.get_or_init(|| {
-            read_regular(&self.path)
-                .ok()
+            let read = read_source(&self.path, u64::from(u32::from(self.len)));
+            let Ok(Contents::Bytes(bytes)) = read else {
+                return Box::default();
+            };
+            Some(bytes)
                 .filter(|b| b.len() == usize::from(self.len) && digest(b) == self.digest)
                 .and_then(|b| String::from_utf8(b).ok())
                 .unwrap_or_default()
@@ -129,7 +139,7 @@ impl SourceFile {
         };
         let start = line_starts[line];
         let column = match self.text().get(usize::from(start)..usize::from(offset)) {
-            Some(s) => s.chars().count() as u32,
+            Some(s) => self.chars_in(usize::from(start), s),
             // The text is gone (changed on disk): bytes are the best count left.
             None => u32::from(offset - start),
         } + 1;
@@ -142,6 +152,38 @@ impl SourceFile {
             line: line as u32 + 1,
             column,
         }
+    }
+
+    /// The number of characters of `s`, the text from byte `start` on: counted, or for a
+    /// long stretch, looked up.
+    fn chars_in(&self, start: usize, s: &str) -> u32 {
+        if s.len() <= 4 * CHAR_BLOCK {
+            return s.chars().count() as u32;
+        }
+        let bytes = self.text().as_bytes();
+        let blocks = self.char_blocks.get_or_init(|| {
+            let mut before = 0u32;
+            let mut blocks = Vec::with_capacity(bytes.len() / CHAR_BLOCK + 1);
+            for block in bytes.chunks(CHAR_BLOCK) {
+                blocks.push(before);
+                before += count_chars(block);
+            }
+            blocks.push(before);
+            blocks.into_boxed_slice()
+        });
+        // Characters start at every byte that is not a continuation byte.
+        let before = |at: usize| {
+            let block = at / CHAR_BLOCK;
+            blocks[block] + count_chars(&bytes[block * CHAR_BLOCK..at])
+        };
+        before(start + s.len()) - before(start)
+    }
+
+    /// The file was read again (its text had been released) and is not what the audit read
+    /// any more: changed, replaced or gone. Positions into it cannot be shown. Reads it if
+    /// it was not read yet.
+    pub fn changed_since_read(&self) -> bool {
+        self.text().len() != usize::from(self.len)
     }
 
     /// 1-based line number of an offset.
@@ -194,6 +236,11 @@ impl SourceFile {
         };
         (stem.replace('/', "."), is_package)
     }
+}
+
+/// Characters in UTF-8 `bytes` cut anywhere: the bytes that start one.
+fn count_chars(bytes: &[u8]) -> u32 {
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count() as u32
 }
 
 /// A cheap fingerprint of a file's bytes, to notice a file that changed during the audit.
@@ -295,6 +342,18 @@ pub fn classify(file_name: &str) -> Option<FileKind> {
     None
 }
 
+/// Files larger than this are not read (`max-file-size` in configuration): the audit needs
+/// many times a file's size in memory, and no hand-written source is this large.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
+
+/// A source file as read: its bytes, or its size when that is over the limit.
+#[derive(Debug)]
+pub enum Contents {
+    Bytes(Vec<u8>),
+    /// Not read: the file has at least this many bytes, more than the limit.
+    TooLarge(u64),
+}
+
 /// The bytes of a file the walk found, if it is still a regular file.
 ///
 /// The walk only lists regular files, but the tree can change before the read: a FIFO put
@@ -302,6 +361,15 @@ pub fn classify(file_name: &str) -> Option<FileKind> {
 /// without blocking and anything but a regular file is refused. A file that vanished is an
 /// error like any other: the audit cannot say it was audited.
 pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    match read_source(path, u64::MAX)? {
+        Contents::Bytes(bytes) => Ok(bytes),
+        Contents::TooLarge(_) => unreachable!("nothing is larger than u64::MAX bytes"),
+    }
+}
+
+/// [`read_regular`], reading no more than `max` bytes: a larger file (or one that grows
+/// past `max` while it is read) is [`Contents::TooLarge`].
+pub fn read_source(path: &Path, max: u64) -> std::io::Result<Contents> {
     use std::io::Read;
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
@@ -316,11 +384,18 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
             "it is not a regular file any more"
         }));
     }
+    if metadata.len() > max {
+        return Ok(Contents::TooLarge(metadata.len()));
+    }
     let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
     // Through `Take`: `File::read_to_end` would ask the size again (fstat and lseek, two more
-    // system calls per file) for the capacity already reserved here.
-    file.take(u64::MAX).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    // system calls per file) for the capacity already reserved here. One byte past the
+    // limit tells a file that grew since the `fstat`.
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Ok(Contents::TooLarge(bytes.len() as u64));
+    }
+    Ok(Contents::Bytes(bytes))
 }
 
 #[cfg(test)]
@@ -373,6 +448,20 @@ mod tests {
         );
         let off = TextSize::from(f.text().find('=').unwrap() as u32);
         assert_eq!(f.line_col(off), LineCol { line: 1, column: 3 });
+    }
+
+    #[test]
+    fn columns_far_into_a_long_line_count_characters() {
+        let line = "é".repeat(3000) + "x = 1" + &"ü".repeat(500);
+        let text = format!("a\n{line}\nb\n");
+        let f = SourceFile::new("x".into(), "x.py".into(), FileKind::Python, text.clone());
+        for (needle, column) in [("x", 3001), ("1", 3005), ("b", 1)] {
+            let off = TextSize::from(text.find(needle).unwrap() as u32);
+            let line = if needle == "b" { 3 } else { 2 };
+            assert_eq!(f.line_col(off), LineCol { line, column }, "{needle}");
+        }
+        let end = TextSize::from((text.len() - 3) as u32);
+        assert_eq!(f.line_col(end).column, 3506);
     }
 
     #[test]

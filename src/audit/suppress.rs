@@ -5,9 +5,11 @@
 //! whole file. Without brackets every rule is ignored. A suppression that suppresses nothing
 //! is itself reported (`unused-suppression`), unless the rules it names are not running.
 
-use ruff_text_size::TextRange;
+use ruff_text_size::{TextRange, TextSize};
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::audit::model::code::SuppressionComment;
+use crate::audit::rules::Rule;
 
 /// Parse a comment token; None if it is not an svc suppression.
 pub fn parse_suppression(comment: &str, range: TextRange) -> Option<SuppressionComment> {
@@ -39,6 +41,215 @@ pub fn parse_suppression(comment: &str, range: TextRange) -> Option<SuppressionC
     })
 }
 
+/// A finding as suppressions see it: its rule, where it starts, and the lines a comment that
+/// covers it may sit on (its statement's, and the line before).
+#[derive(Debug, Clone, Copy)]
+pub struct Covered {
+    pub rule: &'static Rule,
+    pub start: TextSize,
+    /// First and last line (1-based) a suppression comment may sit on.
+    pub lines: (u32, u32),
+}
+
+/// The multi-line statements of a file, to find the innermost one a finding starts in
+/// without looking at each.
+pub struct Statements<'a> {
+    all: &'a [TextRange],
+    /// By start, outer before inner, and each one's innermost enclosing statement; None when
+    /// the ranges do not nest (or one is empty): then every range is looked at.
+    nested: Option<(Vec<TextRange>, Vec<Option<usize>>)>,
+}
+
+impl<'a> Statements<'a> {
+    pub fn new(all: &'a [TextRange]) -> Statements<'a> {
+        let mut sorted = all.to_vec();
+        sorted.sort_by_key(|r| (r.start(), std::cmp::Reverse(r.end())));
+        let mut parent = Vec::with_capacity(sorted.len());
+        let mut open: Vec<usize> = Vec::new();
+        let mut nests = true;
+        for (i, r) in sorted.iter().enumerate() {
+            while open.last().is_some_and(|&o| sorted[o].end() <= r.start()) {
+                open.pop();
+            }
+            if r.is_empty() || open.last().is_some_and(|&o| sorted[o].end() < r.end()) {
+                nests = false;
+                break;
+            }
+            parent.push(open.last().copied());
+            open.push(i);
+        }
+        Statements {
+            all,
+            nested: nests.then_some((sorted, parent)),
+        }
+    }
+
+    /// The shortest statement that contains `at` or starts there.
+    pub fn innermost(&self, at: TextSize) -> Option<TextRange> {
+        let Some((sorted, parent)) = &self.nested else {
+            return self
+                .all
+                .iter()
+                .filter(|r| r.contains(at) || r.start() == at)
+                .min_by_key(|r| r.len())
+                .copied();
+        };
+        // The innermost statement containing `at` encloses the last one starting at or
+        // before it (ranges nest).
+        let mut i = sorted.partition_point(|r| r.start() <= at).checked_sub(1);
+        while let Some(j) = i {
+            if sorted[j].contains(at) {
+                return Some(sorted[j]);
+            }
+            i = parent[j];
+        }
+        None
+    }
+}
+
+/// Which of a file's findings its suppressions cover, and which suppressions cover one: a
+/// line comment covers a finding whose lines include its own line, a file-level one every
+/// finding of the file, a Kubernetes annotation every finding in its `region`; each only of
+/// the rules it names (all when it names none). Sorted lists and binary searches: linear in
+/// findings plus suppressions but for the sorting, however many of either a file has.
+///
+/// `lines[i]` is the line of suppression `i`, `regions[i]` its region if it has one.
+pub fn cover(
+    suppressions: &[SuppressionComment],
+    lines: &[u32],
+    regions: &[Option<TextRange>],
+    findings: &[Covered],
+) -> (Vec<bool>, Vec<bool>) {
+    // Group 0: suppressions naming no rule, and every finding. Then one group per rule the
+    // findings have: the suppressions naming it, and its findings.
+    let mut group_of: HashMap<*const Rule, usize> = HashMap::default();
+    let mut rules: Vec<&'static Rule> = Vec::new();
+    for f in findings {
+        group_of.entry(f.rule as *const Rule).or_insert_with(|| {
+            rules.push(f.rule);
+            rules.len()
+        });
+    }
+    let by_code: HashMap<String, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.code.to_ascii_lowercase(), i + 1))
+        .collect();
+    let by_name: HashMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name, i + 1))
+        .collect();
+    let mut groups: Vec<Group> = (0..=rules.len()).map(|_| Group::default()).collect();
+    let mut named: Vec<usize> = Vec::new();
+    for (i, s) in suppressions.iter().enumerate() {
+        named.clear();
+        if s.rules.is_empty() {
+            named.push(0);
+        }
+        for r in &s.rules {
+            let code = by_code.get(r.to_ascii_lowercase().as_str());
+            for g in code.into_iter().chain(by_name.get(&**r)) {
+                if !named.contains(g) {
+                    named.push(*g);
+                }
+            }
+        }
+        for &g in &named {
+            let group = &mut groups[g];
+            group.file_level |= s.file_level;
+            group.comments.push((lines[i], i));
+            if let Some(Some(region)) = regions.get(i) {
+                group.regions.push((region.start(), region.end(), i));
+            }
+        }
+    }
+    for (j, f) in findings.iter().enumerate() {
+        let g = group_of[&(f.rule as *const Rule)];
+        for g in [0, g] {
+            let group = &mut groups[g];
+            group.findings.push((f.lines.0, f.lines.1, j));
+            group.starts.push((f.start, j));
+        }
+    }
+    let mut suppressed = vec![false; findings.len()];
+    let mut used = vec![false; suppressions.len()];
+    for group in &mut groups {
+        group.cover(suppressions, &mut suppressed, &mut used);
+    }
+    (suppressed, used)
+}
+
+#[derive(Default)]
+struct Group {
+    /// A file-level suppression names the group.
+    file_level: bool,
+    /// (line, suppression) of every suppression.
+    comments: Vec<(u32, usize)>,
+    /// (start, end, suppression) of every annotation's region.
+    regions: Vec<(TextSize, TextSize, usize)>,
+    /// (first line, last line, finding).
+    findings: Vec<(u32, u32, usize)>,
+    /// (start, finding).
+    starts: Vec<(TextSize, usize)>,
+}
+
+impl Group {
+    fn cover(
+        &mut self,
+        suppressions: &[SuppressionComment],
+        suppressed: &mut [bool],
+        used: &mut [bool],
+    ) {
+        if self.comments.is_empty() || self.findings.is_empty() {
+            return;
+        }
+        self.comments.sort_unstable();
+        self.regions.sort_unstable();
+        self.findings.sort_unstable();
+        self.starts.sort_unstable();
+        // The furthest a region (a finding's lines) reaches among those starting at or before
+        // each: "does one of them reach this point" is one look-up.
+        let region_reach = running_max(self.regions.iter().map(|r| r.1));
+        let finding_reach = running_max(self.findings.iter().map(|f| f.1));
+
+        for &(first, last, j) in &self.findings {
+            let i = self.comments.partition_point(|c| c.0 < first);
+            let on_lines = self.comments.get(i).is_some_and(|c| c.0 <= last);
+            if self.file_level || on_lines {
+                suppressed[j] = true;
+            }
+        }
+        for &(start, j) in &self.starts {
+            let i = self.regions.partition_point(|r| r.0 <= start);
+            if i > 0 && region_reach[i - 1] > start {
+                suppressed[j] = true;
+            }
+        }
+        for &(line, i) in &self.comments {
+            let k = self.findings.partition_point(|f| f.0 <= line);
+            if suppressions[i].file_level || (k > 0 && finding_reach[k - 1] >= line) {
+                used[i] = true;
+            }
+        }
+        for &(start, end, i) in &self.regions {
+            let k = self.starts.partition_point(|f| f.0 < start);
+            if self.starts.get(k).is_some_and(|f| f.0 < end) {
+                used[i] = true;
+            }
+        }
+    }
+}
+
+fn running_max<T: Ord + Copy>(values: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for v in values {
+        let max = out.last().map_or(v, |m| (*m).max(v));
+        out.push(max);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +274,142 @@ mod tests {
         assert!(parse_suppression("# svc: ignored", r).is_none());
         assert!(parse_suppression("# noqa: E501", r).is_none());
         assert!(parse_suppression("# svc: ignore[unterminated", r).is_none());
+    }
+
+    fn range(start: u32, end: u32) -> TextRange {
+        TextRange::new(start.into(), end.into())
+    }
+
+    #[test]
+    fn innermost_statement_of_nested_disjoint_and_overlapping_ranges() {
+        let nested = [range(0, 100), range(10, 20), range(30, 90), range(40, 50)];
+        let s = Statements::new(&nested);
+        assert!(s.nested.is_some());
+        assert_eq!(s.innermost(5.into()), Some(range(0, 100)));
+        assert_eq!(s.innermost(15.into()), Some(range(10, 20)));
+        assert_eq!(s.innermost(25.into()), Some(range(0, 100)));
+        assert_eq!(s.innermost(45.into()), Some(range(40, 50)));
+        assert_eq!(s.innermost(60.into()), Some(range(30, 90)));
+        assert_eq!(s.innermost(100.into()), None);
+        // Ranges that overlap without nesting, or an empty one: each is looked at.
+        let overlapping = [range(0, 50), range(40, 60), range(70, 70)];
+        let s = Statements::new(&overlapping);
+        assert!(s.nested.is_none());
+        assert_eq!(s.innermost(45.into()), Some(range(40, 60)));
+        assert_eq!(s.innermost(70.into()), Some(range(70, 70)));
+    }
+
+    #[test]
+    fn cover_matches_lines_files_regions_and_rule_names() {
+        use crate::audit::rules::meta::{syntax_error, unreadable_file};
+        let comment = |rules: &[&str], file_level: bool, at: u32| SuppressionComment {
+            rules: rules.iter().map(|r| (*r).into()).collect(),
+            file_level,
+            range: range(at, at + 1),
+        };
+        let suppressions = [
+            comment(&["syntax-error"], false, 0),
+            comment(&["sv002"], false, 0),
+            comment(&[], false, 0),
+            comment(&["SV002"], true, 0),
+            comment(&["no-such-rule"], false, 0),
+            comment(&["SYNTAX-ERROR"], false, 0),
+            comment(&["SV001"], false, 0),
+        ];
+        let lines = [3, 10, 20, 30, 5, 5, 40];
+        let regions = [None, None, None, None, None, None, Some(range(400, 500))];
+        let finding = |rule, start: u32, lines| Covered {
+            rule,
+            start: start.into(),
+            lines,
+        };
+        let findings = [
+            // Lines 3..=4: the syntax-error comment at 3.
+            finding(&syntax_error::RULE, 35, (3, 4)),
+            // Lines 9..=9: nothing (the rule-less comment is at 20, `sv002` at 10).
+            finding(&syntax_error::RULE, 95, (9, 9)),
+            // Lines 19..=21: the comment naming no rule.
+            finding(&syntax_error::RULE, 195, (19, 21)),
+            // Anywhere: the file-level SV002.
+            finding(&unreadable_file::RULE, 900, (50, 50)),
+            // In the region of the annotation naming SV001.
+            finding(&syntax_error::RULE, 450, (60, 60)),
+        ];
+        let (suppressed, used) = cover(&suppressions, &lines, &regions, &findings);
+        assert_eq!(suppressed, [true, false, true, true, true]);
+        // `sv002` at line 10 covers no SV002 finding's lines; an unknown rule and a name in
+        // the wrong case match nothing.
+        assert_eq!(used, [true, false, true, true, false, false, true]);
+    }
+
+    /// `cover` against the loop it replaced (every finding against every suppression) on
+    /// random files.
+    #[test]
+    fn cover_agrees_with_matching_each_pair() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n) as u32
+        };
+        let names = [
+            "print-call",
+            "LG001",
+            "lg001",
+            "AU003",
+            "hardcoded-secret",
+            "nope",
+        ];
+        for _ in 0..300 {
+            let suppressions: Vec<SuppressionComment> = (0..next(12))
+                .map(|_| SuppressionComment {
+                    rules: (0..next(3))
+                        .map(|_| names[next(6) as usize].into())
+                        .collect(),
+                    file_level: next(8) == 0,
+                    range: range(0, 1),
+                })
+                .collect();
+            let lines: Vec<u32> = suppressions.iter().map(|_| 1 + next(30)).collect();
+            let regions: Vec<Option<TextRange>> = suppressions
+                .iter()
+                .map(|_| {
+                    let start = next(300);
+                    (next(4) == 0).then(|| range(start, start + next(100)))
+                })
+                .collect();
+            let rules = ["print-call", "AU003", "syntax-error", "SV002"]
+                .map(|r| crate::audit::rules::find(r).unwrap());
+            let findings: Vec<Covered> = (0..next(15))
+                .map(|_| {
+                    let first = next(30);
+                    Covered {
+                        rule: rules[next(4) as usize],
+                        start: next(400).into(),
+                        lines: (first, first + next(4)),
+                    }
+                })
+                .collect();
+            let (suppressed, used) = cover(&suppressions, &lines, &regions, &findings);
+            let mut expect_used = vec![false; suppressions.len()];
+            for (j, f) in findings.iter().enumerate() {
+                let mut hit = false;
+                for (i, s) in suppressions.iter().enumerate() {
+                    let names_rule = s.rules.is_empty()
+                        || s.rules
+                            .iter()
+                            .any(|r| r.eq_ignore_ascii_case(f.rule.code) || **r == *f.rule.name);
+                    let in_region = regions[i].is_some_and(|r| r.contains(f.start));
+                    let on_lines = f.lines.0 <= lines[i] && lines[i] <= f.lines.1;
+                    if names_rule && (in_region || s.file_level || on_lines) {
+                        hit = true;
+                        expect_used[i] = true;
+                    }
+                }
+                assert_eq!(suppressed[j], hit, "finding {j}");
+            }
+            assert_eq!(used, expect_used);
+        }
     }
 }

@@ -7,6 +7,8 @@ mod facts;
 #[cfg(unix)]
 mod fault;
 mod fuzz;
+#[cfg(unix)]
+mod hostile_audit;
 mod hostile_new;
 mod hostile_skips;
 mod hostile_template;

@@ -24,6 +24,13 @@ const MAX_VALUE_DEPTH: u8 = 4;
 const MAX_ELEMENTS: usize = 32;
 /// Longer string literals are cut: rules read prefixes (URLs, header names), never essays.
 const MAX_STR_LEN: usize = 256;
+/// Longest dotted path a chain resolves to (`a.b().c()...`). Every call of a chain is
+/// recorded with the path of its callee, so a chain of n calls names n prefixes: without a
+/// bound a hostile chain costs memory quadratic in its length. Rules read the first names of
+/// a path (`httpx.Client().get`) or its last one; a path of hundreds of bytes is one no rule
+/// knows, and the chain beyond it is left unresolved (its own text, cut, as for any other
+/// expression svc cannot name).
+const MAX_NAME_LEN: usize = 256;
 
 const MUTATING_METHODS: &[&str] = &[
     "append",
@@ -92,9 +99,10 @@ pub struct Extractor<'src> {
     classes: Vec<&'src str>,
     /// Names of classes and functions enclosing the current point, for qualified names.
     qual_stack: Vec<&'src str>,
-    /// Callees already resolved, by the start of the callee expression: a call nested in
-    /// another's arguments is summarised there and recorded again as a call of its own.
-    callees: HashMap<u64, Ref>,
+    /// Callees already resolved (None: not a name), by the range of the callee expression: a
+    /// call nested in another's arguments is summarised there and recorded again as a call of
+    /// its own, and each call of a chain `a.b().c()` resolves through the one before it.
+    callees: HashMap<u64, Option<Ref>>,
     /// Scratch space for spelling attribute chains.
     suffix: String,
     with_call_starts: HashSet<u32>,
@@ -294,7 +302,8 @@ impl<'src> Extractor<'src> {
         Ref::unknown(name)
     }
 
-    /// Resolve a dotted expression (`a.b.c`, `f().x`); None for anything else.
+    /// Resolve a dotted expression (`a.b.c`, `f().x`); None for anything else, and for a
+    /// path longer than [`MAX_NAME_LEN`].
     fn resolve(&mut self, expr: &Expr) -> Option<Ref> {
         match expr {
             Expr::Name(n) => Some(self.resolve_name(n.id.as_str())),
@@ -303,30 +312,33 @@ impl<'src> Extractor<'src> {
                 // prefix on the way would intern names nobody asked for).
                 let mut suffix = std::mem::take(&mut self.suffix);
                 suffix.clear();
-                let base = attribute_chain(expr, &mut suffix);
-                let found = match base {
-                    Expr::Name(_) | Expr::Call(_) => self.resolve(base).map(|base| Ref {
-                        path: Name::concat(&[&base.path, &suffix]),
-                        origin: base.origin,
-                        instance: base
-                            .instance
-                            .as_deref()
-                            .map(|i| Name::concat(&[i, &suffix])),
-                    }),
+                let found = match attribute_chain(expr, &mut suffix) {
+                    Some(base @ (Expr::Name(_) | Expr::Call(_))) => {
+                        self.resolve(base).and_then(|base| {
+                            let fits = |p: &str| p.len() + suffix.len() <= MAX_NAME_LEN;
+                            let instance = base.instance.as_deref();
+                            (fits(&base.path) && instance.is_none_or(fits)).then(|| Ref {
+                                path: Name::concat(&[&base.path, &suffix]),
+                                origin: base.origin,
+                                instance: instance.map(|i| Name::concat(&[i, &suffix])),
+                            })
+                        })
+                    }
                     _ => None,
                 };
                 self.suffix = suffix;
                 found
             }
             Expr::Call(c) => {
-                let base = self.resolve(&c.func)?;
+                let base = self.resolve_callee(c)?;
                 let origin = if base.origin == RefOrigin::Unknown {
                     RefOrigin::Unknown
                 } else {
                     RefOrigin::Instance
                 };
-                Some(Ref {
-                    path: Name::concat(&[base.effective(), "()"]),
+                let path = base.effective();
+                (path.len() + 2 <= MAX_NAME_LEN).then(|| Ref {
+                    path: Name::concat(&[path, "()"]),
                     origin,
                     instance: None,
                 })
@@ -335,16 +347,39 @@ impl<'src> Extractor<'src> {
         }
     }
 
-    /// The callee of a call, resolved once per call expression: a call nested in another's
-    /// arguments, or assigned, is summarised as a value besides being recorded.
-    fn callee(&mut self, c: &ast::ExprCall) -> Ref {
+    /// `resolve(&c.func)`, once per call expression. A chain `f()()...` or `a.b().b()...`
+    /// resolves each call through the one inside it: those are resolved first, innermost
+    /// first, so that each level finds the one below it done (linear time, and no recursion
+    /// as deep as the chain).
+    fn resolve_callee(&mut self, c: &ast::ExprCall) -> Option<Ref> {
         let key = callee_key(c);
         if let Some(found) = self.callees.get(&key) {
             return found.clone();
         }
-        let found = self.resolve_or_text(&c.func);
+        let mut pending = Vec::new();
+        let mut inner = inner_call(c);
+        while let Some(i) = inner
+            && !self.callees.contains_key(&callee_key(i))
+        {
+            pending.push(i);
+            inner = inner_call(i);
+        }
+        for i in pending.into_iter().rev() {
+            let found = self.resolve(&i.func);
+            self.callees.insert(callee_key(i), found);
+        }
+        let found = self.resolve(&c.func);
         self.callees.insert(key, found.clone());
         found
+    }
+
+    /// The callee of a call, resolved once per call expression: a call nested in another's
+    /// arguments, or assigned, is summarised as a value besides being recorded.
+    fn callee(&mut self, c: &ast::ExprCall) -> Ref {
+        match self.resolve_callee(c) {
+            Some(found) => found,
+            None => self.text_ref(&c.func),
+        }
     }
 
     /// What a call constructs, for a name bound to its result: the callee's path (through an
@@ -355,12 +390,17 @@ impl<'src> Extractor<'src> {
     }
 
     fn resolve_or_text(&mut self, expr: &Expr) -> Ref {
-        self.resolve(expr).unwrap_or_else(|| {
-            // The code's own text, cut after 80 characters.
-            let text = &self.source[expr.range()];
-            let cut = text.char_indices().nth(80).map_or(text.len(), |(i, _)| i);
-            Ref::unknown(&text[..cut])
-        })
+        match self.resolve(expr) {
+            Some(found) => found,
+            None => self.text_ref(expr),
+        }
+    }
+
+    /// An expression svc cannot name: the code's own text, cut after 80 characters.
+    fn text_ref(&self, expr: &Expr) -> Ref {
+        let text = &self.source[expr.range()];
+        let cut = text.char_indices().nth(80).map_or(text.len(), |(i, _)| i);
+        Ref::unknown(&text[..cut])
     }
 
     // ---- values ----------------------------------------------------------------------
@@ -949,16 +989,38 @@ fn callee_key(c: &ast::ExprCall) -> u64 {
     (u64::from(range.start().to_u32()) << 32) | u64::from(range.end().to_u32())
 }
 
-/// Append `.b.c` of the chain `a.b.c` to `suffix` and return its base `a`.
-fn attribute_chain<'e>(expr: &'e Expr, suffix: &mut String) -> &'e Expr {
-    match expr {
-        Expr::Attribute(a) => {
-            let base = attribute_chain(&a.value, suffix);
-            suffix.push('.');
-            suffix.push_str(a.attr.id.as_str());
-            base
+/// Append `.b.c` of the chain `a.b.c` to `suffix` and return its base `a`; None when the
+/// suffix would be longer than [`MAX_NAME_LEN`].
+fn attribute_chain<'e>(expr: &'e Expr, suffix: &mut String) -> Option<&'e Expr> {
+    // Down the chain first (iteratively: a chain may be as long as the file), then spelled
+    // from its base.
+    let mut attrs = Vec::new();
+    let mut len = 0;
+    let mut base = expr;
+    while let Expr::Attribute(a) = base {
+        len += 1 + a.attr.id.len();
+        if len > MAX_NAME_LEN {
+            return None;
         }
-        other => other,
+        attrs.push(a.attr.id.as_str());
+        base = &a.value;
+    }
+    for attr in attrs.iter().rev() {
+        suffix.push('.');
+        suffix.push_str(attr);
+    }
+    Some(base)
+}
+
+/// The call a callee resolves through: `f()` in `f()()` and in `f().a.b()`.
+fn inner_call(c: &ast::ExprCall) -> Option<&ast::ExprCall> {
+    let mut func = &*c.func;
+    while let Expr::Attribute(a) = func {
+        func = &a.value;
+    }
+    match func {
+        Expr::Call(inner) => Some(inner),
+        _ => None,
     }
 }
 

@@ -32,28 +32,51 @@ impl Fingerprint {
 
 /// The text of the line `offset` is on, whitespace runs collapsed to one space and trimmed.
 pub fn normalized_line(text: &str, offset: usize) -> String {
+    let (start, end) = line_bounds(text, offset);
+    normalize(&text[start..end])
+}
+
+/// Start and end (exclusive, before its `\n`) of the line `offset` is on.
+fn line_bounds(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-    text[start..end]
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    let start = memchr::memrchr(b'\n', &text.as_bytes()[..offset]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &text.as_bytes()[offset..]).map_or(text.len(), |i| offset + i);
+    (start, end)
+}
+
+fn normalize(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Set the fingerprint of every finding. `findings` must be in report order (by path, then
 /// offset) so that occurrences count in file order.
 pub fn assign(findings: &mut [ReportedFinding], sources: &[(String, std::sync::Arc<str>)]) {
     let mut seen: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    // The line of the findings before, and the key of each rule on it: many findings on one
+    // long line look at it once, not once each.
+    let mut line: Option<(usize, usize, usize)> = None;
+    let mut codes: std::collections::HashMap<&'static str, u64> = std::collections::HashMap::new();
     for f in findings {
-        let line = normalized_line(&sources[f.source].1, f.offset);
-        let mut h = Fnv::new();
-        for part in [f.code, f.path.as_str(), line.as_str()] {
-            h.write(part.as_bytes());
-            // A separator no part contains: ("ab", "c") and ("a", "bc") differ.
-            h.write(&[0]);
+        let text = &sources[f.source].1;
+        let offset = f.offset.min(text.len());
+        let same_line = line
+            .is_some_and(|(src, start, end)| src == f.source && (start..=end).contains(&offset));
+        if !same_line {
+            let (start, end) = line_bounds(text, offset);
+            line = Some((f.source, start, end));
+            codes.clear();
         }
-        let code = h.finish();
+        let code = *codes.entry(f.code).or_insert_with(|| {
+            let (_, start, end) = line.expect("set above");
+            let normalized = normalize(&text[start..end]);
+            let mut h = Fnv::new();
+            for part in [f.code, f.path.as_str(), normalized.as_str()] {
+                h.write(part.as_bytes());
+                // A separator no part contains: ("ab", "c") and ("a", "bc") differ.
+                h.write(&[0]);
+            }
+            h.finish()
+        });
         let n = seen.entry(code).or_insert(0);
         f.fingerprint = Fingerprint {
             code,
