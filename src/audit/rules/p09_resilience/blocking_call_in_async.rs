@@ -129,67 +129,42 @@ const CELERY_RESULT_WAITS: &[&str] = &["get", "wait", "ready", "successful", "fa
 /// Types whose methods do I/O on the calling thread, for parameters annotated with them
 /// (`db: Session = Depends(get_db)`, `file: UploadFile`): (type, methods that block).
 const SYNC_TYPES: &[(&str, &[&str])] = &[
-    (
-        "sqlalchemy.orm.Session",
-        &[
-            "execute", "scalar", "scalars", "query", "get", "commit", "flush", "refresh", "merge",
-            "rollback",
-        ],
-    ),
-    (
-        "sqlalchemy.orm.session.Session",
-        &[
-            "execute", "scalar", "scalars", "query", "get", "commit", "flush", "refresh", "merge",
-            "rollback",
-        ],
-    ),
-    (
-        "sqlmodel.Session",
-        &[
-            "exec", "execute", "scalar", "scalars", "get", "commit", "flush", "refresh", "merge",
-            "rollback",
-        ],
-    ),
-    (
-        "redis.Redis",
-        &[
-            "get",
-            "set",
-            "delete",
-            "incr",
-            "expire",
-            "hget",
-            "hset",
-            "lpush",
-            "rpush",
-            "publish",
-            "ping",
-            "execute_command",
-        ],
-    ),
-    (
-        "redis.client.Redis",
-        &[
-            "get",
-            "set",
-            "delete",
-            "incr",
-            "expire",
-            "hget",
-            "hset",
-            "lpush",
-            "rpush",
-            "publish",
-            "ping",
-            "execute_command",
-        ],
-    ),
+    ("sqlalchemy.orm.Session", SESSION_METHODS),
+    ("sqlalchemy.orm.session.Session", SESSION_METHODS),
+    ("sqlmodel.Session", SQLMODEL_METHODS),
+    ("redis.Redis", REDIS_METHODS),
+    ("redis.client.Redis", REDIS_METHODS),
     (
         "requests.Session",
         &[
             "get", "post", "put", "patch", "delete", "head", "request", "send",
         ],
     ),
+];
+
+/// A SQLAlchemy session's methods that run SQL (`add` and `delete` wait for the flush).
+const SESSION_METHODS: &[&str] = &[
+    "execute", "scalar", "scalars", "query", "get", "commit", "flush", "refresh", "merge",
+    "rollback",
+];
+const SQLMODEL_METHODS: &[&str] = &[
+    "exec", "execute", "scalar", "scalars", "get", "commit", "flush", "refresh", "merge",
+    "rollback",
+];
+/// A sync redis client's commands (the builders, `pipeline` and `lock`, do no I/O).
+const REDIS_METHODS: &[&str] = &[
+    "get",
+    "set",
+    "delete",
+    "incr",
+    "expire",
+    "hget",
+    "hset",
+    "lpush",
+    "rpush",
+    "publish",
+    "ping",
+    "execute_command",
 ];
 
 /// `UploadFile`'s underlying file: `await file.read()` is async, `file.file.read()` is not.
