@@ -218,14 +218,7 @@ fn config_start(absolute: &[PathBuf]) -> PathBuf {
     if absolute.len() == 1 && absolute[0].is_dir() {
         return absolute[0].clone();
     }
-    work_tree(&common_ancestor(absolute)).unwrap_or_else(|| absolute[0].clone())
-}
-
-/// The root of the git work tree `dir` is in.
-fn work_tree(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .find(|a| a.join(".git").exists())
-        .map(Path::to_path_buf)
+    discover::work_tree(&common_ancestor(absolute)).unwrap_or_else(|| absolute[0].clone())
 }
 
 /// A project read from disk, with the configuration that applies to it.
@@ -775,7 +768,7 @@ fn audit_root(paths: &[PathBuf], config: &Config) -> PathBuf {
     }
     let common = common_ancestor(paths);
     // Files: widen to their project so cross-file rules see the whole service.
-    let project_dir = work_tree(&common).or_else(|| {
+    let project_dir = discover::work_tree(&common).or_else(|| {
         config
             .path
             .as_ref()
