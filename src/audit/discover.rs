@@ -255,11 +255,19 @@ fn skipped_dir(path: &Path) -> bool {
         || path.join("pyvenv.cfg").exists()
 }
 
+/// The root of the git work tree `dir` is in (a `.git` directory, or file for a linked
+/// work tree or submodule).
+pub fn work_tree(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|a| a.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
 /// Files under `root` that git tracks although they match its ignore rules (added with
 /// `git add -f`, or ignored after they were added): git audits them in every diff, so svc
 /// does too. Empty outside a git work tree.
 fn tracked_but_ignored(root: &Path) -> Result<Vec<String>, String> {
-    if !root.ancestors().any(|a| a.join(".git").exists()) {
+    if work_tree(root).is_none() {
         return Ok(Vec::new());
     }
     let out = std::process::Command::new("git")

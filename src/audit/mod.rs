@@ -251,14 +251,7 @@ fn config_start(absolute: &[PathBuf]) -> PathBuf {
         true => p.clone(),
         false => p.parent().map(Path::to_path_buf).unwrap_or_default(),
     });
-    work_tree(&common_ancestor(dirs)).unwrap_or_else(|| absolute[0].clone())
-}
-
-/// The root of the git work tree `dir` is in.
-fn work_tree(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .find(|a| a.join(".git").exists())
-        .map(Path::to_path_buf)
+    discover::work_tree(&common_ancestor(dirs)).unwrap_or_else(|| absolute[0].clone())
 }
 
 /// A project read from disk, with the configuration that applies to it.
@@ -1099,8 +1092,9 @@ fn audit_roots(paths: &[PathBuf], config: &Config) -> (PathBuf, Vec<PathBuf>) {
         .and_then(|p| p.parent())
         .and_then(|d| std::fs::canonicalize(d).ok());
     // Files: widen to their project so cross-file rules see the whole service.
-    let project_of =
-        |dir: &Path| work_tree(dir).or_else(|| config_dir.clone().filter(|d| dir.starts_with(d)));
+    let project_of = |dir: &Path| {
+        discover::work_tree(dir).or_else(|| config_dir.clone().filter(|d| dir.starts_with(d)))
+    };
     if let Some(project) = project_of(&common) {
         return (project.clone(), vec![project]);
     }
