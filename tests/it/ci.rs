@@ -504,8 +504,20 @@ fn diff_reports_only_findings_on_changed_lines() {
 // pre-commit
 
 /// The `pre-commit` executable: $SVC_PRE_COMMIT, the venv tests/run.sh makes under target/,
-/// or PATH.
-fn pre_commit() -> Option<PathBuf> {
+/// or PATH. In CI it must be there: a missing one fails rather than skips.
+pub(crate) fn pre_commit() -> Option<PathBuf> {
+    let found = find_pre_commit();
+    assert!(
+        found.is_some() || std::env::var_os("CI").is_none(),
+        "pre-commit is not installed: tests/run.sh installs it into target/pre-commit-venv"
+    );
+    if found.is_none() {
+        eprintln!("skipped: pre-commit is not installed (pip install pre-commit)");
+    }
+    found
+}
+
+fn find_pre_commit() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("SVC_PRE_COMMIT") {
         return Some(PathBuf::from(p));
     }
@@ -521,6 +533,69 @@ fn pre_commit() -> Option<PathBuf> {
         .map(|_| PathBuf::from("pre-commit"))
 }
 
+/// A git repository whose hooks the real pre-commit installs and runs, with a cache of its own
+/// and neither the machine's git configuration nor its home directory involved.
+pub(crate) struct PreCommitRepo<'a> {
+    dir: &'a Path,
+    path: Option<std::ffi::OsString>,
+    cache: tempfile::TempDir,
+}
+
+impl<'a> PreCommitRepo<'a> {
+    /// `pre-commit install` in `dir`; `path` replaces PATH for pre-commit and its hooks.
+    pub(crate) fn install(
+        pre_commit: &Path,
+        dir: &'a Path,
+        path: Option<std::ffi::OsString>,
+    ) -> Self {
+        let repo = PreCommitRepo {
+            dir,
+            path,
+            cache: tempfile::tempdir().unwrap(),
+        };
+        let out = repo.command(pre_commit).arg("install").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        repo
+    }
+
+    fn command(&self, program: &Path) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
+        cmd.current_dir(self.dir)
+            .env("PRE_COMMIT_HOME", self.cache.path())
+            .env("NO_COLOR", "1")
+            .env("HOME", self.dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "svc tests")
+            .env("GIT_AUTHOR_EMAIL", "tests@svc.invalid")
+            .env("GIT_COMMITTER_NAME", "svc tests")
+            .env("GIT_COMMITTER_EMAIL", "tests@svc.invalid");
+        if let Some(path) = &self.path {
+            cmd.env("PATH", path);
+        }
+        cmd
+    }
+
+    /// `git commit -m message` through the installed hooks: whether it passed, and what
+    /// git and the hooks printed.
+    pub(crate) fn commit(&self, message: &str) -> (bool, String) {
+        let out = self
+            .command(Path::new("git"))
+            .args(["commit", "-m", message])
+            .output()
+            .unwrap();
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), output)
+    }
+}
+
 /// The hook as this repository publishes it, run by the real pre-commit from a git
 /// repository of its own. `language: rust` would have pre-commit build svc with cargo
 /// (minutes, and network); the test swaps it for `language: system` with the freshly built
@@ -529,11 +604,6 @@ fn pre_commit() -> Option<PathBuf> {
 #[test]
 fn pre_commit_hook_blocks_a_commit_with_a_violation_and_passes_a_clean_one() {
     let Some(pre_commit) = pre_commit() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "pre-commit is not installed: tests/run.sh installs it into target/pre-commit-venv"
-        );
-        eprintln!("skipped: pre-commit is not installed (pip install pre-commit)");
         return;
     };
     let hooks = tempfile::tempdir().unwrap();
@@ -579,38 +649,8 @@ fn pre_commit_hook_blocks_a_commit_with_a_violation_and_passes_a_clean_one() {
         std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
     )
     .unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let with_env = |cmd: &mut std::process::Command| {
-        cmd.current_dir(dir)
-            .env("PATH", &path)
-            .env("PRE_COMMIT_HOME", cache.path())
-            .env("NO_COLOR", "1")
-            .env("HOME", dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "svc tests")
-            .env("GIT_AUTHOR_EMAIL", "tests@svc.invalid")
-            .env("GIT_COMMITTER_NAME", "svc tests")
-            .env("GIT_COMMITTER_EMAIL", "tests@svc.invalid");
-    };
-    let mut install = std::process::Command::new(&pre_commit);
-    with_env(install.arg("install"));
-    let out = install.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let commit = |message: &str| {
-        let mut cmd = std::process::Command::new("git");
-        with_env(cmd.args(["commit", "-m", message]));
-        let out = cmd.output().unwrap();
-        let output = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), output)
-    };
+    let hooked = PreCommitRepo::install(&pre_commit, dir, Some(path));
+    let commit = |message: &str| hooked.commit(message);
 
     // A new violation in a staged file: blocked, with the finding printed.
     edit(

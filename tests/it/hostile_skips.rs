@@ -2,7 +2,7 @@
 //! reproductions of the hostile-input review (#6, #9-#13, #27, #28, #32-#34, #36) and pre-commit
 //! with a baseline in a monorepo of generated services (issue 15).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -682,23 +682,6 @@ fn an_unreadable_pyproject_is_a_finding_and_the_audit_goes_on() {
 // ---------------------------------------------------------------------------------------------
 // Issue 15: pre-commit with a baseline in a monorepo of generated services
 
-/// The `pre-commit` executable (see tests/it/ci.rs).
-fn pre_commit() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SVC_PRE_COMMIT") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pre-commit-venv/bin/pre-commit");
-    if venv.exists() {
-        return Some(venv);
-    }
-    std::process::Command::new("pre-commit")
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|_| PathBuf::from("pre-commit"))
-}
-
 /// A git repository with two services made by `svc new` under services/, an extra violation
 /// in one of them recorded in the baseline by `svc init --baseline`, and a monorepo svc.toml.
 fn generated_monorepo() -> tempfile::TempDir {
@@ -811,12 +794,7 @@ fn named_files_resolve_paths_config_and_baseline_against_the_work_tree() {
 
 #[test]
 fn pre_commit_with_a_baseline_in_a_monorepo_of_generated_services() {
-    let Some(pre_commit) = pre_commit() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "pre-commit is not installed: tests/run.sh installs it into target/pre-commit-venv"
-        );
-        eprintln!("skipped: pre-commit is not installed (pip install pre-commit)");
+    let Some(pre_commit) = crate::ci::pre_commit() else {
         return;
     };
     let repo = generated_monorepo();
@@ -853,37 +831,8 @@ fn pre_commit_with_a_baseline_in_a_monorepo_of_generated_services() {
     git(dir, &["add", "."]);
     git(dir, &["commit", "-q", "-m", "adopt svc"]);
 
-    let cache = tempfile::tempdir().unwrap();
-    let with_env = |cmd: &mut std::process::Command| {
-        cmd.current_dir(dir)
-            .env("PRE_COMMIT_HOME", cache.path())
-            .env("NO_COLOR", "1")
-            .env("HOME", dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "svc tests")
-            .env("GIT_AUTHOR_EMAIL", "tests@svc.invalid")
-            .env("GIT_COMMITTER_NAME", "svc tests")
-            .env("GIT_COMMITTER_EMAIL", "tests@svc.invalid");
-    };
-    let mut install = std::process::Command::new(&pre_commit);
-    with_env(install.arg("install"));
-    let out = install.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let commit = |message: &str| {
-        let mut cmd = std::process::Command::new("git");
-        with_env(cmd.args(["commit", "-m", message]));
-        let out = cmd.output().unwrap();
-        let output = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), output)
-    };
+    let hooked = crate::ci::PreCommitRepo::install(&pre_commit, dir, None);
+    let commit = |message: &str| hooked.commit(message);
 
     // A commit touching the baselined file (its violation unchanged): passes.
     let legacy = dir.join("services/orders/app/legacy.py");
