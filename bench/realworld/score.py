@@ -410,6 +410,33 @@ def precision(args) -> int:
     return 0
 
 
+def recheck_precision(args) -> int:
+    """The judged sample against the build under test: which judged findings it still reports,
+    and the precision of those. New findings are not in the sample: draw again to judge them."""
+    samples = [s for s in load_precision() if s.get("judgement", "").strip().lower()
+               in ("true", "false")]
+    entries = corpus.load_manifest()
+    wanted = {s["entry"] for s in samples}
+    cache = corpus.cache_dir(args.cache)
+    found = audit_all(corpus.svc_bin(args.svc), cache,
+                      [e for e in entries if e.name in wanted], args.jobs)
+    kept = Counter()
+    gone = Counter()
+    for s in samples:
+        still = any(f.code == s["rule"] and f.path == s["path"] and f.line == int(s["line"])
+                    for f in found[s["entry"]])
+        j = s["judgement"].strip().lower()
+        (kept if still else gone)[j] += 1
+    def line(label: str, c: Counter) -> str:
+        n = c["true"] + c["false"]
+        p = f"{100 * c['true'] / n:.0f}%" if n else "-"
+        return f"{label:<28} {c['true']:>5} {c['false']:>5} {p:>9}"
+    print(f"{'judged findings':<28} {'true':>5} {'false':>5} {'precision':>9}")
+    print(line("still reported", kept))
+    print(line("no longer reported", gone))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("entries", nargs="*", help="only these entries (default: all)")
@@ -427,6 +454,8 @@ def main() -> int:
                       help="draw a fixed-seed sample of findings into precision.toml")
     mode.add_argument("--precision", action="store_true",
                       help="precision per rule from the judged precision.toml")
+    mode.add_argument("--recheck-precision", action="store_true",
+                      help="which judged findings of precision.toml this build still reports")
     ap.add_argument("--seed", type=int, default=SAMPLE_SEED, help="sample seed")
     ap.add_argument("--size", type=int, default=SAMPLE_SIZE, help="sample size")
     args = ap.parse_args()
@@ -437,6 +466,8 @@ def main() -> int:
             return sample_precision(args)
         if args.precision:
             return precision(args)
+        if args.recheck_precision:
+            return recheck_precision(args)
         return score(args)
     except corpus.CorpusError as e:
         print(f"score: {e}", file=sys.stderr)
