@@ -217,3 +217,183 @@ fn registry_is_consistent() {
         );
     }
 }
+
+/// The folder a principle's rules live in: `p01_stateless` for P1, `meta` for the audit's own.
+fn principle_of_folder(folder: &str) -> Option<Principle> {
+    if folder == "meta" {
+        return Some(Principle::Meta);
+    }
+    let number: u32 = folder.strip_prefix('p')?.get(..2)?.parse().ok()?;
+    Principle::ALL
+        .iter()
+        .copied()
+        .find(|p| p.code() == format!("P{number}"))
+}
+
+/// The registry checks itself against the tree: a rule file that is never declared is never
+/// compiled, and a fixture directory whose rule was renamed is never run, while every other
+/// test still passes. So every `src/audit/rules/<folder>/<file>.rs` that declares a `RULE`
+/// must be registered under its file's name and its folder's principle, every fixture
+/// directory must name a registered rule, and every code prefix must belong to one principle
+/// and be listed in the README.
+#[test]
+fn registry_matches_rule_files_fixtures_and_readme() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rules_dir = root.join("src/audit/rules");
+    let mut files = 0;
+    for folder in std::fs::read_dir(&rules_dir).unwrap() {
+        let folder = folder.unwrap().path();
+        if !folder.is_dir() {
+            continue;
+        }
+        let folder_name = folder.file_name().unwrap().to_string_lossy().into_owned();
+        let principle = principle_of_folder(&folder_name)
+            .unwrap_or_else(|| panic!("{folder_name}: not a principle folder (pNN_name or meta)"));
+        let module_list = std::fs::read_to_string(folder.join("mod.rs")).unwrap();
+        for file in std::fs::read_dir(&folder).unwrap() {
+            let file = file.unwrap().path();
+            let text = std::fs::read_to_string(&file).unwrap();
+            if !text.contains("pub static RULE: Rule") {
+                continue;
+            }
+            files += 1;
+            let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
+            let name = stem.replace('_', "-");
+            assert!(
+                module_list
+                    .lines()
+                    .any(|l| l.trim() == format!("pub mod {stem};")),
+                "{folder_name}/{stem}.rs declares a rule but {folder_name}/mod.rs has no `pub mod {stem};`"
+            );
+            let rule = REGISTRY.iter().find(|r| r.name == name).unwrap_or_else(|| {
+                panic!("{folder_name}/{stem}.rs: no rule named {name} in REGISTRY")
+            });
+            assert_eq!(
+                rule.principle,
+                principle,
+                "{} lives in {folder_name}/ but belongs to {}",
+                rule.code,
+                rule.principle.code()
+            );
+        }
+    }
+    assert_eq!(
+        files,
+        REGISTRY.len(),
+        "rule files and REGISTRY entries differ in number"
+    );
+
+    for dir in std::fs::read_dir(root.join("tests/fixtures/rules")).unwrap() {
+        let name = dir.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            REGISTRY.iter().any(|r| r.name == name),
+            "tests/fixtures/rules/{name} names no registered rule, so it never runs"
+        );
+    }
+
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut prefixes: BTreeMap<String, Principle> = BTreeMap::new();
+    for rule in REGISTRY {
+        let prefix: String = rule
+            .code
+            .chars()
+            .take_while(char::is_ascii_alphabetic)
+            .collect();
+        let owner = *prefixes.entry(prefix.clone()).or_insert(rule.principle);
+        assert_eq!(
+            owner,
+            rule.principle,
+            "prefix {prefix} is used by {} and {}",
+            owner.code(),
+            rule.principle.code()
+        );
+        assert!(
+            readme.contains(&format!("`{prefix}`")),
+            "the README's list of code prefixes lacks `{prefix}`"
+        );
+    }
+}
+
+/// `scripts/new_rule.py` does the whole recipe: run on a copy of the rules tree, it writes the
+/// rule file, the `pub mod` line in sorted place, the registry line after the principle's
+/// last rule and a fixture with both markers; and it refuses a taken code, a taken name and
+/// a prefix that belongs to another principle, writing nothing.
+#[test]
+fn new_rule_script_does_every_step_of_the_recipe() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path();
+    for entry in walk(&root.join("src/audit/rules")) {
+        let rel = entry.strip_prefix(root).unwrap();
+        std::fs::create_dir_all(copy.join(rel).parent().unwrap()).unwrap();
+        std::fs::copy(&entry, copy.join(rel)).unwrap();
+    }
+    std::fs::create_dir_all(copy.join("tests/fixtures/rules")).unwrap();
+    let script = root.join("scripts/new_rule.py");
+    let run = |args: &[&str]| {
+        std::process::Command::new("python3")
+            .arg(&script)
+            .args(args)
+            .arg("--root")
+            .arg(copy)
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&["AU099", "request-headers-returned"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rule =
+        std::fs::read_to_string(copy.join("src/audit/rules/p03_auth/request_headers_returned.rs"))
+            .unwrap();
+    assert!(rule.contains("code: \"AU099\"") && rule.contains("principle: Principle::P3"));
+    let module = std::fs::read_to_string(copy.join("src/audit/rules/p03_auth/mod.rs")).unwrap();
+    let mods: Vec<&str> = module
+        .lines()
+        .filter(|l| l.starts_with("pub mod "))
+        .collect();
+    let mut sorted = mods.clone();
+    sorted.sort();
+    assert_eq!(mods, sorted);
+    assert!(mods.contains(&"pub mod request_headers_returned;"));
+    let registry = std::fs::read_to_string(copy.join("src/audit/rules/mod.rs")).unwrap();
+    let lines: Vec<&str> = registry.lines().map(str::trim).collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "&p03_auth::request_headers_returned::RULE,")
+        .expect("registry line");
+    assert!(
+        lines[at - 1].starts_with("&p03_auth::"),
+        "after P3's last rule"
+    );
+    assert!(lines[at + 1].starts_with("&p04_"), "before P4's first rule");
+    let main = std::fs::read_to_string(
+        copy.join("tests/fixtures/rules/request-headers-returned/svc/main.py"),
+    )
+    .unwrap();
+    assert!(
+        main.contains("# expect: request-headers-returned")
+            && main.contains("# ok: request-headers-returned")
+    );
+
+    let before = walk(copy).len();
+    for bad in [
+        vec!["AU099", "another-bad-thing"],
+        vec!["AU098", "request-headers-returned"],
+        vec!["AU097", "third-bad-thing", "--principle", "P7"],
+        vec!["ZZ001", "fourth-bad-thing"],
+        vec!["AU096", "add-a-header"],
+    ] {
+        let out = run(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?} must be refused");
+        assert!(!out.stderr.is_empty());
+    }
+    assert_eq!(
+        walk(copy).len(),
+        before,
+        "a refused scaffold writes nothing"
+    );
+}
