@@ -30,6 +30,66 @@ pub enum Command {
     New(NewArgs),
     /// Add svc to an existing repository: configuration, pre-commit hook, optional baseline.
     Init(InitArgs),
+    /// Bring a generated service to the current template version, keeping its own edits
+    /// (a three-way merge of the recorded version, the current one and the project).
+    Update(UpdateArgs),
+    /// For CI: fail when a generated service is behind its template, or when a file the
+    /// template owns has drifted in a way that produces audit findings.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConflictMode {
+    /// Conflict markers in the file, as git writes them.
+    Inline,
+    /// Inline, with the recorded version's lines too (git's diff3 style).
+    Diff3,
+    /// Keep your file as it is and write the template's change next to it as FILE.rej.
+    Rej,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The generated service (default: the current directory).
+    pub path: Option<PathBuf>,
+    /// Print what would happen to each file, and a unified diff, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Update even though the git work tree has uncommitted changes (they are merged too,
+    /// and cannot be told apart from the update afterwards).
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// How to write a change that collides with yours.
+    #[arg(long, value_enum, default_value_t = ConflictMode::Inline)]
+    pub conflict: ConflictMode,
+    /// Answer a variable the new version adds, or change an answer (repeatable): --set k=v
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Take the default for every new variable not given with --set; never prompt.
+    #[arg(long, short = 'y', visible_alias = "no-input")]
+    pub yes: bool,
+    /// The template directory the service was generated from with `svc new --template`
+    /// (a git repository: the recorded commit is the base, its work tree the new version).
+    #[arg(long, value_name = "DIR")]
+    pub template: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Generated services to check (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// The template directory the services were generated from with `svc new --template`.
+    #[arg(long, value_name = "DIR")]
+    pub template: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -10,3 +10,4 @@ pub mod init;
 pub mod new;
 pub mod plural;
 pub mod stdout;
+pub mod update;

@@ -16,6 +16,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => svc::audit::inspect(&args),
         Command::New(args) => svc::new::run(&args),
         Command::Init(args) => svc::init::run(&args),
+        Command::Update(args) => svc::update::run(&args),
+        Command::Check(args) => svc::update::check::run(&args),
     };
     match result {
         Ok(code) => code,

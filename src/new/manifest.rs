@@ -38,6 +38,11 @@
 //! [[conditional]]               # files kept only when `when` holds
 //! paths = ["{{ package }}/auth.py", "tests/auth/**"]   # rendered, then globs; see `render`
 //! when = "auth"                 # a bool variable, or `not auth`
+//!
+//! [[migrations]]                # how `svc update` carries answers recorded by older versions
+//! version = "2"                 # applies to projects generated before this version
+//! rename = { replicas = "min_replicas" }   # old answer name -> declared variable
+//! remove = ["use_celery"]       # answers no longer asked (must not be declared)
 //! ```
 //!
 //! Built-ins, always set: `name`, `package`, `svc_version`, `template_name`,
@@ -84,6 +89,18 @@ pub struct Manifest {
     pub conditionals: Vec<Conditional>,
     /// Checked as soon as the values they name are known; the defaults satisfy them all.
     pub constraints: Vec<Constraint>,
+    /// Declarative answer migrations for `svc update`, in manifest order (no executable hooks:
+    /// an update must be reproducible and safe to run on a teammate's template).
+    pub migrations: Vec<Migration>,
+}
+
+/// `[[migrations]]`: answers recorded by a version before `version` are renamed or dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    pub version: String,
+    /// `(old name, new name)`.
+    pub rename: Vec<(String, String)>,
+    pub remove: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -341,6 +358,7 @@ impl Parser<'_> {
                 "derived",
                 "conditional",
                 "constraints",
+                "migrations",
             ],
         )?;
 
@@ -376,6 +394,7 @@ impl Parser<'_> {
         let derived = self.derived(root, &variables)?;
         let conditionals = self.conditionals(root, &variables)?;
         let constraints = self.constraints(root, &variables)?;
+        let migrations = self.migrations(root, &variables)?;
 
         Ok(Manifest {
             name,
@@ -386,7 +405,86 @@ impl Parser<'_> {
             derived,
             conditionals,
             constraints,
+            migrations,
         })
+    }
+
+    fn migrations(
+        &self,
+        root: &Table,
+        variables: &[Variable],
+    ) -> Result<Vec<Migration>, ManifestError> {
+        let Some(item) = root.get("migrations") else {
+            return Ok(Vec::new());
+        };
+        let Some(tables) = item.as_array_of_tables() else {
+            return Err(self.error(
+                "migrations",
+                item.span(),
+                "expected [[migrations]] tables, one per version",
+            ));
+        };
+        let declared = |name: &str| variables.iter().any(|v| v.name == name);
+        let mut migrations = Vec::new();
+        for (index, table) in tables.iter().enumerate() {
+            let prefix = format!("migrations[{index}]");
+            self.reject_unknown_keys(table, &prefix, &["version", "rename", "remove"])?;
+            let version = self.required_string(table, &prefix, "version")?;
+            let mut rename = Vec::new();
+            if let Some(item) = table.get("rename") {
+                let key = format!("{prefix}.rename");
+                let Some(pairs) = item.as_table_like() else {
+                    return Err(self.error(
+                        &key,
+                        item.span(),
+                        "expected a table of old = \"new\" names",
+                    ));
+                };
+                for (old, new) in pairs.iter() {
+                    let Some(new) = new.as_str() else {
+                        return Err(self.error(
+                            &format!("{key}.{old}"),
+                            new.span(),
+                            "expected the new variable's name",
+                        ));
+                    };
+                    if !declared(new) {
+                        return Err(self.error(
+                            &format!("{key}.{old}"),
+                            item.span(),
+                            format!("renames `{old}` to `{new}`, which is not a declared variable"),
+                        ));
+                    }
+                    rename.push((old.to_owned(), new.to_owned()));
+                }
+            }
+            let mut remove = Vec::new();
+            if let Some(item) = table.get("remove") {
+                let key = format!("{prefix}.remove");
+                let names = item
+                    .as_array()
+                    .filter(|a| a.iter().all(|v| v.as_str().is_some()));
+                let Some(names) = names else {
+                    return Err(self.error(&key, item.span(), "expected an array of answer names"));
+                };
+                for name in names.iter().filter_map(|v| v.as_str()) {
+                    if declared(name) {
+                        return Err(self.error(
+                            &key,
+                            item.span(),
+                            format!("removes `{name}`, which is still a declared variable"),
+                        ));
+                    }
+                    remove.push(name.to_owned());
+                }
+            }
+            migrations.push(Migration {
+                version,
+                rename,
+                remove,
+            });
+        }
+        Ok(migrations)
     }
 
     fn variables(&self, root: &Table) -> Result<Vec<Variable>, ManifestError> {

@@ -122,6 +122,18 @@ fn generate(args: &NewArgs) -> miette::Result<ExitCode> {
     let context = render::context(&template.manifest, &builtins, &answers)?;
     let mut tree = render::render(&template, &context, &answers)?;
     record::record(&mut tree, &template.manifest, &name, &answers, SVC_VERSION)?;
+    // A template directory in git: its commit is what `svc update` re-renders as the base.
+    if let Some(dir) = &args.template {
+        match crate::update::template_commit(dir) {
+            Some(commit) => record::record_commit(&mut tree, &commit)?,
+            None if crate::update::in_git(dir) => eprintln!(
+                "note: {} has uncommitted changes, so no template commit is recorded; \
+                 svc update can reproduce this service's base only from a committed template",
+                dir.display()
+            ),
+            None => {}
+        }
+    }
     let plan = write::plan(&tree, &target, state)?;
     let overwritten = plan.overwritten(&tree);
 
@@ -226,7 +238,7 @@ fn print(text: &str) -> Result<(), StdoutError> {
 }
 
 /// The `year` built-in. `SOURCE_DATE_EPOCH` (reproducible-builds.org) pins it.
-fn current_year() -> i32 {
+pub(crate) fn current_year() -> i32 {
     let seconds = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())

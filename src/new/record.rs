@@ -79,6 +79,32 @@ pub fn record(
     Ok(())
 }
 
+/// Adds `commit = "..."` to the recorded table: the template directory's git commit, which
+/// `svc update` re-renders as the base.
+pub fn record_commit(tree: &mut RenderedTree, commit: &str) -> Result<(), RecordError> {
+    let Some(file) = tree.files.iter_mut().find(|f| f.path == PYPROJECT) else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(&file.contents).into_owned();
+    let mut doc: DocumentMut =
+        text.parse()
+            .map_err(|err: toml_edit::TomlError| RecordError::Invalid {
+                message: err.message().to_owned(),
+                source_code: Arc::new(NamedSource::new(PYPROJECT, text.clone())),
+                span: err.span().map(SourceSpan::from),
+            })?;
+    if let Some(template) = doc
+        .get_mut("tool")
+        .and_then(|t| t.get_mut("svc"))
+        .and_then(|t| t.get_mut("template"))
+        .and_then(Item::as_table_mut)
+    {
+        template.insert("commit", value(commit));
+    }
+    file.contents = doc.to_string().into_bytes();
+    Ok(())
+}
+
 fn with_template_table(
     text: &str,
     manifest: &Manifest,

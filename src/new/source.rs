@@ -82,6 +82,12 @@ pub enum SourceError {
         #[source]
         source: io::Error,
     },
+    #[error("the frozen template release {path} is damaged: {why}")]
+    #[diagnostic(
+        code(svc::new::template),
+        help("regenerate it with scripts/freeze_template.py at the commit of that release")
+    )]
+    BrokenRelease { path: String, why: String },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Manifest(#[from] ManifestError),
@@ -183,6 +189,86 @@ pub fn embedded(variant: &str) -> Result<Template, SourceError> {
     Ok(Template { manifest, files })
 }
 
+/// Where frozen releases of the embedded variants live, relative to `templates/`: one JSON
+/// file per version, written by `scripts/freeze_template.py`.
+pub const RELEASES_DIR: &str = "_releases";
+
+/// One released version of an embedded variant, as `scripts/freeze_template.py` froze it: the
+/// manifest and every file with `_common/` already merged in.
+#[derive(serde::Deserialize)]
+struct Frozen {
+    format: u32,
+    version: String,
+    manifest: String,
+    files: Vec<FrozenFile>,
+}
+
+#[derive(serde::Deserialize)]
+struct FrozenFile {
+    path: String,
+    executable: bool,
+    text: String,
+}
+
+/// The versions of `variant` frozen in this binary, oldest first (numeric versions compare
+/// as numbers).
+pub fn released_versions(variant: &str) -> Vec<String> {
+    let prefix = format!("{RELEASES_DIR}/{variant}/");
+    let mut versions: Vec<String> = EMBEDDED
+        .iter()
+        .filter_map(|f| f.path.strip_prefix(&prefix)?.strip_suffix(".json"))
+        .filter(|v| !v.contains('/'))
+        .map(str::to_owned)
+        .collect();
+    versions.sort_by(|a, b| compare_versions(a, b));
+    versions
+}
+
+/// Orders template versions: numbers as numbers (`2` before `10`), else as text.
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
+/// An embedded variant at `version`: the live template when that is its version, else the
+/// frozen release; `None` when this binary holds neither.
+pub fn embedded_at(variant: &str, version: &str) -> Result<Option<Template>, SourceError> {
+    let live = embedded(variant)?;
+    if live.manifest.version == version {
+        return Ok(Some(live));
+    }
+    let path = format!("{RELEASES_DIR}/{variant}/{version}.json");
+    let Some(file) = EMBEDDED.iter().find(|f| f.path == path) else {
+        return Ok(None);
+    };
+    let broken = |why: String| SourceError::BrokenRelease {
+        path: format!("templates/{path}"),
+        why,
+    };
+    let frozen: Frozen =
+        serde_json::from_slice(file.contents).map_err(|err| broken(err.to_string()))?;
+    if frozen.format != 1 || frozen.version != version {
+        return Err(broken(format!(
+            "format {} of version {}, expected format 1 of version {version}",
+            frozen.format, frozen.version
+        )));
+    }
+    let manifest = manifest::parse(&format!("templates/{path} (embedded)"), &frozen.manifest)?;
+    let mut files: Vec<TemplateFile> = frozen
+        .files
+        .into_iter()
+        .map(|f| TemplateFile {
+            path: f.path,
+            contents: Cow::Owned(f.text.into_bytes()),
+            executable: f.executable,
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Some(Template { manifest, files }))
+}
+
 /// Loads a template directory given with `--template`.
 ///
 /// The directory itself may be reached through a symbolic link (the user named it), but
@@ -261,8 +347,13 @@ fn not_a_template_help(dir: &Path) -> String {
     }
 }
 
+/// Whether a '/'-separated template path has a segment svc never reads (`__pycache__`, ...).
+pub fn is_skipped_path(path: &str) -> bool {
+    path.split('/').any(is_skipped)
+}
+
 /// `_common/` files join the template unless it has a file at the same path: the template wins.
-fn merge_common(files: &mut Vec<TemplateFile>, common: Vec<TemplateFile>) {
+pub(crate) fn merge_common(files: &mut Vec<TemplateFile>, common: Vec<TemplateFile>) {
     for file in common {
         if file.path != MANIFEST_FILE && !files.iter().any(|f| f.path == file.path) {
             files.push(file);

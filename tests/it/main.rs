@@ -17,3 +17,5 @@ mod new;
 mod new_faults;
 mod robustness;
 mod rules;
+#[cfg(unix)]
+mod update;
