@@ -208,6 +208,26 @@ fn list(args: &NewArgs) -> miette::Result<ExitCode> {
 /// `--template DIR`, else `--variant`, else a prompt over the embedded variants, else the
 /// default one.
 fn choose_template(args: &NewArgs, ask: &mut dyn Ask) -> miette::Result<Template> {
+    let template = choose_current_template(args, ask)?;
+    let Some(version) = &args.template_version else {
+        return Ok(template);
+    };
+    let variant = template.manifest.name.clone();
+    match source::embedded_at(&variant, version)? {
+        Some(template) => Ok(template),
+        None => {
+            let mut known = source::released_versions(&variant);
+            known.push(template.manifest.version);
+            Err(miette::miette!(
+                code = "svc::new::usage",
+                "the {variant} template has no version {version}; this svc has versions {}",
+                known.join(", ")
+            ))
+        }
+    }
+}
+
+fn choose_current_template(args: &NewArgs, ask: &mut dyn Ask) -> miette::Result<Template> {
     if let Some(dir) = &args.template {
         return Ok(source::directory(dir)?);
     }

@@ -164,7 +164,13 @@ pub fn run(args: &UpdateArgs) -> miette::Result<ExitCode> {
 
     let before = audit_counts(&root);
     if steps.iter().any(Step::changes) || steps.iter().any(|s| s.reject.is_some()) {
-        apply::apply(&root, &steps)?;
+        match apply::apply(&root, &steps) {
+            Err(apply::ApplyError::Interrupted) => {
+                eprintln!("interrupted; nothing was changed: every file is as it was");
+                return Ok(ExitCode::from(interrupt::EXIT_CODE));
+            }
+            result => result?,
+        }
     }
     let after = audit_counts(&root);
     report_findings(before.as_ref(), after.as_ref());

@@ -76,13 +76,8 @@ pub struct Inputs<'a> {
 }
 
 pub fn plan(inputs: &Inputs) -> Vec<Step> {
-    let mut paths: Vec<&str> = inputs
-        .base
-        .files
-        .iter()
-        .chain(&inputs.theirs.files)
-        .map(|f| f.path.as_str())
-        .collect();
+    let (base, theirs) = (index(inputs.base), index(inputs.theirs));
+    let mut paths: Vec<&str> = base.keys().chain(theirs.keys()).copied().collect();
     paths.sort_unstable();
     paths.dedup();
     paths
@@ -91,15 +86,15 @@ pub fn plan(inputs: &Inputs) -> Vec<Step> {
             step(
                 inputs,
                 path,
-                find(inputs.base, path),
-                find(inputs.theirs, path),
+                base.get(path).copied(),
+                theirs.get(path).copied(),
             )
         })
         .collect()
 }
 
-fn find<'t>(tree: &'t RenderedTree, path: &str) -> Option<&'t RenderedFile> {
-    tree.files.iter().find(|f| f.path == path)
+fn index(tree: &RenderedTree) -> std::collections::HashMap<&str, &RenderedFile> {
+    tree.files.iter().map(|f| (f.path.as_str(), f)).collect()
 }
 
 fn step(

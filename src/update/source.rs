@@ -194,7 +194,7 @@ fn files_at(dir: &Path, commit: &str, under: &str) -> Result<Vec<TemplateFile>, 
     } else {
         format!("{under}/")
     };
-    let mut files = Vec::new();
+    let mut wanted = Vec::new();
     for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
         let entry = String::from_utf8_lossy(entry);
         let Some((meta, path)) = entry.split_once('\t') else {
@@ -211,13 +211,52 @@ fn files_at(dir: &Path, commit: &str, under: &str) -> Result<Vec<TemplateFile>, 
         if mode == "120000" {
             return Err(format!("{relative} is a symbolic link"));
         }
-        let contents = git(dir, &["cat-file", "blob", blob])
-            .ok_or_else(|| format!("cannot read {relative}"))?;
+        wanted.push((relative.to_owned(), blob.to_owned(), mode == "100755"));
+    }
+    // One `git cat-file --batch` for every blob: a process per file is slow on big templates.
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["cat-file", "--batch"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    let request: String = wanted
+        .iter()
+        .map(|(_, blob, _)| format!("{blob}\n"))
+        .collect();
+    let mut stdin = child.stdin.take().expect("piped");
+    let writer =
+        std::thread::spawn(move || std::io::Write::write_all(&mut stdin, request.as_bytes()));
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("git cat-file: {e}"))?;
+    let _ = writer.join();
+    let mut rest: &[u8] = &output.stdout;
+    let mut files = Vec::new();
+    for (path, _, executable) in wanted {
+        // "<oid> blob <size>\n<contents>\n"
+        let header_end = rest
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or_else(|| format!("cannot read {path}"))?;
+        let header = String::from_utf8_lossy(&rest[..header_end]).into_owned();
+        let size: usize = header
+            .rsplit(' ')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("cannot read {path}: {header}"))?;
+        let body = rest
+            .get(header_end + 1..header_end + 1 + size)
+            .ok_or_else(|| format!("cannot read {path}"))?;
         files.push(TemplateFile {
-            path: relative.to_owned(),
-            contents: Cow::Owned(contents),
-            executable: mode == "100755",
+            path,
+            contents: Cow::Owned(body.to_vec()),
+            executable,
         });
+        rest = rest.get(header_end + 2 + size..).unwrap_or_default();
     }
     Ok(files)
 }

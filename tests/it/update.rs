@@ -507,3 +507,279 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// The embedded variants: every version before the current one is frozen in the binary and
+/// still renders (an update needs it as the base), and `svc update` brings a service from the
+/// previous version to the current one with no conflicts, leaving `svc audit` clean.
+#[test]
+fn every_older_embedded_version_renders_and_updates_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    fs::create_dir_all(&home).unwrap();
+    let run = |dir: &Path, args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_svc"))
+            .env("NO_COLOR", "1")
+            .env("GIT_CONFIG_GLOBAL", home.join("gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", &home)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    for variant in svc::new::source::visible_variants() {
+        let live = svc::new::source::embedded(variant)
+            .unwrap()
+            .manifest
+            .version;
+        let live_number: u64 = live.parse().expect("embedded versions are numbers");
+        assert!(
+            live_number >= 2,
+            "{variant}: version 1 is frozen, so the live one is newer"
+        );
+        for older in 1..live_number {
+            let older = older.to_string();
+            assert!(
+                svc::new::source::released_versions(variant).contains(&older),
+                "{variant} {older} is not frozen: run scripts/freeze_template.py at the commit \
+                 that released it"
+            );
+            let dir = tmp.path().join(format!("{variant}-{older}"));
+            let target = dir.to_str().unwrap();
+            let (code, out) = run(
+                tmp.path(),
+                &[
+                    "new",
+                    "orders-api",
+                    "--variant",
+                    variant,
+                    "--template-version",
+                    &older,
+                    "--yes",
+                    "-o",
+                    target,
+                ],
+            );
+            assert_eq!(code, 0, "{variant} {older}: {out}");
+            let pyproject = fs::read_to_string(dir.join("pyproject.toml")).unwrap();
+            assert!(
+                pyproject.contains(&format!("version = \"{older}\"")),
+                "{pyproject}"
+            );
+            git(&dir, &home, &["init", "-q"]);
+            git(&dir, &home, &["add", "-A"]);
+            git(&dir, &home, &["commit", "-q", "-m", "generated"]);
+            let (code, out) = run(&dir, &["check"]);
+            assert_eq!(code, 1, "{variant} {older} is behind: {out}");
+            let (code, out) = run(&dir, &["update", "--yes"]);
+            assert_eq!(code, 0, "{variant} {older} -> {live}: {out}");
+            assert!(!out.contains("conflict"), "{out}");
+            let pyproject = fs::read_to_string(dir.join("pyproject.toml")).unwrap();
+            assert!(
+                pyproject.contains(&format!("version = \"{live}\"")),
+                "{pyproject}"
+            );
+            // The update equals a fresh render of the current version.
+            let fresh = tmp.path().join(format!("{variant}-fresh"));
+            let (code, out) = run(
+                tmp.path(),
+                &[
+                    "new",
+                    "orders-api",
+                    "--variant",
+                    variant,
+                    "--yes",
+                    "-o",
+                    fresh.to_str().unwrap(),
+                ],
+            );
+            assert_eq!(code, 0, "{out}");
+            assert_eq!(
+                snapshot(&dir),
+                snapshot(&fresh),
+                "{variant}: update != fresh render"
+            );
+            let (code, out) = run(&dir, &["audit", "."]);
+            assert_eq!(code, 0, "{variant}: {out}");
+            let (code, out) = run(&dir, &["check"]);
+            assert_eq!(code, 0, "{variant}: {out}");
+        }
+    }
+}
+
+/// `svc check` on a current service: a template-owned file edited so that the audit finds
+/// something (the Dockerfile's USER line removed: the container runs as root) fails the
+/// check, and says which finding; an edit the audit has nothing against is listed only.
+#[test]
+fn check_fails_on_drift_that_produces_findings_in_an_embedded_service() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("orders-api");
+    let svc = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_svc"))
+            .env("NO_COLOR", "1")
+            .args(args)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, _) = svc(&["new", "orders-api", "--variant", "container", "--yes"]);
+    assert_eq!(code, 0);
+    let target = dir.to_str().unwrap();
+    let (code, out) = svc(&["check", target]);
+    assert_eq!(code, 0, "{out}");
+    let dockerfile = fs::read_to_string(dir.join("Dockerfile")).unwrap();
+    fs::write(
+        dir.join("Dockerfile"),
+        format!("{dockerfile}# a harmless note\n"),
+    )
+    .unwrap();
+    let (code, out) = svc(&["check", target]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("changed from the template: Dockerfile"),
+        "{out}"
+    );
+    let without: String = dockerfile
+        .split_inclusive('\n')
+        .filter(|line| !line.starts_with("USER "))
+        .collect();
+    assert_ne!(without, dockerfile, "the template has a USER line");
+    fs::write(dir.join("Dockerfile"), without).unwrap();
+    let (code, out) = svc(&["check", target]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("drift: Dockerfile:"), "{out}");
+    assert!(out.contains("FAIL"), "{out}");
+}
+
+/// SIGINT or SIGTERM while an update writes: the project ends as it was or wholly updated,
+/// never a mix, and no temporary file stays behind. Many files widen the window.
+#[test]
+fn an_interrupt_during_the_write_leaves_the_project_as_it_was_or_updated() {
+    use std::time::{Duration, Instant};
+    const FILES: usize = 600;
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    fs::create_dir_all(&home).unwrap();
+    let template = tmp.path().join("t");
+    let write_version = |version: &str| {
+        let mut files = vec![(
+            "template.toml".to_owned(),
+            format!("[template]\nname = \"bulk\"\nversion = \"{version}\"\n"),
+        )];
+        for i in 0..FILES {
+            files.push((
+                format!("d{}/f{i}.txt", i % 30),
+                format!("file {i} of version {version}\n"),
+            ));
+        }
+        for (path, text) in files {
+            let path = template.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+    };
+    fs::create_dir_all(&template).unwrap();
+    git(&template, &home, &["init", "-q"]);
+    write_version("1");
+    git(&template, &home, &["add", "-A"]);
+    git(&template, &home, &["commit", "-q", "-m", "v1"]);
+    let svc = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_svc"));
+        cmd.env("NO_COLOR", "1")
+            .env("GIT_CONFIG_GLOBAL", home.join("gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", &home)
+            .current_dir(tmp.path());
+        cmd
+    };
+    let project = tmp.path().join("p");
+    let status = svc()
+        .args(["new", "bulk-api", "--yes", "-o", "p", "--template"])
+        .arg(&template)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    write_version("2");
+    git(&template, &home, &["add", "-A"]);
+    git(&template, &home, &["commit", "-q", "-m", "v2"]);
+    let original = snapshot(&project);
+
+    let leftovers = |dir: &Path| {
+        snapshot(dir)
+            .into_iter()
+            .filter(|(p, _)| p.rsplit('/').next().unwrap().starts_with(".svc-update-"))
+            .count()
+    };
+    let mut outcomes = Vec::new();
+    for (signal, delay_ms) in [
+        ("INT", 0u64),
+        ("TERM", 2),
+        ("INT", 5),
+        ("INT", 20),
+        ("TERM", 60),
+    ] {
+        // Each round starts from the generated project.
+        for (path, _) in snapshot(&project) {
+            fs::remove_file(project.join(path)).unwrap();
+        }
+        for (path, contents) in &original {
+            fs::create_dir_all(project.join(path).parent().unwrap()).unwrap();
+            fs::write(project.join(path), contents).unwrap();
+        }
+        let mut child = svc()
+            .args(["update", "p", "--yes", "--allow-dirty", "--template"])
+            .arg(&template)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while leftovers(&project) == 0 && child.try_wait().unwrap().is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the update never started writing"
+            );
+            std::thread::sleep(Duration::from_micros(300));
+        }
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = Command::new("kill")
+            .args(["-s", signal, &child.id().to_string()])
+            .status();
+        let status = child.wait().unwrap();
+        let after = snapshot(&project);
+        assert_eq!(
+            leftovers(&project),
+            0,
+            "{signal} after {delay_ms} ms left temporary files"
+        );
+        let updated = after.iter().all(|(p, c)| {
+            p == "pyproject.toml" || String::from_utf8_lossy(c).ends_with("of version 2\n")
+        });
+        let untouched = after == original;
+        assert!(
+            updated || untouched,
+            "{signal} after {delay_ms} ms: a mix of versions ({status:?})"
+        );
+        outcomes.push((untouched, status.code()));
+    }
+    // At least one signal landed while the write was under way and was rolled back.
+    assert!(
+        outcomes
+            .iter()
+            .any(|(untouched, code)| *untouched && *code == Some(130)),
+        "{outcomes:?}"
+    );
+}
