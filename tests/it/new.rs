@@ -45,7 +45,10 @@ impl Sandbox {
         let mut cmd = Command::cargo_bin("svc").unwrap();
         cmd.current_dir(self.dir.path())
             .env("NO_COLOR", "1")
-            .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH);
+            .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+            // The test templates live in this repository: without a ceiling, svc would record
+            // its commit (as for any template directory in git), which changes every commit.
+            .env("GIT_CEILING_DIRECTORIES", env!("CARGO_MANIFEST_DIR"));
         cmd
     }
 
