@@ -136,7 +136,6 @@ def steps(report: Report, svc: str, python: pythons.Python, work: Path, env: dic
     update = run([svc, "update", str(service), "--yes"], env=env, timeout=120)
     report.record(update.returncode == 0, f"svc update {previous} -> {current} without conflicts",
                   tail(update.stderr + update.stdout))
-    print(tail(update.stderr, 60))
     recorded = tomllib.loads(pyproject.read_text())["tool"]["svc"]["template"]
     report.record(recorded["version"] == current, "the record names the new version", str(recorded))
     kept = [
