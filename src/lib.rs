@@ -10,4 +10,5 @@ pub mod init;
 pub mod new;
 pub mod plural;
 pub mod stdout;
+pub mod toml_check;
 pub mod update;

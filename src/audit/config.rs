@@ -25,7 +25,9 @@
 use std::path::{Path, PathBuf};
 
 use miette::{NamedSource, SourceSpan};
-use toml_edit::{Document, Item, Table, Value};
+use toml_edit::{Document, Item, Table};
+
+use crate::toml_check;
 
 use crate::audit::error::{AuditError, ConfigError};
 use crate::audit::model::Kind;
@@ -192,28 +194,22 @@ impl Ctx<'_> {
     }
 
     fn strings(&self, key: &str, item: &Item) -> Result<Vec<String>, AuditError> {
-        let bad = || {
+        toml_check::strings(item).map_err(|problem| {
+            let (label, help) = if item.is_array() {
+                ("not a string", None)
+            } else {
+                (
+                    "expected an array of strings",
+                    Some(format!("for example: {key} = [\"...\"]")),
+                )
+            };
             self.error(
-                item.span(),
-                format!("`{key}` must be an array of strings"),
-                "expected an array of strings",
-                Some(format!("for example: {key} = [\"...\"]")),
+                problem.span,
+                format!("`{key}`: {}", problem.reason),
+                label,
+                help,
             )
-        };
-        let array = item.as_array().ok_or_else(bad)?;
-        array
-            .iter()
-            .map(|v| {
-                v.as_str().map(str::to_string).ok_or_else(|| {
-                    self.error(
-                        v.span(),
-                        format!("`{key}` must contain only strings"),
-                        "not a string",
-                        None,
-                    )
-                })
-            })
-            .collect()
+        })
     }
 }
 
@@ -399,24 +395,18 @@ pub(crate) fn parse(
             }
             // Written by `svc new` for a later `svc update`; not audit settings.
             "template" => {}
-            other => {
-                let suggestion = KEYS
-                    .iter()
-                    .min_by_key(|k| edit_distance(k, other))
-                    .filter(|k| edit_distance(k, other) <= 3);
+            _ => {
+                let (other, problem) = toml_check::unknown_key(table, KEYS)
+                    .expect("a key matched by no arm is not among KEYS");
                 return Err(cx.error(
-                    key_span.or_else(|| item.span()),
+                    problem.span.or(key_span),
                     format!("unknown configuration key `{other}`"),
                     "unknown key",
-                    Some(match suggestion {
-                        Some(s) => format!("did you mean `{s}`? Known keys: {}", KEYS.join(", ")),
-                        None => format!("known keys: {}", KEYS.join(", ")),
-                    }),
+                    problem.help,
                 ));
             }
         }
     }
-    let _ = Value::from(0);
     Ok(Some(cfg))
 }
 
@@ -502,21 +492,6 @@ fn parse_size(s: &str) -> Option<u64> {
         _ => return None,
     };
     number.checked_mul(1 << shift)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -58,6 +58,7 @@ use thiserror::Error;
 use toml_edit::{Document, Item, Table};
 
 use super::constraint::{Constraint, Operand, Rule};
+use crate::toml_check;
 
 /// Variables every template gets without declaring them; a manifest cannot redefine them.
 pub const BUILTINS: &[&str] = &[
@@ -334,18 +335,17 @@ impl Parser<'_> {
         prefix: &str,
         known: &[&str],
     ) -> Result<(), ManifestError> {
-        for (key, _) in table.iter() {
-            if !known.contains(&key) {
-                let span = table.key(key).and_then(|k| k.span());
-                return Err(self.error_with_help(
-                    &join_key(prefix, key),
-                    span,
-                    "unknown key",
-                    format!("known keys here: {}", known.join(", ")),
-                ));
-            }
+        match toml_check::unknown_key(table, known) {
+            Some((key, problem)) => Err(self.problem(&join_key(prefix, &key), problem)),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    fn problem(&self, key: &str, problem: toml_check::Problem) -> ManifestError {
+        ManifestError {
+            help: problem.help.clone(),
+            ..self.error(key, problem.span, problem.reason)
+        }
     }
 
     fn manifest(&self, root: &Table) -> Result<Manifest, ManifestError> {
@@ -1093,17 +1093,11 @@ impl Parser<'_> {
         expected: &str,
         convert: impl Fn(&Item) -> Option<T>,
     ) -> Result<Option<T>, ManifestError> {
-        match table.get(field) {
-            None => Ok(None),
-            Some(item) => match convert(item) {
-                Some(v) => Ok(Some(v)),
-                None => Err(self.error(
-                    key,
-                    item.span(),
-                    format!("expected {expected}, found {}", item.type_name()),
-                )),
-            },
-        }
+        table
+            .get(field)
+            .map(|item| toml_check::typed(item, expected, &convert))
+            .transpose()
+            .map_err(|problem| self.problem(key, problem))
     }
 }
 
