@@ -111,6 +111,13 @@ pub struct Extractor<'src> {
     at_module_level: bool,
     /// Depth of `if TYPE_CHECKING:` bodies we are inside.
     type_checking: u32,
+    /// Depth of annotations we are inside: a string literal there is a forward reference
+    /// (`-> "pd.DataFrame"`) whose names use imports.
+    in_annotation: u32,
+    /// For each import, the earlier import binding the same name in the same scope
+    /// (`import pyarrow` then `import pyarrow.parquet`, or a `try`/`except ImportError`
+    /// fallback): a use of the name uses both.
+    import_shadowed: Vec<Option<usize>>,
 }
 
 impl<'src> Extractor<'src> {
@@ -150,6 +157,8 @@ impl<'src> Extractor<'src> {
             suffix: String::new(),
             at_module_level: true,
             type_checking: 0,
+            in_annotation: 0,
+            import_shadowed: Vec::new(),
         }
     }
 
@@ -222,16 +231,77 @@ impl<'src> Extractor<'src> {
             if scope.globals.contains(name) {
                 break;
             }
-            if let Some((_, idx)) = scope.imports.get(name) {
-                self.out.imports[*idx].used = true;
+            if let Some(&(_, idx)) = scope.imports.get(name) {
+                self.mark_used(idx);
                 return;
             }
             if scope.locals.contains(name) {
                 return;
             }
         }
-        if let Some((_, idx)) = self.module_imports.get(name) {
-            self.out.imports[*idx].used = true;
+        if let Some(&(_, idx)) = self.module_imports.get(name) {
+            self.mark_used(idx);
+        }
+    }
+
+    /// Mark import `idx` used, and the earlier imports of the same name it shadows.
+    fn mark_used(&mut self, idx: usize) {
+        let mut next = Some(idx);
+        while let Some(i) = next {
+            if self.out.imports[i].used {
+                // Marking always walks the whole chain: the rest is marked already.
+                break;
+            }
+            self.out.imports[i].used = true;
+            next = self.import_shadowed[i];
+        }
+    }
+
+    /// The names a string annotation (`"pd.DataFrame"`, `"Optional[np.ndarray]"`) refers
+    /// to: each identifier not preceded by a dot. Scanning is enough to mark imports used,
+    /// and cheaper than parsing the string.
+    fn mark_names_in_text(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_alphabetic() || b == b'_' {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                let after_dot = text[..start].trim_end().ends_with('.');
+                if !after_dot {
+                    self.mark_import_used(&text[start..i]);
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Visit an annotation: names in it use imports, forward references included.
+    fn visit_annotation_expr(&mut self, expr: &'src Expr) {
+        self.in_annotation += 1;
+        self.visit_expr(expr);
+        self.in_annotation -= 1;
+    }
+
+    /// `__all__ = ["name", ...]` (or `+=`) at module level: the names listed are exported,
+    /// so their imports are used.
+    fn mark_exported(&mut self, target: &Expr, value: &Expr) {
+        if !self.at_module_level || !matches!(target, Expr::Name(n) if n.id.as_str() == "__all__") {
+            return;
+        }
+        let items = match value {
+            Expr::List(l) => &l.elts,
+            Expr::Tuple(t) => &t.elts,
+            _ => return,
+        };
+        for item in items {
+            if let Expr::StringLiteral(s) = item {
+                self.mark_import_used(s.value.to_str());
+            }
         }
     }
 
@@ -242,9 +312,10 @@ impl<'src> Extractor<'src> {
                 break;
             }
             if let Some((target, idx)) = scope.imports.get(name) {
-                self.out.imports[*idx].used = true;
+                let (target, idx) = (target.clone(), *idx);
+                self.mark_used(idx);
                 return Ref {
-                    path: target.clone(),
+                    path: target,
                     origin: RefOrigin::Import,
                     instance: None,
                 };
@@ -275,9 +346,10 @@ impl<'src> Extractor<'src> {
             }
         }
         if let Some((target, idx)) = self.module_imports.get(name) {
-            self.out.imports[*idx].used = true;
+            let (target, idx) = (target.clone(), *idx);
+            self.mark_used(idx);
             return Ref {
-                path: target.clone(),
+                path: target,
                 origin: RefOrigin::Import,
                 instance: None,
             };
@@ -685,14 +757,11 @@ impl<'src> Extractor<'src> {
             used: false,
             type_checking: self.type_checking > 0,
         });
-        match self.fns.last_mut() {
-            Some(scope) => {
-                scope.imports.insert(local, (target, idx));
-            }
-            None => {
-                self.module_imports.insert(local, (target, idx));
-            }
-        }
+        let shadowed = match self.fns.last_mut() {
+            Some(scope) => scope.imports.insert(local, (target, idx)),
+            None => self.module_imports.insert(local, (target, idx)),
+        };
+        self.import_shadowed.push(shadowed.map(|(_, i)| i));
     }
 
     fn enter_function(&mut self, f: &'src ast::StmtFunctionDef) {
@@ -773,8 +842,11 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                         self.visit_expr(d);
                     }
                     if let Some(a) = p.annotation() {
-                        self.visit_expr(a);
+                        self.visit_annotation_expr(a);
                     }
+                }
+                if let Some(r) = &f.returns {
+                    self.visit_annotation_expr(r);
                 }
                 let was_module = self.at_module_level;
                 self.at_module_level = false;
@@ -856,11 +928,16 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                         Name::concat(&[&module, ".", name])
                     };
                     self.record_import(local, target.clone(), target, alias.range());
+                    // `from x import y as y` is the explicit re-export idiom (PEP 484).
+                    if alias.asname.as_ref().is_some_and(|a| a.id.as_str() == name) {
+                        self.mark_used(self.out.imports.len() - 1);
+                    }
                 }
             }
             Stmt::Assign(a) => {
                 self.visit_expr(&a.value);
                 for t in &a.targets {
+                    self.mark_exported(t, &a.value);
                     self.record_assign(t, &a.value, None, a.range());
                     self.record_store(t, MutationKind::ItemStore, a.range());
                     if !matches!(t, Expr::Name(_)) {
@@ -869,7 +946,7 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 }
             }
             Stmt::AnnAssign(a) => {
-                self.visit_expr(&a.annotation);
+                self.visit_annotation_expr(&a.annotation);
                 if let Some(v) = &a.value {
                     self.visit_expr(v);
                     self.record_assign(&a.target, v, Some(&a.annotation), a.range());
@@ -880,6 +957,7 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 }
             }
             Stmt::AugAssign(a) => {
+                self.mark_exported(&a.target, &a.value);
                 self.visit_expr(&a.value);
                 self.record_store(&a.target, MutationKind::ItemStore, a.range());
                 self.visit_expr(&a.target);
@@ -936,7 +1014,11 @@ impl<'src> Visitor<'src> for Extractor<'src> {
         match expr {
             Expr::Call(c) => {
                 self.record_call(c);
+                // A call in an annotation (`Annotated[str, Header("X-Token")]`) takes values,
+                // not forward references.
+                let annotation = std::mem::take(&mut self.in_annotation);
                 visitor::walk_expr(self, expr);
+                self.in_annotation = annotation;
             }
             Expr::Await(a) => {
                 if let Expr::Call(c) = &*a.value {
@@ -960,7 +1042,12 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                     f.deferred -= 1;
                 }
             }
-            Expr::StringLiteral(s) => self.record_header_name(s.value.to_str(), s.range()),
+            Expr::StringLiteral(s) => {
+                if self.in_annotation > 0 {
+                    self.mark_names_in_text(s.value.to_str());
+                }
+                self.record_header_name(s.value.to_str(), s.range());
+            }
             Expr::BytesLiteral(b) => {
                 let bytes: Vec<u8> = b
                     .value
