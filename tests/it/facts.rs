@@ -294,6 +294,33 @@ def token(x: Annotated[str, Header("torch")]) -> str:
         .bind(|| insta::assert_snapshot!("import_use_in_annotations_exports_and_rebinding", out));
 }
 
+/// `self.m()` resolves to the class's method and `self.client.get()` through the client a
+/// method above assigned; not in a static method, nor an attribute nobody assigned.
+#[test]
+fn calls_through_self() {
+    let out = facts(
+        r#"import boto3
+
+
+class Store:
+    def __init__(self):
+        self.client = boto3.client("s3")
+
+    def _put(self, key):
+        self.client.put_object(Key=key)
+
+    async def save(self, key):
+        self._put(key)
+        self.other.get(key)
+
+    @staticmethod
+    def helper(self):
+        self._put(1)
+"#,
+    );
+    settings().bind(|| insta::assert_snapshot!("calls_through_self", out));
+}
+
 /// One input that exercises every kind of fact: each list must come back non-empty, so a
 /// fact the front end stops filling (or never fills) fails here rather than silently.
 #[test]

@@ -82,6 +82,19 @@ struct FnScope<'src> {
     imports: HashMap<&'src str, (Name, usize)>,
     /// Depth of lambdas/comprehensions we are inside, within this function.
     deferred: u32,
+    /// For a method: its first parameter (`self`, `cls`) and the index of its class in
+    /// [`Extractor::class_frames`].
+    receiver: Option<(&'src str, usize)>,
+}
+
+/// What a class body tells about `self.<name>` inside its methods.
+struct ClassFrame<'src> {
+    qual: Name,
+    /// Methods defined in the class body: `self.m()` calls them.
+    methods: HashSet<&'src str>,
+    /// Attributes a method above assigned a resolved call to (`self.client =
+    /// boto3.client("s3")` in `__init__`): attribute -> constructor path.
+    instances: HashMap<&'src str, Name>,
 }
 
 pub struct Extractor<'src> {
@@ -97,6 +110,7 @@ pub struct Extractor<'src> {
     module_instances: HashMap<&'src str, Name>,
     fns: Vec<FnScope<'src>>,
     classes: Vec<&'src str>,
+    class_frames: Vec<ClassFrame<'src>>,
     /// Names of classes and functions enclosing the current point, for qualified names.
     qual_stack: Vec<&'src str>,
     /// Callees already resolved (None: not a name), by the range of the callee expression: a
@@ -150,6 +164,7 @@ impl<'src> Extractor<'src> {
             module_instances: HashMap::default(),
             fns: Vec::new(),
             classes: Vec::new(),
+            class_frames: Vec::new(),
             qual_stack: Vec::new(),
             with_call_starts: HashSet::default(),
             awaited_starts: HashSet::default(),
@@ -380,6 +395,9 @@ impl<'src> Extractor<'src> {
         match expr {
             Expr::Name(n) => Some(self.resolve_name(n.id.as_str())),
             Expr::Attribute(_) => {
+                if let Some(found) = self.resolve_through_receiver(expr) {
+                    return Some(found);
+                }
                 // `a.b.c`: resolve the base, then spell the whole path at once (naming every
                 // prefix on the way would intern names nobody asked for).
                 let mut suffix = std::mem::take(&mut self.suffix);
@@ -417,6 +435,45 @@ impl<'src> Extractor<'src> {
             }
             _ => None,
         }
+    }
+
+    /// `self.m` for a method `m` of the enclosing class (`module.Class.m`), and
+    /// `self.x.rest` for an attribute a method above bound to a resolved call (the text, with
+    /// the instance form `Ctor().rest`). None for anything else.
+    fn resolve_through_receiver(&self, expr: &Expr) -> Option<Ref> {
+        let (receiver, frame) = self.fns.last()?.receiver?;
+        let frame = self.class_frames.get(frame)?;
+        let mut attrs = Vec::new();
+        let mut base = expr;
+        while let Expr::Attribute(a) = base {
+            attrs.push(a.attr.id.as_str());
+            base = &a.value;
+        }
+        let Expr::Name(n) = base else { return None };
+        if n.id.as_str() != receiver {
+            return None;
+        }
+        attrs.reverse();
+        let first = *attrs.first()?;
+        if attrs.len() == 1 && frame.methods.contains(first) {
+            return Some(Ref {
+                path: Name::concat(&[&frame.qual, ".", first]),
+                origin: RefOrigin::Module,
+                instance: None,
+            });
+        }
+        let ctor = frame.instances.get(first)?;
+        let mut instance = format!("{ctor}()");
+        for a in &attrs[1..] {
+            instance.push('.');
+            instance.push_str(a);
+        }
+        let text = &self.source[expr.range()];
+        (instance.len() <= MAX_NAME_LEN && text.len() <= MAX_NAME_LEN).then(|| Ref {
+            path: Name::new(text),
+            origin: RefOrigin::Unknown,
+            instance: Some(Name::new(&instance)),
+        })
     }
 
     /// `resolve(&c.func)`, once per call expression. A chain `f()()...` or `a.b().b()...`
@@ -709,7 +766,16 @@ impl<'src> Extractor<'src> {
                     class,
                 });
             }
-            Expr::Attribute(_) => {
+            Expr::Attribute(a) => {
+                if let Expr::Call(c) = value
+                    && let Expr::Name(base) = &*a.value
+                    && let Some((receiver, frame)) = self.fns.last().and_then(|f| f.receiver)
+                    && base.id.as_str() == receiver
+                    && let Some(ctor) = self.constructor(c)
+                    && let Some(frame) = self.class_frames.get_mut(frame)
+                {
+                    frame.instances.insert(a.attr.id.as_str(), ctor);
+                }
                 let target_ref = self.resolve_or_text(target);
                 let v = self.value(value, 1);
                 self.out.attr_assigns.push(AttrAssign {
@@ -811,6 +877,25 @@ impl<'src> Extractor<'src> {
             globals: globals.iter().map(|g| (*g).into()).collect(),
             is_generator: has_yield,
         });
+        let is_static = f
+            .decorator_list
+            .iter()
+            .any(|d| matches!(&d.expression, Expr::Name(n) if n.id.as_str() == "staticmethod"));
+        let receiver = if self.at_class_body() && !is_static {
+            f.parameters
+                .posonlyargs
+                .iter()
+                .chain(&f.parameters.args)
+                .next()
+                .map(|p| {
+                    (
+                        p.parameter.name.id.as_str(),
+                        self.class_frames.len().wrapping_sub(1),
+                    )
+                })
+        } else {
+            None
+        };
         self.fns.push(FnScope {
             id,
             locals,
@@ -818,6 +903,7 @@ impl<'src> Extractor<'src> {
             instances: HashMap::default(),
             imports: HashMap::default(),
             deferred: 0,
+            receiver,
         });
         self.qual_stack.push(f.name.id.as_str());
     }
@@ -878,11 +964,25 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 });
                 let was_module = self.at_module_level;
                 self.at_module_level = false;
+                let methods = c
+                    .body
+                    .iter()
+                    .filter_map(|s| match s {
+                        Stmt::FunctionDef(f) => Some(f.name.id.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                self.class_frames.push(ClassFrame {
+                    qual: self.qual(c.name.id.as_str()).into(),
+                    methods,
+                    instances: HashMap::default(),
+                });
                 self.classes.push(c.name.id.as_str());
                 self.qual_stack.push(c.name.id.as_str());
                 self.visit_body(&c.body);
                 self.qual_stack.pop();
                 self.classes.pop();
+                self.class_frames.pop();
                 self.at_module_level = was_module;
             }
             Stmt::Import(i) => {
