@@ -37,7 +37,8 @@ and `self.client.get_item()` is a boto3 call when a method above assigned
 
 Calls in a nested `def`, a lambda or a generator expression, awaited calls, and functions
 passed to `asyncio.to_thread`, `run_in_threadpool`, `loop.run_in_executor` or
-`anyio.to_thread.run_sync` are not reported. Tests and scripts are skipped.
+`anyio.to_thread.run_sync` are not reported, nor `async def` CLI commands (click, typer:
+their event loop serves only the command). Tests and scripts are skipped.
 
 ## Why is this bad?
 An event loop runs every request of the process on one thread. A blocking call inside a
@@ -375,6 +376,24 @@ fn is_task_publish(cx: &Context, call: &Call) -> bool {
         .is_some_and(|f| service.tasks.iter().any(|t| t.func == f))
 }
 
+/// CLI frameworks: an `async def` command runs on an event loop of its own that serves no
+/// one else, so blocking it stalls nothing but the command.
+const CLI_MODULES: &[&str] = &["click", "asyncclick", "typer", "cyclopts"];
+
+/// An `async def` made a command by its decorators: `@click.argument(...)`,
+/// `@cli.command("build")`, `@app.command()` on a Typer app.
+fn is_cli_command(func: &Function) -> bool {
+    func.decorators.iter().any(|d| {
+        let callee = match &d.value {
+            Value::Call(c) => &c.callee,
+            Value::Ref(r) => r,
+            _ => return false,
+        };
+        CLI_MODULES.iter().any(|m| callee.in_module(m))
+            || (callee.origin != RefOrigin::Unknown && matches!(callee.last(), "command" | "group"))
+    })
+}
+
 /// True when the call itself blocks (not through a helper).
 fn blocks(cx: &Context, func: &Function, call: &Call) -> bool {
     is_blocking(&call.callee)
@@ -478,7 +497,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         for call in &code.calls {
             let Some(fid) = call.func else { continue };
             let func = code.function(fid);
-            if !func.is_async || call.deferred || call.awaited {
+            if !func.is_async || call.deferred || call.awaited || is_cli_command(func) {
                 continue;
             }
             let at = Loc {
