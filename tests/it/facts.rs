@@ -246,6 +246,81 @@ if __name__ == "__main__":
     settings().bind(|| insta::assert_snapshot!("clients_state_settings_and_suppressions", out));
 }
 
+/// Which imports count as used: annotations (return types and forward references in strings
+/// included), `__all__`, the explicit `as` re-export, and every import binding a name that
+/// is used (`import pyarrow` then `import pyarrow.parquet`). Not: a call's string argument
+/// inside an annotation, nor prose.
+#[test]
+fn import_use_in_annotations_exports_and_rebinding() {
+    let out = facts(
+        r#"from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import numpy as np
+import pandas as pd
+import pyarrow
+import pyarrow.parquet
+import scipy
+import torch
+from fastapi import Header
+from sklearn.base import BaseEstimator
+from matplotlib import pyplot as pyplot
+
+__all__ = ["scipy"]
+
+
+def frame(rows: list) -> pd.DataFrame:
+    return rows
+
+
+def dtypes() -> "Optional[np.dtype]":
+    """torch is not used here."""
+
+
+def write(table: pyarrow.Table) -> None:
+    pyarrow.parquet.write_table(table, "x")
+
+
+class Model:
+    estimator: "BaseEstimator | None" = None
+
+
+def token(x: Annotated[str, Header("torch")]) -> str:
+    return x
+"#,
+    );
+    settings()
+        .bind(|| insta::assert_snapshot!("import_use_in_annotations_exports_and_rebinding", out));
+}
+
+/// `self.m()` resolves to the class's method and `self.client.get()` through the client a
+/// method above assigned; not in a static method, nor an attribute nobody assigned.
+#[test]
+fn calls_through_self() {
+    let out = facts(
+        r#"import boto3
+
+
+class Store:
+    def __init__(self):
+        self.client = boto3.client("s3")
+
+    def _put(self, key):
+        self.client.put_object(Key=key)
+
+    async def save(self, key):
+        self._put(key)
+        self.other.get(key)
+
+    @staticmethod
+    def helper(self):
+        self._put(1)
+"#,
+    );
+    settings().bind(|| insta::assert_snapshot!("calls_through_self", out));
+}
+
 /// One input that exercises every kind of fact: each list must come back non-empty, so a
 /// fact the front end stops filling (or never fills) fails here rather than silently.
 #[test]

@@ -82,6 +82,19 @@ struct FnScope<'src> {
     imports: HashMap<&'src str, (Name, usize)>,
     /// Depth of lambdas/comprehensions we are inside, within this function.
     deferred: u32,
+    /// For a method: its first parameter (`self`, `cls`) and the index of its class in
+    /// [`Extractor::class_frames`].
+    receiver: Option<(&'src str, usize)>,
+}
+
+/// What a class body tells about `self.<name>` inside its methods.
+struct ClassFrame<'src> {
+    qual: Name,
+    /// Methods defined in the class body: `self.m()` calls them.
+    methods: HashSet<&'src str>,
+    /// Attributes a method above assigned a resolved call to (`self.client =
+    /// boto3.client("s3")` in `__init__`): attribute -> constructor path.
+    instances: HashMap<&'src str, Name>,
 }
 
 pub struct Extractor<'src> {
@@ -97,6 +110,7 @@ pub struct Extractor<'src> {
     module_instances: HashMap<&'src str, Name>,
     fns: Vec<FnScope<'src>>,
     classes: Vec<&'src str>,
+    class_frames: Vec<ClassFrame<'src>>,
     /// Names of classes and functions enclosing the current point, for qualified names.
     qual_stack: Vec<&'src str>,
     /// Callees already resolved (None: not a name), by the range of the callee expression: a
@@ -111,6 +125,13 @@ pub struct Extractor<'src> {
     at_module_level: bool,
     /// Depth of `if TYPE_CHECKING:` bodies we are inside.
     type_checking: u32,
+    /// Depth of annotations we are inside: a string literal there is a forward reference
+    /// (`-> "pd.DataFrame"`) whose names use imports.
+    in_annotation: u32,
+    /// For each import, the earlier import binding the same name in the same scope
+    /// (`import pyarrow` then `import pyarrow.parquet`, or a `try`/`except ImportError`
+    /// fallback): a use of the name uses both.
+    import_shadowed: Vec<Option<usize>>,
 }
 
 impl<'src> Extractor<'src> {
@@ -143,6 +164,7 @@ impl<'src> Extractor<'src> {
             module_instances: HashMap::default(),
             fns: Vec::new(),
             classes: Vec::new(),
+            class_frames: Vec::new(),
             qual_stack: Vec::new(),
             with_call_starts: HashSet::default(),
             awaited_starts: HashSet::default(),
@@ -150,6 +172,8 @@ impl<'src> Extractor<'src> {
             suffix: String::new(),
             at_module_level: true,
             type_checking: 0,
+            in_annotation: 0,
+            import_shadowed: Vec::new(),
         }
     }
 
@@ -222,16 +246,77 @@ impl<'src> Extractor<'src> {
             if scope.globals.contains(name) {
                 break;
             }
-            if let Some((_, idx)) = scope.imports.get(name) {
-                self.out.imports[*idx].used = true;
+            if let Some(&(_, idx)) = scope.imports.get(name) {
+                self.mark_used(idx);
                 return;
             }
             if scope.locals.contains(name) {
                 return;
             }
         }
-        if let Some((_, idx)) = self.module_imports.get(name) {
-            self.out.imports[*idx].used = true;
+        if let Some(&(_, idx)) = self.module_imports.get(name) {
+            self.mark_used(idx);
+        }
+    }
+
+    /// Mark import `idx` used, and the earlier imports of the same name it shadows.
+    fn mark_used(&mut self, idx: usize) {
+        let mut next = Some(idx);
+        while let Some(i) = next {
+            if self.out.imports[i].used {
+                // Marking always walks the whole chain: the rest is marked already.
+                break;
+            }
+            self.out.imports[i].used = true;
+            next = self.import_shadowed[i];
+        }
+    }
+
+    /// The names a string annotation (`"pd.DataFrame"`, `"Optional[np.ndarray]"`) refers
+    /// to: each identifier not preceded by a dot. Scanning is enough to mark imports used,
+    /// and cheaper than parsing the string.
+    fn mark_names_in_text(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_alphabetic() || b == b'_' {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                let after_dot = text[..start].trim_end().ends_with('.');
+                if !after_dot {
+                    self.mark_import_used(&text[start..i]);
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Visit an annotation: names in it use imports, forward references included.
+    fn visit_annotation_expr(&mut self, expr: &'src Expr) {
+        self.in_annotation += 1;
+        self.visit_expr(expr);
+        self.in_annotation -= 1;
+    }
+
+    /// `__all__ = ["name", ...]` (or `+=`) at module level: the names listed are exported,
+    /// so their imports are used.
+    fn mark_exported(&mut self, target: &Expr, value: &Expr) {
+        if !self.at_module_level || !matches!(target, Expr::Name(n) if n.id.as_str() == "__all__") {
+            return;
+        }
+        let items = match value {
+            Expr::List(l) => &l.elts,
+            Expr::Tuple(t) => &t.elts,
+            _ => return,
+        };
+        for item in items {
+            if let Expr::StringLiteral(s) = item {
+                self.mark_import_used(s.value.to_str());
+            }
         }
     }
 
@@ -242,9 +327,10 @@ impl<'src> Extractor<'src> {
                 break;
             }
             if let Some((target, idx)) = scope.imports.get(name) {
-                self.out.imports[*idx].used = true;
+                let (target, idx) = (target.clone(), *idx);
+                self.mark_used(idx);
                 return Ref {
-                    path: target.clone(),
+                    path: target,
                     origin: RefOrigin::Import,
                     instance: None,
                 };
@@ -275,9 +361,10 @@ impl<'src> Extractor<'src> {
             }
         }
         if let Some((target, idx)) = self.module_imports.get(name) {
-            self.out.imports[*idx].used = true;
+            let (target, idx) = (target.clone(), *idx);
+            self.mark_used(idx);
             return Ref {
-                path: target.clone(),
+                path: target,
                 origin: RefOrigin::Import,
                 instance: None,
             };
@@ -308,6 +395,9 @@ impl<'src> Extractor<'src> {
         match expr {
             Expr::Name(n) => Some(self.resolve_name(n.id.as_str())),
             Expr::Attribute(_) => {
+                if let Some(found) = self.resolve_through_receiver(expr) {
+                    return Some(found);
+                }
                 // `a.b.c`: resolve the base, then spell the whole path at once (naming every
                 // prefix on the way would intern names nobody asked for).
                 let mut suffix = std::mem::take(&mut self.suffix);
@@ -345,6 +435,45 @@ impl<'src> Extractor<'src> {
             }
             _ => None,
         }
+    }
+
+    /// `self.m` for a method `m` of the enclosing class (`module.Class.m`), and
+    /// `self.x.rest` for an attribute a method above bound to a resolved call (the text, with
+    /// the instance form `Ctor().rest`). None for anything else.
+    fn resolve_through_receiver(&self, expr: &Expr) -> Option<Ref> {
+        let (receiver, frame) = self.fns.last()?.receiver?;
+        let frame = self.class_frames.get(frame)?;
+        let mut attrs = Vec::new();
+        let mut base = expr;
+        while let Expr::Attribute(a) = base {
+            attrs.push(a.attr.id.as_str());
+            base = &a.value;
+        }
+        let Expr::Name(n) = base else { return None };
+        if n.id.as_str() != receiver {
+            return None;
+        }
+        attrs.reverse();
+        let first = *attrs.first()?;
+        if attrs.len() == 1 && frame.methods.contains(first) {
+            return Some(Ref {
+                path: Name::concat(&[&frame.qual, ".", first]),
+                origin: RefOrigin::Module,
+                instance: None,
+            });
+        }
+        let ctor = frame.instances.get(first)?;
+        let mut instance = format!("{ctor}()");
+        for a in &attrs[1..] {
+            instance.push('.');
+            instance.push_str(a);
+        }
+        let text = &self.source[expr.range()];
+        (instance.len() <= MAX_NAME_LEN && text.len() <= MAX_NAME_LEN).then(|| Ref {
+            path: Name::new(text),
+            origin: RefOrigin::Unknown,
+            instance: Some(Name::new(&instance)),
+        })
     }
 
     /// `resolve(&c.func)`, once per call expression. A chain `f()()...` or `a.b().b()...`
@@ -637,7 +766,16 @@ impl<'src> Extractor<'src> {
                     class,
                 });
             }
-            Expr::Attribute(_) => {
+            Expr::Attribute(a) => {
+                if let Expr::Call(c) = value
+                    && let Expr::Name(base) = &*a.value
+                    && let Some((receiver, frame)) = self.fns.last().and_then(|f| f.receiver)
+                    && base.id.as_str() == receiver
+                    && let Some(ctor) = self.constructor(c)
+                    && let Some(frame) = self.class_frames.get_mut(frame)
+                {
+                    frame.instances.insert(a.attr.id.as_str(), ctor);
+                }
                 let target_ref = self.resolve_or_text(target);
                 let v = self.value(value, 1);
                 self.out.attr_assigns.push(AttrAssign {
@@ -685,14 +823,11 @@ impl<'src> Extractor<'src> {
             used: false,
             type_checking: self.type_checking > 0,
         });
-        match self.fns.last_mut() {
-            Some(scope) => {
-                scope.imports.insert(local, (target, idx));
-            }
-            None => {
-                self.module_imports.insert(local, (target, idx));
-            }
-        }
+        let shadowed = match self.fns.last_mut() {
+            Some(scope) => scope.imports.insert(local, (target, idx)),
+            None => self.module_imports.insert(local, (target, idx)),
+        };
+        self.import_shadowed.push(shadowed.map(|(_, i)| i));
     }
 
     fn enter_function(&mut self, f: &'src ast::StmtFunctionDef) {
@@ -742,6 +877,25 @@ impl<'src> Extractor<'src> {
             globals: globals.iter().map(|g| (*g).into()).collect(),
             is_generator: has_yield,
         });
+        let is_static = f
+            .decorator_list
+            .iter()
+            .any(|d| matches!(&d.expression, Expr::Name(n) if n.id.as_str() == "staticmethod"));
+        let receiver = if self.at_class_body() && !is_static {
+            f.parameters
+                .posonlyargs
+                .iter()
+                .chain(&f.parameters.args)
+                .next()
+                .map(|p| {
+                    (
+                        p.parameter.name.id.as_str(),
+                        self.class_frames.len().wrapping_sub(1),
+                    )
+                })
+        } else {
+            None
+        };
         self.fns.push(FnScope {
             id,
             locals,
@@ -749,6 +903,7 @@ impl<'src> Extractor<'src> {
             instances: HashMap::default(),
             imports: HashMap::default(),
             deferred: 0,
+            receiver,
         });
         self.qual_stack.push(f.name.id.as_str());
     }
@@ -773,8 +928,11 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                         self.visit_expr(d);
                     }
                     if let Some(a) = p.annotation() {
-                        self.visit_expr(a);
+                        self.visit_annotation_expr(a);
                     }
+                }
+                if let Some(r) = &f.returns {
+                    self.visit_annotation_expr(r);
                 }
                 let was_module = self.at_module_level;
                 self.at_module_level = false;
@@ -806,11 +964,25 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 });
                 let was_module = self.at_module_level;
                 self.at_module_level = false;
+                let methods = c
+                    .body
+                    .iter()
+                    .filter_map(|s| match s {
+                        Stmt::FunctionDef(f) => Some(f.name.id.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                self.class_frames.push(ClassFrame {
+                    qual: self.qual(c.name.id.as_str()).into(),
+                    methods,
+                    instances: HashMap::default(),
+                });
                 self.classes.push(c.name.id.as_str());
                 self.qual_stack.push(c.name.id.as_str());
                 self.visit_body(&c.body);
                 self.qual_stack.pop();
                 self.classes.pop();
+                self.class_frames.pop();
                 self.at_module_level = was_module;
             }
             Stmt::Import(i) => {
@@ -856,11 +1028,16 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                         Name::concat(&[&module, ".", name])
                     };
                     self.record_import(local, target.clone(), target, alias.range());
+                    // `from x import y as y` is the explicit re-export idiom (PEP 484).
+                    if alias.asname.as_ref().is_some_and(|a| a.id.as_str() == name) {
+                        self.mark_used(self.out.imports.len() - 1);
+                    }
                 }
             }
             Stmt::Assign(a) => {
                 self.visit_expr(&a.value);
                 for t in &a.targets {
+                    self.mark_exported(t, &a.value);
                     self.record_assign(t, &a.value, None, a.range());
                     self.record_store(t, MutationKind::ItemStore, a.range());
                     if !matches!(t, Expr::Name(_)) {
@@ -869,7 +1046,7 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 }
             }
             Stmt::AnnAssign(a) => {
-                self.visit_expr(&a.annotation);
+                self.visit_annotation_expr(&a.annotation);
                 if let Some(v) = &a.value {
                     self.visit_expr(v);
                     self.record_assign(&a.target, v, Some(&a.annotation), a.range());
@@ -880,6 +1057,7 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 }
             }
             Stmt::AugAssign(a) => {
+                self.mark_exported(&a.target, &a.value);
                 self.visit_expr(&a.value);
                 self.record_store(&a.target, MutationKind::ItemStore, a.range());
                 self.visit_expr(&a.target);
@@ -936,7 +1114,11 @@ impl<'src> Visitor<'src> for Extractor<'src> {
         match expr {
             Expr::Call(c) => {
                 self.record_call(c);
+                // A call in an annotation (`Annotated[str, Header("X-Token")]`) takes values,
+                // not forward references.
+                let annotation = std::mem::take(&mut self.in_annotation);
                 visitor::walk_expr(self, expr);
+                self.in_annotation = annotation;
             }
             Expr::Await(a) => {
                 if let Expr::Call(c) = &*a.value {
@@ -960,7 +1142,12 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                     f.deferred -= 1;
                 }
             }
-            Expr::StringLiteral(s) => self.record_header_name(s.value.to_str(), s.range()),
+            Expr::StringLiteral(s) => {
+                if self.in_annotation > 0 {
+                    self.mark_names_in_text(s.value.to_str());
+                }
+                self.record_header_name(s.value.to_str(), s.range());
+            }
             Expr::BytesLiteral(b) => {
                 let bytes: Vec<u8> = b
                     .value

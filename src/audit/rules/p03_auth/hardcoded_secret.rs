@@ -22,7 +22,11 @@ Reports a non-empty string literal used as a secret in code that is not a test:
   `SecretStr("...")`) or function parameter;
 - passed as such a keyword argument (`redis.Redis(password="hunter2")`);
 - the fallback of a secret environment variable: `os.getenv("JWT_SECRET", "dev-secret")`,
-  `os.environ.get("API_KEY", "k-123")`, `os.environ.get("API_KEY") or "k-123"`.
+  `os.environ.get("API_KEY", "k-123")`, `os.environ.get("API_KEY") or "k-123"`, and the
+  same through a settings helper whose getter names the variable (`confi.str("WS_TOKEN",
+  "DEV_SECRET")`, environs' `env.str("SECRET_KEY", default="...")`, decouple's or
+  Starlette's `config("SECRET_KEY", default="...")`). A fallback is a value, so one spelled
+  like a variable name (`"THIS_IS_A_DEV_SECRET"`) is reported too.
 
 Names that only mention a secret (`token_url`, `password_field`, `secret_name`,
 `api_key_header`) do not match, and neither do values that are clearly not secrets: an
@@ -30,7 +34,9 @@ environment variable name (`"SECRET_KEY"`), a path or URL, `"bearer"`, text with
 value equal to the secret word itself (`GRANT_TYPE_PASSWORD = "password"`), a key name
 (`TOKEN_KEY = "access_token"`), a header name (`API_KEY = "X-API-Key"`), a placeholder that
 cannot work as a value (`"<your-api-key>"`, `"${API_KEY}"`, `"xxxx"`), or a member of an
-`Enum` (`username_and_password = "username-password"` names a sign-in method). Values such as
+`Enum` (`username_and_password = "username-password"` names a sign-in method), or a value
+that spells its own name or its end (`_USER_API_KEY = "UserApiKey"`, a GraphQL type;
+`REASON_MISSING_SECRET = "missing_secret"`, a reason code). Values such as
 `"changeme"` are reported: a default that works is a secret that ships.
 
 ## Why is this bad?
@@ -175,7 +181,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
         for call in &code.calls {
             if let Some((word, env, value, range)) = environment_default(call)
-                && is_secret_value(value, env, word)
+                && is_secret_fallback(value, env, word)
             {
                 sink.report(
                     Loc { file, range },
@@ -209,10 +215,18 @@ fn check(cx: &Context, sink: &mut Sink) {
 /// `os.getenv("JWT_SECRET", "dev")` / `os.environ.get("JWT_SECRET", "dev")`: the secret word,
 /// the variable's name, the fallback and the fallback's range.
 fn environment_default(call: &Call) -> Option<(&'static str, &str, &str, TextRange)> {
-    if !call.callee.is_any(ENV_GETTERS) {
+    // Settings helpers (`confi.str("WS_TOKEN", "dev")`, environs' `env.str(...)`,
+    // decouple's and Starlette's `config("SECRET_KEY", default=...)`) read the environment
+    // the way `os.getenv` does; without knowing each library, the call is one when its
+    // name is a getter's and it names an environment variable.
+    let settings_helper = !call.callee.is_any(ENV_GETTERS);
+    if settings_helper && !SETTINGS_GETTERS.contains(&call.callee.last()) {
         return None;
     }
     let env = call.args.first()?.value.as_str()?;
+    if settings_helper && !is_env_name(env) {
+        return None;
+    }
     let word = secret_word(env)?;
     let (value, range) = match call.args.get(1) {
         Some(a) => (a.value.as_str()?, a.range),
@@ -236,11 +250,22 @@ fn environment_or_literal(options: &[Value]) -> Option<(&str, &str)> {
     })?;
     let fallback = options
         .iter()
-        .find_map(|v| v.as_str().filter(|s| is_secret_value(s, env.0, env.1)))?;
+        .find_map(|v| v.as_str().filter(|s| is_secret_fallback(s, env.0, env.1)))?;
     Some((env.0, fallback))
 }
 
 const ENV_GETTERS: &[&str] = &["os.getenv", "os.environ.get", "os.environ.setdefault"];
+
+/// Names of settings helpers' getters: `confi.str`, `env.str`, `config(...)`, `env(...)`.
+const SETTINGS_GETTERS: &[&str] = &["str", "get", "getenv", "config", "env", "secret"];
+
+/// `JWT_SECRET`, `OPAL_WS_TOKEN`: how environment variables are named.
+fn is_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.as_bytes()[0].is_ascii_uppercase()
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
 
 /// A class of this file whose bases make it an enumeration.
 fn is_enum_class(code: &CodeFile, name: &str) -> bool {
@@ -302,6 +327,32 @@ fn snake_case(name: &str) -> String {
 
 /// False for values that are clearly not a secret.
 pub(crate) fn is_secret_value(value: &str, name: &str, word: &str) -> bool {
+    secret_value(value, name, word, true)
+}
+
+/// A secret variable's fallback value: the value itself, so one that reads like an
+/// environment variable name (`"THIS_IS_A_DEV_SECRET"`) is a secret too.
+fn is_secret_fallback(value: &str, name: &str, word: &str) -> bool {
+    secret_value(value, name, word, false)
+}
+
+/// A value that spells its own name, or the end of it, is a label: a GraphQL type name
+/// (`_USER_API_KEY = "UserApiKey"`), a reason code (`REASON_MISSING_SECRET =
+/// "missing_secret"`).
+fn spells_own_name(value: &str, name: &str) -> bool {
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return false;
+    }
+    let (v, n) = (snake_case(value), snake_case(name));
+    n == v
+        || n.strip_suffix(v.as_str())
+            .is_some_and(|head| head.ends_with('_'))
+}
+
+fn secret_value(value: &str, name: &str, word: &str, may_name_a_variable: bool) -> bool {
     let v = value.trim();
     if v.is_empty()
         || !v.chars().any(|c| c.is_ascii_alphanumeric())
@@ -311,11 +362,13 @@ pub(crate) fn is_secret_value(value: &str, name: &str, word: &str) -> bool {
         || v.eq_ignore_ascii_case("bearer")
         || v.eq_ignore_ascii_case(word)
         || v.eq_ignore_ascii_case(name)
+        || spells_own_name(v, name)
     {
         return false;
     }
     // An environment variable's name (`"DB_PASSWORD"`), read elsewhere.
-    let env_name = v.contains('_')
+    let env_name = may_name_a_variable
+        && v.contains('_')
         && v.chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
     // A key under which a secret is stored (`"access_token"`, `"client_secret"`): lower-case

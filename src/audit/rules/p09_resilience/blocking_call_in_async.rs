@@ -20,18 +20,25 @@ Reports blocking calls made inside an `async def`: requests, sync httpx (`httpx.
 `httpx.Client` methods), `time.sleep`, sync redis client methods, builtin `open`,
 `subprocess.run/call/check_call/check_output/Popen`, `os.system`, `urllib.request.urlopen`,
 `socket.create_connection`, `sqlite3.connect` / `psycopg2.connect` (and their `execute`),
-boto3 client methods, publishing a Celery task of the service (`task.delay(...)`,
+boto3 client methods and resource actions (`boto3.resource("s3").Bucket(b).upload_file(...)`),
+GitPython (`git.Repo(path)`, `Repo.clone_from`, any method of a `Repo`), fsspec file systems
+and `fsspec.open`, pathlib-style `read_text` / `read_bytes` / `write_text` / `write_bytes`
+and `.open(mode)` on any receiver, publishing a Celery task of the service (`task.delay(...)`,
 `task.apply_async(...)`) and waiting on a Celery `AsyncResult` (`.get()`, `.ready()`), and
 the methods of parameters typed as sync clients: a SQLAlchemy or SQLModel `Session`
 (`db: Session = Depends(get_db)`, also `Annotated[Session, Depends(...)]`), a sync
 `redis.Redis`, a `requests.Session`, and `UploadFile`'s underlying file
 (`file.file.read()`; `await file.read()` is fine). It goes one call deeper than ruff's ASYNC rules: a call from an
 `async def` to a sync function of the same service (or file) whose own body makes one of
-those calls is reported at the call in the async function.
+those calls is reported at the call in the async function, up to three helpers deep
+(`route -> a() -> b() -> open()`). Methods count: `self.m()` runs the class's method `m`,
+and `self.client.get_item()` is a boto3 call when a method above assigned
+`self.client = boto3.client(...)`.
 
 Calls in a nested `def`, a lambda or a generator expression, awaited calls, and functions
 passed to `asyncio.to_thread`, `run_in_threadpool`, `loop.run_in_executor` or
-`anyio.to_thread.run_sync` are not reported. Tests and scripts are skipped.
+`anyio.to_thread.run_sync` are not reported, nor `async def` CLI commands (click, typer:
+their event loop serves only the command). Tests and scripts are skipped.
 
 ## Why is this bad?
 An event loop runs every request of the process on one thread. A blocking call inside a
@@ -121,6 +128,64 @@ const BOTO3_LOCAL: &[&str] = &[
     "generate_presigned_post",
     "close",
 ];
+
+/// boto3 resources (`boto3.resource("s3")`): their sub-resources (`.Bucket(..)`,
+/// `.Table(..)`, `.Object(..)`) are local handles, these actions send requests.
+const BOTO3_RESOURCES: &[&str] = &[
+    "boto3.resource()",
+    "boto3.session.Session().resource()",
+    "boto3.Session().resource()",
+];
+const BOTO3_RESOURCE_ACTIONS: &[&str] = &[
+    "upload_file",
+    "upload_fileobj",
+    "download_file",
+    "download_fileobj",
+    "put",
+    "get",
+    "delete",
+    "load",
+    "reload",
+    "copy",
+    "copy_from",
+    "put_object",
+    "delete_objects",
+    "put_item",
+    "get_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "all",
+    "filter",
+    "send_message",
+    "receive_messages",
+    "publish",
+];
+
+/// GitPython: opening a repository reads it from disk, and every method of a `Repo` runs a
+/// git subprocess or reads objects.
+const GIT_REPO_CALLS: &[&str] = &[
+    "git.Repo",
+    "git.Repo.init",
+    "git.Repo.clone_from",
+    "git.repo.Repo",
+    "git.repo.Repo.init",
+    "git.repo.Repo.clone_from",
+    "git.repo.base.Repo",
+    "git.repo.base.Repo.clone_from",
+];
+const GIT_REPOS: &[&str] = &["git.Repo()", "git.repo.Repo()", "git.repo.base.Repo()"];
+
+/// fsspec's file systems are synchronous unless created with `asynchronous=True` (whose
+/// methods are awaited, and so not reported).
+const FSSPEC_FILESYSTEMS: &[&str] = &["fsspec.filesystem()", "fsspec.core.url_to_fs()"];
+const FSSPEC_FUNCTIONS: &[&str] = &["fsspec.open", "fsspec.open_files", "fsspec.core.open"];
+
+/// pathlib-style file reads and writes, whatever the receiver (`Path`, `zipfile.Path`,
+/// `importlib.resources` traversables): the names are specific to file I/O, and the async
+/// libraries' versions (anyio, aiopath) are awaited.
+const PATH_IO_METHODS: &[&str] = &["read_text", "read_bytes", "write_text", "write_bytes"];
 
 /// Celery's result handle: waiting on it blocks until a worker answers.
 const CELERY_RESULTS: &[&str] = &["celery.result.AsyncResult()", "celery.AsyncResult()"];
@@ -224,6 +289,8 @@ fn is_blocking(r: &Ref) -> bool {
         || is_httpx_sync_client_send(r)
         || r.is("open")
         || r.is_any(BLOCKING_FUNCTIONS)
+        || r.is_any(GIT_REPO_CALLS)
+        || r.is_any(FSSPEC_FUNCTIONS)
         || any_path(r, |p| {
             method_of(p, SYNC_REDIS).is_some_and(|m| !REDIS_BUILDERS.contains(&m))
                 || SYNC_REDIS
@@ -232,7 +299,54 @@ fn is_blocking(r: &Ref) -> bool {
                 || method_of(p, DB_CONNECTIONS).is_some_and(|m| DB_METHODS.contains(&m))
                 || method_of(p, BOTO3_CLIENTS).is_some_and(|m| !BOTO3_LOCAL.contains(&m))
                 || method_of(p, CELERY_RESULTS).is_some_and(|m| CELERY_RESULT_WAITS.contains(&m))
+                || boto3_resource_action(p)
+                || GIT_REPOS
+                    .iter()
+                    .any(|b| p.strip_prefix(b).is_some_and(|rest| rest.starts_with('.')))
+                || method_of(p, FSSPEC_FILESYSTEMS).is_some_and(|m| !m.starts_with('_'))
         })
+}
+
+/// An action of a boto3 resource or of one of its sub-resources:
+/// `boto3.resource().Bucket().upload_file`, `boto3.resource().Table().put_item`.
+fn boto3_resource_action(path: &str) -> bool {
+    BOTO3_RESOURCES.iter().any(|b| {
+        path.strip_prefix(b).is_some_and(|rest| {
+            rest.starts_with('.')
+                && rest
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|m| BOTO3_RESOURCE_ACTIONS.contains(&m))
+        })
+    })
+}
+
+/// `path.read_text()`, `p.write_bytes(...)` and `p.open("r")` on a receiver svc cannot type:
+/// file I/O by their names (an `open` method only with a file mode among its arguments).
+fn is_path_io(call: &Call) -> bool {
+    if call.callee.origin != RefOrigin::Unknown || call.callee.instance.is_some() {
+        return false;
+    }
+    let Some((receiver, method)) = call.callee.path.rsplit_once('.') else {
+        return false;
+    };
+    if receiver.is_empty() {
+        return false;
+    }
+    if PATH_IO_METHODS.contains(&method) {
+        return true;
+    }
+    let is_mode = |v: &Value| {
+        v.as_str().is_some_and(|m| {
+            !m.is_empty()
+                && m.len() <= 3
+                && m.bytes().all(|b| b"rwabxt+".contains(&b))
+                && m.bytes().any(|b| b"rwax".contains(&b))
+        })
+    };
+    method == "open"
+        && (call.args.iter().take(2).any(|a| is_mode(&a.value))
+            || call.kwarg("mode").is_some_and(|k| is_mode(&k.value)))
 }
 
 /// `task.delay(...)` / `task.apply_async(...)` on a task of the service: publishing to the
@@ -262,10 +376,94 @@ fn is_task_publish(cx: &Context, call: &Call) -> bool {
         .is_some_and(|f| service.tasks.iter().any(|t| t.func == f))
 }
 
-/// The first blocking call made directly in `func`'s body.
-fn first_blocking_call(code: &CodeFile, func: FnId) -> Option<&Call> {
-    code.calls_in(func)
-        .find(|c| !c.awaited && is_blocking(&c.callee))
+/// CLI frameworks: an `async def` command runs on an event loop of its own that serves no
+/// one else, so blocking it stalls nothing but the command.
+const CLI_MODULES: &[&str] = &["click", "asyncclick", "typer", "cyclopts"];
+
+/// An `async def` made a command by its decorators: `@click.argument(...)`,
+/// `@cli.command("build")`, `@app.command()` on a Typer app.
+fn is_cli_command(func: &Function) -> bool {
+    func.decorators.iter().any(|d| {
+        let callee = match &d.value {
+            Value::Call(c) => &c.callee,
+            Value::Ref(r) => r,
+            _ => return false,
+        };
+        CLI_MODULES.iter().any(|m| callee.in_module(m))
+            || (callee.origin != RefOrigin::Unknown && matches!(callee.last(), "command" | "group"))
+    })
+}
+
+/// True when the call itself blocks (not through a helper).
+fn blocks(cx: &Context, func: &Function, call: &Call) -> bool {
+    is_blocking(&call.callee)
+        || is_path_io(call)
+        || blocks_through_parameter(func, call)
+        || is_task_publish(cx, call)
+}
+
+/// How many sync helpers deep a blocking call is looked for (`route -> a() -> b() -> open()`).
+const MAX_HELPER_DEPTH: u8 = 3;
+
+/// What a sync helper reaches: the blocking call, and the helpers on the way to it below the
+/// first one (empty when the helper makes the call itself).
+#[derive(Clone, Copy)]
+struct Reached<'a> {
+    call: &'a Call,
+    file: FileId,
+    /// The next helper down, when the call is made deeper.
+    via: Option<(&'a Call, FileId)>,
+}
+
+/// Memo of what each helper reaches, per remaining depth.
+type ReachMemo<'a> = HashMap<(FnRef, u8), Option<Reached<'a>>>;
+
+/// The first blocking call `helper` makes, directly or through sync helpers of its own, at
+/// most `depth` helpers deep.
+fn blocking_reached<'a>(
+    cx: &Context<'a>,
+    helper: FnRef,
+    depth: u8,
+    memo: &mut ReachMemo<'a>,
+) -> Option<Reached<'a>> {
+    if let Some(found) = memo.get(&(helper, depth)) {
+        return *found;
+    }
+    // A cycle (`a -> b -> a`) finds nothing on the way back.
+    memo.insert((helper, depth), None);
+    let code = cx.project.code(helper.file)?;
+    if cx.project.file(helper.file).is_test() {
+        return None;
+    }
+    let func = code.function(helper.func);
+    let mut found = code
+        .calls_in(helper.func)
+        .find(|c| !c.awaited && blocks(cx, func, c))
+        .map(|call| Reached {
+            call,
+            file: helper.file,
+            via: None,
+        });
+    if found.is_none() && depth > 1 {
+        for call in code.calls_in(helper.func) {
+            if call.awaited || call.callee.origin == RefOrigin::Unknown {
+                continue;
+            }
+            let Some(next) = sync_helper(cx, helper.file, code, call) else {
+                continue;
+            };
+            if let Some(inner) = blocking_reached(cx, next, depth - 1, memo) {
+                found = Some(Reached {
+                    call: inner.call,
+                    file: inner.file,
+                    via: Some((call, helper.file)),
+                });
+                break;
+            }
+        }
+    }
+    memo.insert((helper, depth), found);
+    found
 }
 
 /// The sync function of the service (or, outside services, of this file) a call runs.
@@ -291,7 +489,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     // A helper is looked up once however many async functions call it: scanning a file's
     // calls per call site is quadratic on large services.
     let mut helpers: HashMap<(FileId, &str), Option<FnRef>> = HashMap::default();
-    let mut blocking_in: HashMap<FnRef, Option<&Call>> = HashMap::default();
+    let mut reached: ReachMemo = HashMap::default();
     for (file, source, code) in cx.code_files() {
         if source.role != FileRole::Service {
             continue;
@@ -299,7 +497,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         for call in &code.calls {
             let Some(fid) = call.func else { continue };
             let func = code.function(fid);
-            if !func.is_async || call.deferred || call.awaited {
+            if !func.is_async || call.deferred || call.awaited || is_cli_command(func) {
                 continue;
             }
             let at = Loc {
@@ -308,10 +506,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             };
             // Only for a message: reading the text costs a file read once it is released.
             let name = || source.slice(call.callee_range);
-            if is_blocking(&call.callee)
-                || blocks_through_parameter(func, call)
-                || is_task_publish(cx, call)
-            {
+            if blocks(cx, func, call) {
                 sink.report(
                     at,
                     format!(
@@ -331,27 +526,28 @@ fn check(cx: &Context, sink: &mut Sink) {
             let Some(helper) = helper else {
                 continue;
             };
-            let Some(helper_code) = cx.project.code(helper.file) else {
+            let Some(inner) = blocking_reached(cx, helper, MAX_HELPER_DEPTH, &mut reached) else {
                 continue;
             };
-            let helper_source = cx.project.file(helper.file);
-            if helper_source.is_test() {
-                continue;
-            }
-            let inner = *blocking_in
-                .entry(helper)
-                .or_insert_with(|| first_blocking_call(helper_code, helper.func));
-            if let Some(inner) = inner {
-                sink.report(
-                    at,
-                    format!("sync helper `{}()` makes blocking call `{}()` ({}:{}) inside `async def {}`", name(),
-                        helper_source.slice(inner.callee_range),
-                        helper_source.rel,
-                        helper_source.line_of(inner.callee_range.start()),
-                        func.name,
-                    ),
-                );
-            }
+            let inner_source = cx.project.file(inner.file);
+            let via = match inner.via {
+                Some((next, next_file)) => format!(
+                    " through `{}()`",
+                    cx.project.file(next_file).slice(next.callee_range)
+                ),
+                None => String::new(),
+            };
+            sink.report(
+                at,
+                format!(
+                    "sync helper `{}()` makes blocking call `{}()` ({}:{}){via} inside `async def {}`",
+                    name(),
+                    inner_source.slice(inner.call.callee_range),
+                    inner_source.rel,
+                    inner_source.line_of(inner.call.callee_range.start()),
+                    func.name,
+                ),
+            );
         }
     }
 }
