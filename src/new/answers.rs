@@ -198,6 +198,20 @@ fn unknown_key(key: &str, manifest: &Manifest) -> AnswerError {
     }
 }
 
+/// The asker for a command: prompts when stdin and stderr are terminals and `--yes` was not
+/// given, else the defaults. Installs the interrupt handler to match (a prompt hides the
+/// cursor, which the handler shows again).
+pub fn asker(yes: bool) -> Box<dyn Ask> {
+    use std::io::IsTerminal;
+    let interactive = !yes && io::stdin().is_terminal() && io::stderr().is_terminal();
+    super::interrupt::install(interactive);
+    if interactive {
+        Box::new(Terminal::new())
+    } else {
+        Box::new(Defaults)
+    }
+}
+
 /// Where answers that were not given with `--set` come from.
 pub trait Ask {
     /// `package`: the template makes a Python package of the name (see [`name::check_package`]).

@@ -24,7 +24,7 @@ mod skip;
 pub mod source;
 pub mod write;
 
-use std::io::{self, IsTerminal};
+use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -32,7 +32,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use miette::Diagnostic;
 use thiserror::Error;
 
-use self::answers::{AnswerError, Ask, Defaults, Terminal};
+use self::answers::{AnswerError, Ask};
 use self::render::Builtins;
 use self::source::{DEFAULT_VARIANT, Template};
 use crate::cli::NewArgs;
@@ -69,13 +69,7 @@ pub fn run(args: &NewArgs) -> miette::Result<ExitCode> {
 }
 
 fn generate(args: &NewArgs) -> miette::Result<ExitCode> {
-    let interactive = !args.yes && io::stdin().is_terminal() && io::stderr().is_terminal();
-    interrupt::install(interactive);
-    let mut ask: Box<dyn Ask> = if interactive {
-        Box::new(Terminal::new())
-    } else {
-        Box::new(Defaults)
-    };
+    let mut ask = answers::asker(args.yes);
 
     // Everything given on the command line is checked before the first question.
     let given_name = args.name.as_deref().map(name::parse).transpose()?;

@@ -186,20 +186,11 @@ fn drift(root: &Path, base: &RenderedTree, modified: &[String], deleted: &[Strin
 type Found = (String, String, u32, String);
 
 fn findings(root: &Path) -> Option<Vec<Found>> {
-    let options = crate::audit::AuditOptions {
-        paths: vec![root.to_owned()],
-        config: None,
-        isolated: false,
-        select: Vec::new(),
-        ignore: Vec::new(),
-    };
-    let outcome = crate::audit::audit(&options).ok()?;
+    let findings = super::audit(root)?;
     Some(
-        outcome
-            .report
-            .findings
-            .iter()
-            .map(|f| (f.code.to_owned(), f.path.clone(), f.line, f.message.clone()))
+        findings
+            .into_iter()
+            .map(|f| (f.code.to_owned(), f.path, f.line, f.message))
             .collect(),
     )
 }

@@ -18,7 +18,6 @@ pub mod recorded;
 mod source;
 
 use std::collections::BTreeMap;
-use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -29,7 +28,7 @@ use self::merge::{Labels, Markers};
 use self::plan::{Action, ConflictStyle, Step};
 use self::recorded::Recorded;
 use crate::cli::{ConflictMode, UpdateArgs};
-use crate::new::answers::{self, Answers, Ask, Defaults, Terminal};
+use crate::new::answers::{self, Answers, Ask};
 use crate::new::manifest::Manifest;
 use crate::new::render::{self, Builtins, RenderedTree};
 use crate::new::source::{Template, compare_versions};
@@ -96,13 +95,7 @@ pub fn run(args: &UpdateArgs) -> miette::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let interactive = !args.yes && io::stdin().is_terminal() && io::stderr().is_terminal();
-    interrupt::install(interactive);
-    let mut ask: Box<dyn Ask> = if interactive {
-        Box::new(Terminal::new())
-    } else {
-        Box::new(Defaults)
-    };
+    let mut ask = answers::asker(args.yes);
     let renders = renders(
         recorded,
         base_template,
@@ -485,8 +478,9 @@ fn unified_diff(steps: &[Step]) -> String {
     out
 }
 
-/// Finding counts per rule code, or None when the audit could not run.
-fn audit_counts(root: &Path) -> Option<BTreeMap<&'static str, usize>> {
+/// The findings of an audit of `root` with its own configuration, or None when the audit
+/// could not run.
+pub fn audit(root: &Path) -> Option<Vec<crate::audit::report::ReportedFinding>> {
     let options = crate::audit::AuditOptions {
         paths: vec![root.to_owned()],
         config: None,
@@ -494,9 +488,15 @@ fn audit_counts(root: &Path) -> Option<BTreeMap<&'static str, usize>> {
         select: Vec::new(),
         ignore: Vec::new(),
     };
-    let outcome = crate::audit::audit(&options).ok()?;
+    crate::audit::audit(&options)
+        .ok()
+        .map(|outcome| outcome.report.findings)
+}
+
+/// Finding counts per rule code, or None when the audit could not run.
+fn audit_counts(root: &Path) -> Option<BTreeMap<&'static str, usize>> {
     let mut counts = BTreeMap::new();
-    for finding in &outcome.report.findings {
+    for finding in audit(root)? {
         *counts.entry(finding.code).or_default() += 1;
     }
     Some(counts)
