@@ -9,6 +9,7 @@ pub mod dockerfile;
 pub mod k8s;
 pub mod proxy;
 pub mod sam;
+pub mod template;
 pub mod yaml;
 
 use std::path::Path;
@@ -25,6 +26,9 @@ use crate::audit::suppress::parse_suppression;
 pub struct ParseError {
     pub message: String,
     pub range: TextRange,
+    /// It does not parse only because it is a template (Helm, Jinja, placeholders): not
+    /// broken, just not checkable before it is rendered.
+    pub templated: bool,
 }
 
 impl ParseError {
@@ -32,6 +36,7 @@ impl ParseError {
         ParseError {
             message: message.into(),
             range,
+            templated: false,
         }
     }
 }
@@ -219,18 +224,10 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
     };
     let docs = match yaml::parse(file.text()) {
         Ok(d) => d,
-        // A Helm chart's templates are not YAML until rendered. Anything else that does not
-        // parse is reported, `{{` or not: CloudFormation's `{{resolve:...}}` and a `{{` in a
-        // comment are no reason to skip a file.
-        Err(_) if file.text().contains("{{") && is_chart_template(&file.path) => {
-            return Ok(Parsed {
-                facts: Facts::Other,
-                proxy: Default::default(),
-                statement_ranges: Vec::new(),
-                comments: Vec::new(),
-            });
-        }
         Err(e) => {
+            if let Some(t) = templated(file) {
+                return Err(t);
+            }
             let msg = e.message.trim_start_matches("invalid YAML: ").to_string();
             return Err(ParseError::new(
                 format!("{format} does not parse: {msg}"),
@@ -265,6 +262,29 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
         proxy,
         statement_ranges: Vec::new(),
         comments,
+    })
+}
+
+/// A file that does not parse because it is a template: a Helm chart template with a
+/// marker, or any file that parses once its markers are blanked out. Anything else that does
+/// not parse is broken, `{{` or not: CloudFormation's `{{resolve:...}}` or a `{{` in a
+/// comment is no reason to pass over a real error.
+fn templated(file: &SourceFile) -> Option<ParseError> {
+    let text = file.text();
+    let markers = template::markers(text);
+    let first = *markers.first()?;
+    let chart = is_chart_template(&file.path);
+    if !chart && yaml::parse(&template::blank(text, &markers)).is_err() {
+        return None;
+    }
+    let what = match chart {
+        true => "a Helm chart template",
+        false => template::describe(file.slice(first)),
+    };
+    Some(ParseError {
+        message: format!("not checked: templated ({what}), not YAML until it is rendered"),
+        range: first,
+        templated: true,
     })
 }
 

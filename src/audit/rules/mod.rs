@@ -339,6 +339,7 @@ pub static REGISTRY: &[&Rule] = &[
     &meta::unreadable_file::RULE,
     &meta::unused_suppression::RULE,
     &meta::file_too_large::RULE,
+    &meta::templated_file_not_checked::RULE,
     &p01_stateless::mutable_global_state::RULE,
     &p01_stateless::local_disk_write::RULE,
     &p01_stateless::sqlite_service_database::RULE,
