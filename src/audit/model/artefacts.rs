@@ -95,14 +95,26 @@ impl Project {
         facts
     }
 
-    /// Every (Dockerfile, final stage index) of a service's (or the loose) artefacts.
+    /// Every (Dockerfile, final stage index) of a service's (or the loose) artefacts: the
+    /// stages a compose `build.target` selects when there are any (the image built ends
+    /// there), else the last stage.
     pub fn final_stages<'a>(
         &'a self,
         artefacts: &'a ServiceArtefacts,
     ) -> impl Iterator<Item = (FileId, &'a Dockerfile, usize)> + 'a {
-        artefacts.dockerfiles.iter().filter_map(|&f| {
-            let d = self.dockerfile(f)?;
-            Some((f, d, d.stages.len().checked_sub(1)?))
+        artefacts.dockerfiles.iter().flat_map(move |&f| {
+            let d = self.dockerfile(f);
+            let mut stages: Vec<usize> = self
+                .build_targets
+                .iter()
+                .filter(|(file, _)| *file == f)
+                .filter_map(|(_, target)| Some(d?.stage_named(target)?.0))
+                .collect();
+            stages.dedup();
+            if stages.is_empty() {
+                stages.extend(d.and_then(|d| d.stages.len().checked_sub(1)));
+            }
+            stages.into_iter().filter_map(move |s| Some((f, d?, s)))
         })
     }
 }
@@ -145,6 +157,7 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
     let mut attached: Vec<ServiceArtefacts> =
         vec![ServiceArtefacts::default(); project.services.len()];
     let mut loose = ServiceArtefacts::default();
+    let mut targets = Vec::new();
     for (id, a) in project.artefacts.iter().enumerate() {
         let Some(a) = a else { continue };
         let file = id as FileId;
@@ -182,6 +195,18 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
                 }
             }
         }
+        for c in a.compose() {
+            let (Some(ctx), Some(target)) = (&c.build, &c.build_target) else {
+                continue;
+            };
+            let dockerfile = join(
+                &join(dir, ctx),
+                c.build_dockerfile.as_deref().unwrap_or("Dockerfile"),
+            );
+            if let Some(f) = project.files.iter().position(|f| f.rel == dockerfile) {
+                targets.push((f as FileId, target.clone()));
+            }
+        }
         for (index, c) in a.compose().iter().enumerate() {
             let target = match &c.build {
                 Some(ctx) => service_at(project, &join(dir, ctx)),
@@ -217,6 +242,9 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
         project.services[i].artefacts = a;
     }
     project.loose_artefacts = loose;
+    targets.sort();
+    targets.dedup();
+    project.build_targets = targets;
     for i in 0..project.services.len() {
         let kind = detect_kind(project, &project.services[i]);
         let port = listen_port(project, &project.services[i]);

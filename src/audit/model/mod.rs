@@ -292,6 +292,9 @@ pub struct Project {
     /// Facts of each deployment artefact that parsed, by file id (empty until
     /// [`artefacts::attach`]).
     pub artefacts: Vec<Option<crate::audit::artefact::Artefact>>,
+    /// Dockerfile stages that a build selects by name (compose `build.target`): the image
+    /// built from that Dockerfile is that stage, not the last one. Sorted by file.
+    pub build_targets: Vec<(FileId, String)>,
 }
 
 impl Project {
@@ -383,6 +386,7 @@ pub fn build(
         services: Vec::new(),
         loose_files,
         loose_artefacts: Default::default(),
+        build_targets: Vec::new(),
         owner,
         artefacts: Vec::new(),
     };

@@ -3,17 +3,20 @@
 //! artefact alone also check the artefacts that deploy no service.
 
 pub mod base_image_unpinned;
+pub mod compose_service_runs_as_root;
 pub mod compose_service_without_healthcheck;
 pub mod container_image_unpinned;
 pub mod container_may_run_as_root;
 pub mod container_without_probes;
 pub mod container_without_resources;
+pub mod docker_socket_mounted;
 pub mod dockerfile_runs_as_root;
 pub mod lambda_handler_not_found;
 pub mod lambda_without_memory_size;
 pub mod lambda_without_timeout;
 pub mod lambda_without_tracing;
 pub mod privilege_escalation_allowed;
+pub mod privileged_compose_service;
 pub mod privileged_container;
 pub mod secret_in_dockerfile;
 pub mod secret_in_lambda_environment;
@@ -24,6 +27,12 @@ use crate::audit::artefact::k8s::{Container, Workload};
 use crate::audit::artefact::sam::FunctionSettings;
 use crate::audit::model::artefacts::{ItemRef, function_setting};
 use crate::audit::rules::prelude::*;
+
+/// A `USER` / compose `user:` value that is root: `root` or UID 0, with or without a group.
+pub(super) fn is_root_user(spec: &str) -> bool {
+    let user = spec.split(':').next().unwrap_or("").trim();
+    user == "root" || user == "0"
+}
 
 /// A literal value that reads like a secret for a secret-like name: the word it ends with.
 pub(super) fn secret_literal(name: &str, value: &str) -> Option<&'static str> {
