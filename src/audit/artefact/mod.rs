@@ -44,7 +44,7 @@ impl ParseError {
 #[derive(Debug)]
 pub enum Facts {
     Dockerfile(dockerfile::Dockerfile),
-    Kubernetes(Vec<k8s::Workload>),
+    Kubernetes(k8s::Manifests),
     Sam(sam::Template),
     Compose(Vec<compose::ComposeService>),
     /// Proxy configuration or YAML svc has no use for beyond [`Artefact::proxy`].
@@ -78,7 +78,14 @@ impl Artefact {
 
     pub fn workloads(&self) -> &[k8s::Workload] {
         match &self.facts {
-            Facts::Kubernetes(w) => w,
+            Facts::Kubernetes(m) => &m.workloads,
+            _ => &[],
+        }
+    }
+
+    pub fn secret_values(&self) -> &[k8s::SecretValue] {
+        match &self.facts {
+            Facts::Kubernetes(m) => &m.secret_values,
             _ => &[],
         }
     }
@@ -139,8 +146,8 @@ pub fn analyze(file: &SourceFile) -> Option<Result<Artefact, ParseError>> {
             .collect();
         let mut regions = vec![None; suppressions.len()];
         let mut invalid_suppressions = Vec::new();
-        if let Facts::Kubernetes(workloads) = &facts {
-            for w in workloads {
+        if let Facts::Kubernetes(manifests) = &facts {
+            for w in &manifests.workloads {
                 let Some((rules, range)) = &w.ignore else {
                     continue;
                 };
@@ -251,7 +258,7 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
         proxy.rate_limit |= t.throttled;
         Facts::Sam(t)
     } else if docs.iter().any(k8s::is_object) {
-        Facts::Kubernetes(k8s::workloads(&docs))
+        Facts::Kubernetes(k8s::manifests(&docs))
     } else if let Some(doc) = docs.iter().find(|d| compose::is_compose(d, name)) {
         Facts::Compose(compose::services(doc))
     } else {

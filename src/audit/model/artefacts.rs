@@ -7,7 +7,7 @@ use super::{Kind, Loc, Project, Service};
 use crate::audit::artefact::command::Command;
 use crate::audit::artefact::compose::ComposeService;
 use crate::audit::artefact::dockerfile::{Dockerfile, ImageRef, Instruction};
-use crate::audit::artefact::k8s::{Container, Workload};
+use crate::audit::artefact::k8s::{Container, SecretValue, Workload};
 use crate::audit::artefact::proxy::ProxyFacts;
 use crate::audit::artefact::sam::{FunctionSettings, Template};
 use crate::audit::artefact::{Artefact, sam};
@@ -27,6 +27,8 @@ pub struct ServiceArtefacts {
     pub workloads: Vec<ItemRef>,
     pub functions: Vec<ItemRef>,
     pub compose: Vec<ItemRef>,
+    /// Literal values of Kubernetes `Secret` manifests.
+    pub secret_values: Vec<ItemRef>,
     /// Files whose proxy/gateway settings (headers, rate limits) apply to the service.
     pub proxies: Vec<FileId>,
 }
@@ -64,6 +66,13 @@ impl Project {
             .artefact(r.file)
             .expect("attached artefact")
             .workloads()[r.index]
+    }
+
+    pub fn secret_value(&self, r: ItemRef) -> &SecretValue {
+        &self
+            .artefact(r.file)
+            .expect("attached artefact")
+            .secret_values()[r.index]
     }
 
     pub fn compose_service(&self, r: ItemRef) -> &ComposeService {
@@ -179,6 +188,12 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
             match target {
                 Some(s) => attached[s].workloads.push(ItemRef { file, index }),
                 None => loose.workloads.push(ItemRef { file, index }),
+            }
+        }
+        for index in 0..a.secret_values().len() {
+            match owner {
+                Some(s) => attached[s].secret_values.push(ItemRef { file, index }),
+                None => loose.secret_values.push(ItemRef { file, index }),
             }
         }
         if let Some(t) = a.sam() {

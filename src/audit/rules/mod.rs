@@ -378,6 +378,7 @@ pub static REGISTRY: &[&Rule] = &[
     &p10_deployment::privilege_escalation_allowed::RULE,
     &p10_deployment::container_image_unpinned::RULE,
     &p10_deployment::container_may_run_as_root::RULE,
+    &p10_deployment::literal_secret_in_manifest::RULE,
     &p10_deployment::lambda_without_timeout::RULE,
     &p10_deployment::lambda_without_memory_size::RULE,
     &p10_deployment::secret_in_lambda_environment::RULE,

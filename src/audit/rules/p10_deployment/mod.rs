@@ -15,6 +15,7 @@ pub mod lambda_handler_not_found;
 pub mod lambda_without_memory_size;
 pub mod lambda_without_timeout;
 pub mod lambda_without_tracing;
+pub mod literal_secret_in_manifest;
 pub mod privilege_escalation_allowed;
 pub mod privileged_compose_service;
 pub mod privileged_container;
