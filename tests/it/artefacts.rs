@@ -400,3 +400,64 @@ fn a_lambda_handler_beside_routes_is_one_more_entry_point() {
     .unwrap();
     assert_eq!(report(dir.path()).services[0].kind, Kind::Lambda);
 }
+
+/// Manifests in a top-level deployment directory deploy the service their labels, container
+/// names or workload name name, even when the image is named otherwise and the directory
+/// belongs to a service at the repository's root.
+#[test]
+fn top_level_manifests_attach_by_labels_and_container_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = "from fastapi import FastAPI\n\napp = FastAPI()\n\n@app.get(\"/healthz\")\ndef h():\n    return {}\n";
+    let deployment = |name: &str, labels: &str, container: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n{labels}spec:\n  template:\n    spec:\n      containers:\n        - name: {container}\n          image: registry.example/team/img-{name}:1.0\n"
+        )
+    };
+    let by_label = deployment(
+        "web",
+        "  labels:\n    app.kubernetes.io/name: orders\n",
+        "main",
+    );
+    let by_container = deployment("api", "", "billing");
+    let unnamed = deployment("other", "", "main");
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "pyproject.toml",
+                "[project]\nname = \"platform\"\nversion = \"1\"\n",
+            ),
+            ("main.py", app),
+            (
+                "services/orders/pyproject.toml",
+                "[project]\nname = \"orders\"\nversion = \"1\"\n",
+            ),
+            ("services/orders/main.py", app),
+            (
+                "services/billing/pyproject.toml",
+                "[project]\nname = \"billing\"\nversion = \"1\"\n",
+            ),
+            ("services/billing/main.py", app),
+            ("k8s/web.yaml", &by_label),
+            ("k8s/api.yaml", &by_container),
+            ("k8s/other.yaml", &unnamed),
+        ],
+    );
+    let report = report(dir.path());
+    let mut owners: Vec<(String, Option<String>)> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == "KB001")
+        .map(|f| (f.path.clone(), f.service.clone()))
+        .collect();
+    owners.sort();
+    assert_eq!(
+        owners,
+        vec![
+            ("k8s/api.yaml".to_string(), Some("billing".to_string())),
+            // Named by nothing: the directory's owner, the root service.
+            ("k8s/other.yaml".to_string(), Some("platform".to_string())),
+            ("k8s/web.yaml".to_string(), Some("orders".to_string())),
+        ]
+    );
+}

@@ -27,7 +27,17 @@ pub struct Workload {
     /// `svc.dev/ignore` on the workload or its pod template: the words of its comma-separated
     /// list (none for an empty value), and where it is written.
     pub ignore: Option<(Vec<Box<str>>, TextRange)>,
+    /// Values of the `app`, `app.kubernetes.io/name` and `app.kubernetes.io/instance` labels
+    /// of the workload and its pod template: the names it deploys.
+    pub app_labels: Vec<String>,
 }
+
+/// Labels that name the application a workload deploys.
+const APP_LABELS: &[&str] = &[
+    "app",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+];
 
 /// What a stream of Kubernetes documents holds that svc checks.
 #[derive(Debug, Clone, Default)]
@@ -246,6 +256,13 @@ fn workload(doc: &Node) -> Option<Workload> {
                 .collect();
             Some((rules, n.range))
         });
+    let mut app_labels: Vec<String> = [doc, template]
+        .into_iter()
+        .filter_map(|n| n.path(&["metadata", "labels"]))
+        .flat_map(|labels| APP_LABELS.iter().filter_map(|l| labels.get(l)?.as_str()))
+        .map(str::to_string)
+        .collect();
+    app_labels.dedup();
     let psc = pod.get("securityContext");
     Some(Workload {
         kind: kind.to_string(),
@@ -262,6 +279,7 @@ fn workload(doc: &Node) -> Option<Workload> {
             .and_then(Node::as_bool),
         pod_run_as_user: psc.and_then(|s| s.get("runAsUser")).and_then(Node::as_u64),
         ignore,
+        app_labels,
     })
 }
 

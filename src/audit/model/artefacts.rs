@@ -184,7 +184,26 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
                 let (image, _) = c.image.as_ref()?;
                 service_named(project, ImageRef::parse(image).short_name())
             });
-            let target = owner.or(by_image).or_else(|| only_service(project));
+            // Then the names the manifest gives the application: its app labels, its
+            // (non-init) container names, the workload's own name.
+            let by_name = || {
+                w.app_labels
+                    .iter()
+                    .map(String::as_str)
+                    .chain(w.containers.iter().filter(|c| !c.init).map(|c| &*c.name))
+                    .chain([w.name.as_str()])
+                    .filter(|n| !n.is_empty())
+                    .find_map(|n| service_named(project, n))
+            };
+            let named = by_image.or_else(by_name);
+            // In a deployment directory (`k8s/`, `deploy/`, ...) the names say which service
+            // is deployed better than the directory, which may belong to a service at the
+            // repository's root.
+            let target = match in_deploy_dir(rel) {
+                true => named.or(owner),
+                false => owner.or(named),
+            }
+            .or_else(|| only_service(project));
             match target {
                 Some(s) => attached[s].workloads.push(ItemRef { file, index }),
                 None => loose.workloads.push(ItemRef { file, index }),
@@ -271,6 +290,24 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
         }
         s.listen_port = port;
     }
+}
+
+/// Directories that hold deployment manifests rather than code.
+const DEPLOY_DIRS: &[&str] = &[
+    "k8s",
+    "kubernetes",
+    "deploy",
+    "deployment",
+    "deployments",
+    "manifests",
+    "kustomize",
+];
+
+fn in_deploy_dir(rel: &str) -> bool {
+    rel.split('/')
+        .rev()
+        .skip(1)
+        .any(|d| DEPLOY_DIRS.contains(&d))
 }
 
 fn only_service(project: &Project) -> Option<usize> {
