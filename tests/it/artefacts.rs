@@ -461,3 +461,54 @@ fn top_level_manifests_attach_by_labels_and_container_names() {
         ]
     );
 }
+
+/// A kustomize overlay's strategic-merge patch that adds probes and resources counts for the
+/// base's Deployment, and the patch, a fragment, is no workload of its own.
+#[test]
+fn kustomize_patches_merge_into_their_base() {
+    let base = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orders\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/acme/orders:1.0.0\n          ports: [{containerPort: 8000}]\n";
+    let patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orders\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          livenessProbe: {httpGet: {path: /healthz, port: 8000}}\n          readinessProbe: {httpGet: {path: /healthz, port: 8000}}\n          resources:\n            requests: {cpu: 100m, memory: 128Mi}\n            limits: {memory: 256Mi}\n";
+    let app = "from fastapi import FastAPI\n\napp = FastAPI()\n\n@app.get(\"/healthz\")\ndef h():\n    return {}\n";
+    let mut files = vec![
+        (
+            "pyproject.toml",
+            "[project]\nname = \"orders\"\nversion = \"1\"\n",
+        ),
+        ("main.py", app),
+        ("deploy/base/deployment.yaml", base),
+        (
+            "deploy/base/kustomization.yaml",
+            "resources:\n  - deployment.yaml\n",
+        ),
+    ];
+    let kb = |files: &[(&str, &str)]| {
+        let dir = tempfile::tempdir().unwrap();
+        write_tree(dir.path(), files);
+        let mut found: Vec<(String, &'static str)> = report(dir.path())
+            .findings
+            .iter()
+            .filter(|f| f.code.starts_with("KB"))
+            .map(|f| (f.path.clone(), f.code))
+            .collect();
+        found.sort();
+        found
+    };
+    // The base alone has neither probes nor resources (KB001, KB002); its security context
+    // (KB004, KB006) is not what the patch changes.
+    let at_base = |codes: &[&'static str]| -> Vec<(String, &'static str)> {
+        codes
+            .iter()
+            .map(|c| ("deploy/base/deployment.yaml".to_string(), *c))
+            .collect()
+    };
+    assert_eq!(kb(&files), at_base(&["KB001", "KB002", "KB004", "KB006"]));
+    files.extend([
+        (
+            "deploy/overlays/prod/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\npatches:\n  - path: probes.yaml\n",
+        ),
+        ("deploy/overlays/prod/probes.yaml", patch),
+    ]);
+    // Nothing about the patch file on its own either.
+    assert_eq!(kb(&files), at_base(&["KB004", "KB006"]));
+}

@@ -46,6 +46,50 @@ pub struct Manifests {
     pub secret_values: Vec<SecretValue>,
 }
 
+/// A kustomize `kustomization.yaml`: what it builds on and the patches it applies.
+#[derive(Debug, Clone, Default)]
+pub struct Kustomization {
+    /// `resources:` (and the older `bases:`): manifest files or directories with their own
+    /// kustomization, relative to this file's directory. Remote ones (`github.com/...`,
+    /// URLs) are not in the tree and are left out.
+    pub resources: Vec<String>,
+    /// Strategic-merge patch files: `patchesStrategicMerge:` entries and `patches:` entries
+    /// with a `path`.
+    pub patches: Vec<String>,
+}
+
+/// A kustomization file, by name: `kustomization.yaml`, `kustomization.yml`, `Kustomization`.
+pub fn is_kustomization(file_name: &str) -> bool {
+    matches!(
+        file_name,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    )
+}
+
+pub fn kustomization(doc: &Node) -> Kustomization {
+    let strings = |key: &str| -> Vec<String> {
+        doc.get(key)
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Node::as_str)
+            .filter(|p| !p.contains("://") && !p.starts_with("github.com/"))
+            .map(str::to_string)
+            .collect()
+    };
+    let mut resources = strings("resources");
+    resources.extend(strings("bases"));
+    let mut patches = strings("patchesStrategicMerge");
+    patches.extend(
+        doc.get("patches")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.get("path")?.as_str().map(str::to_string)),
+    );
+    Kustomization { resources, patches }
+}
+
 /// A literal value of a `Secret`'s `data` or `stringData`: not empty, not a template
 /// placeholder.
 #[derive(Debug, Clone)]

@@ -47,6 +47,7 @@ pub enum Facts {
     Kubernetes(k8s::Manifests),
     Sam(sam::Template),
     Compose(Vec<compose::ComposeService>),
+    Kustomization(k8s::Kustomization),
     /// Proxy configuration or YAML svc has no use for beyond [`Artefact::proxy`].
     Other,
 }
@@ -80,6 +81,21 @@ impl Artefact {
         match &self.facts {
             Facts::Kubernetes(m) => &m.workloads,
             _ => &[],
+        }
+    }
+
+    /// The workloads, to merge kustomize patches into them (or take a patch's away).
+    pub fn workloads_mut(&mut self) -> Option<&mut Vec<k8s::Workload>> {
+        match &mut self.facts {
+            Facts::Kubernetes(m) => Some(&mut m.workloads),
+            _ => None,
+        }
+    }
+
+    pub fn kustomization(&self) -> Option<&k8s::Kustomization> {
+        match &self.facts {
+            Facts::Kustomization(k) => Some(k),
+            _ => None,
         }
     }
 
@@ -257,6 +273,10 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
         let t = sam::template(doc).map_err(|e| named("CloudFormation template", e))?;
         proxy.rate_limit |= t.throttled;
         Facts::Sam(t)
+    } else if k8s::is_kustomization(name)
+        && let Some(doc) = docs.first()
+    {
+        Facts::Kustomization(k8s::kustomization(doc))
     } else if docs.iter().any(k8s::is_object) {
         Facts::Kubernetes(k8s::manifests(&docs))
     } else if let Some(doc) = docs.iter().find(|d| compose::is_compose(d, name)) {

@@ -163,6 +163,7 @@ pub fn image_command(d: &Dockerfile, stage: usize) -> Option<(Command, &Instruct
 /// Attach every artefact to the services it deploys, then refine kinds and find ports.
 pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
     project.artefacts = artefacts;
+    super::kustomize::apply(project);
     let mut attached: Vec<ServiceArtefacts> =
         vec![ServiceArtefacts::default(); project.services.len()];
     let mut loose = ServiceArtefacts::default();
