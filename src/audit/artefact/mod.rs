@@ -6,6 +6,7 @@
 pub mod command;
 pub mod compose;
 pub mod dockerfile;
+pub mod helm;
 pub mod k8s;
 pub mod proxy;
 pub mod sam;
@@ -48,6 +49,7 @@ pub enum Facts {
     Sam(sam::Template),
     Compose(Vec<compose::ComposeService>),
     Kustomization(k8s::Kustomization),
+    HelmValues(helm::Values),
     /// Proxy configuration or YAML svc has no use for beyond [`Artefact::proxy`].
     Other,
 }
@@ -88,6 +90,13 @@ impl Artefact {
     pub fn workloads_mut(&mut self) -> Option<&mut Vec<k8s::Workload>> {
         match &mut self.facts {
             Facts::Kubernetes(m) => Some(&mut m.workloads),
+            _ => None,
+        }
+    }
+
+    pub fn helm_values(&self) -> Option<&helm::Values> {
+        match &self.facts {
+            Facts::HelmValues(v) => Some(v),
             _ => None,
         }
     }
@@ -273,6 +282,10 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
         let t = sam::template(doc).map_err(|e| named("CloudFormation template", e))?;
         proxy.rate_limit |= t.throttled;
         Facts::Sam(t)
+    } else if helm::is_values_file(&file.path)
+        && let Some(doc) = docs.first().filter(|d| d.is_map())
+    {
+        Facts::HelmValues(helm::values(doc))
     } else if k8s::is_kustomization(name)
         && let Some(doc) = docs.first()
     {

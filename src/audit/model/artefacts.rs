@@ -29,6 +29,8 @@ pub struct ServiceArtefacts {
     pub compose: Vec<ItemRef>,
     /// Literal values of Kubernetes `Secret` manifests.
     pub secret_values: Vec<ItemRef>,
+    /// Helm charts: their `values.yaml` and what their templates read from it.
+    pub helm_charts: Vec<HelmChart>,
     /// Files whose proxy/gateway settings (headers, rate limits) apply to the service.
     pub proxies: Vec<FileId>,
 }
@@ -39,6 +41,50 @@ impl ServiceArtefacts {
             && self.workloads.is_empty()
             && self.functions.is_empty()
             && self.compose.is_empty()
+    }
+}
+
+/// A Helm chart: its `values.yaml` and the values its templates use (a `resources: {}` in
+/// values matters only when a template renders `.Values.resources`).
+#[derive(Debug, Default, Clone)]
+pub struct HelmChart {
+    pub values: FileId,
+    pub uses_resources: bool,
+    pub uses_liveness: bool,
+    pub uses_readiness: bool,
+    pub uses_image_tag: bool,
+    /// A template falls back to the chart's `appVersion` (`default .Chart.AppVersion`): an
+    /// empty tag is pinned by the chart's version.
+    pub tag_defaults_to_app_version: bool,
+}
+
+impl HelmChart {
+    /// What the templates of the chart whose values file is `values` read, scanning each
+    /// template's text for the references.
+    fn read(project: &Project, values: FileId) -> HelmChart {
+        let rel = &project.files[values as usize].rel;
+        let templates = format!(
+            "{}templates/",
+            rel.rsplit_once('/')
+                .map_or("".into(), |(d, _)| format!("{d}/"))
+        );
+        let mut chart = HelmChart {
+            values,
+            ..HelmChart::default()
+        };
+        for f in project
+            .files
+            .iter()
+            .filter(|f| f.rel.starts_with(&templates))
+        {
+            let t = f.text();
+            chart.uses_resources |= t.contains(".Values.resources");
+            chart.uses_liveness |= t.contains(".Values.livenessProbe");
+            chart.uses_readiness |= t.contains(".Values.readinessProbe");
+            chart.uses_image_tag |= t.contains(".Values.image.tag");
+            chart.tag_defaults_to_app_version |= t.contains(".Chart.AppVersion");
+        }
+        chart
     }
 }
 
@@ -197,10 +243,12 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
                     .find_map(|n| service_named(project, n))
             };
             let named = by_image.or_else(by_name);
-            // In a deployment directory (`k8s/`, `deploy/`, ...) the names say which service
-            // is deployed better than the directory, which may belong to a service at the
-            // repository's root.
-            let target = match in_deploy_dir(rel) {
+            // In a top-level deployment directory (`k8s/`, `deploy/`, ...) the names say
+            // which service is deployed better than the directory, which belongs to the
+            // service at the repository's root only by the layout. A `k8s/` inside a
+            // service's own directory is that service's.
+            let at_root = owner.is_none_or(|s| project.services[s].root.is_empty());
+            let target = match at_root && in_top_level_deploy_dir(rel) {
                 true => named.or(owner),
                 false => owner.or(named),
             }
@@ -208,6 +256,13 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
             match target {
                 Some(s) => attached[s].workloads.push(ItemRef { file, index }),
                 None => loose.workloads.push(ItemRef { file, index }),
+            }
+        }
+        if a.helm_values().is_some() {
+            let chart = HelmChart::read(project, file);
+            match owner {
+                Some(s) => attached[s].helm_charts.push(chart),
+                None => loose.helm_charts.push(chart),
             }
         }
         for index in 0..a.secret_values().len() {
@@ -304,11 +359,9 @@ const DEPLOY_DIRS: &[&str] = &[
     "kustomize",
 ];
 
-fn in_deploy_dir(rel: &str) -> bool {
-    rel.split('/')
-        .rev()
-        .skip(1)
-        .any(|d| DEPLOY_DIRS.contains(&d))
+fn in_top_level_deploy_dir(rel: &str) -> bool {
+    rel.split_once('/')
+        .is_some_and(|(top, _)| DEPLOY_DIRS.contains(&top))
 }
 
 fn only_service(project: &Project) -> Option<usize> {

@@ -24,9 +24,10 @@ pub mod secret_in_lambda_environment;
 pub mod shell_form_cmd;
 pub mod unverified_remote_add;
 
+use crate::audit::artefact::helm::Values;
 use crate::audit::artefact::k8s::{Container, Workload};
 use crate::audit::artefact::sam::FunctionSettings;
-use crate::audit::model::artefacts::{ItemRef, function_setting};
+use crate::audit::model::artefacts::{HelmChart, ItemRef, function_setting};
 use crate::audit::rules::prelude::*;
 
 /// A `USER` / compose `user:` value that is root: `root` or UID 0, with or without a group.
@@ -80,6 +81,17 @@ pub(super) fn containers<'a>(
             .filter(|c| !c.init)
             .map(move |c| (*r, w, c))
     })
+}
+
+/// Every Helm chart of the unit with its parsed `values.yaml`.
+pub(super) fn helm_charts<'a>(
+    cx: &Context<'a>,
+) -> impl Iterator<Item = (&'a HelmChart, &'a Values)> + 'a {
+    let project = cx.project;
+    cx.artefacts()
+        .helm_charts
+        .iter()
+        .filter_map(move |c| Some((c, project.artefact(c.values)?.helm_values()?)))
 }
 
 /// `deployment/orders container app`.
