@@ -512,3 +512,57 @@ fn kustomize_patches_merge_into_their_base() {
     // Nothing about the patch file on its own either.
     assert_eq!(kb(&files), at_base(&["KB004", "KB006"]));
 }
+
+/// A Serverless Framework service: its functions are Lambda functions (so the service is a
+/// `lambda`), `provider:` settings are inherited like SAM's Globals, literal secrets in its
+/// environment are reported, handlers are resolved, and provider throttling is rate limiting.
+#[test]
+fn serverless_framework_functions_are_lambda_functions() {
+    let app = "from fastapi import FastAPI\nfrom mangum import Mangum\n\napp = FastAPI()\n\n@app.get(\"/orders\")\ndef orders():\n    return []\n\nhandler = Mangum(app, lifespan=\"off\")\n";
+    let sls = |throttle: &str| {
+        format!(
+            "service: orders\nprovider:\n  name: aws\n  runtime: python3.12\n  timeout: 10\n  tracing: {{lambda: true}}\n  environment:\n    DB_PASSWORD: hunter2-but-longer\n    API_TOKEN: ${{ssm:/orders/token}}\n{throttle}functions:\n  api:\n    handler: app/main.handler\n    memorySize: 512\n  nightly:\n    handler: app/jobs.run\n"
+        )
+    };
+    let audit_with = |serverless: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        write_tree(
+            dir.path(),
+            &[
+                (
+                    "pyproject.toml",
+                    "[project]\nname = \"orders\"\nversion = \"1\"\ndependencies = [\"fastapi\", \"mangum\"]\n",
+                ),
+                ("app/__init__.py", ""),
+                ("app/main.py", app),
+                ("serverless.yml", serverless),
+            ],
+        );
+        let r = report(dir.path());
+        let mut codes: Vec<(String, u32, &'static str)> = r
+            .findings
+            .iter()
+            .filter(|f| f.code.starts_with("SM") || f.code == "RL001")
+            .map(|f| (f.path.clone(), f.line, f.code))
+            .collect();
+        codes.sort();
+        (r.services[0].kind, codes)
+    };
+    let throttle =
+        "  apiGateway:\n    usagePlan:\n      throttle: {burstLimit: 20, rateLimit: 10}\n";
+    let (kind, codes) = audit_with(&sls(throttle));
+    assert_eq!(kind, Kind::Lambda);
+    assert_eq!(
+        codes,
+        owned(&[
+            // `nightly` sets no memorySize and the provider none either.
+            ("serverless.yml", 17, "SM002"),
+            ("serverless.yml", 8, "SM003"),
+            // app/jobs.py does not exist.
+            ("serverless.yml", 18, "SM005"),
+        ])
+    );
+    // Without the provider's throttling, nothing limits the rate.
+    let (_, codes) = audit_with(&sls(""));
+    assert!(codes.iter().any(|c| c.2 == "RL001"), "{codes:?}");
+}

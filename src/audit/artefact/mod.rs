@@ -10,6 +10,7 @@ pub mod helm;
 pub mod k8s;
 pub mod proxy;
 pub mod sam;
+pub mod serverless;
 pub mod template;
 pub mod yaml;
 
@@ -280,6 +281,10 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
     };
     let facts = if let Some(doc) = docs.iter().find(|d| sam::is_template(d)) {
         let t = sam::template(doc).map_err(|e| named("CloudFormation template", e))?;
+        proxy.rate_limit |= t.throttled;
+        Facts::Sam(t)
+    } else if let Some(doc) = docs.iter().find(|d| serverless::is_serverless(d, name)) {
+        let t = serverless::template(doc);
         proxy.rate_limit |= t.throttled;
         Facts::Sam(t)
     } else if helm::is_values_file(&file.path)
