@@ -3,6 +3,7 @@
 //! in the parallel load phase, into facts with byte ranges; the model attaches them to
 //! services and rules read them from there.
 
+pub mod ci;
 pub mod command;
 pub mod compose;
 pub mod dockerfile;
@@ -61,6 +62,8 @@ pub struct Artefact {
     pub facts: Facts,
     /// Security headers or rate limits this file configures for what sits behind it.
     pub proxy: proxy::ProxyFacts,
+    /// Targeted image builds a CI pipeline runs (`docker build --target X`).
+    pub docker_builds: Vec<ci::DockerBuild>,
     /// `# svc: ignore[...]` comments, then Kubernetes `svc.dev/ignore` annotations.
     pub suppressions: Vec<SuppressionComment>,
     /// For each suppression: the region an annotation covers (None: a line comment).
@@ -148,12 +151,14 @@ pub fn analyze(file: &SourceFile) -> Option<Result<Artefact, ParseError>> {
                 comments: std::mem::take(&mut d.comments),
                 facts: Facts::Dockerfile(d),
                 proxy: proxy::ProxyFacts::default(),
+                docker_builds: Vec::new(),
             })
             .map_err(|e| named("Dockerfile", e)),
         // No rule reports into proxy configuration: nothing there to suppress.
         FileKind::ProxyConfig => Ok(Parsed {
             facts: Facts::Other,
             proxy: proxy::from_text(file.text()),
+            docker_builds: Vec::new(),
             statement_ranges: Vec::new(),
             comments: Vec::new(),
         }),
@@ -163,6 +168,7 @@ pub fn analyze(file: &SourceFile) -> Option<Result<Artefact, ParseError>> {
         let Parsed {
             facts,
             proxy,
+            docker_builds,
             statement_ranges,
             comments,
         } = parsed;
@@ -199,6 +205,7 @@ pub fn analyze(file: &SourceFile) -> Option<Result<Artefact, ParseError>> {
         Artefact {
             facts,
             proxy,
+            docker_builds,
             suppressions,
             regions,
             statement_ranges,
@@ -244,6 +251,7 @@ fn named(format: &str, e: ParseError) -> ParseError {
 struct Parsed {
     facts: Facts,
     proxy: proxy::ProxyFacts,
+    docker_builds: Vec<ci::DockerBuild>,
     statement_ranges: Vec<TextRange>,
     /// Where the format's comments are: suppressions are read from these only.
     comments: Vec<TextRange>,
@@ -302,9 +310,14 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
     } else {
         Facts::Other
     };
+    let docker_builds = match ci::is_pipeline(&file.rel) {
+        true => ci::docker_builds(&docs),
+        false => Vec::new(),
+    };
     Ok(Parsed {
         facts,
         proxy,
+        docker_builds,
         statement_ranges: Vec::new(),
         comments,
     })

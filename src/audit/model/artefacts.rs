@@ -151,7 +151,7 @@ impl Project {
     }
 
     /// Every (Dockerfile, final stage index) of a service's (or the loose) artefacts: the
-    /// stages a compose `build.target` selects when there are any (the image built ends
+    /// stages a compose `build.target` or a CI `docker build --target` selects when there are any (the image built ends
     /// there), else the last stage.
     pub fn final_stages<'a>(
         &'a self,
@@ -283,6 +283,17 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
                     Some(s) => attached[s].functions.push(ItemRef { file, index }),
                     None => loose.functions.push(ItemRef { file, index }),
                 }
+            }
+        }
+        // CI jobs start at the repository's root: `-f` is relative to it, and the default
+        // Dockerfile is the context's.
+        for b in &a.docker_builds {
+            let dockerfile = match &b.dockerfile {
+                Some(f) => join("", f),
+                None => join(b.context.as_deref().unwrap_or("."), "Dockerfile"),
+            };
+            if let Some(f) = project.files.iter().position(|f| f.rel == dockerfile) {
+                targets.push((f as FileId, b.target.clone()));
             }
         }
         for c in a.compose() {

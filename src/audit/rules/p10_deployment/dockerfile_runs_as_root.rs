@@ -21,8 +21,9 @@ An image built on an AWS Lambda base image (`public.ecr.aws/lambda/...`,
 own unprivileged sandbox user, whatever the image says. An explicit `USER root` is still
 reported.
 
-The stage checked is the one that is built: a compose `build.target` naming a stage of the
-Dockerfile selects it, otherwise the last stage.
+The stage checked is the one that is built: a compose `build.target` or a CI pipeline's
+`docker build --target` naming a stage of the Dockerfile selects it, otherwise the last
+stage.
 
 hadolint's DL3002 only reports an explicit `USER root`; a missing `USER` is root too, since
 almost every base image defaults to it, so svc reports both.
