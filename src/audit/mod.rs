@@ -816,12 +816,11 @@ fn parse_artefacts(
                 Some(a)
             }
             Err(e) => {
-                early.push(Finding::new(
-                    &rules::meta::syntax_error::RULE,
-                    i as FileId,
-                    e.range,
-                    e.message,
-                ));
+                let rule = match e.templated {
+                    true => &rules::meta::templated_file_not_checked::RULE,
+                    false => &rules::meta::syntax_error::RULE,
+                };
+                early.push(Finding::new(rule, i as FileId, e.range, e.message));
                 None
             }
         })

@@ -400,3 +400,169 @@ fn a_lambda_handler_beside_routes_is_one_more_entry_point() {
     .unwrap();
     assert_eq!(report(dir.path()).services[0].kind, Kind::Lambda);
 }
+
+/// Manifests in a top-level deployment directory deploy the service their labels, container
+/// names or workload name name, even when the image is named otherwise and the directory
+/// belongs to a service at the repository's root.
+#[test]
+fn top_level_manifests_attach_by_labels_and_container_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = "from fastapi import FastAPI\n\napp = FastAPI()\n\n@app.get(\"/healthz\")\ndef h():\n    return {}\n";
+    let deployment = |name: &str, labels: &str, container: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n{labels}spec:\n  template:\n    spec:\n      containers:\n        - name: {container}\n          image: registry.example/team/img-{name}:1.0\n"
+        )
+    };
+    let by_label = deployment(
+        "web",
+        "  labels:\n    app.kubernetes.io/name: orders\n",
+        "main",
+    );
+    let by_container = deployment("api", "", "billing");
+    let unnamed = deployment("other", "", "main");
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "pyproject.toml",
+                "[project]\nname = \"platform\"\nversion = \"1\"\n",
+            ),
+            ("main.py", app),
+            (
+                "services/orders/pyproject.toml",
+                "[project]\nname = \"orders\"\nversion = \"1\"\n",
+            ),
+            ("services/orders/main.py", app),
+            (
+                "services/billing/pyproject.toml",
+                "[project]\nname = \"billing\"\nversion = \"1\"\n",
+            ),
+            ("services/billing/main.py", app),
+            ("k8s/web.yaml", &by_label),
+            ("k8s/api.yaml", &by_container),
+            ("k8s/other.yaml", &unnamed),
+        ],
+    );
+    let report = report(dir.path());
+    let mut owners: Vec<(String, Option<String>)> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == "KB001")
+        .map(|f| (f.path.clone(), f.service.clone()))
+        .collect();
+    owners.sort();
+    assert_eq!(
+        owners,
+        vec![
+            ("k8s/api.yaml".to_string(), Some("billing".to_string())),
+            // Named by nothing: the directory's owner, the root service.
+            ("k8s/other.yaml".to_string(), Some("platform".to_string())),
+            ("k8s/web.yaml".to_string(), Some("orders".to_string())),
+        ]
+    );
+}
+
+/// A kustomize overlay's strategic-merge patch that adds probes and resources counts for the
+/// base's Deployment, and the patch, a fragment, is no workload of its own.
+#[test]
+fn kustomize_patches_merge_into_their_base() {
+    let base = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orders\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/acme/orders:1.0.0\n          ports: [{containerPort: 8000}]\n";
+    let patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orders\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          livenessProbe: {httpGet: {path: /healthz, port: 8000}}\n          readinessProbe: {httpGet: {path: /healthz, port: 8000}}\n          resources:\n            requests: {cpu: 100m, memory: 128Mi}\n            limits: {memory: 256Mi}\n";
+    let app = "from fastapi import FastAPI\n\napp = FastAPI()\n\n@app.get(\"/healthz\")\ndef h():\n    return {}\n";
+    let mut files = vec![
+        (
+            "pyproject.toml",
+            "[project]\nname = \"orders\"\nversion = \"1\"\n",
+        ),
+        ("main.py", app),
+        ("deploy/base/deployment.yaml", base),
+        (
+            "deploy/base/kustomization.yaml",
+            "resources:\n  - deployment.yaml\n",
+        ),
+    ];
+    let kb = |files: &[(&str, &str)]| {
+        let dir = tempfile::tempdir().unwrap();
+        write_tree(dir.path(), files);
+        let mut found: Vec<(String, &'static str)> = report(dir.path())
+            .findings
+            .iter()
+            .filter(|f| f.code.starts_with("KB"))
+            .map(|f| (f.path.clone(), f.code))
+            .collect();
+        found.sort();
+        found
+    };
+    // The base alone has neither probes nor resources (KB001, KB002); its security context
+    // (KB004, KB006) is not what the patch changes.
+    let at_base = |codes: &[&'static str]| -> Vec<(String, &'static str)> {
+        codes
+            .iter()
+            .map(|c| ("deploy/base/deployment.yaml".to_string(), *c))
+            .collect()
+    };
+    assert_eq!(kb(&files), at_base(&["KB001", "KB002", "KB004", "KB006"]));
+    files.extend([
+        (
+            "deploy/overlays/prod/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\npatches:\n  - path: probes.yaml\n",
+        ),
+        ("deploy/overlays/prod/probes.yaml", patch),
+    ]);
+    // Nothing about the patch file on its own either.
+    assert_eq!(kb(&files), at_base(&["KB004", "KB006"]));
+}
+
+/// A Serverless Framework service: its functions are Lambda functions (so the service is a
+/// `lambda`), `provider:` settings are inherited like SAM's Globals, literal secrets in its
+/// environment are reported, handlers are resolved, and provider throttling is rate limiting.
+#[test]
+fn serverless_framework_functions_are_lambda_functions() {
+    let app = "from fastapi import FastAPI\nfrom mangum import Mangum\n\napp = FastAPI()\n\n@app.get(\"/orders\")\ndef orders():\n    return []\n\nhandler = Mangum(app, lifespan=\"off\")\n";
+    let sls = |throttle: &str| {
+        format!(
+            "service: orders\nprovider:\n  name: aws\n  runtime: python3.12\n  timeout: 10\n  tracing: {{lambda: true}}\n  environment:\n    DB_PASSWORD: hunter2-but-longer\n    API_TOKEN: ${{ssm:/orders/token}}\n{throttle}functions:\n  api:\n    handler: app/main.handler\n    memorySize: 512\n  nightly:\n    handler: app/jobs.run\n"
+        )
+    };
+    let audit_with = |serverless: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        write_tree(
+            dir.path(),
+            &[
+                (
+                    "pyproject.toml",
+                    "[project]\nname = \"orders\"\nversion = \"1\"\ndependencies = [\"fastapi\", \"mangum\"]\n",
+                ),
+                ("app/__init__.py", ""),
+                ("app/main.py", app),
+                ("serverless.yml", serverless),
+            ],
+        );
+        let r = report(dir.path());
+        let mut codes: Vec<(String, u32, &'static str)> = r
+            .findings
+            .iter()
+            .filter(|f| f.code.starts_with("SM") || f.code == "RL001")
+            .map(|f| (f.path.clone(), f.line, f.code))
+            .collect();
+        codes.sort();
+        (r.services[0].kind, codes)
+    };
+    let throttle =
+        "  apiGateway:\n    usagePlan:\n      throttle: {burstLimit: 20, rateLimit: 10}\n";
+    let (kind, codes) = audit_with(&sls(throttle));
+    assert_eq!(kind, Kind::Lambda);
+    assert_eq!(
+        codes,
+        owned(&[
+            // `nightly` sets no memorySize and the provider none either.
+            ("serverless.yml", 17, "SM002"),
+            ("serverless.yml", 8, "SM003"),
+            // app/jobs.py does not exist.
+            ("serverless.yml", 18, "SM005"),
+        ])
+    );
+    // Without the provider's throttling, nothing limits the rate.
+    let (_, codes) = audit_with(&sls(""));
+    assert!(codes.iter().any(|c| c.2 == "RL001"), "{codes:?}");
+}

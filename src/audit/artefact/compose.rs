@@ -18,6 +18,28 @@ pub struct ComposeService {
     pub healthcheck: Option<Command>,
     /// `healthcheck.disable: true` or `test: ["NONE"]`.
     pub healthcheck_disabled: bool,
+    /// `build.target`: the Dockerfile stage the image is built from (the last one if unset).
+    pub build_target: Option<String>,
+    /// `build.dockerfile`, relative to the build context.
+    pub build_dockerfile: Option<String>,
+    /// `user:` as written (`root`, `"0:0"`, `"10001"`) and where.
+    pub user: Option<(String, TextRange)>,
+    /// `privileged:` and where.
+    pub privileged: Option<(bool, TextRange)>,
+    /// Volume entries that bind-mount the Docker daemon's socket.
+    pub docker_socket_mounts: Vec<TextRange>,
+}
+
+/// The Docker daemon's socket, as bind-mounted into containers that drive Docker.
+const DOCKER_SOCKETS: &[&str] = &["/var/run/docker.sock", "/run/docker.sock"];
+
+/// The host side of a volume entry, short (`/var/run/docker.sock:/var/run/docker.sock:ro`)
+/// or long (`{type: bind, source: ...}`) syntax.
+fn volume_source(v: &Node) -> Option<&str> {
+    match v.as_str() {
+        Some(s) => s.split(':').next(),
+        None => v.get("source").and_then(Node::as_str),
+    }
 }
 
 /// A document that is a compose file: a `services` mapping whose entries build or run images.
@@ -64,7 +86,34 @@ pub fn services(doc: &Node) -> Vec<ComposeService> {
                 .filter(|_| !disabled)
                 .and_then(|h| h.get("test"))
                 .and_then(command_of);
+            let build_str = |key: &str| {
+                s.path(&["build", key])
+                    .and_then(Node::as_str)
+                    .map(str::to_string)
+            };
+            let user = s.get("user").and_then(|u| {
+                // `user: 0` is a plain integer scalar: its text is the same.
+                Some((u.as_str()?.trim().to_string(), u.range))
+            });
+            let docker_socket_mounts = s
+                .get("volumes")
+                .map(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .filter(|v| {
+                    volume_source(v)
+                        .is_some_and(|src| DOCKER_SOCKETS.contains(&src.trim_end_matches('/')))
+                })
+                .map(|v| v.range)
+                .collect();
             Some(ComposeService {
+                build_target: build_str("target"),
+                build_dockerfile: build_str("dockerfile"),
+                user,
+                privileged: s
+                    .get("privileged")
+                    .and_then(|n| Some((n.as_bool()?, n.range))),
+                docker_socket_mounts,
                 name: k.as_str()?.to_string(),
                 range: k.range,
                 build,

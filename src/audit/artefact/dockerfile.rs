@@ -133,6 +133,19 @@ impl Dockerfile {
         None
     }
 
+    /// The image a stage is built on at the root of its ancestry (`FROM base` followed to the
+    /// stage that names an image).
+    pub fn base_image(&self, stage: usize) -> &str {
+        let mut i = stage;
+        for _ in 0..self.stages.len() {
+            match self.stage_named(&self.stages[i].image) {
+                Some((j, _)) if j < i => i = j,
+                _ => break,
+            }
+        }
+        &self.stages[i].image
+    }
+
     /// True when the stage's base image is an earlier stage, not an image.
     pub fn is_stage_ref(&self, stage: usize) -> bool {
         self.stage_named(&self.stages[stage].image)

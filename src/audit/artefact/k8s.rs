@@ -1,5 +1,6 @@
 //! Kubernetes workloads (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob):
-//! their containers, probes, ports, resources and security contexts.
+//! their containers, probes, ports, resources and security contexts; and the literal values
+//! of `Secret` manifests.
 
 use ruff_text_size::TextRange;
 
@@ -26,6 +27,79 @@ pub struct Workload {
     /// `svc.dev/ignore` on the workload or its pod template: the words of its comma-separated
     /// list (none for an empty value), and where it is written.
     pub ignore: Option<(Vec<Box<str>>, TextRange)>,
+    /// Values of the `app`, `app.kubernetes.io/name` and `app.kubernetes.io/instance` labels
+    /// of the workload and its pod template: the names it deploys.
+    pub app_labels: Vec<String>,
+}
+
+/// Labels that name the application a workload deploys.
+const APP_LABELS: &[&str] = &[
+    "app",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+];
+
+/// What a stream of Kubernetes documents holds that svc checks.
+#[derive(Debug, Clone, Default)]
+pub struct Manifests {
+    pub workloads: Vec<Workload>,
+    pub secret_values: Vec<SecretValue>,
+}
+
+/// A kustomize `kustomization.yaml`: what it builds on and the patches it applies.
+#[derive(Debug, Clone, Default)]
+pub struct Kustomization {
+    /// `resources:` (and the older `bases:`): manifest files or directories with their own
+    /// kustomization, relative to this file's directory. Remote ones (`github.com/...`,
+    /// URLs) are not in the tree and are left out.
+    pub resources: Vec<String>,
+    /// Strategic-merge patch files: `patchesStrategicMerge:` entries and `patches:` entries
+    /// with a `path`.
+    pub patches: Vec<String>,
+}
+
+/// A kustomization file, by name: `kustomization.yaml`, `kustomization.yml`, `Kustomization`.
+pub fn is_kustomization(file_name: &str) -> bool {
+    matches!(
+        file_name,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    )
+}
+
+pub fn kustomization(doc: &Node) -> Kustomization {
+    let strings = |key: &str| -> Vec<String> {
+        doc.get(key)
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Node::as_str)
+            .filter(|p| !p.contains("://") && !p.starts_with("github.com/"))
+            .map(str::to_string)
+            .collect()
+    };
+    let mut resources = strings("resources");
+    resources.extend(strings("bases"));
+    let mut patches = strings("patchesStrategicMerge");
+    patches.extend(
+        doc.get("patches")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.get("path")?.as_str().map(str::to_string)),
+    );
+    Kustomization { resources, patches }
+}
+
+/// A literal value of a `Secret`'s `data` or `stringData`: not empty, not a template
+/// placeholder.
+#[derive(Debug, Clone)]
+pub struct SecretValue {
+    /// The Secret's `metadata.name`.
+    pub secret: String,
+    pub key: String,
+    /// `data` (base64) or `stringData`.
+    pub field: &'static str,
+    pub range: TextRange,
 }
 
 #[derive(Debug, Clone)]
@@ -119,19 +193,75 @@ pub fn is_object(doc: &Node) -> bool {
     doc.get("apiVersion").is_some() && doc.get("kind").and_then(Node::as_str).is_some()
 }
 
-/// The workloads in a stream of Kubernetes documents (a `List`'s items included).
+/// The workloads and Secret values in a stream of Kubernetes documents (a `List`'s items
+/// included).
+pub fn manifests(docs: &[Node]) -> Manifests {
+    let mut out = Manifests::default();
+    let objects =
+        docs.iter().flat_map(
+            |doc| match doc.get("kind").and_then(Node::as_str) == Some("List") {
+                true => doc.get("items").map(Node::items).unwrap_or_default(),
+                false => std::slice::from_ref(doc),
+            },
+        );
+    for doc in objects {
+        out.workloads.extend(workload(doc));
+        out.secret_values.extend(secret_values(doc));
+    }
+    out
+}
+
+/// The workloads in a stream of Kubernetes documents.
 pub fn workloads(docs: &[Node]) -> Vec<Workload> {
+    manifests(docs).workloads
+}
+
+/// The literal values of a core `Secret` (`apiVersion: v1`). A `SealedSecret`, an
+/// `ExternalSecret` or a `SecretProviderClass` holds no plain value: other kinds are not read.
+fn secret_values(doc: &Node) -> Vec<SecretValue> {
+    if doc.get("kind").and_then(Node::as_str) != Some("Secret")
+        || doc
+            .get("apiVersion")
+            .and_then(Node::as_str)
+            .is_some_and(|v| v != "v1")
+    {
+        return Vec::new();
+    }
+    let secret = doc
+        .path(&["metadata", "name"])
+        .and_then(Node::as_str)
+        .unwrap_or("")
+        .to_string();
     let mut out = Vec::new();
-    for doc in docs {
-        if doc.get("kind").and_then(Node::as_str) == Some("List") {
-            for item in doc.get("items").map(Node::items).unwrap_or_default() {
-                out.extend(workload(item));
+    for field in ["data", "stringData"] {
+        for (k, v) in doc.get(field).map(|n| n.entries()).into_iter().flatten() {
+            let (Some(key), Some(value)) = (k.as_str(), v.as_str()) else {
+                continue;
+            };
+            if is_placeholder(value) {
+                continue;
             }
-        } else {
-            out.extend(workload(doc));
+            out.push(SecretValue {
+                secret: secret.clone(),
+                key: key.to_string(),
+                field,
+                range: v.range,
+            });
         }
     }
     out
+}
+
+/// An empty value, or one a tool fills in before the manifest is applied: `${VAR}`, `$VAR`,
+/// `$(VAR)`, `{{ .Values.x }}`, `<password>`, `%NAME%`.
+fn is_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    v.is_empty()
+        || v.starts_with('$')
+        || v.contains("${")
+        || v.contains("{{")
+        || (v.starts_with('<') && v.ends_with('>'))
+        || (v.len() > 2 && v.starts_with('%') && v.ends_with('%'))
 }
 
 fn workload(doc: &Node) -> Option<Workload> {
@@ -170,6 +300,13 @@ fn workload(doc: &Node) -> Option<Workload> {
                 .collect();
             Some((rules, n.range))
         });
+    let mut app_labels: Vec<String> = [doc, template]
+        .into_iter()
+        .filter_map(|n| n.path(&["metadata", "labels"]))
+        .flat_map(|labels| APP_LABELS.iter().filter_map(|l| labels.get(l)?.as_str()))
+        .map(str::to_string)
+        .collect();
+    app_labels.dedup();
     let psc = pod.get("securityContext");
     Some(Workload {
         kind: kind.to_string(),
@@ -186,6 +323,7 @@ fn workload(doc: &Node) -> Option<Workload> {
             .and_then(Node::as_bool),
         pod_run_as_user: psc.and_then(|s| s.get("runAsUser")).and_then(Node::as_u64),
         ignore,
+        app_labels,
     })
 }
 
@@ -324,5 +462,37 @@ metadata: {name: orders}
         assert_eq!(live.http_path.as_ref().unwrap().0, "/healthz");
         assert_eq!(c.resolve_port(&live.port.as_ref().unwrap().0), Some(8080));
         assert!(c.readiness.is_none());
+    }
+
+    #[test]
+    fn secret_values_are_literals_only() {
+        let src = r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: db}
+data:
+  password: aHVudGVyMg==
+  empty: ""
+stringData:
+  token: s3cr3t-v4lue
+  url: ${DATABASE_URL}
+  helm: "{{ .Values.token }}"
+  hint: <your-token>
+---
+apiVersion: bitnami.com/v1alpha1
+kind: SealedSecret
+metadata: {name: sealed}
+spec:
+  encryptedData: {password: AgBy3i4OJSWK}
+"#;
+        let docs = yaml::parse(src).unwrap();
+        let m = manifests(&docs);
+        let keys: Vec<(&str, &str)> = m
+            .secret_values
+            .iter()
+            .map(|v| (v.field, v.key.as_str()))
+            .collect();
+        assert_eq!(keys, [("data", "password"), ("stringData", "token")]);
+        assert_eq!(&src[m.secret_values[1].range], "s3cr3t-v4lue");
     }
 }

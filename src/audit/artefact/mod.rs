@@ -3,12 +3,16 @@
 //! in the parallel load phase, into facts with byte ranges; the model attaches them to
 //! services and rules read them from there.
 
+pub mod ci;
 pub mod command;
 pub mod compose;
 pub mod dockerfile;
+pub mod helm;
 pub mod k8s;
 pub mod proxy;
 pub mod sam;
+pub mod serverless;
+pub mod template;
 pub mod yaml;
 
 use std::path::Path;
@@ -25,6 +29,9 @@ use crate::audit::suppress::parse_suppression;
 pub struct ParseError {
     pub message: String,
     pub range: TextRange,
+    /// It does not parse only because it is a template (Helm, Jinja, placeholders): not
+    /// broken, just not checkable before it is rendered.
+    pub templated: bool,
 }
 
 impl ParseError {
@@ -32,6 +39,7 @@ impl ParseError {
         ParseError {
             message: message.into(),
             range,
+            templated: false,
         }
     }
 }
@@ -39,9 +47,11 @@ impl ParseError {
 #[derive(Debug)]
 pub enum Facts {
     Dockerfile(dockerfile::Dockerfile),
-    Kubernetes(Vec<k8s::Workload>),
+    Kubernetes(k8s::Manifests),
     Sam(sam::Template),
     Compose(Vec<compose::ComposeService>),
+    Kustomization(k8s::Kustomization),
+    HelmValues(helm::Values),
     /// Proxy configuration or YAML svc has no use for beyond [`Artefact::proxy`].
     Other,
 }
@@ -52,6 +62,8 @@ pub struct Artefact {
     pub facts: Facts,
     /// Security headers or rate limits this file configures for what sits behind it.
     pub proxy: proxy::ProxyFacts,
+    /// Targeted image builds a CI pipeline runs (`docker build --target X`).
+    pub docker_builds: Vec<ci::DockerBuild>,
     /// `# svc: ignore[...]` comments, then Kubernetes `svc.dev/ignore` annotations.
     pub suppressions: Vec<SuppressionComment>,
     /// For each suppression: the region an annotation covers (None: a line comment).
@@ -73,7 +85,36 @@ impl Artefact {
 
     pub fn workloads(&self) -> &[k8s::Workload] {
         match &self.facts {
-            Facts::Kubernetes(w) => w,
+            Facts::Kubernetes(m) => &m.workloads,
+            _ => &[],
+        }
+    }
+
+    /// The workloads, to merge kustomize patches into them (or take a patch's away).
+    pub fn workloads_mut(&mut self) -> Option<&mut Vec<k8s::Workload>> {
+        match &mut self.facts {
+            Facts::Kubernetes(m) => Some(&mut m.workloads),
+            _ => None,
+        }
+    }
+
+    pub fn helm_values(&self) -> Option<&helm::Values> {
+        match &self.facts {
+            Facts::HelmValues(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn kustomization(&self) -> Option<&k8s::Kustomization> {
+        match &self.facts {
+            Facts::Kustomization(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    pub fn secret_values(&self) -> &[k8s::SecretValue] {
+        match &self.facts {
+            Facts::Kubernetes(m) => &m.secret_values,
             _ => &[],
         }
     }
@@ -110,12 +151,14 @@ pub fn analyze(file: &SourceFile) -> Option<Result<Artefact, ParseError>> {
                 comments: std::mem::take(&mut d.comments),
                 facts: Facts::Dockerfile(d),
                 proxy: proxy::ProxyFacts::default(),
+                docker_builds: Vec::new(),
             })
             .map_err(|e| named("Dockerfile", e)),
         // No rule reports into proxy configuration: nothing there to suppress.
         FileKind::ProxyConfig => Ok(Parsed {
             facts: Facts::Other,
             proxy: proxy::from_text(file.text()),
+            docker_builds: Vec::new(),
             statement_ranges: Vec::new(),
             comments: Vec::new(),
         }),
@@ -125,6 +168,7 @@ pub fn analyze(file: &SourceFile) -> Option<Result<Artefact, ParseError>> {
         let Parsed {
             facts,
             proxy,
+            docker_builds,
             statement_ranges,
             comments,
         } = parsed;
@@ -134,8 +178,8 @@ pub fn analyze(file: &SourceFile) -> Option<Result<Artefact, ParseError>> {
             .collect();
         let mut regions = vec![None; suppressions.len()];
         let mut invalid_suppressions = Vec::new();
-        if let Facts::Kubernetes(workloads) = &facts {
-            for w in workloads {
+        if let Facts::Kubernetes(manifests) = &facts {
+            for w in &manifests.workloads {
                 let Some((rules, range)) = &w.ignore else {
                     continue;
                 };
@@ -161,6 +205,7 @@ pub fn analyze(file: &SourceFile) -> Option<Result<Artefact, ParseError>> {
         Artefact {
             facts,
             proxy,
+            docker_builds,
             suppressions,
             regions,
             statement_ranges,
@@ -206,6 +251,7 @@ fn named(format: &str, e: ParseError) -> ParseError {
 struct Parsed {
     facts: Facts,
     proxy: proxy::ProxyFacts,
+    docker_builds: Vec<ci::DockerBuild>,
     statement_ranges: Vec<TextRange>,
     /// Where the format's comments are: suppressions are read from these only.
     comments: Vec<TextRange>,
@@ -219,18 +265,10 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
     };
     let docs = match yaml::parse(file.text()) {
         Ok(d) => d,
-        // A Helm chart's templates are not YAML until rendered. Anything else that does not
-        // parse is reported, `{{` or not: CloudFormation's `{{resolve:...}}` and a `{{` in a
-        // comment are no reason to skip a file.
-        Err(_) if file.text().contains("{{") && is_chart_template(&file.path) => {
-            return Ok(Parsed {
-                facts: Facts::Other,
-                proxy: Default::default(),
-                statement_ranges: Vec::new(),
-                comments: Vec::new(),
-            });
-        }
         Err(e) => {
+            if let Some(t) = templated(file) {
+                return Err(t);
+            }
             let msg = e.message.trim_start_matches("invalid YAML: ").to_string();
             return Err(ParseError::new(
                 format!("{format} does not parse: {msg}"),
@@ -253,18 +291,58 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
         let t = sam::template(doc).map_err(|e| named("CloudFormation template", e))?;
         proxy.rate_limit |= t.throttled;
         Facts::Sam(t)
+    } else if let Some(doc) = docs.iter().find(|d| serverless::is_serverless(d, name)) {
+        let t = serverless::template(doc);
+        proxy.rate_limit |= t.throttled;
+        Facts::Sam(t)
+    } else if helm::is_values_file(&file.path)
+        && let Some(doc) = docs.first().filter(|d| d.is_map())
+    {
+        Facts::HelmValues(helm::values(doc))
+    } else if k8s::is_kustomization(name)
+        && let Some(doc) = docs.first()
+    {
+        Facts::Kustomization(k8s::kustomization(doc))
     } else if docs.iter().any(k8s::is_object) {
-        Facts::Kubernetes(k8s::workloads(&docs))
+        Facts::Kubernetes(k8s::manifests(&docs))
     } else if let Some(doc) = docs.iter().find(|d| compose::is_compose(d, name)) {
         Facts::Compose(compose::services(doc))
     } else {
         Facts::Other
     };
+    let docker_builds = match ci::is_pipeline(&file.rel) {
+        true => ci::docker_builds(&docs),
+        false => Vec::new(),
+    };
     Ok(Parsed {
         facts,
         proxy,
+        docker_builds,
         statement_ranges: Vec::new(),
         comments,
+    })
+}
+
+/// A file that does not parse because it is a template: a Helm chart template with a
+/// marker, or any file that parses once its markers are blanked out. Anything else that does
+/// not parse is broken, `{{` or not: CloudFormation's `{{resolve:...}}` or a `{{` in a
+/// comment is no reason to pass over a real error.
+fn templated(file: &SourceFile) -> Option<ParseError> {
+    let text = file.text();
+    let markers = template::markers(text);
+    let first = *markers.first()?;
+    let chart = is_chart_template(&file.path);
+    if !chart && yaml::parse(&template::blank(text, &markers)).is_err() {
+        return None;
+    }
+    let what = match chart {
+        true => "a Helm chart template",
+        false => template::describe(file.slice(first)),
+    };
+    Some(ParseError {
+        message: format!("not checked: templated ({what}), not YAML until it is rendered"),
+        range: first,
+        templated: true,
     })
 }
 

@@ -7,7 +7,7 @@ use super::{Kind, Loc, Project, Service};
 use crate::audit::artefact::command::Command;
 use crate::audit::artefact::compose::ComposeService;
 use crate::audit::artefact::dockerfile::{Dockerfile, ImageRef, Instruction};
-use crate::audit::artefact::k8s::{Container, Workload};
+use crate::audit::artefact::k8s::{Container, SecretValue, Workload};
 use crate::audit::artefact::proxy::ProxyFacts;
 use crate::audit::artefact::sam::{FunctionSettings, Template};
 use crate::audit::artefact::{Artefact, sam};
@@ -27,6 +27,10 @@ pub struct ServiceArtefacts {
     pub workloads: Vec<ItemRef>,
     pub functions: Vec<ItemRef>,
     pub compose: Vec<ItemRef>,
+    /// Literal values of Kubernetes `Secret` manifests.
+    pub secret_values: Vec<ItemRef>,
+    /// Helm charts: their `values.yaml` and what their templates read from it.
+    pub helm_charts: Vec<HelmChart>,
     /// Files whose proxy/gateway settings (headers, rate limits) apply to the service.
     pub proxies: Vec<FileId>,
 }
@@ -37,6 +41,50 @@ impl ServiceArtefacts {
             && self.workloads.is_empty()
             && self.functions.is_empty()
             && self.compose.is_empty()
+    }
+}
+
+/// A Helm chart: its `values.yaml` and the values its templates use (a `resources: {}` in
+/// values matters only when a template renders `.Values.resources`).
+#[derive(Debug, Default, Clone)]
+pub struct HelmChart {
+    pub values: FileId,
+    pub uses_resources: bool,
+    pub uses_liveness: bool,
+    pub uses_readiness: bool,
+    pub uses_image_tag: bool,
+    /// A template falls back to the chart's `appVersion` (`default .Chart.AppVersion`): an
+    /// empty tag is pinned by the chart's version.
+    pub tag_defaults_to_app_version: bool,
+}
+
+impl HelmChart {
+    /// What the templates of the chart whose values file is `values` read, scanning each
+    /// template's text for the references.
+    fn read(project: &Project, values: FileId) -> HelmChart {
+        let rel = &project.files[values as usize].rel;
+        let templates = format!(
+            "{}templates/",
+            rel.rsplit_once('/')
+                .map_or("".into(), |(d, _)| format!("{d}/"))
+        );
+        let mut chart = HelmChart {
+            values,
+            ..HelmChart::default()
+        };
+        for f in project
+            .files
+            .iter()
+            .filter(|f| f.rel.starts_with(&templates))
+        {
+            let t = f.text();
+            chart.uses_resources |= t.contains(".Values.resources");
+            chart.uses_liveness |= t.contains(".Values.livenessProbe");
+            chart.uses_readiness |= t.contains(".Values.readinessProbe");
+            chart.uses_image_tag |= t.contains(".Values.image.tag");
+            chart.tag_defaults_to_app_version |= t.contains(".Chart.AppVersion");
+        }
+        chart
     }
 }
 
@@ -64,6 +112,13 @@ impl Project {
             .artefact(r.file)
             .expect("attached artefact")
             .workloads()[r.index]
+    }
+
+    pub fn secret_value(&self, r: ItemRef) -> &SecretValue {
+        &self
+            .artefact(r.file)
+            .expect("attached artefact")
+            .secret_values()[r.index]
     }
 
     pub fn compose_service(&self, r: ItemRef) -> &ComposeService {
@@ -95,14 +150,26 @@ impl Project {
         facts
     }
 
-    /// Every (Dockerfile, final stage index) of a service's (or the loose) artefacts.
+    /// Every (Dockerfile, final stage index) of a service's (or the loose) artefacts: the
+    /// stages a compose `build.target` or a CI `docker build --target` selects when there are any (the image built ends
+    /// there), else the last stage.
     pub fn final_stages<'a>(
         &'a self,
         artefacts: &'a ServiceArtefacts,
     ) -> impl Iterator<Item = (FileId, &'a Dockerfile, usize)> + 'a {
-        artefacts.dockerfiles.iter().filter_map(|&f| {
-            let d = self.dockerfile(f)?;
-            Some((f, d, d.stages.len().checked_sub(1)?))
+        artefacts.dockerfiles.iter().flat_map(move |&f| {
+            let d = self.dockerfile(f);
+            let mut stages: Vec<usize> = self
+                .build_targets
+                .iter()
+                .filter(|(file, _)| *file == f)
+                .filter_map(|(_, target)| Some(d?.stage_named(target)?.0))
+                .collect();
+            stages.dedup();
+            if stages.is_empty() {
+                stages.extend(d.and_then(|d| d.stages.len().checked_sub(1)));
+            }
+            stages.into_iter().filter_map(move |s| Some((f, d?, s)))
         })
     }
 }
@@ -142,9 +209,11 @@ pub fn image_command(d: &Dockerfile, stage: usize) -> Option<(Command, &Instruct
 /// Attach every artefact to the services it deploys, then refine kinds and find ports.
 pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
     project.artefacts = artefacts;
+    super::kustomize::apply(project);
     let mut attached: Vec<ServiceArtefacts> =
         vec![ServiceArtefacts::default(); project.services.len()];
     let mut loose = ServiceArtefacts::default();
+    let mut targets = Vec::new();
     for (id, a) in project.artefacts.iter().enumerate() {
         let Some(a) = a else { continue };
         let file = id as FileId;
@@ -162,10 +231,44 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
                 let (image, _) = c.image.as_ref()?;
                 service_named(project, ImageRef::parse(image).short_name())
             });
-            let target = owner.or(by_image).or_else(|| only_service(project));
+            // Then the names the manifest gives the application: its app labels, its
+            // (non-init) container names, the workload's own name.
+            let by_name = || {
+                w.app_labels
+                    .iter()
+                    .map(String::as_str)
+                    .chain(w.containers.iter().filter(|c| !c.init).map(|c| &*c.name))
+                    .chain([w.name.as_str()])
+                    .filter(|n| !n.is_empty())
+                    .find_map(|n| service_named(project, n))
+            };
+            let named = by_image.or_else(by_name);
+            // In a top-level deployment directory (`k8s/`, `deploy/`, ...) the names say
+            // which service is deployed better than the directory, which belongs to the
+            // service at the repository's root only by the layout. A `k8s/` inside a
+            // service's own directory is that service's.
+            let at_root = owner.is_none_or(|s| project.services[s].root.is_empty());
+            let target = match at_root && in_top_level_deploy_dir(rel) {
+                true => named.or(owner),
+                false => owner.or(named),
+            }
+            .or_else(|| only_service(project));
             match target {
                 Some(s) => attached[s].workloads.push(ItemRef { file, index }),
                 None => loose.workloads.push(ItemRef { file, index }),
+            }
+        }
+        if a.helm_values().is_some() {
+            let chart = HelmChart::read(project, file);
+            match owner {
+                Some(s) => attached[s].helm_charts.push(chart),
+                None => loose.helm_charts.push(chart),
+            }
+        }
+        for index in 0..a.secret_values().len() {
+            match owner {
+                Some(s) => attached[s].secret_values.push(ItemRef { file, index }),
+                None => loose.secret_values.push(ItemRef { file, index }),
             }
         }
         if let Some(t) = a.sam() {
@@ -180,6 +283,29 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
                     Some(s) => attached[s].functions.push(ItemRef { file, index }),
                     None => loose.functions.push(ItemRef { file, index }),
                 }
+            }
+        }
+        // CI jobs start at the repository's root: `-f` is relative to it, and the default
+        // Dockerfile is the context's.
+        for b in &a.docker_builds {
+            let dockerfile = match &b.dockerfile {
+                Some(f) => join("", f),
+                None => join(b.context.as_deref().unwrap_or("."), "Dockerfile"),
+            };
+            if let Some(f) = project.files.iter().position(|f| f.rel == dockerfile) {
+                targets.push((f as FileId, b.target.clone()));
+            }
+        }
+        for c in a.compose() {
+            let (Some(ctx), Some(target)) = (&c.build, &c.build_target) else {
+                continue;
+            };
+            let dockerfile = join(
+                &join(dir, ctx),
+                c.build_dockerfile.as_deref().unwrap_or("Dockerfile"),
+            );
+            if let Some(f) = project.files.iter().position(|f| f.rel == dockerfile) {
+                targets.push((f as FileId, target.clone()));
             }
         }
         for (index, c) in a.compose().iter().enumerate() {
@@ -217,6 +343,9 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
         project.services[i].artefacts = a;
     }
     project.loose_artefacts = loose;
+    targets.sort();
+    targets.dedup();
+    project.build_targets = targets;
     for i in 0..project.services.len() {
         let kind = detect_kind(project, &project.services[i]);
         let port = listen_port(project, &project.services[i]);
@@ -228,6 +357,22 @@ pub fn attach(project: &mut Project, artefacts: Vec<Option<Artefact>>) {
         }
         s.listen_port = port;
     }
+}
+
+/// Directories that hold deployment manifests rather than code.
+const DEPLOY_DIRS: &[&str] = &[
+    "k8s",
+    "kubernetes",
+    "deploy",
+    "deployment",
+    "deployments",
+    "manifests",
+    "kustomize",
+];
+
+fn in_top_level_deploy_dir(rel: &str) -> bool {
+    rel.split_once('/')
+        .is_some_and(|(top, _)| DEPLOY_DIRS.contains(&top))
 }
 
 fn only_service(project: &Project) -> Option<usize> {

@@ -12,6 +12,7 @@ pub mod code;
 pub mod deps;
 pub(crate) mod fastapi;
 pub mod frameworks;
+mod kustomize;
 pub mod name;
 mod symbols;
 mod workers;
@@ -292,6 +293,9 @@ pub struct Project {
     /// Facts of each deployment artefact that parsed, by file id (empty until
     /// [`artefacts::attach`]).
     pub artefacts: Vec<Option<crate::audit::artefact::Artefact>>,
+    /// Dockerfile stages that a build selects by name (compose `build.target`): the image
+    /// built from that Dockerfile is that stage, not the last one. Sorted by file.
+    pub build_targets: Vec<(FileId, String)>,
 }
 
 impl Project {
@@ -383,6 +387,7 @@ pub fn build(
         services: Vec::new(),
         loose_files,
         loose_artefacts: Default::default(),
+        build_targets: Vec::new(),
         owner,
         artefacts: Vec::new(),
     };

@@ -2,5 +2,6 @@
 
 pub mod file_too_large;
 pub mod syntax_error;
+pub mod templated_file_not_checked;
 pub mod unreadable_file;
 pub mod unused_suppression;

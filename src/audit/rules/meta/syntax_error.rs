@@ -15,8 +15,9 @@ Reports a file svc reads that does not parse, once, at the first error:
   unterminated heredoc, an invalid `escape` directive, a file with only comments;
 - a YAML file: Kubernetes manifests, SAM / CloudFormation templates, compose files, proxy and
   gateway configuration. A CloudFormation template with a short-form tag CloudFormation does
-  not know (`!Reff`) is reported too. Helm chart templates (`{{ ... }}`) are not YAML until
-  rendered and are skipped;
+  not know (`!Reff`) is reported too. A template that is not YAML until rendered (a Helm
+  chart template, or a file that parses once its `{{ ... }}` / `{% ... %}` / `%NAME%`
+  markers are blanked out) is `templated-file-not-checked` (`SV005`, info) instead;
 - a JSON CloudFormation template (`template.json`, `*.template.json`).
 
 The message names the format: `Dockerfile: ...`, `YAML does not parse: ...`,

@@ -1,6 +1,6 @@
 //! KB005 `container-image-unpinned`: a Kubernetes container image `:latest` or untagged.
 
-use super::describe;
+use super::{describe, helm_charts};
 use crate::audit::artefact::dockerfile::ImageRef;
 use crate::audit::rules::prelude::*;
 
@@ -16,6 +16,10 @@ pub static RULE: Rule = Rule {
 Reports a Kubernetes container (init containers included) whose image is untagged or tagged
 `:latest`. A digest pins it. kube-linter's `latest-tag` and checkov's CKV_K8S_14 are the
 equivalents.
+
+A Helm chart whose templates render `.Values.image.tag` is checked in its `values.yaml`:
+`tag: latest` is reported, and so is an empty or missing tag unless a template falls back
+to the chart's `appVersion` (`default .Chart.AppVersion`), which pins it.
 
 ## Why is this bad?
 Which code runs depends on when each node pulled the image: replicas of one Deployment can
@@ -51,6 +55,29 @@ fn check(cx: &Context, sink: &mut Sink) {
                     format!("image `{image}` of {} is {why}", describe(w, c)),
                 );
             }
+        }
+    }
+    for (chart, values) in helm_charts(cx) {
+        let Some(image) = values.image.as_ref().filter(|_| chart.uses_image_tag) else {
+            continue;
+        };
+        let repository = image.repository.as_deref().unwrap_or("the image");
+        match &image.tag {
+            Some((tag, range)) if tag.eq_ignore_ascii_case("latest") => sink.report(
+                Loc {
+                    file: chart.values,
+                    range: *range,
+                },
+                format!("the chart deploys `{repository}` tagged `:latest`"),
+            ),
+            None if !chart.tag_defaults_to_app_version => sink.report(
+                Loc {
+                    file: chart.values,
+                    range: image.range,
+                },
+                format!("the chart deploys `{repository}` with no tag (it means `:latest`)"),
+            ),
+            _ => {}
         }
     }
 }

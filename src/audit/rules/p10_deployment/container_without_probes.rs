@@ -1,6 +1,6 @@
 //! KB002 `container-without-probes`: a Kubernetes container without liveness/readiness probes.
 
-use super::{containers, describe};
+use super::{containers, describe, helm_charts};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -17,6 +17,9 @@ Reports a container of a long-running Kubernetes workload with no `livenessProbe
 such as `celery inspect ping` counts): a worker takes no traffic to be ready for. Jobs,
 CronJobs and init containers run to completion and are left alone. kube-linter's
 `no-liveness-probe` / `no-readiness-probe` and checkov's CKV_K8S_8/9 are the equivalents.
+
+A Helm chart whose templates render `.Values.livenessProbe` / `.Values.readinessProbe` is
+checked in its `values.yaml`: a probe left empty (`{}`) or not defined there is reported.
 
 ## Why is this bad?
 Without a liveness probe a deadlocked process keeps its pod forever; without a readiness
@@ -61,5 +64,32 @@ fn check(cx: &Context, sink: &mut Sink) {
             },
             format!("{} has {missing}", describe(w, c)),
         );
+    }
+    for (chart, values) in helm_charts(cx) {
+        let probes = [
+            (chart.uses_liveness, values.liveness, "livenessProbe"),
+            (
+                chart.uses_readiness && !worker,
+                values.readiness,
+                "readinessProbe",
+            ),
+        ];
+        for (used, set, key) in probes {
+            let range = match set {
+                _ if !used => continue,
+                Some((true, _)) => continue,
+                Some((false, range)) => range,
+                None => values.start,
+            };
+            sink.report(
+                Loc {
+                    file: chart.values,
+                    range,
+                },
+                format!(
+                    "the chart's templates render `.Values.{key}`, and its values leave it empty"
+                ),
+            );
+        }
     }
 }

@@ -17,6 +17,10 @@ code: there is no `app/main.py` (or `app/main/__init__.py`) under the function's
 or that module defines, assigns or imports no `handler`. Image functions and non-Python
 runtimes are left alone.
 
+Functions of a Serverless Framework `serverless.yml` are checked the same way, with
+`provider:` in the place of `Globals.Function` (`timeout`, `memorySize`, `tracing.lambda`,
+`handler`, `environment`).
+
 ## Why is this bad?
 The deployment succeeds and every invocation fails with `Runtime.ImportModuleError` or
 "Handler 'handler' missing": the error shows only in production, typically after a module

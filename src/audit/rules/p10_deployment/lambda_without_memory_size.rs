@@ -14,6 +14,10 @@ pub static RULE: Rule = Rule {
 Reports a Lambda function in a SAM or CloudFormation template with no `MemorySize`, neither
 on the function nor (for `AWS::Serverless::Function`) in `Globals.Function`.
 
+Functions of a Serverless Framework `serverless.yml` are checked the same way, with
+`provider:` in the place of `Globals.Function` (`timeout`, `memorySize`, `tracing.lambda`,
+`handler`, `environment`).
+
 ## Why is this bad?
 The default is 128 MB, and Lambda allocates CPU in proportion to memory: a FastAPI app
 with pydantic and an HTTP client imports several times slower at 128 MB, so every cold start

@@ -14,6 +14,10 @@ pub static RULE: Rule = Rule {
 Reports a Lambda function in a SAM or CloudFormation template with no `Timeout`, neither on
 the function nor (for `AWS::Serverless::Function`) in `Globals.Function`.
 
+Functions of a Serverless Framework `serverless.yml` are checked the same way, with
+`provider:` in the place of `Globals.Function` (`timeout`, `memorySize`, `tracing.lambda`,
+`handler`, `environment`).
+
 ## Why is this bad?
 The default is 3 seconds: a cold start that imports the whole stack, or one slow downstream
 call, fails the invocation with a timeout that looks like a crash. Choosing the value on

@@ -16,6 +16,10 @@ Reports a Lambda function whose `Tracing` (`TracingConfig.Mode` for `AWS::Lambda
 is missing or `PassThrough`, on the function and in `Globals.Function`. checkov's CKV_AWS_50
 is the equivalent.
 
+Functions of a Serverless Framework `serverless.yml` are checked the same way, with
+`provider:` in the place of `Globals.Function` (`timeout`, `memorySize`, `tracing.lambda`,
+`handler`, `environment`).
+
 ## Why is this bad?
 Without active tracing X-Ray records nothing for the function: the cold start, the handler
 and the downstream calls are invisible, and traces of the callers end at the API Gateway.

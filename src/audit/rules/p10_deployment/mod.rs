@@ -3,27 +3,38 @@
 //! artefact alone also check the artefacts that deploy no service.
 
 pub mod base_image_unpinned;
+pub mod compose_service_runs_as_root;
 pub mod compose_service_without_healthcheck;
 pub mod container_image_unpinned;
 pub mod container_may_run_as_root;
 pub mod container_without_probes;
 pub mod container_without_resources;
+pub mod docker_socket_mounted;
 pub mod dockerfile_runs_as_root;
 pub mod lambda_handler_not_found;
 pub mod lambda_without_memory_size;
 pub mod lambda_without_timeout;
 pub mod lambda_without_tracing;
+pub mod literal_secret_in_manifest;
 pub mod privilege_escalation_allowed;
+pub mod privileged_compose_service;
 pub mod privileged_container;
 pub mod secret_in_dockerfile;
 pub mod secret_in_lambda_environment;
 pub mod shell_form_cmd;
 pub mod unverified_remote_add;
 
+use crate::audit::artefact::helm::Values;
 use crate::audit::artefact::k8s::{Container, Workload};
 use crate::audit::artefact::sam::FunctionSettings;
-use crate::audit::model::artefacts::{ItemRef, function_setting};
+use crate::audit::model::artefacts::{HelmChart, ItemRef, function_setting};
 use crate::audit::rules::prelude::*;
+
+/// A `USER` / compose `user:` value that is root: `root` or UID 0, with or without a group.
+pub(super) fn is_root_user(spec: &str) -> bool {
+    let user = spec.split(':').next().unwrap_or("").trim();
+    user == "root" || user == "0"
+}
 
 /// A literal value that reads like a secret for a secret-like name: the word it ends with.
 pub(super) fn secret_literal(name: &str, value: &str) -> Option<&'static str> {
@@ -70,6 +81,17 @@ pub(super) fn containers<'a>(
             .filter(|c| !c.init)
             .map(move |c| (*r, w, c))
     })
+}
+
+/// Every Helm chart of the unit with its parsed `values.yaml`.
+pub(super) fn helm_charts<'a>(
+    cx: &Context<'a>,
+) -> impl Iterator<Item = (&'a HelmChart, &'a Values)> + 'a {
+    let project = cx.project;
+    cx.artefacts()
+        .helm_charts
+        .iter()
+        .filter_map(move |c| Some((c, project.artefact(c.values)?.helm_values()?)))
 }
 
 /// `deployment/orders container app`.

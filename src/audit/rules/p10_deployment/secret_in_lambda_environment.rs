@@ -17,6 +17,10 @@ Reports a literal value for a secret-like name (`*_PASSWORD`, `*_SECRET`, `*_TOK
 built with `!Ref`, `!Sub`, `!GetAtt`, `{"Ref": ...}` or a `{{resolve:...}}` dynamic
 reference are fine.
 
+Functions of a Serverless Framework `serverless.yml` are checked the same way, with
+`provider:` in the place of `Globals.Function` (`timeout`, `memorySize`, `tracing.lambda`,
+`handler`, `environment`).
+
 ## Why is this bad?
 The template is committed: the secret is in the repository's history, in every clone and
 CI log, and visible in the Lambda console to anyone who can read the function's
