@@ -84,9 +84,14 @@ fn render(facts: &CodeFile) -> String {
                 None => p.name.to_string(),
             })
             .collect();
+        let returns: Vec<String> = f
+            .returns
+            .iter()
+            .map(|r| format!("{}<{}>", r.path, origin(r.origin)))
+            .collect();
         let _ = writeln!(
             out,
-            "fn {}{}({}) decorators=[{}]",
+            "fn {}{}({}) decorators=[{}]{}",
             if f.is_async { "async " } else { "" },
             f.qual,
             params.join(", "),
@@ -94,7 +99,12 @@ fn render(facts: &CodeFile) -> String {
                 .iter()
                 .map(|d| value(&d.value))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            if returns.is_empty() {
+                String::new()
+            } else {
+                format!(" returns [{}]", returns.join(", "))
+            }
         );
     }
     for c in classes {
@@ -211,6 +221,41 @@ def create_app() -> FastAPI:
 "#,
     );
     settings().bind(|| insta::assert_snapshot!("routes_dependencies_and_parameters", out));
+}
+
+/// A router factory: the names its `return` statements give back (the local router, a
+/// parameter passed through), the local dependency list, its conditional append, and the
+/// include of a factory's result.
+#[test]
+fn router_factory_returns_and_built_dependency_lists() {
+    let out = facts(
+        r#"from fastapi import APIRouter, Depends, FastAPI
+
+from .deps import get_user, read_only
+
+
+def create_router(auth_enabled: bool) -> APIRouter:
+    dependencies = [Depends(read_only)]
+    if auth_enabled:
+        dependencies.append(Depends(get_user))
+    router = APIRouter(prefix="/v1", dependencies=dependencies)
+    return router
+
+
+def passthrough(router: APIRouter) -> APIRouter:
+    if router is None:
+        return None
+    return router
+
+
+def create_app(auth_enabled: bool) -> FastAPI:
+    app = FastAPI(dependencies=[Depends(get_user)] if auth_enabled else [])
+    app.include_router(create_router(auth_enabled))
+    return app
+"#,
+    );
+    settings()
+        .bind(|| insta::assert_snapshot!("router_factory_returns_and_built_dependency_lists", out));
 }
 
 #[test]

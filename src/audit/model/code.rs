@@ -291,6 +291,10 @@ pub struct Function {
     pub globals: Vec<Name>,
     /// The function contains `yield` (a generator; for dependencies: setup/teardown).
     pub is_generator: bool,
+    /// The names its own `return` statements give back (`return router`), so that a router
+    /// built by a factory function can be followed to where the factory's result is included.
+    /// Other returned expressions are not kept.
+    pub returns: Vec<Ref>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -439,6 +443,9 @@ impl CodeFile {
             main_guards,
         } = self;
         functions.shrink_to_fit();
+        for f in functions.iter_mut() {
+            f.returns.shrink_to_fit();
+        }
         calls.shrink_to_fit();
         imports.shrink_to_fit();
         assigns.shrink_to_fit();

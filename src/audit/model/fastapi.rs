@@ -217,9 +217,14 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
             } else {
                 DependencyLevel::Router
             };
+            let scope_fn = match a.scope {
+                Scope::Function(f) => Some(f),
+                _ => None,
+            };
             let deps = cx.dependency_list(
                 file,
                 code,
+                scope_fn,
                 project
                     .call(call_ref)
                     .kwarg("dependencies")
@@ -377,6 +382,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 let mut deps = cx.dependency_list(
                     file,
                     code,
+                    f.parent,
                     call.kwarg("dependencies").map(|v| (v, d.range)),
                     DependencyLevel::Route,
                 );
@@ -423,9 +429,31 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     let child_pos = if method == "mount" { 1 } else { 0 };
                     let child_name = if method == "mount" { "app" } else { "router" };
                     let child_value = call.arg(child_pos, child_name);
-                    let child = child_value
-                        .and_then(Value::as_name)
-                        .and_then(|r| slot_of(r, file, code, call.func));
+                    // A router object, a parameter, or what a factory of the service returns
+                    // (`app.include_router(create_v1_router(deps))`, or its result bound to
+                    // a name first).
+                    let children: Vec<Slot> = match child_value {
+                        Some(Value::Ref(r)) => match slot_of(r, file, code, call.func) {
+                            Some(s) => vec![s],
+                            None => r
+                                .instance
+                                .as_deref()
+                                .map(|i| {
+                                    returned_slots(
+                                        project,
+                                        cx.service,
+                                        &instance_callee(r, i),
+                                        &slot_of,
+                                        0,
+                                    )
+                                })
+                                .unwrap_or_default(),
+                        },
+                        Some(Value::Call(c)) => {
+                            returned_slots(project, cx.service, &c.callee, &slot_of, 0)
+                        }
+                        _ => Vec::new(),
+                    };
                     let prefix_value = if method == "mount" {
                         call.arg(0, "path")
                     } else {
@@ -438,20 +466,21 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     let deps = cx.dependency_list(
                         file,
                         code,
+                        call.func,
                         call.kwarg("dependencies").map(|k| (&k.value, k.range)),
                         DependencyLevel::Include,
                     );
-                    match child {
-                        Some(child) => includes.push(SlotInclude {
+                    match children.as_slice() {
+                        [_, ..] => includes.extend(children.iter().map(|&child| SlotInclude {
                             parent,
                             child,
-                            prefix,
-                            deps,
-                        }),
+                            prefix: prefix.clone(),
+                            deps: deps.clone(),
+                        })),
                         // A router built by a call (`fastapi_users.get_auth_router(...)`) is a
                         // library's own; a name or subscript the audit cannot follow is one of
                         // the service's routers, mounted indirectly.
-                        None if method == "include_router"
+                        [] if method == "include_router"
                             && child_value.is_some_and(|v| v.as_call().is_none()) =>
                         {
                             open_includes.push(OpenInclude {
@@ -460,7 +489,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                                 deps,
                             })
                         }
-                        None => {}
+                        [] => {}
                     }
                 }
                 "add_api_route" | "add_route" => {
@@ -488,6 +517,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     let mut deps = cx.dependency_list(
                         file,
                         code,
+                        call.func,
                         call.kwarg("dependencies").map(|k| (&k.value, k.range)),
                         DependencyLevel::Route,
                     );
@@ -720,6 +750,70 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
     service.entry_points = entry_points;
     service.settings = settings;
     service.lambda_handlers = lambda_handlers;
+}
+
+/// How many factories deep a returned router is followed (`make_api()` returning what
+/// `make_v1()` returned).
+const FACTORY_HOPS: u32 = 3;
+
+/// The name to resolve for a reference bound to a call's result: `make_router()` for
+/// `r = make_router()`.
+fn instance_callee(r: &Ref, instance: &str) -> Ref {
+    Ref {
+        path: instance.trim_end_matches("()").into(),
+        origin: if r.origin == RefOrigin::Unknown {
+            RefOrigin::Unknown
+        } else {
+            RefOrigin::Import
+        },
+        instance: None,
+    }
+}
+
+type SlotOf<'a> = dyn Fn(&Ref, FileId, &CodeFile, Option<FnId>) -> Option<Slot> + 'a;
+
+/// The routers (or router parameters) a factory function of the service returns: each name
+/// in its `return` statements that is a router object or one of its parameters, or the result
+/// of another factory.
+fn returned_slots(
+    project: &Project,
+    service: &Service,
+    callee: &Ref,
+    slot_of: &SlotOf,
+    depth: u32,
+) -> Vec<Slot> {
+    if depth > FACTORY_HOPS {
+        return Vec::new();
+    }
+    let Some(f) = project.resolve_function(service, callee) else {
+        return Vec::new();
+    };
+    let Some(code) = project.code(f.file) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for ret in &code.function(f.func).returns {
+        match slot_of(ret, f.file, code, Some(f.func)) {
+            Some(s) => out.push(s),
+            None => {
+                if let Some(i) = ret.instance.as_deref() {
+                    out.extend(returned_slots(
+                        project,
+                        service,
+                        &instance_callee(ret, i),
+                        slot_of,
+                        depth + 1,
+                    ));
+                }
+            }
+        }
+    }
+    out.sort_by_key(|s| match s {
+        Slot::Known(i) => (0, *i, 0, 0),
+        Slot::Param(f, i) => (1, f.file as usize, f.func as usize, *i as usize),
+    });
+    out.dedup();
+    out
 }
 
 /// A way from a router up to an app: (app index, accumulated prefix, dependencies, whether
@@ -1165,6 +1259,24 @@ fn names_a_limiter(path: &str) -> bool {
     RATE_LIMIT_WORDS.iter().any(|w| lower.contains(w))
 }
 
+/// How many steps a dependency list is followed through names, branches and callers.
+const MAX_LIST_HOPS: u32 = 6;
+
+/// Where a dependency list (or a part of it) is written.
+#[derive(Clone, Copy)]
+struct ListSite<'c> {
+    file: FileId,
+    code: &'c CodeFile,
+    func: Option<FnId>,
+    at: Option<Loc>,
+}
+
+/// A call site: its file and enclosing function.
+struct CallerAt {
+    file: FileId,
+    func: Option<FnId>,
+}
+
 struct Linker<'a> {
     project: &'a Project,
     service: &'a Service,
@@ -1172,11 +1284,22 @@ struct Linker<'a> {
 }
 
 impl Linker<'_> {
-    /// Dependencies in a `dependencies=[...]` list.
+    /// Dependencies in a `dependencies=[...]` list written in `file`, in the function `func`
+    /// (None at module level).
+    ///
+    /// The list may be built elsewhere and is followed a few steps: a module-level or local
+    /// name (`dependencies=AUTH_DEPS`, `deps = [...]` then `deps.append(Depends(x))`),
+    /// `list(x)` / `tuple(x)`, a parameter of `func` (what its callers pass:
+    /// `create_router(deps=[Depends(auth)])`), and each branch of a conditional
+    /// (`[Depends(auth)] if settings.auth else []`, an if/else assignment, an append under an
+    /// `if`). Branches are united: a list that authenticates in one of them is taken to
+    /// authenticate when the service is configured to, which is a deployment choice rather
+    /// than a route someone forgot.
     fn dependency_list(
         &self,
         file: FileId,
-        _code: &CodeFile,
+        code: &CodeFile,
+        func: Option<FnId>,
         list: Option<(&Value, TextRange)>,
         level: DependencyLevel,
     ) -> Vec<Dependency> {
@@ -1184,32 +1307,243 @@ impl Linker<'_> {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for item in value.elements().unwrap_or_default() {
-            if let Some(c) = item.as_call()
-                && let Some(d) = self.dependency_of(
-                    c,
-                    None,
-                    level,
-                    Loc {
-                        file,
-                        range: c.range,
-                    },
-                )
+        let site = ListSite {
+            file,
+            code,
+            func,
+            at: None,
+        };
+        self.collect_dependencies(value, &site, level, range, 0, &mut out);
+        out
+    }
+
+    /// One step of [`Self::dependency_list`]. `site.at`: where dependencies found through a
+    /// name point (the `dependencies=` argument that names the list), once one was followed.
+    fn collect_dependencies(
+        &self,
+        value: &Value,
+        site: &ListSite,
+        level: DependencyLevel,
+        range: TextRange,
+        depth: u32,
+        out: &mut Vec<Dependency>,
+    ) {
+        if depth > MAX_LIST_HOPS {
+            return;
+        }
+        let here = |c: &crate::audit::model::code::CallValue| {
+            site.at.unwrap_or(Loc {
+                file: site.file,
+                range: c.range,
+            })
+        };
+        let followed = ListSite {
+            at: Some(site.at.unwrap_or(Loc {
+                file: site.file,
+                range,
+            })),
+            ..*site
+        };
+        match value {
+            Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
+                for item in items {
+                    match item.as_call() {
+                        Some(c) => {
+                            if let Some(d) = self.dependency_of(c, None, level, here(c)) {
+                                out.push(d);
+                            }
+                        }
+                        None => self.collect_dependencies(item, site, level, range, depth + 1, out),
+                    }
+                }
+            }
+            Value::Either(branches) => {
+                for b in branches {
+                    self.collect_dependencies(b, site, level, range, depth + 1, out);
+                }
+            }
+            Value::Call(c)
+                if c.callee.origin == RefOrigin::Builtin
+                    && matches!(&*c.callee.path, "list" | "tuple")
+                    && c.args.len() == 1 =>
             {
-                out.push(d);
+                self.collect_dependencies(&c.args[0], site, level, range, depth + 1, out);
+            }
+            // A single `Depends(x)` appended or passed on its own.
+            Value::Call(c) => {
+                if let Some(d) = self.dependency_of(c, None, level, here(c)) {
+                    out.push(d);
+                }
+            }
+            Value::Ref(r) => {
+                self.collect_named_dependencies(r, &followed, level, range, depth, out)
+            }
+            _ => {}
+        }
+    }
+
+    /// The list a name stands for: a local of the function (every assignment to it, and what
+    /// is appended to it), a parameter (what callers pass), or a name resolved elsewhere.
+    fn collect_named_dependencies(
+        &self,
+        r: &Ref,
+        site: &ListSite,
+        level: DependencyLevel,
+        range: TextRange,
+        depth: u32,
+        out: &mut Vec<Dependency>,
+    ) {
+        let code = site.code;
+        // A local name: unresolved (a list literal, a parameter), or bound to a call's result
+        // (`deps = list(BASE_DEPS)`), which the front end qualifies by its function.
+        let local = match r.origin {
+            RefOrigin::Unknown if !r.path.contains('.') => Some(&*r.path),
+            RefOrigin::Local => r.path.rsplit_once('.').map(|(_, n)| n),
+            _ => None,
+        };
+        if let Some(name) = local {
+            let mut func = site.func;
+            while let Some(id) = func {
+                let f = code.function(id);
+                if let Some(i) = f.params.iter().position(|p| *p.name == *name) {
+                    for (caller, value) in self.call_site_values(
+                        FnRef {
+                            file: site.file,
+                            func: id,
+                        },
+                        i,
+                    ) {
+                        let Some(ccode) = self.project.code(caller.file) else {
+                            continue;
+                        };
+                        let at = ListSite {
+                            file: caller.file,
+                            code: ccode,
+                            func: caller.func,
+                            at: site.at,
+                        };
+                        self.collect_dependencies(&value, &at, level, range, depth + 1, out);
+                    }
+                    return;
+                }
+                let assigned: Vec<&Value> = code
+                    .assigns
+                    .iter()
+                    .filter(|a| a.scope == Scope::Function(id) && *a.target == *name)
+                    .map(|a| &a.value)
+                    .collect();
+                if !assigned.is_empty() {
+                    let inner = ListSite {
+                        func: Some(id),
+                        ..*site
+                    };
+                    for v in assigned {
+                        self.collect_dependencies(v, &inner, level, range, depth + 1, out);
+                    }
+                    let qualified = format!("{}.{name}", f.qual);
+                    for base in [name, qualified.as_str()] {
+                        self.collect_appended(base, Some(id), &inner, level, range, depth, out);
+                    }
+                    return;
+                }
+                func = f.parent;
+            }
+            return;
+        }
+        // A name resolved elsewhere (`dependencies=AUTH_DEPS`): its value, in its own file.
+        if let Some(Symbol::Assign { file: f, index }) = self.project.resolve(self.service, r)
+            && let Some(acode) = self.project.code(f)
+        {
+            let a = &acode.assigns[index as usize];
+            let func = match a.scope {
+                Scope::Function(id) => Some(id),
+                _ => None,
+            };
+            let inner = ListSite {
+                file: f,
+                code: acode,
+                func,
+                at: site.at,
+            };
+            self.collect_dependencies(&a.value, &inner, level, range, depth + 1, out);
+            if func.is_none() {
+                let qualified = format!("{}.{}", acode.module, a.target);
+                self.collect_appended(&qualified, None, &inner, level, range, depth, out);
             }
         }
-        // A list built elsewhere (`dependencies=AUTH_DEPS`): resolve one level.
-        if let Some(r) = value.as_name()
-            && let Some(Symbol::Assign { file: f, index }) = self.project.resolve(self.service, r)
-            && let Some(code) = self.project.code(f)
-        {
-            let v = &code.assigns[index as usize].value;
-            for item in v.elements().unwrap_or_default() {
-                if let Some(c) = item.as_call()
-                    && let Some(d) = self.dependency_of(c, None, level, Loc { file, range })
-                {
-                    out.push(d);
+    }
+
+    /// `name.append(Depends(x))` / `name.extend([...])` in the function `func` (or at module
+    /// level), each under whatever condition it sits.
+    #[allow(clippy::too_many_arguments)]
+    fn collect_appended(
+        &self,
+        name: &str,
+        func: Option<FnId>,
+        site: &ListSite,
+        level: DependencyLevel,
+        range: TextRange,
+        depth: u32,
+        out: &mut Vec<Dependency>,
+    ) {
+        for call in &site.code.calls {
+            if call.func != func {
+                continue;
+            }
+            let Some((base, method)) = call.callee.path.rsplit_once('.') else {
+                continue;
+            };
+            if base != name || !matches!(method, "append" | "extend" | "insert") {
+                continue;
+            }
+            let pos = usize::from(method == "insert");
+            if let Some(arg) = call.args.get(pos) {
+                self.collect_dependencies(&arg.value, site, level, range, depth + 1, out);
+            }
+        }
+    }
+
+    /// What the service's calls of `f` pass for its parameter `index`: (the caller, the value).
+    fn call_site_values(&self, f: FnRef, index: usize) -> Vec<(CallerAt, Value)> {
+        let Some(fcode) = self.project.code(f.file) else {
+            return Vec::new();
+        };
+        let func = fcode.function(f.func);
+        let name = &*func.name;
+        let param = &func.params[index];
+        let skip = usize::from(
+            func.class.is_some()
+                && func
+                    .params
+                    .first()
+                    .is_some_and(|p| matches!(&*p.name, "self" | "cls")),
+        );
+        let mut out = Vec::new();
+        for &file in &self.service.files {
+            let Some(code) = self.project.code(file) else {
+                continue;
+            };
+            for call in &code.calls {
+                if call.callee.path.trim_end_matches("()").rsplit('.').next() != Some(name) {
+                    continue;
+                }
+                if self.project.resolve_function(self.service, &call.callee) != Some(f) {
+                    continue;
+                }
+                let value = call.kwarg(&param.name).map(|k| &k.value).or_else(|| {
+                    index
+                        .checked_sub(skip)
+                        .and_then(|pos| call.args.get(pos))
+                        .map(|a| &a.value)
+                });
+                if let Some(v) = value {
+                    out.push((
+                        CallerAt {
+                            file,
+                            func: call.func,
+                        },
+                        v.clone(),
+                    ));
                 }
             }
         }

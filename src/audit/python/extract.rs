@@ -741,6 +741,7 @@ impl<'src> Extractor<'src> {
             params,
             globals: globals.iter().map(|g| (*g).into()).collect(),
             is_generator: has_yield,
+            returns: Vec::new(),
         });
         self.fns.push(FnScope {
             id,
@@ -911,6 +912,17 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                     self.visit_expr(&item.context_expr);
                 }
                 self.visit_body(&w.body);
+            }
+            Stmt::Return(r) => {
+                if let Some(v) = &r.value {
+                    self.visit_expr(v);
+                    if let (Some(id), Expr::Name(_) | Expr::Attribute(_)) =
+                        (self.current_fn(), &**v)
+                        && let Some(found) = self.resolve(v)
+                    {
+                        self.out.functions[id as usize].returns.push(found);
+                    }
+                }
             }
             Stmt::If(i) if self.at_module_level && is_main_guard(&i.test) => {
                 self.out.main_guards.push(i.range());
