@@ -164,6 +164,7 @@ struct RawRoute {
     router: Slot,
     methods: Vec<String>,
     path: String,
+    path_known: bool,
     handler: Option<FnRef>,
     at: Loc,
     deps: Vec<Dependency>,
@@ -207,11 +208,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 continue;
             };
             let call_ref = CallRef { file, index };
-            let prefix = call
-                .kwarg("prefix")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            let prefix = cx.path_str(call.kwarg("prefix")).unwrap_or_default();
             let level = if is_app {
                 DependencyLevel::App
             } else {
@@ -357,13 +354,9 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 let Some(router) = slot_of(&base_ref, file, code, f.parent) else {
                     continue;
                 };
-                let path = call
-                    .args
-                    .first()
-                    .or_else(|| call.kwarg("path"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
+                let path = cx.path_str(call.args.first().or_else(|| call.kwarg("path")));
+                let path_known = path.is_some();
+                let path = path.unwrap_or_default();
                 let methods = match method {
                     "api_route" => call
                         .kwarg("methods")
@@ -391,6 +384,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     router,
                     methods,
                     path,
+                    path_known,
                     handler: Some(func),
                     at: Loc {
                         file,
@@ -459,10 +453,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     } else {
                         call.kwarg("prefix").map(|k| &k.value)
                     };
-                    let prefix = prefix_value
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
+                    let prefix = cx.path_str(prefix_value).unwrap_or_default();
                     let deps = cx.dependency_list(
                         file,
                         code,
@@ -493,8 +484,9 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     }
                 }
                 "add_api_route" | "add_route" => {
-                    let literal_path = call.arg(0, "path").and_then(Value::as_str);
-                    let path = literal_path.unwrap_or_default().to_string();
+                    let literal_path = cx.path_str(call.arg(0, "path"));
+                    let path_known = literal_path.is_some();
+                    let path = literal_path.clone().unwrap_or_default();
                     let handler = call
                         .arg(1, "endpoint")
                         .and_then(Value::as_name)
@@ -531,6 +523,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                         router: parent,
                         methods,
                         path,
+                        path_known,
                         handler,
                         at: Loc {
                             file,
@@ -584,6 +577,23 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         middleware_slots.extend(links.middleware_slots);
         middleware.extend(links.middleware);
         entry.extend(links.entry);
+    }
+    // `FastAPI(routes=[APIRoute("/v2/health/live", endpoints.live), ...])`: routes given to
+    // the constructor, in a list that may be built up in code first.
+    for (i, r) in routers.iter().enumerate() {
+        let call = project.call(r.call);
+        let Some(k) = call.kwarg("routes") else {
+            continue;
+        };
+        let code = project.code(r.call.file).expect("parsed");
+        for item in cx.list_calls(r.call.file, code, call.func, &k.value, k.range) {
+            if let Some(raw) = cx.constructed_route(&item, Slot::Known(i)) {
+                if let Some(h) = raw.handler {
+                    entry.push(h);
+                }
+                raw_routes.push(raw);
+            }
+        }
     }
     // `FastAPI(middleware=[Middleware(Cls, ...)])`
     for (i, r) in routers.iter().enumerate().filter(|(_, r)| r.is_app) {
@@ -687,6 +697,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 app: None,
                 methods: raw.methods.clone(),
                 path: raw.path.clone(),
+                path_known: raw.path_known,
                 handler: raw.handler,
                 at: raw.at,
                 dependencies: raw.deps.clone(),
@@ -703,6 +714,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     app,
                     methods: raw.methods.clone(),
                     path: join_paths(&prefix, &raw.path),
+                    path_known: raw.path_known,
                     handler: raw.handler,
                     at: raw.at,
                     dependencies: deps,
@@ -1271,6 +1283,14 @@ struct ListSite<'c> {
     at: Option<Loc>,
 }
 
+/// A call found in a list built in code: where it is written, and, when the list was
+/// reached through a name, the argument that named it.
+struct ListCall {
+    call: crate::audit::model::code::CallValue,
+    own: Loc,
+    followed: Option<Loc>,
+}
+
 /// A call site: its file and enclosing function.
 struct CallerAt {
     file: FileId,
@@ -1284,6 +1304,89 @@ struct Linker<'a> {
 }
 
 impl Linker<'_> {
+    /// `APIRoute(path, endpoint, methods=[...], dependencies=[...])` (or Starlette's `Route`,
+    /// `WebSocketRoute`, or a class of the service named like them) found in a `routes=` list.
+    fn constructed_route(&self, item: &ListCall, router: Slot) -> Option<RawRoute> {
+        let c = &item.call;
+        let class = c.callee.last();
+        if !class.ends_with("Route") {
+            return None;
+        }
+        let websocket = class.contains("WebSocket");
+        let path = self.path_str(c.args.first().or_else(|| c.kwarg("path")));
+        let handler = c
+            .args
+            .get(1)
+            .or_else(|| c.kwarg("endpoint"))
+            .and_then(Value::as_name)
+            .and_then(|r| self.project.resolve_function(self.service, r));
+        if path.is_none() && handler.is_none() {
+            return None;
+        }
+        let methods = if websocket {
+            vec!["WEBSOCKET".to_string()]
+        } else {
+            c.kwarg("methods")
+                .and_then(Value::elements)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_uppercase)
+                        .collect()
+                })
+                .unwrap_or_else(|| vec!["GET".to_string()])
+        };
+        let file = item.own.file;
+        let code = self.project.code(file)?;
+        let mut deps = self.dependency_list(
+            file,
+            code,
+            None,
+            c.kwarg("dependencies").map(|v| (v, c.range)),
+            DependencyLevel::Route,
+        );
+        if let Some(h) = handler
+            && let Some(hcode) = self.project.code(h.file)
+        {
+            deps.extend(self.parameter_dependencies(h.file, hcode, h.func));
+        }
+        Some(RawRoute {
+            router,
+            methods,
+            path_known: path.is_some(),
+            path: path.unwrap_or_default(),
+            handler,
+            at: item.own,
+            deps,
+            rate_limited_by_decorator: false,
+        })
+    }
+
+    /// A route path or prefix: a string literal, or a name bound to one at module level
+    /// somewhere in the service (`HEALTH = "/health"`, imported), followed through aliases.
+    fn path_str(&self, value: Option<&Value>) -> Option<String> {
+        let mut value = value?.clone();
+        for _ in 0..3 {
+            match value {
+                Value::Str(s) => return Some(s.to_string()),
+                Value::Ref(r) if r.origin != RefOrigin::Unknown => {
+                    let Some(Symbol::Assign { file, index }) =
+                        self.project.resolve(self.service, &r)
+                    else {
+                        return None;
+                    };
+                    let a = &self.project.code(file)?.assigns[index as usize];
+                    if a.scope != Scope::Module {
+                        return None;
+                    }
+                    value = a.value.clone();
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
     /// Dependencies in a `dependencies=[...]` list written in `file`, in the function `func`
     /// (None at module level).
     ///
@@ -1306,36 +1409,64 @@ impl Linker<'_> {
         let Some((value, range)) = list else {
             return Vec::new();
         };
-        let mut out = Vec::new();
         let site = ListSite {
             file,
             code,
             func,
             at: None,
         };
-        self.collect_dependencies(value, &site, level, range, 0, &mut out);
-        out
+        let mut items = Vec::new();
+        self.collect_list_calls(value, &site, range, 0, &mut items);
+        items
+            .into_iter()
+            .filter_map(|item| {
+                let at = item.followed.unwrap_or(item.own);
+                self.dependency_of(&item.call, None, level, at)
+            })
+            .collect()
     }
 
-    /// One step of [`Self::dependency_list`]. `site.at`: where dependencies found through a
-    /// name point (the `dependencies=` argument that names the list), once one was followed.
-    fn collect_dependencies(
+    /// The calls a list built in code holds (`routes=[APIRoute(...), ...]`), followed like a
+    /// dependency list (see [`Self::dependency_list`]).
+    fn list_calls(
+        &self,
+        file: FileId,
+        code: &CodeFile,
+        func: Option<FnId>,
+        value: &Value,
+        range: TextRange,
+    ) -> Vec<ListCall> {
+        let site = ListSite {
+            file,
+            code,
+            func,
+            at: None,
+        };
+        let mut items = Vec::new();
+        self.collect_list_calls(value, &site, range, 0, &mut items);
+        items
+    }
+
+    /// One step of [`Self::dependency_list`]. `site.at`: the `dependencies=` (or `routes=`)
+    /// argument that names the list, once a name was followed.
+    fn collect_list_calls(
         &self,
         value: &Value,
         site: &ListSite,
-        level: DependencyLevel,
         range: TextRange,
         depth: u32,
-        out: &mut Vec<Dependency>,
+        out: &mut Vec<ListCall>,
     ) {
         if depth > MAX_LIST_HOPS {
             return;
         }
-        let here = |c: &crate::audit::model::code::CallValue| {
-            site.at.unwrap_or(Loc {
+        let found = |c: &crate::audit::model::code::CallValue| ListCall {
+            call: c.clone(),
+            own: Loc {
                 file: site.file,
                 range: c.range,
-            })
+            },
+            followed: site.at,
         };
         let followed = ListSite {
             at: Some(site.at.unwrap_or(Loc {
@@ -1348,18 +1479,14 @@ impl Linker<'_> {
             Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
                 for item in items {
                     match item.as_call() {
-                        Some(c) => {
-                            if let Some(d) = self.dependency_of(c, None, level, here(c)) {
-                                out.push(d);
-                            }
-                        }
-                        None => self.collect_dependencies(item, site, level, range, depth + 1, out),
+                        Some(c) => out.push(found(c)),
+                        None => self.collect_list_calls(item, site, range, depth + 1, out),
                     }
                 }
             }
             Value::Either(branches) => {
                 for b in branches {
-                    self.collect_dependencies(b, site, level, range, depth + 1, out);
+                    self.collect_list_calls(b, site, range, depth + 1, out);
                 }
             }
             Value::Call(c)
@@ -1367,31 +1494,24 @@ impl Linker<'_> {
                     && matches!(&*c.callee.path, "list" | "tuple")
                     && c.args.len() == 1 =>
             {
-                self.collect_dependencies(&c.args[0], site, level, range, depth + 1, out);
+                self.collect_list_calls(&c.args[0], site, range, depth + 1, out);
             }
             // A single `Depends(x)` appended or passed on its own.
-            Value::Call(c) => {
-                if let Some(d) = self.dependency_of(c, None, level, here(c)) {
-                    out.push(d);
-                }
-            }
-            Value::Ref(r) => {
-                self.collect_named_dependencies(r, &followed, level, range, depth, out)
-            }
+            Value::Call(c) => out.push(found(c)),
+            Value::Ref(r) => self.collect_named_list(r, &followed, range, depth, out),
             _ => {}
         }
     }
 
     /// The list a name stands for: a local of the function (every assignment to it, and what
     /// is appended to it), a parameter (what callers pass), or a name resolved elsewhere.
-    fn collect_named_dependencies(
+    fn collect_named_list(
         &self,
         r: &Ref,
         site: &ListSite,
-        level: DependencyLevel,
         range: TextRange,
         depth: u32,
-        out: &mut Vec<Dependency>,
+        out: &mut Vec<ListCall>,
     ) {
         let code = site.code;
         // A local name: unresolved (a list literal, a parameter), or bound to a call's result
@@ -1422,7 +1542,7 @@ impl Linker<'_> {
                             func: caller.func,
                             at: site.at,
                         };
-                        self.collect_dependencies(&value, &at, level, range, depth + 1, out);
+                        self.collect_list_calls(&value, &at, range, depth + 1, out);
                     }
                     return;
                 }
@@ -1438,11 +1558,11 @@ impl Linker<'_> {
                         ..*site
                     };
                     for v in assigned {
-                        self.collect_dependencies(v, &inner, level, range, depth + 1, out);
+                        self.collect_list_calls(v, &inner, range, depth + 1, out);
                     }
                     let qualified = format!("{}.{name}", f.qual);
                     for base in [name, qualified.as_str()] {
-                        self.collect_appended(base, Some(id), &inner, level, range, depth, out);
+                        self.collect_appended(base, Some(id), &inner, range, depth, out);
                     }
                     return;
                 }
@@ -1465,10 +1585,10 @@ impl Linker<'_> {
                 func,
                 at: site.at,
             };
-            self.collect_dependencies(&a.value, &inner, level, range, depth + 1, out);
+            self.collect_list_calls(&a.value, &inner, range, depth + 1, out);
             if func.is_none() {
                 let qualified = format!("{}.{}", acode.module, a.target);
-                self.collect_appended(&qualified, None, &inner, level, range, depth, out);
+                self.collect_appended(&qualified, None, &inner, range, depth, out);
             }
         }
     }
@@ -1481,10 +1601,9 @@ impl Linker<'_> {
         name: &str,
         func: Option<FnId>,
         site: &ListSite,
-        level: DependencyLevel,
         range: TextRange,
         depth: u32,
-        out: &mut Vec<Dependency>,
+        out: &mut Vec<ListCall>,
     ) {
         for call in &site.code.calls {
             if call.func != func {
@@ -1498,7 +1617,7 @@ impl Linker<'_> {
             }
             let pos = usize::from(method == "insert");
             if let Some(arg) = call.args.get(pos) {
-                self.collect_dependencies(&arg.value, site, level, range, depth + 1, out);
+                self.collect_list_calls(&arg.value, site, range, depth + 1, out);
             }
         }
     }
