@@ -62,6 +62,7 @@ fn render(facts: &CodeFile) -> String {
         calls,
         imports,
         assigns,
+        extends,
         attr_assigns,
         mutations,
         classes,
@@ -121,6 +122,14 @@ fn render(facts: &CodeFile) -> String {
             Scope::Function(f) => format!("fn {}", fname(Some(f))),
         };
         let _ = writeln!(out, "assign [{scope}] {} = {}", a.target, value(&a.value));
+    }
+    for a in extends {
+        let scope = match a.scope {
+            Scope::Module => "module".to_string(),
+            Scope::Class => format!("class {}", a.class.as_deref().unwrap_or("?")),
+            Scope::Function(f) => format!("fn {}", fname(Some(f))),
+        };
+        let _ = writeln!(out, "extend [{scope}] {} += {}", a.target, value(&a.value));
     }
     for a in attr_assigns {
         let _ = writeln!(out, "attr {} = {}", a.target.path, value(&a.value));
@@ -230,8 +239,9 @@ def create_app() -> FastAPI:
 fn router_factory_returns_and_built_dependency_lists() {
     let out = facts(
         r#"from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 
-from .deps import get_user, read_only
+from .deps import get_user, live, read_only
 
 
 def create_router(auth_enabled: bool) -> APIRouter:
@@ -249,7 +259,11 @@ def passthrough(router: APIRouter) -> APIRouter:
 
 
 def create_app(auth_enabled: bool) -> FastAPI:
-    app = FastAPI(dependencies=[Depends(get_user)] if auth_enabled else [])
+    routes = []
+    routes += [APIRoute("/v2/health/live", live)]
+    app = FastAPI(
+        routes=routes, dependencies=[Depends(get_user)] if auth_enabled else []
+    )
     app.include_router(create_router(auth_enabled))
     return app
 "#,
@@ -311,6 +325,8 @@ class Client:
 @app.get("/x")
 def handler(request):
     TOKENS.append(request.headers.get("x-request-id"))
+    seen = []
+    seen += [request.url]
     return requests.get("http://y", timeout=3)  # svc: ignore[RS001] why
     # a multi-line statement follows
     x = (
@@ -331,6 +347,7 @@ if __name__ == "__main__":
         calls,
         imports,
         assigns,
+        extends,
         attr_assigns,
         mutations,
         classes,
@@ -345,6 +362,7 @@ if __name__ == "__main__":
         ("calls", calls.len()),
         ("imports", imports.len()),
         ("assigns", assigns.len()),
+        ("extends", extends.len()),
         ("attr_assigns", attr_assigns.len()),
         ("mutations", mutations.len()),
         ("classes", classes.len()),

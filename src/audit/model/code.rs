@@ -412,6 +412,9 @@ pub struct CodeFile {
     pub calls: Vec<Call>,
     pub imports: Vec<Import>,
     pub assigns: Vec<Assign>,
+    /// `x += value` to a plain name: a list grown in place (`routes += [APIRoute(...)]`).
+    /// Kept apart from `assigns`, which say what a name is bound to.
+    pub extends: Vec<Assign>,
     pub attr_assigns: Vec<AttrAssign>,
     pub mutations: Vec<Mutation>,
     pub classes: Vec<Class>,
@@ -434,6 +437,7 @@ impl CodeFile {
             calls,
             imports,
             assigns,
+            extends,
             attr_assigns,
             mutations,
             classes,
@@ -449,6 +453,7 @@ impl CodeFile {
         calls.shrink_to_fit();
         imports.shrink_to_fit();
         assigns.shrink_to_fit();
+        extends.shrink_to_fit();
         attr_assigns.shrink_to_fit();
         mutations.shrink_to_fit();
         classes.shrink_to_fit();

@@ -1549,6 +1549,7 @@ impl Linker<'_> {
                 let assigned: Vec<&Value> = code
                     .assigns
                     .iter()
+                    .chain(&code.extends)
                     .filter(|a| a.scope == Scope::Function(id) && *a.target == *name)
                     .map(|a| &a.value)
                     .collect();
@@ -1587,6 +1588,13 @@ impl Linker<'_> {
             };
             self.collect_list_calls(&a.value, &inner, range, depth + 1, out);
             if func.is_none() {
+                for grown in acode
+                    .extends
+                    .iter()
+                    .filter(|e| e.scope == Scope::Module && e.target == a.target)
+                {
+                    self.collect_list_calls(&grown.value, &inner, range, depth + 1, out);
+                }
                 let qualified = format!("{}.{}", acode.module, a.target);
                 self.collect_appended(&qualified, None, &inner, range, depth, out);
             }

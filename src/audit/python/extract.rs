@@ -882,6 +882,24 @@ impl<'src> Visitor<'src> for Extractor<'src> {
             }
             Stmt::AugAssign(a) => {
                 self.visit_expr(&a.value);
+                if let (ast::Operator::Add, Expr::Name(n)) = (a.op, &*a.target) {
+                    let value = self.value(&a.value, 1);
+                    let scope = self.scope();
+                    let class = match scope {
+                        Scope::Class => self.classes.last().map(|c| (*c).into()),
+                        _ => None,
+                    };
+                    self.out.extends.push(Assign {
+                        target: n.id.as_str().into(),
+                        value,
+                        annotation: None,
+                        range: a.range(),
+                        target_range: n.range(),
+                        value_range: a.value.range(),
+                        scope,
+                        class,
+                    });
+                }
                 self.record_store(&a.target, MutationKind::ItemStore, a.range());
                 self.visit_expr(&a.target);
             }

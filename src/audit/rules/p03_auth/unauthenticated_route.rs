@@ -22,10 +22,10 @@ named like one (`get_current_user`, `verify_token`, `require_auth`, ...), direct
 the dependencies it pulls in; `auth-dependencies` in the configuration adds names.
 
 A `dependencies=` list is followed where it is built: a name for a list defined elsewhere, a
-local list and what is appended to it, `list(x)`, a parameter (what the function's callers
-pass), and a router returned by a factory of the service
-(`app.include_router(create_v1_router(deps))`, with the `deps` of that call). A list built conditionally
-(`[Depends(auth)] if settings.auth_enabled else []`, `if auth_enabled:
+local list and what is added to it (`append`, `extend`, `+=`), `list(x)`, a parameter (what
+the function's callers pass), and a router returned by a factory of the service
+(`app.include_router(create_v1_router(deps))`, with the `deps` of that call). A list built
+conditionally (`[Depends(auth)] if settings.auth_enabled else []`, `if auth_enabled:
 deps.append(Depends(auth))`, an if/else assignment) counts when any branch authenticates: the
 route is authenticated when the service is configured to, and whether it is switched on in a
 deployment is not something the code says. A route served at several paths (its router
