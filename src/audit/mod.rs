@@ -674,7 +674,7 @@ fn model_sources(
         .filter_map(|(i, p)| Some((i, p?)));
     for (i, p) in outcomes {
         match p {
-            Parsed::Facts(facts) => code[i] = Some(facts),
+            Parsed::Facts(facts) => code[i] = Some(*facts),
             Parsed::Failed(f) => early.push(f),
             Parsed::Checked(_) => unreachable!("app files are never checked alone"),
         }
@@ -708,7 +708,7 @@ fn model_sources(
         for (i, p) in more {
             first[i] = true;
             match p {
-                Parsed::Facts(facts) => code[i] = Some(facts),
+                Parsed::Facts(facts) => code[i] = Some(*facts),
                 Parsed::Failed(f) => early.push(f),
                 Parsed::Checked(_) => unreachable!("app files are never checked alone"),
             }
@@ -730,7 +730,7 @@ fn model_sources(
                     model::name::unshared(|| match parse_python(file, i as FileId) {
                         Parsed::Facts(facts) => Parsed::Checked(check_loose_file(
                             file,
-                            facts,
+                            *facts,
                             i as FileId,
                             selected,
                             rule_config,
@@ -746,7 +746,7 @@ fn model_sources(
         .collect();
     for (i, p) in outcomes {
         match p {
-            Parsed::Facts(facts) => code[i] = Some(facts),
+            Parsed::Facts(facts) => code[i] = Some(*facts),
             Parsed::Failed(f) => early.push(f),
             Parsed::Checked(found) => early.extend(found),
         }
@@ -1020,7 +1020,8 @@ fn resident() -> Option<u64> {
 
 /// What parsing one Python file gave.
 enum Parsed {
-    Facts(CodeFile),
+    /// Boxed: the facts are the large variant, and they move through rayon's collections.
+    Facts(Box<CodeFile>),
     /// It does not parse: a `syntax-error` finding.
     Failed(Finding),
     /// A file outside every service, already checked: its findings.
@@ -1030,7 +1031,7 @@ enum Parsed {
 fn parse_python(file: &SourceFile, id: FileId) -> Parsed {
     let (module, is_package) = file.python_module();
     match python::analyze(file.text(), &module, is_package) {
-        Ok(code) => Parsed::Facts(code),
+        Ok(code) => Parsed::Facts(Box::new(code)),
         Err(e) => Parsed::Failed(Finding::new(
             &rules::meta::syntax_error::RULE,
             id,

@@ -62,6 +62,7 @@ fn render(facts: &CodeFile) -> String {
         calls,
         imports,
         assigns,
+        extends,
         attr_assigns,
         mutations,
         classes,
@@ -84,9 +85,14 @@ fn render(facts: &CodeFile) -> String {
                 None => p.name.to_string(),
             })
             .collect();
+        let returns: Vec<String> = f
+            .returns
+            .iter()
+            .map(|r| format!("{}<{}>", r.path, origin(r.origin)))
+            .collect();
         let _ = writeln!(
             out,
-            "fn {}{}({}) decorators=[{}]",
+            "fn {}{}({}) decorators=[{}]{}",
             if f.is_async { "async " } else { "" },
             f.qual,
             params.join(", "),
@@ -94,7 +100,12 @@ fn render(facts: &CodeFile) -> String {
                 .iter()
                 .map(|d| value(&d.value))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            if returns.is_empty() {
+                String::new()
+            } else {
+                format!(" returns [{}]", returns.join(", "))
+            }
         );
     }
     for c in classes {
@@ -111,6 +122,14 @@ fn render(facts: &CodeFile) -> String {
             Scope::Function(f) => format!("fn {}", fname(Some(f))),
         };
         let _ = writeln!(out, "assign [{scope}] {} = {}", a.target, value(&a.value));
+    }
+    for a in extends {
+        let scope = match a.scope {
+            Scope::Module => "module".to_string(),
+            Scope::Class => format!("class {}", a.class.as_deref().unwrap_or("?")),
+            Scope::Function(f) => format!("fn {}", fname(Some(f))),
+        };
+        let _ = writeln!(out, "extend [{scope}] {} += {}", a.target, value(&a.value));
     }
     for a in attr_assigns {
         let _ = writeln!(out, "attr {} = {}", a.target.path, value(&a.value));
@@ -211,6 +230,46 @@ def create_app() -> FastAPI:
 "#,
     );
     settings().bind(|| insta::assert_snapshot!("routes_dependencies_and_parameters", out));
+}
+
+/// A router factory: the names its `return` statements give back (the local router, a
+/// parameter passed through), the local dependency list, its conditional append, and the
+/// include of a factory's result.
+#[test]
+fn router_factory_returns_and_built_dependency_lists() {
+    let out = facts(
+        r#"from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
+
+from .deps import get_user, live, read_only
+
+
+def create_router(auth_enabled: bool) -> APIRouter:
+    dependencies = [Depends(read_only)]
+    if auth_enabled:
+        dependencies.append(Depends(get_user))
+    router = APIRouter(prefix="/v1", dependencies=dependencies)
+    return router
+
+
+def passthrough(router: APIRouter) -> APIRouter:
+    if router is None:
+        return None
+    return router
+
+
+def create_app(auth_enabled: bool) -> FastAPI:
+    routes = []
+    routes += [APIRoute("/v2/health/live", live)]
+    app = FastAPI(
+        routes=routes, dependencies=[Depends(get_user)] if auth_enabled else []
+    )
+    app.include_router(create_router(auth_enabled))
+    return app
+"#,
+    );
+    settings()
+        .bind(|| insta::assert_snapshot!("router_factory_returns_and_built_dependency_lists", out));
 }
 
 #[test]
@@ -341,6 +400,8 @@ class Client:
 @app.get("/x")
 def handler(request):
     TOKENS.append(request.headers.get("x-request-id"))
+    seen = []
+    seen += [request.url]
     return requests.get("http://y", timeout=3)  # svc: ignore[RS001] why
     # a multi-line statement follows
     x = (
@@ -361,6 +422,7 @@ if __name__ == "__main__":
         calls,
         imports,
         assigns,
+        extends,
         attr_assigns,
         mutations,
         classes,
@@ -375,6 +437,7 @@ if __name__ == "__main__":
         ("calls", calls.len()),
         ("imports", imports.len()),
         ("assigns", assigns.len()),
+        ("extends", extends.len()),
         ("attr_assigns", attr_assigns.len()),
         ("mutations", mutations.len()),
         ("classes", classes.len()),

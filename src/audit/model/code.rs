@@ -291,6 +291,10 @@ pub struct Function {
     pub globals: Vec<Name>,
     /// The function contains `yield` (a generator; for dependencies: setup/teardown).
     pub is_generator: bool,
+    /// The names its own `return` statements give back (`return router`), so that a router
+    /// built by a factory function can be followed to where the factory's result is included.
+    /// Other returned expressions are not kept.
+    pub returns: Vec<Ref>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -408,6 +412,9 @@ pub struct CodeFile {
     pub calls: Vec<Call>,
     pub imports: Vec<Import>,
     pub assigns: Vec<Assign>,
+    /// `x += value` to a plain name: a list grown in place (`routes += [APIRoute(...)]`).
+    /// Kept apart from `assigns`, which say what a name is bound to.
+    pub extends: Vec<Assign>,
     pub attr_assigns: Vec<AttrAssign>,
     pub mutations: Vec<Mutation>,
     pub classes: Vec<Class>,
@@ -430,6 +437,7 @@ impl CodeFile {
             calls,
             imports,
             assigns,
+            extends,
             attr_assigns,
             mutations,
             classes,
@@ -439,9 +447,13 @@ impl CodeFile {
             main_guards,
         } = self;
         functions.shrink_to_fit();
+        for f in functions.iter_mut() {
+            f.returns.shrink_to_fit();
+        }
         calls.shrink_to_fit();
         imports.shrink_to_fit();
         assigns.shrink_to_fit();
+        extends.shrink_to_fit();
         attr_assigns.shrink_to_fit();
         mutations.shrink_to_fit();
         classes.shrink_to_fit();

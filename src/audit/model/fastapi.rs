@@ -164,6 +164,7 @@ struct RawRoute {
     router: Slot,
     methods: Vec<String>,
     path: String,
+    path_known: bool,
     handler: Option<FnRef>,
     at: Loc,
     deps: Vec<Dependency>,
@@ -207,19 +208,20 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 continue;
             };
             let call_ref = CallRef { file, index };
-            let prefix = call
-                .kwarg("prefix")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            let prefix = cx.path_str(call.kwarg("prefix")).unwrap_or_default();
             let level = if is_app {
                 DependencyLevel::App
             } else {
                 DependencyLevel::Router
             };
+            let scope_fn = match a.scope {
+                Scope::Function(f) => Some(f),
+                _ => None,
+            };
             let deps = cx.dependency_list(
                 file,
                 code,
+                scope_fn,
                 project
                     .call(call_ref)
                     .kwarg("dependencies")
@@ -352,13 +354,9 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 let Some(router) = slot_of(&base_ref, file, code, f.parent) else {
                     continue;
                 };
-                let path = call
-                    .args
-                    .first()
-                    .or_else(|| call.kwarg("path"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
+                let path = cx.path_str(call.args.first().or_else(|| call.kwarg("path")));
+                let path_known = path.is_some();
+                let path = path.unwrap_or_default();
                 let methods = match method {
                     "api_route" => call
                         .kwarg("methods")
@@ -377,6 +375,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 let mut deps = cx.dependency_list(
                     file,
                     code,
+                    f.parent,
                     call.kwarg("dependencies").map(|v| (v, d.range)),
                     DependencyLevel::Route,
                 );
@@ -385,6 +384,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     router,
                     methods,
                     path,
+                    path_known,
                     handler: Some(func),
                     at: Loc {
                         file,
@@ -423,35 +423,55 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     let child_pos = if method == "mount" { 1 } else { 0 };
                     let child_name = if method == "mount" { "app" } else { "router" };
                     let child_value = call.arg(child_pos, child_name);
-                    let child = child_value
-                        .and_then(Value::as_name)
-                        .and_then(|r| slot_of(r, file, code, call.func));
+                    // A router object, a parameter, or what a factory of the service returns
+                    // (`app.include_router(create_v1_router(deps))`, or its result bound to
+                    // a name first).
+                    let children: Vec<Slot> = match child_value {
+                        Some(Value::Ref(r)) => match slot_of(r, file, code, call.func) {
+                            Some(s) => vec![s],
+                            None => r
+                                .instance
+                                .as_deref()
+                                .map(|i| {
+                                    returned_slots(
+                                        project,
+                                        cx.service,
+                                        &instance_callee(r, i),
+                                        &slot_of,
+                                        0,
+                                    )
+                                })
+                                .unwrap_or_default(),
+                        },
+                        Some(Value::Call(c)) => {
+                            returned_slots(project, cx.service, &c.callee, &slot_of, 0)
+                        }
+                        _ => Vec::new(),
+                    };
                     let prefix_value = if method == "mount" {
                         call.arg(0, "path")
                     } else {
                         call.kwarg("prefix").map(|k| &k.value)
                     };
-                    let prefix = prefix_value
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
+                    let prefix = cx.path_str(prefix_value).unwrap_or_default();
                     let deps = cx.dependency_list(
                         file,
                         code,
+                        call.func,
                         call.kwarg("dependencies").map(|k| (&k.value, k.range)),
                         DependencyLevel::Include,
                     );
-                    match child {
-                        Some(child) => includes.push(SlotInclude {
+                    match children.as_slice() {
+                        [_, ..] => includes.extend(children.iter().map(|&child| SlotInclude {
                             parent,
                             child,
-                            prefix,
-                            deps,
-                        }),
+                            prefix: prefix.clone(),
+                            deps: deps.clone(),
+                        })),
                         // A router built by a call (`fastapi_users.get_auth_router(...)`) is a
                         // library's own; a name or subscript the audit cannot follow is one of
                         // the service's routers, mounted indirectly.
-                        None if method == "include_router"
+                        [] if method == "include_router"
                             && child_value.is_some_and(|v| v.as_call().is_none()) =>
                         {
                             open_includes.push(OpenInclude {
@@ -460,12 +480,13 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                                 deps,
                             })
                         }
-                        None => {}
+                        [] => {}
                     }
                 }
                 "add_api_route" | "add_route" => {
-                    let literal_path = call.arg(0, "path").and_then(Value::as_str);
-                    let path = literal_path.unwrap_or_default().to_string();
+                    let literal_path = cx.path_str(call.arg(0, "path"));
+                    let path_known = literal_path.is_some();
+                    let path = literal_path.clone().unwrap_or_default();
                     let handler = call
                         .arg(1, "endpoint")
                         .and_then(Value::as_name)
@@ -488,6 +509,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     let mut deps = cx.dependency_list(
                         file,
                         code,
+                        call.func,
                         call.kwarg("dependencies").map(|k| (&k.value, k.range)),
                         DependencyLevel::Route,
                     );
@@ -501,6 +523,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                         router: parent,
                         methods,
                         path,
+                        path_known,
                         handler,
                         at: Loc {
                             file,
@@ -554,6 +577,23 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         middleware_slots.extend(links.middleware_slots);
         middleware.extend(links.middleware);
         entry.extend(links.entry);
+    }
+    // `FastAPI(routes=[APIRoute("/v2/health/live", endpoints.live), ...])`: routes given to
+    // the constructor, in a list that may be built up in code first.
+    for (i, r) in routers.iter().enumerate() {
+        let call = project.call(r.call);
+        let Some(k) = call.kwarg("routes") else {
+            continue;
+        };
+        let code = project.code(r.call.file).expect("parsed");
+        for item in cx.list_calls(r.call.file, code, call.func, &k.value, k.range) {
+            if let Some(raw) = cx.constructed_route(&item, Slot::Known(i)) {
+                if let Some(h) = raw.handler {
+                    entry.push(h);
+                }
+                raw_routes.push(raw);
+            }
+        }
     }
     // `FastAPI(middleware=[Middleware(Cls, ...)])`
     for (i, r) in routers.iter().enumerate().filter(|(_, r)| r.is_app) {
@@ -657,6 +697,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 app: None,
                 methods: raw.methods.clone(),
                 path: raw.path.clone(),
+                path_known: raw.path_known,
                 handler: raw.handler,
                 at: raw.at,
                 dependencies: raw.deps.clone(),
@@ -673,6 +714,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     app,
                     methods: raw.methods.clone(),
                     path: join_paths(&prefix, &raw.path),
+                    path_known: raw.path_known,
                     handler: raw.handler,
                     at: raw.at,
                     dependencies: deps,
@@ -720,6 +762,70 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
     service.entry_points = entry_points;
     service.settings = settings;
     service.lambda_handlers = lambda_handlers;
+}
+
+/// How many factories deep a returned router is followed (`make_api()` returning what
+/// `make_v1()` returned).
+const FACTORY_HOPS: u32 = 3;
+
+/// The name to resolve for a reference bound to a call's result: `make_router()` for
+/// `r = make_router()`.
+fn instance_callee(r: &Ref, instance: &str) -> Ref {
+    Ref {
+        path: instance.trim_end_matches("()").into(),
+        origin: if r.origin == RefOrigin::Unknown {
+            RefOrigin::Unknown
+        } else {
+            RefOrigin::Import
+        },
+        instance: None,
+    }
+}
+
+type SlotOf<'a> = dyn Fn(&Ref, FileId, &CodeFile, Option<FnId>) -> Option<Slot> + 'a;
+
+/// The routers (or router parameters) a factory function of the service returns: each name
+/// in its `return` statements that is a router object or one of its parameters, or the result
+/// of another factory.
+fn returned_slots(
+    project: &Project,
+    service: &Service,
+    callee: &Ref,
+    slot_of: &SlotOf,
+    depth: u32,
+) -> Vec<Slot> {
+    if depth > FACTORY_HOPS {
+        return Vec::new();
+    }
+    let Some(f) = project.resolve_function(service, callee) else {
+        return Vec::new();
+    };
+    let Some(code) = project.code(f.file) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for ret in &code.function(f.func).returns {
+        match slot_of(ret, f.file, code, Some(f.func)) {
+            Some(s) => out.push(s),
+            None => {
+                if let Some(i) = ret.instance.as_deref() {
+                    out.extend(returned_slots(
+                        project,
+                        service,
+                        &instance_callee(ret, i),
+                        slot_of,
+                        depth + 1,
+                    ));
+                }
+            }
+        }
+    }
+    out.sort_by_key(|s| match s {
+        Slot::Known(i) => (0, *i, 0, 0),
+        Slot::Param(f, i) => (1, f.file as usize, f.func as usize, *i as usize),
+    });
+    out.dedup();
+    out
 }
 
 /// A way from a router up to an app: (app index, accumulated prefix, dependencies, whether
@@ -1165,6 +1271,32 @@ fn names_a_limiter(path: &str) -> bool {
     RATE_LIMIT_WORDS.iter().any(|w| lower.contains(w))
 }
 
+/// How many steps a dependency list is followed through names, branches and callers.
+const MAX_LIST_HOPS: u32 = 6;
+
+/// Where a dependency list (or a part of it) is written.
+#[derive(Clone, Copy)]
+struct ListSite<'c> {
+    file: FileId,
+    code: &'c CodeFile,
+    func: Option<FnId>,
+    at: Option<Loc>,
+}
+
+/// A call found in a list built in code: where it is written, and, when the list was
+/// reached through a name, the argument that named it.
+struct ListCall {
+    call: crate::audit::model::code::CallValue,
+    own: Loc,
+    followed: Option<Loc>,
+}
+
+/// A call site: its file and enclosing function.
+struct CallerAt {
+    file: FileId,
+    func: Option<FnId>,
+}
+
 struct Linker<'a> {
     project: &'a Project,
     service: &'a Service,
@@ -1172,44 +1304,373 @@ struct Linker<'a> {
 }
 
 impl Linker<'_> {
-    /// Dependencies in a `dependencies=[...]` list.
+    /// `APIRoute(path, endpoint, methods=[...], dependencies=[...])` (or Starlette's `Route`,
+    /// `WebSocketRoute`, or a class of the service named like them) found in a `routes=` list.
+    fn constructed_route(&self, item: &ListCall, router: Slot) -> Option<RawRoute> {
+        let c = &item.call;
+        let class = c.callee.last();
+        if !class.ends_with("Route") {
+            return None;
+        }
+        let websocket = class.contains("WebSocket");
+        let path = self.path_str(c.args.first().or_else(|| c.kwarg("path")));
+        let handler = c
+            .args
+            .get(1)
+            .or_else(|| c.kwarg("endpoint"))
+            .and_then(Value::as_name)
+            .and_then(|r| self.project.resolve_function(self.service, r));
+        if path.is_none() && handler.is_none() {
+            return None;
+        }
+        let methods = if websocket {
+            vec!["WEBSOCKET".to_string()]
+        } else {
+            c.kwarg("methods")
+                .and_then(Value::elements)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_uppercase)
+                        .collect()
+                })
+                .unwrap_or_else(|| vec!["GET".to_string()])
+        };
+        let file = item.own.file;
+        let code = self.project.code(file)?;
+        let mut deps = self.dependency_list(
+            file,
+            code,
+            None,
+            c.kwarg("dependencies").map(|v| (v, c.range)),
+            DependencyLevel::Route,
+        );
+        if let Some(h) = handler
+            && let Some(hcode) = self.project.code(h.file)
+        {
+            deps.extend(self.parameter_dependencies(h.file, hcode, h.func));
+        }
+        Some(RawRoute {
+            router,
+            methods,
+            path_known: path.is_some(),
+            path: path.unwrap_or_default(),
+            handler,
+            at: item.own,
+            deps,
+            rate_limited_by_decorator: false,
+        })
+    }
+
+    /// A route path or prefix: a string literal, or a name bound to one at module level
+    /// somewhere in the service (`HEALTH = "/health"`, imported), followed through aliases.
+    fn path_str(&self, value: Option<&Value>) -> Option<String> {
+        let mut value = value?.clone();
+        for _ in 0..3 {
+            match value {
+                Value::Str(s) => return Some(s.to_string()),
+                Value::Ref(r) if r.origin != RefOrigin::Unknown => {
+                    let Some(Symbol::Assign { file, index }) =
+                        self.project.resolve(self.service, &r)
+                    else {
+                        return None;
+                    };
+                    let a = &self.project.code(file)?.assigns[index as usize];
+                    if a.scope != Scope::Module {
+                        return None;
+                    }
+                    value = a.value.clone();
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// Dependencies in a `dependencies=[...]` list written in `file`, in the function `func`
+    /// (None at module level).
+    ///
+    /// The list may be built elsewhere and is followed a few steps: a module-level or local
+    /// name (`dependencies=AUTH_DEPS`, `deps = [...]` then `deps.append(Depends(x))`),
+    /// `list(x)` / `tuple(x)`, a parameter of `func` (what its callers pass:
+    /// `create_router(deps=[Depends(auth)])`), and each branch of a conditional
+    /// (`[Depends(auth)] if settings.auth else []`, an if/else assignment, an append under an
+    /// `if`). Branches are united: a list that authenticates in one of them is taken to
+    /// authenticate when the service is configured to, which is a deployment choice rather
+    /// than a route someone forgot.
     fn dependency_list(
         &self,
         file: FileId,
-        _code: &CodeFile,
+        code: &CodeFile,
+        func: Option<FnId>,
         list: Option<(&Value, TextRange)>,
         level: DependencyLevel,
     ) -> Vec<Dependency> {
         let Some((value, range)) = list else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        for item in value.elements().unwrap_or_default() {
-            if let Some(c) = item.as_call()
-                && let Some(d) = self.dependency_of(
-                    c,
-                    None,
-                    level,
-                    Loc {
-                        file,
-                        range: c.range,
-                    },
-                )
+        let site = ListSite {
+            file,
+            code,
+            func,
+            at: None,
+        };
+        let mut items = Vec::new();
+        self.collect_list_calls(value, &site, range, 0, &mut items);
+        items
+            .into_iter()
+            .filter_map(|item| {
+                let at = item.followed.unwrap_or(item.own);
+                self.dependency_of(&item.call, None, level, at)
+            })
+            .collect()
+    }
+
+    /// The calls a list built in code holds (`routes=[APIRoute(...), ...]`), followed like a
+    /// dependency list (see [`Self::dependency_list`]).
+    fn list_calls(
+        &self,
+        file: FileId,
+        code: &CodeFile,
+        func: Option<FnId>,
+        value: &Value,
+        range: TextRange,
+    ) -> Vec<ListCall> {
+        let site = ListSite {
+            file,
+            code,
+            func,
+            at: None,
+        };
+        let mut items = Vec::new();
+        self.collect_list_calls(value, &site, range, 0, &mut items);
+        items
+    }
+
+    /// One step of [`Self::dependency_list`]. `site.at`: the `dependencies=` (or `routes=`)
+    /// argument that names the list, once a name was followed.
+    fn collect_list_calls(
+        &self,
+        value: &Value,
+        site: &ListSite,
+        range: TextRange,
+        depth: u32,
+        out: &mut Vec<ListCall>,
+    ) {
+        if depth > MAX_LIST_HOPS {
+            return;
+        }
+        let found = |c: &crate::audit::model::code::CallValue| ListCall {
+            call: c.clone(),
+            own: Loc {
+                file: site.file,
+                range: c.range,
+            },
+            followed: site.at,
+        };
+        let followed = ListSite {
+            at: Some(site.at.unwrap_or(Loc {
+                file: site.file,
+                range,
+            })),
+            ..*site
+        };
+        match value {
+            Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
+                for item in items {
+                    match item.as_call() {
+                        Some(c) => out.push(found(c)),
+                        None => self.collect_list_calls(item, site, range, depth + 1, out),
+                    }
+                }
+            }
+            Value::Either(branches) => {
+                for b in branches {
+                    self.collect_list_calls(b, site, range, depth + 1, out);
+                }
+            }
+            Value::Call(c)
+                if c.callee.origin == RefOrigin::Builtin
+                    && matches!(&*c.callee.path, "list" | "tuple")
+                    && c.args.len() == 1 =>
             {
-                out.push(d);
+                self.collect_list_calls(&c.args[0], site, range, depth + 1, out);
+            }
+            // A single `Depends(x)` appended or passed on its own.
+            Value::Call(c) => out.push(found(c)),
+            Value::Ref(r) => self.collect_named_list(r, &followed, range, depth, out),
+            _ => {}
+        }
+    }
+
+    /// The list a name stands for: a local of the function (every assignment to it, and what
+    /// is appended to it), a parameter (what callers pass), or a name resolved elsewhere.
+    fn collect_named_list(
+        &self,
+        r: &Ref,
+        site: &ListSite,
+        range: TextRange,
+        depth: u32,
+        out: &mut Vec<ListCall>,
+    ) {
+        let code = site.code;
+        // A local name: unresolved (a list literal, a parameter), or bound to a call's result
+        // (`deps = list(BASE_DEPS)`), which the front end qualifies by its function.
+        let local = match r.origin {
+            RefOrigin::Unknown if !r.path.contains('.') => Some(&*r.path),
+            RefOrigin::Local => r.path.rsplit_once('.').map(|(_, n)| n),
+            _ => None,
+        };
+        if let Some(name) = local {
+            let mut func = site.func;
+            while let Some(id) = func {
+                let f = code.function(id);
+                if let Some(i) = f.params.iter().position(|p| *p.name == *name) {
+                    for (caller, value) in self.call_site_values(
+                        FnRef {
+                            file: site.file,
+                            func: id,
+                        },
+                        i,
+                    ) {
+                        let Some(ccode) = self.project.code(caller.file) else {
+                            continue;
+                        };
+                        let at = ListSite {
+                            file: caller.file,
+                            code: ccode,
+                            func: caller.func,
+                            at: site.at,
+                        };
+                        self.collect_list_calls(&value, &at, range, depth + 1, out);
+                    }
+                    return;
+                }
+                let assigned: Vec<&Value> = code
+                    .assigns
+                    .iter()
+                    .chain(&code.extends)
+                    .filter(|a| a.scope == Scope::Function(id) && *a.target == *name)
+                    .map(|a| &a.value)
+                    .collect();
+                if !assigned.is_empty() {
+                    let inner = ListSite {
+                        func: Some(id),
+                        ..*site
+                    };
+                    for v in assigned {
+                        self.collect_list_calls(v, &inner, range, depth + 1, out);
+                    }
+                    let qualified = format!("{}.{name}", f.qual);
+                    for base in [name, qualified.as_str()] {
+                        self.collect_appended(base, Some(id), &inner, range, depth, out);
+                    }
+                    return;
+                }
+                func = f.parent;
+            }
+            return;
+        }
+        // A name resolved elsewhere (`dependencies=AUTH_DEPS`): its value, in its own file.
+        if let Some(Symbol::Assign { file: f, index }) = self.project.resolve(self.service, r)
+            && let Some(acode) = self.project.code(f)
+        {
+            let a = &acode.assigns[index as usize];
+            let func = match a.scope {
+                Scope::Function(id) => Some(id),
+                _ => None,
+            };
+            let inner = ListSite {
+                file: f,
+                code: acode,
+                func,
+                at: site.at,
+            };
+            self.collect_list_calls(&a.value, &inner, range, depth + 1, out);
+            if func.is_none() {
+                for grown in acode
+                    .extends
+                    .iter()
+                    .filter(|e| e.scope == Scope::Module && e.target == a.target)
+                {
+                    self.collect_list_calls(&grown.value, &inner, range, depth + 1, out);
+                }
+                let qualified = format!("{}.{}", acode.module, a.target);
+                self.collect_appended(&qualified, None, &inner, range, depth, out);
             }
         }
-        // A list built elsewhere (`dependencies=AUTH_DEPS`): resolve one level.
-        if let Some(r) = value.as_name()
-            && let Some(Symbol::Assign { file: f, index }) = self.project.resolve(self.service, r)
-            && let Some(code) = self.project.code(f)
-        {
-            let v = &code.assigns[index as usize].value;
-            for item in v.elements().unwrap_or_default() {
-                if let Some(c) = item.as_call()
-                    && let Some(d) = self.dependency_of(c, None, level, Loc { file, range })
-                {
-                    out.push(d);
+    }
+
+    /// `name.append(Depends(x))` / `name.extend([...])` in the function `func` (or at module
+    /// level), each under whatever condition it sits.
+    #[allow(clippy::too_many_arguments)]
+    fn collect_appended(
+        &self,
+        name: &str,
+        func: Option<FnId>,
+        site: &ListSite,
+        range: TextRange,
+        depth: u32,
+        out: &mut Vec<ListCall>,
+    ) {
+        for call in &site.code.calls {
+            if call.func != func {
+                continue;
+            }
+            let Some((base, method)) = call.callee.path.rsplit_once('.') else {
+                continue;
+            };
+            if base != name || !matches!(method, "append" | "extend" | "insert") {
+                continue;
+            }
+            let pos = usize::from(method == "insert");
+            if let Some(arg) = call.args.get(pos) {
+                self.collect_list_calls(&arg.value, site, range, depth + 1, out);
+            }
+        }
+    }
+
+    /// What the service's calls of `f` pass for its parameter `index`: (the caller, the value).
+    fn call_site_values(&self, f: FnRef, index: usize) -> Vec<(CallerAt, Value)> {
+        let Some(fcode) = self.project.code(f.file) else {
+            return Vec::new();
+        };
+        let func = fcode.function(f.func);
+        let name = &*func.name;
+        let param = &func.params[index];
+        let skip = usize::from(
+            func.class.is_some()
+                && func
+                    .params
+                    .first()
+                    .is_some_and(|p| matches!(&*p.name, "self" | "cls")),
+        );
+        let mut out = Vec::new();
+        for &file in &self.service.files {
+            let Some(code) = self.project.code(file) else {
+                continue;
+            };
+            for call in &code.calls {
+                if call.callee.path.trim_end_matches("()").rsplit('.').next() != Some(name) {
+                    continue;
+                }
+                if self.project.resolve_function(self.service, &call.callee) != Some(f) {
+                    continue;
+                }
+                let value = call.kwarg(&param.name).map(|k| &k.value).or_else(|| {
+                    index
+                        .checked_sub(skip)
+                        .and_then(|pos| call.args.get(pos))
+                        .map(|a| &a.value)
+                });
+                if let Some(v) = value {
+                    out.push((
+                        CallerAt {
+                            file,
+                            func: call.func,
+                        },
+                        v.clone(),
+                    ));
                 }
             }
         }

@@ -138,6 +138,9 @@ pub struct Route {
     pub methods: Vec<String>,
     /// The full path, with every `include_router` and router prefix.
     pub path: String,
+    /// The route's own path was a literal or a constant the audit read (`@app.get(HEALTH)`
+    /// with `HEALTH = "/health"`); when false, `path` holds only the prefixes around it.
+    pub path_known: bool,
     pub handler: Option<FnRef>,
     /// The decorator or `add_api_route` call.
     pub at: Loc,

@@ -876,6 +876,7 @@ impl<'src> Extractor<'src> {
             params,
             globals: globals.iter().map(|g| (*g).into()).collect(),
             is_generator: has_yield,
+            returns: Vec::new(),
         });
         let is_static = f
             .decorator_list
@@ -1059,6 +1060,24 @@ impl<'src> Visitor<'src> for Extractor<'src> {
             Stmt::AugAssign(a) => {
                 self.mark_exported(&a.target, &a.value);
                 self.visit_expr(&a.value);
+                if let (ast::Operator::Add, Expr::Name(n)) = (a.op, &*a.target) {
+                    let value = self.value(&a.value, 1);
+                    let scope = self.scope();
+                    let class = match scope {
+                        Scope::Class => self.classes.last().map(|c| (*c).into()),
+                        _ => None,
+                    };
+                    self.out.extends.push(Assign {
+                        target: n.id.as_str().into(),
+                        value,
+                        annotation: None,
+                        range: a.range(),
+                        target_range: n.range(),
+                        value_range: a.value.range(),
+                        scope,
+                        class,
+                    });
+                }
                 self.record_store(&a.target, MutationKind::ItemStore, a.range());
                 self.visit_expr(&a.target);
             }
@@ -1089,6 +1108,17 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                     self.visit_expr(&item.context_expr);
                 }
                 self.visit_body(&w.body);
+            }
+            Stmt::Return(r) => {
+                if let Some(v) = &r.value {
+                    self.visit_expr(v);
+                    if let (Some(id), Expr::Name(_) | Expr::Attribute(_)) =
+                        (self.current_fn(), &**v)
+                        && let Some(found) = self.resolve(v)
+                    {
+                        self.out.functions[id as usize].returns.push(found);
+                    }
+                }
             }
             Stmt::If(i) if self.at_module_level && is_main_guard(&i.test) => {
                 self.out.main_guards.push(i.range());

@@ -21,6 +21,16 @@ counts as authentication when it comes from `fastapi.security`, is a `Security(.
 named like one (`get_current_user`, `verify_token`, `require_auth`, ...), directly or through
 the dependencies it pulls in; `auth-dependencies` in the configuration adds names.
 
+A `dependencies=` list is followed where it is built: a name for a list defined elsewhere, a
+local list and what is added to it (`append`, `extend`, `+=`), `list(x)`, a parameter (what
+the function's callers pass), and a router returned by a factory of the service
+(`app.include_router(create_v1_router(deps))`, with the `deps` of that call). A list built
+conditionally (`[Depends(auth)] if settings.auth_enabled else []`, `if auth_enabled:
+deps.append(Depends(auth))`, an if/else assignment) counts when any branch authenticates: the
+route is authenticated when the service is configured to, and whether it is switched on in a
+deployment is not something the code says. A route served at several paths (its router
+included twice, or by two apps) is reported once, at its decorator, naming the other paths.
+
 Public routes are left alone: the root `/`; health and probes (`/health`, `/healthz`,
 `/healthcheck`, `/health-check`, `/livez`, `/live`, `/readyz`, `/ready`, `/status`, `/ping`,
 `/health/...`); `/metrics`; the docs (`/docs`, `/redoc`, `/openapi.json`); signing in and up
@@ -140,7 +150,10 @@ const STATIC_SUFFIXES: &[&str] = &[
 
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
-    let mut seen: Vec<(FileId, ruff_text_size::TextRange, &str)> = Vec::new();
+    // One finding per route in the code: a router mounted on two apps, or at two prefixes,
+    // serves the same handler at several paths, and one fix (a dependency on the route or
+    // its router) covers them all. The other paths are named in the message.
+    let mut sites: Vec<(&Route, Vec<&str>)> = Vec::new();
     for route in &service.routes {
         if route.has_auth()
             || behind_auth_middleware(service, route)
@@ -149,12 +162,23 @@ fn check(cx: &Context, sink: &mut Sink) {
         {
             continue;
         }
-        let key = (route.at.file, route.at.range, route.path.as_str());
-        if seen.contains(&key) {
-            continue;
+        match sites
+            .iter_mut()
+            .find(|(r, _)| r.at.file == route.at.file && r.at.range == route.at.range)
+        {
+            Some((first, others)) => {
+                if first.path != route.path && !others.contains(&route.path.as_str()) {
+                    others.push(&route.path);
+                }
+            }
+            None => sites.push((route, Vec::new())),
         }
-        seen.push(key);
+    }
+    for (route, others) in sites {
         let mut message = format!("{} has no authentication dependency", describe(route));
+        if !others.is_empty() {
+            message.push_str(&format!(" (also served at `{}`)", others.join("`, `")));
+        }
         // Dropping a route whose mounting is unknown would hide the finding the user most
         // needs; saying what is unknown lets them judge it (or list the path as public).
         match route.mount {

@@ -52,7 +52,9 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
     let mut seen = Vec::new();
     for route in &service.routes {
-        if !(is_liveness(route) || is_readiness(route)) || seen.contains(&route.at) {
+        if !(is_liveness(cx.project, route) || is_readiness(cx.project, route))
+            || seen.contains(&route.at)
+        {
             continue;
         }
         let auth = route.dependencies.iter().find(|d| d.is_auth);

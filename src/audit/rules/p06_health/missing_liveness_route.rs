@@ -1,6 +1,6 @@
 //! HC001 `missing-liveness-route`: a container service with no liveness endpoint.
 
-use super::is_liveness;
+use super::serves_as_liveness;
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -14,7 +14,12 @@ pub static RULE: Rule = Rule {
     doc: r#"## What it does
 Reports a container service whose HTTP app has no liveness route: no route whose last path
 segment is `healthz`, `health`, `livez`, `live`, `liveness`, `ping`, `healthcheck` or
-`heartbeat` (`/healthz`, `/health/live`, `/api/v1/health` all count). One finding per service,
+`heartbeat` (`/healthz`, `/health/live`, `/v2/health/live`, `/api/v1/health` all count), and no
+`GET /` whose handler answers without reaching a dependency (it answers while the process
+serves, which is what a liveness probe asks). A path given by a constant is read
+(`@app.get(HEALTH)` with `HEALTH = "/health"`); when it cannot be read (a setting, a constant
+outside the audited tree) the handler's name stands for it (`async def health()`). Routes
+given to the app as `FastAPI(routes=[APIRoute("/healthz", ...)])` count. One finding per service,
 at its `FastAPI(...)` call. Lambda functions and workers are not reported: they have no
 long-running HTTP server to probe.
 
@@ -45,5 +50,10 @@ async def healthz() -> dict[str, str]:
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    super::report_missing_route(cx, sink, is_liveness, "liveness route such as `/healthz`");
+    super::report_missing_route(
+        cx,
+        sink,
+        serves_as_liveness,
+        "liveness route such as `/healthz`",
+    );
 }

@@ -1,6 +1,6 @@
 //! HC002 `missing-readiness-route`: a container service with no readiness endpoint.
 
-use super::{checks_dependencies, is_liveness, is_readiness};
+use super::{checks_dependencies, is_liveness, is_readiness, serves_as_liveness};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -17,8 +17,12 @@ segment is `readyz`, `ready` or `readiness` (`/readyz`, `/health/ready`, `/api/r
 count). A lone `/health` is a liveness route and does not count. One finding per service, at
 its `FastAPI(...)` call. Lambda functions and workers are not reported.
 
-A liveness route whose handler checks dependencies (awaits a call, pings, queries or
-connects) does tell the load balancer whether the replica can serve: then the finding is an
+A path given by a constant, or failing that the handler's name (`async def ready()`), is read
+as for HC001. A health route whose handler checks dependencies (awaits a call, pings, queries,
+connects or asks something whether it is healthy or ready) beside another route that serves as
+liveness without them (`GET /` answering "ok", `/livez`) is the readiness route, and nothing
+is reported. A lone liveness route whose handler checks dependencies
+does tell the load balancer whether the replica can serve: then the finding is an
 info at that route, saying that one probe for both makes a dependency outage restart every
 replica.
 
@@ -55,31 +59,41 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(app) = service.apps.first() else {
         return;
     };
-    if service.routes.iter().any(is_readiness) {
+    if service.routes.iter().any(|r| is_readiness(cx.project, r)) {
         return;
     }
     // One health route that checks the dependencies does answer "can I serve?": say what it
     // costs, at info, instead of reporting a missing readiness route as if there were none.
-    if let Some(both) = service
+    let Some(checking) = service
         .routes
         .iter()
-        .find(|r| is_liveness(r) && checks_dependencies(cx.project, r))
-    {
-        sink.report_severity(
-            both.at,
-            Severity::Info,
+        .find(|r| is_liveness(cx.project, r) && checks_dependencies(cx.project, r))
+    else {
+        sink.report(
+            app.at,
             format!(
-                "`{}` checks dependencies and serves as both liveness and readiness probe: a dependency outage would restart every replica; a separate `/readyz` keeps restarts for a stuck process",
-                both.path
+                "service `{}` has no readiness route such as `/readyz`",
+                service.name
             ),
         );
         return;
+    };
+    // Beside a dependency-free route for liveness (`GET /` answering "ok", or `/livez`), the
+    // health route that checks dependencies is the readiness route, whatever its name.
+    let other_liveness = service.routes.iter().any(|r| {
+        (r.at.file, r.at.range) != (checking.at.file, checking.at.range)
+            && serves_as_liveness(cx.project, r)
+            && !checks_dependencies(cx.project, r)
+    });
+    if other_liveness {
+        return;
     }
-    sink.report(
-        app.at,
-        format!(
-            "service `{}` has no readiness route such as `/readyz`",
-            service.name
-        ),
-    );
+    sink.report_severity(
+            checking.at,
+            Severity::Info,
+            format!(
+                "`{}` checks dependencies and serves as both liveness and readiness probe: a dependency outage would restart every replica; a separate `/readyz` keeps restarts for a stuck process",
+                checking.path
+            ),
+        );
 }

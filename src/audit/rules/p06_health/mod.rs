@@ -5,7 +5,7 @@ pub mod missing_readiness_route;
 pub mod probe_path_without_route;
 pub mod probe_port_mismatch;
 
-use crate::audit::model::Route;
+use crate::audit::model::{Project, Route};
 
 /// Last path segments that name a liveness endpoint (`/healthz`, `/api/v1/health`,
 /// `/health/live`).
@@ -36,12 +36,36 @@ fn probe_segment(route: &Route) -> Option<String> {
     (!prefix.contains('{')).then(|| last.to_ascii_lowercase())
 }
 
-pub(super) fn is_liveness(route: &Route) -> bool {
-    probe_segment(route).is_some_and(|s| LIVENESS.contains(&s.as_str()))
+/// The probe word a route stands for: its last path segment, or, when its own path is not
+/// a literal or constant the audit could read (`@app.get(settings.health_path)`, a constant
+/// from a module outside the audited tree), its handler's name (`async def health()`).
+fn probe_word(project: &Project, route: &Route) -> Option<String> {
+    if !route.path_known {
+        if route.methods.iter().any(|m| m == "WEBSOCKET") {
+            return None;
+        }
+        let handler = route.handler?;
+        return Some(project.function(handler).name.to_ascii_lowercase());
+    }
+    probe_segment(route)
 }
 
-pub(super) fn is_readiness(route: &Route) -> bool {
-    probe_segment(route).is_some_and(|s| READINESS.contains(&s.as_str()))
+pub(super) fn is_liveness(project: &Project, route: &Route) -> bool {
+    probe_word(project, route).is_some_and(|s| LIVENESS.contains(&s.as_str()))
+}
+
+pub(super) fn is_readiness(project: &Project, route: &Route) -> bool {
+    probe_word(project, route).is_some_and(|s| READINESS.contains(&s.as_str()))
+}
+
+/// A route a liveness probe can use: a liveness route, or `GET /` answering without
+/// reaching a dependency (it answers for as long as the process serves requests).
+pub(super) fn serves_as_liveness(project: &Project, route: &Route) -> bool {
+    is_liveness(project, route)
+        || (route.path_known
+            && matches!(route.path.as_str(), "" | "/")
+            && route.methods.iter().any(|m| m == "GET")
+            && !checks_dependencies(project, route))
 }
 
 /// Calls that reach a dependency from a health handler: a ping, a query, a connection.
@@ -71,21 +95,31 @@ pub(super) fn checks_dependencies(project: &crate::audit::model::Project, route:
     code.calls
         .iter()
         .filter(|c| c.func == Some(handler.func))
-        .any(|c| c.awaited || DEPENDENCY_CHECKS.contains(&c.callee.last()))
+        .any(|c| {
+            let last = c.callee.last();
+            c.awaited || DEPENDENCY_CHECKS.contains(&last) || asks_health(last)
+        })
+}
+
+/// A call that asks something else whether it is healthy or ready (`is_reader_healthy()`,
+/// `db.is_ready()`).
+fn asks_health(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.contains("health") || lower.contains("ready")
 }
 
 /// One finding at the service's first app when none of its routes is `wanted`.
 pub(super) fn report_missing_route(
     cx: &crate::audit::rules::Context,
     sink: &mut crate::audit::rules::Sink,
-    wanted: fn(&Route) -> bool,
+    wanted: fn(&Project, &Route) -> bool,
     what: &str,
 ) {
     let Some(service) = cx.service else { return };
     let Some(app) = service.apps.first() else {
         return;
     };
-    if !service.routes.iter().any(wanted) {
+    if !service.routes.iter().any(|r| wanted(cx.project, r)) {
         sink.report(app.at, format!("service `{}` has no {what}", service.name));
     }
 }
