@@ -4,7 +4,8 @@
 Each variant ships two pip-tools style locks, rendered from templates/<variant>/:
 
   requirements.txt.tera      the runtime dependencies (the Dockerfile and `sam build` install it)
-  requirements-dev.txt.tera  the runtime and the `dev` extra (CI, the e2e checks, developers)
+  requirements-dev.txt.tera  the runtime and every extra: `dev`, and the lambda's `otlp` (CI, the
+                             e2e checks, developers)
 
 Every line is `name==version` with `--hash=sha256:` for each published file of that version,
 so `pip install --require-hashes -r requirements.txt` installs exactly what was locked here.
@@ -50,7 +51,7 @@ HEADER = """\
 """
 WHAT = {
     "requirements.txt": "The runtime dependencies, pinned",
-    "requirements-dev.txt": "The runtime and development dependencies (the dev extra), pinned",
+    "requirements-dev.txt": "The runtime dependencies and every extra (dev included), pinned",
 }
 
 
@@ -75,7 +76,7 @@ def compile_lock(service: Path, python: str, dev: bool, constraints: Path | None
     command = ["uv", "pip", "compile", "pyproject.toml", "--universal", "--python-version", python,
                "--generate-hashes", "--no-header", "--no-annotate", "--quiet"]  # fmt: skip
     if dev:
-        command += ["--extra", "dev"]
+        command += ["--all-extras"]
     if constraints is not None:
         command += ["--constraint", str(constraints)]
     # The lock on stdout (`-o -` prints nothing with --quiet).
