@@ -3,8 +3,10 @@
 
 For the combinations that matter (everything on with the SQS function; everything off) it
 generates a service with `svc new`, runs `svc audit` (zero findings) and `cfn-lint
-template.yaml`, installs the dependencies once into a shared virtualenv, runs each service's own
-pytest (the real-Redis tests against REDIS_URL, none skipped) and ruff, then invokes the
+template.yaml`, installs the dependencies once into a shared virtualenv from the generated lock
+(`pip install --require-hashes -r requirements-dev.txt`), runs each service's own pytest (the
+real-Redis tests against REDIS_URL, none skipped), ruff and `mypy --strict`, runs the README's
+"Invoke it locally" block (it must print 200), then invokes the
 deployed handler (`app.handler.handler`, what template.yaml names) in fresh processes with the
 sample events: /healthz 200 with security headers, 401 without a token, 201 with a valid JWT
 against the real Redis, a JSON 404, the SQS sample batch, and that importing the handler pulls
@@ -52,6 +54,21 @@ COMBOS = [  # (label, --set options)
     ("auth=on rate_limit=on sqs=on", {"auth": "true", "rate_limit": "true", "sqs": "true"}),
     ("auth=off rate_limit=off sqs=off", {"auth": "false", "rate_limit": "false", "sqs": "false"}),
 ]
+# Prints `name==version` for each pin of a hashed lock whose marker holds for this Python.
+APPLICABLE_PINS = r"""
+import sys
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+text = open(sys.argv[1]).read().replace("\\\n", " ")
+for line in text.splitlines():
+    line = line.strip()
+    if not line or line.startswith("#"):
+        continue
+    req = Requirement(line.split(" --hash=")[0])
+    if req.marker is None or req.marker.evaluate():
+        (spec,) = req.specifier
+        print(f"{canonicalize_name(req.name)}=={spec.version}")
+"""
 LAZY = ("jwt", "cryptography", "redis", "limits", "httpx2", "opentelemetry.sdk")
 
 # Runs in a fresh process inside the service directory: Lambda's init phase, then invokes.
@@ -189,6 +206,20 @@ class LambdaCheck:
         for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
             result = run([str(self.venv / "bin" / "ruff"), *args], cwd=self.service, timeout=120)
             self.check(result.returncode == 0, f"ruff {args[0]}", tail(result.stdout + result.stderr))
+        result = run([str(self.venv / "bin" / "mypy")], cwd=self.service, timeout=300)
+        self.check(result.returncode == 0, "mypy --strict (pyproject [tool.mypy])", tail(result.stdout + result.stderr))
+
+    def readme_invocation(self) -> None:
+        """The README's "Invoke it locally" block, run as a newcomer would, prints 200."""
+        readme = (self.service / "README.md").read_text()
+        found = re.search(r"### Invoke it locally\n.*?```sh\n(.*?)```", readme, re.S)
+        if not self.check(found is not None, "README: an \"Invoke it locally\" sh block"):
+            return
+        env = {**os.environ, "PATH": os.pathsep.join([str(self.venv / "bin"), os.environ.get("PATH", "")])}
+        result = run(["bash", "-euo", "pipefail", "-c", found.group(1)], cwd=self.service, env=env, timeout=60)
+        first = (result.stdout.strip().splitlines() or [""])[-1]
+        self.check(result.returncode == 0 and first.startswith("200 "), "README's local invocation prints 200",
+                   tail(result.stdout + result.stderr))  # fmt: skip
 
     def pytest(self) -> None:
         env = {**os.environ, "REDIS_URL": self.args.redis_url}
@@ -330,10 +361,12 @@ class LambdaCheck:
         if not requirements.is_file():
             self.check(False, "sam build: the pinned requirements in the package", "no requirements.txt")
             return
-        for line in requirements.read_text().splitlines():
-            if line.strip() and not line.startswith("#"):
-                match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[^\]]*\])?==(\S+)", line.strip())
-                pins.append(f"{canonical(match.group(1))}=={match.group(3)}" if match else f"unpinned: {line}")
+        # A hashed lock: `name==version [; marker] \` then `--hash=...` lines. The pins whose
+        # markers hold for the function's Python (the venv's: the same version) must be packaged.
+        applies = run([self.py(), "-c", APPLICABLE_PINS, str(requirements)], timeout=60)
+        if not self.check(applies.returncode == 0, "sam build: requirements.txt parsed", tail(applies.stderr)):
+            return
+        pins = [line for line in applies.stdout.splitlines() if line]
         missing = [pin for pin in pins if pin not in dists]
         self.check(bool(pins) and not missing, f"sam build: all {len(pins)} pinned requirements in the package",
                    f"missing: {missing}" if missing else "")  # fmt: skip
@@ -435,21 +468,23 @@ def main() -> int:
                 steps = [
                     [args.python.path, "-m", "venv", str(work / "venv")],
                     [str(work / "venv/bin/python"), "-m", "pip", "install", "-q", "--upgrade", "pip"],
-                    [str(work / "venv/bin/python"), "-m", "pip", "install", "-q", f"{generated[0].service}[dev,otlp]"],
-                    # Keep the dependencies, drop the package: each service runs its own app/.
-                    [str(work / "venv/bin/python"), "-m", "pip", "uninstall", "-q", "-y", SERVICE],
+                    # The generated lock (runtime and every extra), each file checked against its
+                    # hash; not the package itself: each service runs its own app/.
+                    [str(work / "venv/bin/python"), "-m", "pip", "install", "-q", "--require-hashes",
+                     "-r", str(generated[0].service / "requirements-dev.txt")],  # fmt: skip
                 ]
                 ok = True
                 for step in steps:
                     result = run(step, timeout=900)
                     if result.returncode != 0:
-                        ok = report.record(False, "shared venv + pip install '.[dev,otlp]'", tail(result.stderr))
+                        ok = report.record(False, "shared venv + pip install --require-hashes -r requirements-dev.txt", tail(result.stderr))
                         break
-                if ok and report.record(True, "shared venv + pip install '.[dev,otlp]'", f"{time.monotonic() - t0:.0f}s"):
+                if ok and report.record(True, "shared venv + pip install --require-hashes -r requirements-dev.txt", f"{time.monotonic() - t0:.0f}s"):
                     host = SAM_ARCH.get(platform.machine().lower())
                     for c in generated:
                         c.static()
                         c.pytest()
+                        c.readme_invocation()
                         c.invoke()
                         c.flush()
                         build = c.sam_build(None)

@@ -2,18 +2,26 @@
 """End-to-end check of the `worker` template: generate, install, test, lint, audit, run.
 
 For each broker (redis, rabbitmq) it generates a service with `svc new`, runs `svc audit`
-(zero findings), `hadolint Dockerfile` and ruff, installs the dependencies once into a shared
-virtualenv, runs each service's own pytest (eager-mode unit tests plus the real-worker tests
+(zero findings), `hadolint Dockerfile`, ruff and `mypy --strict`, installs the dependencies once
+into a shared virtualenv from the generated lock (`pip install --require-hashes -r
+requirements-dev.txt`), runs each service's own pytest (eager-mode unit tests plus the real-worker tests
 against REDIS_URL, none skipped), then starts the worker the way the Dockerfile does (prefork
 pool, PROMETHEUS_MULTIPROC_DIR) and checks: the liveness command passes, a task enqueued by an
 OpenTelemetry-instrumented producer runs and its JSON log line carries the producer's trace id,
 the task metrics of the pool processes are served by the main process, and SIGTERM is a warm
 shutdown (exit 0, heartbeat removed).
 
+Broker outage (issue 16, F-B4): a second prefork worker, on a broker of its own (a private
+redis-server, or the RabbitMQ node's app), sees the broker stopped for OUTAGE_SECONDS, three
+times its liveness window (HEARTBEAT_MAX_AGE_SECONDS, shortened from the 60 s default so the
+check takes seconds, not minutes). The liveness command, polled throughout, must never fail,
+the broker gauge must say 0 during the outage, and a task enqueued once the broker is back
+must run.
+
 The rabbitmq broker needs `rabbitmq-server` (Debian package): the script starts its own node
 on 127.0.0.1 with a private epmd and stops both; without it those steps are SKIPped.
 
-Usage:  REDIS_URL=redis://127.0.0.1:6379/0 tests/e2e/check_worker.py [--keep]
+Usage:  REDIS_URL=redis://127.0.0.1:6379/0 tests/e2e/check_worker.py [--keep] [--broker redis]
 
 Environment: SVC_BIN (default target/debug/svc), REDIS_URL (required), PIP_CACHE_DIR.
 Prints PASS/FAIL/SKIP per step and ends with `N passed, M failed`; exits 1 on any failure.
@@ -42,6 +50,9 @@ from check_container import PROCS, Report, free_port, run, tail, wait_until  # n
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE = "e2e-worker"
+# The liveness window of the outage check, and the outage: three times longer.
+LIVENESS_WINDOW_SECONDS = 3
+OUTAGE_SECONDS = 3 * LIVENESS_WINDOW_SECONDS + 1
 COMBOS = [("broker=redis", {"broker": "redis"}), ("broker=rabbitmq", {"broker": "rabbitmq"})]
 
 # A producer service: instruments its Celery client, enqueues inside a span, prints the trace id.
@@ -113,6 +124,40 @@ class RabbitMQ:
             PROCS.stop(self.epmd, timeout=5)
 
 
+class RedisServer:
+    """A private redis-server on 127.0.0.1 that can be stopped and started on the same port."""
+
+    def __init__(self, work: Path) -> None:
+        self.dir = work
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> bool:
+        self.dir.mkdir(exist_ok=True)
+        self.proc = PROCS.start(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                                 "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
+        return wait_until(lambda: run(["redis-cli", "-p", str(self.port), "ping"], timeout=5).stdout.strip()
+                          == "PONG", timeout=10)  # fmt: skip
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            PROCS.stop(self.proc, timeout=10)
+            self.proc = None
+
+
+def _metric(port: int, name: str) -> float | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith((name + " ", name + "{")):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 class WorkerCheck:
     def __init__(self, label: str, options: dict[str, str], work: Path, venv: Path, args) -> None:
         self.label, self.options, self.args = label, options, args
@@ -154,6 +199,8 @@ class WorkerCheck:
         for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
             result = run([self.bin("ruff"), *args], cwd=self.service, timeout=120)
             self.check(result.returncode == 0, f"ruff {args[0]}", tail(result.stdout + result.stderr))
+        result = run([self.bin("mypy")], cwd=self.service, timeout=300)
+        self.check(result.returncode == 0, "mypy --strict (pyproject [tool.mypy])", tail(result.stdout + result.stderr))
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("PROMETHEUS_MULTIPROC_DIR", "BROKER_URL")}
@@ -236,10 +283,101 @@ class WorkerCheck:
             finally:
                 PROCS.stop(proc, timeout=20)
 
+    def broker_outage(self, work: Path, rabbit: RabbitMQ) -> None:
+        """The worker outlives a broker outage three times its liveness window (F-B4)."""
+        step = f"broker stopped {OUTAGE_SECONDS}s (liveness window {LIVENESS_WINDOW_SECONDS}s)"
+        if self.broker_env is None:
+            self.check(None, step, "rabbitmq-server not installed")
+            return
+        tmp = work / f"outage-{self.options['broker']}"
+        tmp.mkdir()
+        redis = None
+        env = self.env()
+        if self.options["broker"] == "redis":
+            # The shared Redis serves other checks: stop a private one instead.
+            redis = RedisServer(tmp / "redis")
+            if not self.check(redis.start(), "private redis-server for the outage"):
+                return
+            env["REDIS_URL"] = f"redis://127.0.0.1:{redis.port}/0"
+
+            def stop_broker() -> bool:
+                redis.stop()
+                return True
+
+            start_broker = redis.start
+        else:
+            ctl = shutil.which("rabbitmqctl") or "rabbitmqctl"
+            node = ["-n", "svc-e2e@localhost"]
+
+            def stop_broker() -> bool:
+                return run([ctl, *node, "stop_app"], env=rabbit.env, timeout=60).returncode == 0
+
+            def start_broker() -> bool:
+                return run([ctl, *node, "start_app"], env=rabbit.env, timeout=90).returncode == 0
+
+        queue, port = f"e2e-{uuid.uuid4().hex[:8]}", free_port()
+        heartbeat = tmp / "heartbeat"
+        env.update({"PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"), "METRICS_PORT": str(port),
+                    "HEARTBEAT_FILE": str(heartbeat), "HEARTBEAT_INTERVAL_SECONDS": "1",
+                    "HEARTBEAT_MAX_AGE_SECONDS": str(LIVENESS_WINDOW_SECONDS), "WORKER_CONCURRENCY": "1",
+                    "SERVICE_NAME": f"e2e-{queue}"})  # fmt: skip
+        command = [self.bin("celery"), "-A", "app.worker", "worker", "--loglevel=INFO", "--without-gossip",
+                   "--without-mingle", "-Q", queue, "-n", f"{queue}@%h"]  # fmt: skip
+        log_path = tmp / "worker.log"
+        produce = [self.bin("python"), "-c", PRODUCER]
+
+        def task_runs(timeout: float) -> bool:
+            order = uuid.uuid4().hex
+            producer_env = {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+            done = run([*produce, order, queue], cwd=self.service, env=producer_env, timeout=timeout)
+            lines = done.stdout.strip().splitlines() or ["{}"]
+            return done.returncode == 0 and json.loads(lines[-1]).get("result", {}).get("status") == "processed"
+
+        with log_path.open("wb") as log:
+            proc = PROCS.start(command, cwd=self.service, env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                up = wait_until(heartbeat.exists, timeout=30)
+                if not self.check(up and task_runs(60), "outage worker up, runs a task",
+                                  "" if up else tail(log_path.read_text())):  # fmt: skip
+                    return
+                connected = _metric(port, "celery_worker_broker_connected")
+                self.check(connected == 1.0, "celery_worker_broker_connected is 1 while connected", f"{connected}")
+                if not self.check(stop_broker(), "broker stopped"):
+                    return
+                stopped, probes, failures, gauge = time.monotonic(), 0, [], []
+                while time.monotonic() - stopped < OUTAGE_SECONDS:
+                    probe = run([self.bin("python"), "-m", "app.liveness"], cwd=self.service, env=env, timeout=30)
+                    probes += 1
+                    if probe.returncode != 0:
+                        age = time.time() - heartbeat.stat().st_mtime if heartbeat.exists() else None
+                        failures.append(f"+{time.monotonic() - stopped:.1f}s (age {age})")
+                    gauge.append(_metric(port, "celery_worker_broker_connected"))
+                    time.sleep(0.3)
+                outage = time.monotonic() - stopped
+                self.check(not failures and proc.poll() is None, step,
+                           f"{probes} probes over {outage:.1f}s, failed at {failures[:5]}, "
+                           f"worker exit {proc.poll()}")  # fmt: skip
+                self.check(0.0 in gauge, "celery_worker_broker_connected is 0 during the outage", f"{gauge[-5:]}")
+                if not self.check(start_broker(), "broker started again"):
+                    return
+                back = time.monotonic()
+                ok = task_runs(120)
+                self.check(ok, "a task enqueued after the outage runs",
+                           f"{time.monotonic() - back:.1f}s after the broker returned"
+                           if ok else tail(log_path.read_text()))  # fmt: skip
+                self.report.figures.append(f"{self.label}: outage {outage:.1f}s, {probes} liveness probes, "
+                                           f"{len(failures)} failed; task ran {time.monotonic() - back:.1f}s "
+                                           "after the broker returned")  # fmt: skip
+            finally:
+                PROCS.stop(proc, timeout=20)
+                if redis is not None:
+                    redis.stop()
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--broker", choices=[o["broker"] for _, o in COMBOS], help="check only this broker")
     args = parser.parse_args()
     args.report = report = Report()
     started = time.monotonic()
@@ -260,7 +398,8 @@ def main() -> int:
     os.chmod(rabbit_dir, 0o755)  # noqa: PTH101 - the rabbitmq user must reach its directory
     try:
         if report.failed == 0:
-            checks = [WorkerCheck(label, options, work, work / "venv", args) for label, options in COMBOS]
+            combos = [(label, o) for label, o in COMBOS if args.broker in (None, o["broker"])]
+            checks = [WorkerCheck(label, options, work, work / "venv", args) for label, options in combos]
             generated = [c for c in checks if c.generate()]
             for c in generated:
                 c.audit()
@@ -279,21 +418,23 @@ def main() -> int:
                 steps = [
                     [args.python.path, "-m", "venv", str(work / "venv")],
                     [str(work / "venv/bin/python"), "-m", "pip", "install", "-q", "--upgrade", "pip"],
-                    [str(work / "venv/bin/python"), "-m", "pip", "install", "-q", f"{generated[0].service}[dev]"],
-                    # Keep the dependencies, drop the package: each service runs its own app/.
-                    [str(work / "venv/bin/python"), "-m", "pip", "uninstall", "-q", "-y", SERVICE],
+                    # The generated lock, every file checked against its hash; not the package
+                    # itself: each service runs its own app/.
+                    [str(work / "venv/bin/python"), "-m", "pip", "install", "-q", "--require-hashes",
+                     "-r", str(generated[0].service / "requirements-dev.txt")],  # fmt: skip
                 ]
                 ok = True
                 for step in steps:
                     result = run(step, timeout=900)
                     if result.returncode != 0:
-                        ok = report.record(False, "shared venv + pip install '.[dev]'", tail(result.stderr))
+                        ok = report.record(False, "shared venv + pip install --require-hashes -r requirements-dev.txt", tail(result.stderr))
                         break
-                if ok and report.record(True, "shared venv + pip install '.[dev]'", f"{time.monotonic() - t0:.0f}s"):
+                if ok and report.record(True, "shared venv + pip install --require-hashes -r requirements-dev.txt", f"{time.monotonic() - t0:.0f}s"):
                     for c in generated:
                         c.static()
                         c.pytest()
                         c.run_worker(work)
+                        c.broker_outage(work, rabbit)
     except Exception as exc:  # noqa: BLE001 - a bug here is one failure, not a crash
         report.record(False, "check script", "".join(traceback.format_exception(exc)))
     finally:

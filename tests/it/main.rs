@@ -7,6 +7,7 @@ mod facts;
 #[cfg(unix)]
 mod fault;
 mod fuzz;
+mod generated;
 #[cfg(unix)]
 mod hostile_audit;
 mod hostile_new;

@@ -6,7 +6,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.security import auth
 from tests.conftest import Invoke
 from tests.helpers import bearer, make_token
 
@@ -62,7 +61,7 @@ def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[None]:
         calls.append(None)
         return decode(*args, **kwargs)
 
-    monkeypatch.setattr(auth.jwt, "decode", spy)
+    monkeypatch.setattr(jwt, "decode", spy)  # the module object app.security.auth uses
     return calls
 
 

@@ -1,18 +1,28 @@
 """Liveness: a heartbeat file the worker touches, and the check the orchestrator runs.
 
-The worker's timer (the same event loop that consumes messages and supervises the pool)
-touches HEARTBEAT_FILE every HEARTBEAT_INTERVAL_SECONDS. `python -m app.liveness` exits 1 when
-the file is missing or older than HEARTBEAT_MAX_AGE_SECONDS: the Dockerfile HEALTHCHECK and the
-Kubernetes exec probe run it. Unlike `celery inspect ping`, it needs no broker round trip, so a
-broker outage does not get every worker restarted, and it costs no Celery import every period.
+`python -m app.liveness` exits 1 when HEARTBEAT_FILE is missing or older than
+HEARTBEAT_MAX_AGE_SECONDS: the Dockerfile HEALTHCHECK and the Kubernetes exec probe run it. It
+needs no broker round trip and no Celery import.
+
+Liveness means "this process's own loop is alive", never "the broker is reachable": a broker
+outage must not get every worker restarted at once (they would only reconnect again). So:
+
+* the worker's event loop records a beat on its timer (the loop that consumes messages and
+  supervises the pool), every HEARTBEAT_INTERVAL_SECONDS;
+* a thread touches the file while that beat is fresh, or while the consumer is reconnecting
+  to the broker. Reconnecting blocks the loop in kombu's retry sleeps, so the loop's own timer
+  cannot run then, yet the process is doing exactly what it should;
+* a loop that hangs while connected stops the beat, the file ages, and the probe fails.
+
+The broker's state is reported by the `celery_worker_broker_connected` metric instead. The
+bootsteps that feed the monitor are in app.heartbeat: this module imports no Celery, so the
+probe stays cheap.
 """
 
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any, ClassVar
-
-from celery import bootsteps
 
 from app.settings import get_settings
 
@@ -29,30 +39,46 @@ def is_alive(path: Path, max_age: float) -> bool:
     return age is not None and age <= max_age
 
 
-class Heartbeat(bootsteps.StartStopStep):
-    """Worker bootstep: touch the heartbeat file on the worker's timer."""
+class LoopMonitor:
+    """What the heartbeat thread knows: the loop's last beat and whether the broker is up."""
 
-    requires: ClassVar = {"celery.worker.components:Timer"}
+    def __init__(self, path: Path, interval: float) -> None:
+        self.path = path
+        self.interval = interval
+        self._last_loop_beat = time.monotonic()
+        # Until the first connection the consumer is (re)connecting: the loop is not running yet.
+        self._broker_connected = False
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def __init__(self, parent: Any, **kwargs: Any) -> None:
-        super().__init__(parent, **kwargs)
-        settings = get_settings()
-        self.path = Path(settings.heartbeat_file)
-        self.interval = settings.heartbeat_interval_seconds
-        self.tref: Any = None
+    def loop_beat(self) -> None:
+        self._last_loop_beat = time.monotonic()
 
-    def beat(self) -> None:
-        self.path.touch()
+    def broker_connected(self, connected: bool) -> None:
+        self._broker_connected = connected
+        # Reconnected: the loop starts again now, its first timer beat follows shortly.
+        self.loop_beat()
 
-    def start(self, parent: Any) -> None:
+    def should_touch(self) -> bool:
+        loop_fresh = time.monotonic() - self._last_loop_beat <= 2 * self.interval
+        return loop_fresh or not self._broker_connected
+
+    def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.beat()
-        self.tref = parent.timer.call_repeatedly(self.interval, self.beat, priority=10)
+        self.path.touch()
+        self._thread = threading.Thread(target=self._run, name="liveness-heartbeat", daemon=True)
+        self._thread.start()
 
-    def stop(self, parent: Any) -> None:
-        if self.tref is not None:
-            self.tref.cancel()
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         self.path.unlink(missing_ok=True)
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            if self.should_touch():
+                self.path.touch()
 
 
 def main() -> int:

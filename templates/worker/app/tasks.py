@@ -61,7 +61,7 @@ def charge(order_id: str, amount_cents: int) -> str:
     soft_time_limit=settings.task_soft_time_limit,
     time_limit=settings.task_time_limit,
 )
-def process_order(self: Task, order_id: str, amount_cents: int) -> dict[str, Any]:
+def process_order(self: Task[Any, Any], order_id: str, amount_cents: int) -> dict[str, Any]:
     # Keyed by the business key, not the task id: enqueuing the same order twice is a no-op too.
     key = f"process_order:{order_id}"
     keys = idempotency_keys()

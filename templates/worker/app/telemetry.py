@@ -33,6 +33,6 @@ def setup_tracing(settings: Settings) -> None:
     """Install the tracer provider and instrument Celery, once per process."""
     if isinstance(trace.get_tracer_provider(), ProxyTracerProvider):
         trace.set_tracer_provider(create_tracer_provider(settings))
-    instrumentor = CeleryInstrumentor()
+    instrumentor = CeleryInstrumentor()  # type: ignore[no-untyped-call]  # untyped upstream
     if not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument(tracer_provider=trace.get_tracer_provider())

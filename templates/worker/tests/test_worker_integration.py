@@ -12,6 +12,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ MAX_RETRIES = 2
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class Worker:
@@ -42,11 +44,12 @@ class Worker:
     def metrics(self) -> str:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read().decode()
+            body: bytes = response.read()
+            return body.decode()
 
 
-@pytest.fixture
-def worker(tmp_path: Path) -> Iterator[Worker]:
+@contextmanager
+def _start_worker(tmp_path: Path, pool: str) -> Iterator[Worker]:
     queue = f"test-{uuid.uuid4().hex[:8]}"
     heartbeat = tmp_path / "heartbeat"
     port = _free_port()
@@ -58,8 +61,8 @@ def worker(tmp_path: Path) -> Iterator[Worker]:
         HEARTBEAT_INTERVAL_SECONDS="1",
         METRICS_PORT=str(port),
     )
-    # The solo pool runs tasks in the worker process itself: quick to start, easy to stop.
-    command = [sys.executable, "-m", "celery", "-A", "app.worker", "worker", "--pool=solo",
+    command = [sys.executable, "-m", "celery", "-A", "app.worker", "worker", f"--pool={pool}",
+               "--concurrency=1",
                "-I", "tests.failing_tasks", "-Q", queue, "-n", f"{queue}@%h",
                "--without-gossip", "--without-mingle", "--loglevel=INFO"]  # fmt: skip
     log = (tmp_path / "worker.log").open("wb")
@@ -82,6 +85,20 @@ def worker(tmp_path: Path) -> Iterator[Worker]:
         log.close()
 
 
+@pytest.fixture
+def worker(tmp_path: Path) -> Iterator[Worker]:
+    # The solo pool runs tasks in the worker process itself: quick to start, easy to stop.
+    with _start_worker(tmp_path, "solo") as started:
+        yield started
+
+
+@pytest.fixture
+def prefork_worker(tmp_path: Path) -> Iterator[Worker]:
+    # Only a pool with child processes enforces the hard time limit (it kills the child).
+    with _start_worker(tmp_path, "prefork") as started:
+        yield started
+
+
 def test_a_real_worker_runs_an_enqueued_task_once(worker: Worker) -> None:
     order_id = uuid.uuid4().hex
     first = celery_app.send_task("orders.process", args=[order_id, 500], queue=worker.queue)
@@ -96,7 +113,7 @@ def test_a_failing_task_is_retried_then_recorded_as_failed(worker: Worker) -> No
     result = celery_app.send_task("tests.always_transient", args=[attempts_key], queue=worker.queue)
     result.get(timeout=60, propagate=False)
     assert result.state == "FAILURE"
-    assert "TransientError" in (result.traceback or "")
+    assert "TransientError" in str(result.traceback or "")
     redis = Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
     try:
         assert redis.get(attempts_key) == str(MAX_RETRIES + 1)
@@ -119,3 +136,17 @@ def test_sigterm_is_a_warm_shutdown(worker: Worker) -> None:
     worker.process.send_signal(signal.SIGTERM)
     assert worker.process.wait(timeout=20) == 0
     assert not worker.heartbeat.exists()
+
+
+def test_a_hard_time_limit_counts_one_failure(prefork_worker: Worker) -> None:
+    result = celery_app.send_task("tests.past_hard_limit", queue=prefork_worker.queue)
+    result.get(timeout=60, propagate=False)
+    assert result.state == "FAILURE"
+    assert "TimeLimitExceeded" in repr(result.result)
+    # Celery reports a hard time limit twice (timeout handler, then the killed process).
+    deadline = time.monotonic() + 10
+    failed = 'celery_tasks_total{outcome="failed",task="tests.past_hard_limit"}'
+    while failed not in prefork_worker.metrics() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # the second report arrives after the first: give it time to be counted
+    assert f"{failed} 1.0" in prefork_worker.metrics()
