@@ -584,25 +584,45 @@ fn every_older_embedded_version_renders_and_updates_cleanly() {
                 pyproject.contains(&format!("version = \"{live}\"")),
                 "{pyproject}"
             );
-            // The update equals a fresh render of the current version.
+            // The update equals a fresh render of the current version with the same answers
+            // (a default changed since, such as the Python version, was recorded as an
+            // answer, so the service keeps it).
+            let updated_pyproject = fs::read_to_string(dir.join("pyproject.toml")).unwrap();
+            let doc: toml_edit::DocumentMut = updated_pyproject.parse().unwrap();
+            let answers = doc["tool"]["svc"]["template"]["answers"]
+                .as_table()
+                .unwrap();
             let fresh = tmp.path().join(format!("{variant}-fresh"));
-            let (code, out) = run(
-                tmp.path(),
-                &[
-                    "new",
-                    "orders-api",
-                    "--variant",
-                    variant,
-                    "--yes",
-                    "-o",
-                    fresh.to_str().unwrap(),
-                ],
-            );
+            let mut args: Vec<String> = ["new", "orders-api", "--variant", variant, "--yes", "-o"]
+                .map(str::to_owned)
+                .to_vec();
+            args.push(fresh.to_str().unwrap().to_owned());
+            for (key, value) in answers.iter().filter(|(k, _)| *k != "name") {
+                let value = value
+                    .as_str()
+                    .map_or_else(|| value.to_string().trim().to_owned(), str::to_owned);
+                args.extend(["--set".to_owned(), format!("{key}={value}")]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (code, out) = run(tmp.path(), &args);
             assert_eq!(code, 0, "{out}");
+            let (updated, rendered) = (snapshot(&dir), snapshot(&fresh));
+            let paths =
+                |s: &[(String, Vec<u8>)]| s.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
             assert_eq!(
-                snapshot(&dir),
-                snapshot(&fresh),
-                "{variant}: update != fresh render"
+                paths(&updated),
+                paths(&rendered),
+                "{variant}: the files differ"
+            );
+            let differ: Vec<&String> = updated
+                .iter()
+                .zip(&rendered)
+                .filter(|(a, b)| a.1 != b.1)
+                .map(|(a, _)| &a.0)
+                .collect();
+            assert!(
+                differ.is_empty(),
+                "{variant}: update != fresh render in {differ:?}"
             );
             let (code, out) = run(&dir, &["audit", "."]);
             assert_eq!(code, 0, "{variant}: {out}");
