@@ -115,7 +115,13 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
     }
     if let Some(path) = &args.write_baseline {
         let baseline = baseline::Baseline::from_report(&outcome.report);
-        baseline.write(path)?;
+        let text = baseline.to_json();
+        write_output(path, text.as_bytes(), &outcome.root)?.map_err(|source| {
+            baseline::BaselineError::Write {
+                path: path.clone(),
+                source,
+            }
+        })?;
         if !args.quiet {
             eprintln!(
                 "svc: wrote {} ({}) to the baseline {}",
@@ -179,13 +185,14 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
     let written = match &args.output {
         Some(path) => {
             let mut buf = Vec::new();
+            let write = |source| AuditError::Write {
+                path: path.clone(),
+                source,
+            };
             reporter
                 .write(&outcome.report, &render, &mut buf)
-                .and_then(|_| std::fs::write(path, &buf))
-                .map_err(|source| AuditError::Write {
-                    path: path.clone(),
-                    source,
-                })
+                .map_err(write)
+                .and_then(|()| write_output(path, &buf, &outcome.root)?.map_err(write))
         }
         None => crate::stdout::write_with(|out| reporter.write(&outcome.report, &render, out))
             .map_err(|source| AuditError::Write {
@@ -1240,6 +1247,28 @@ fn per_path_ignores(
         out.push((set, rules));
     }
     Ok(out)
+}
+
+/// Writes a report or a baseline to `path` (the outer error: a link out of `root`, the audited
+/// repository, or to nothing; the inner one: the write itself). Like every file svc writes:
+/// through a temporary file renamed into place, and through a link only into the repository.
+fn write_output(
+    path: &Path,
+    contents: &[u8],
+    root: &Path,
+) -> Result<std::io::Result<()>, AuditError> {
+    let target = crate::atomic::follow_inside(path, root).map_err(|refused| match refused {
+        crate::atomic::Refused::Outside(points_to) => AuditError::LinkOutside {
+            path: path.to_owned(),
+            points_to,
+            root: root.to_owned(),
+        },
+        crate::atomic::Refused::Dangling(points_to) => AuditError::DanglingLink {
+            path: path.to_owned(),
+            points_to,
+        },
+    })?;
+    Ok(crate::atomic::write_whole(&target, contents, "svc-audit"))
 }
 
 /// Drop suppressed findings; report suppressions that suppressed nothing.
