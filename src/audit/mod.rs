@@ -1336,17 +1336,21 @@ fn apply_suppressions(
                 continue;
             };
             for (i, s) in suppressions.iter().enumerate() {
-                if used.contains_key(&(id as FileId, i)) {
-                    continue;
-                }
                 let unknown: Vec<&str> = s
                     .rules
                     .iter()
                     .filter(|r| rules::find(r).is_none())
                     .map(|r| &**r)
                     .collect();
+                // A misspelt rule is worth saying even when the rules beside it do their job:
+                // the author meant to silence something it does not.
                 let message = if !unknown.is_empty() {
                     format!("suppression names unknown rule `{}`", unknown.join("`, `"))
+                } else if s.empty_list {
+                    "suppression names no rule between its brackets: it suppresses nothing"
+                        .to_string()
+                } else if used.contains_key(&(id as FileId, i)) {
+                    continue;
                 } else if s.rules.iter().all(|r| {
                     rules::find(r)
                         .is_some_and(|rule| selected.iter().any(|x| std::ptr::eq(*x, rule)))
@@ -1368,7 +1372,11 @@ fn apply_suppressions(
                     file: id as FileId,
                     range: s.range,
                     message,
-                    help: None,
+                    help: s.empty_list.then(|| {
+                        "list the rules it is for, such as `ignore[AU001]`; without brackets it \
+                         ignores every rule"
+                            .to_string()
+                    }),
                     service: project.owner[id],
                 });
             }
