@@ -105,6 +105,48 @@ pub fn replace(path: &Path, contents: &[u8], prefix: &str) -> io::Result<()> {
     stage(path, contents, &mode, prefix)?.commit()
 }
 
+/// A symbolic link svc refuses to write through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The link resolves to this path, outside the directory svc writes in.
+    Outside(PathBuf),
+    /// The link points here, and nothing is there.
+    Dangling(PathBuf),
+}
+
+/// Where a write to `path` goes: `path` itself or, when it is a symbolic link, the file the
+/// link resolves to, provided that is inside `root`. Every file svc writes in a repository
+/// goes through this: in an untrusted clone a committed link (`svc-baseline.json ->
+/// ../../.bashrc`) would otherwise make svc edit or create any file the user can write. The
+/// link itself stays, so a repository that shares a file through a link keeps sharing it.
+pub fn follow_inside(path: &Path, root: &Path) -> Result<PathBuf, Refused> {
+    match fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.is_symlink() => {
+            let root = fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+            match fs::canonicalize(path) {
+                Ok(real) if real.starts_with(&root) => Ok(real),
+                Ok(real) => Err(Refused::Outside(real)),
+                Err(_) => Err(Refused::Dangling(fs::read_link(path).unwrap_or_default())),
+            }
+        }
+        _ => Ok(path.to_owned()),
+    }
+}
+
+/// Writes a file svc produces whole (a report, a baseline) at `path`, links already resolved
+/// with [`follow_inside`]: through [`replace`], so that a reader never sees half a file, unless
+/// `path` is something other than a file or a directory. A device (`/dev/null`) or a FIFO is
+/// written in place: renaming over it would replace the node instead of feeding it.
+pub fn write_whole(path: &Path, contents: &[u8], prefix: &str) -> io::Result<()> {
+    match fs::metadata(path) {
+        Ok(metadata) if !metadata.is_file() && !metadata.is_dir() => fs::OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .write_all(contents),
+        _ => replace(path, contents, prefix),
+    }
+}
+
 /// Adds execute permission wherever read permission is set (as `chmod +x` under the umask).
 #[cfg(unix)]
 fn make_executable(path: &Path, permissions: fs::Permissions) -> io::Result<()> {
@@ -160,6 +202,52 @@ mod tests {
         fs::set_permissions(&kept, fs::Permissions::from_mode(0o640)).unwrap();
         replace(&kept, b"new", "t").unwrap();
         assert_eq!(mode(&kept), 0o640);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_only_into_the_root() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        fs::create_dir_all(root.join("config")).unwrap();
+        fs::write(root.join("config/real"), "").unwrap();
+        fs::write(dir.path().join("victim"), "mine").unwrap();
+        symlink("config/real", root.join("inside")).unwrap();
+        symlink("../victim", root.join("outside")).unwrap();
+        symlink("../nowhere", root.join("dangling")).unwrap();
+        let real = fs::canonicalize(root.join("config/real")).unwrap();
+        assert_eq!(follow_inside(&root.join("inside"), &root), Ok(real));
+        assert_eq!(
+            follow_inside(&root.join("outside"), &root),
+            Err(Refused::Outside(
+                fs::canonicalize(dir.path().join("victim")).unwrap()
+            ))
+        );
+        assert_eq!(
+            follow_inside(&root.join("dangling"), &root),
+            Err(Refused::Dangling(PathBuf::from("../nowhere")))
+        );
+        let plain = root.join("config/new");
+        assert_eq!(follow_inside(&plain, &root), Ok(plain));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_written_in_place_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read(fifo).unwrap())
+        };
+        write_whole(&fifo, b"report", "t").unwrap();
+        assert_eq!(reader.join().unwrap(), b"report");
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[cfg(unix)]

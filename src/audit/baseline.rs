@@ -127,14 +127,6 @@ impl Baseline {
         text
     }
 
-    pub fn write(&self, path: &Path) -> Result<(), BaselineError> {
-        let text = self.to_json();
-        std::fs::write(path, text).map_err(|source| BaselineError::Write {
-            path: path.to_path_buf(),
-            source,
-        })
-    }
-
     /// Drop the baselined findings from `report`. Returns the entries that matched fewer
     /// findings than they record, among those `covered` says this audit could have found
     /// (its paths and rules: an audit of one file says nothing about the others).

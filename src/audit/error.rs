@@ -43,6 +43,26 @@ pub enum AuditError {
         source: std::io::Error,
     },
 
+    #[error("{} is a symbolic link to {}, outside the audited repository {}", .path.display(), .points_to.display(), .root.display())]
+    #[diagnostic(
+        code(svc::link),
+        help(
+            "svc writes through a link only into the repository; remove the link or name the file itself; nothing was written"
+        )
+    )]
+    LinkOutside {
+        path: PathBuf,
+        points_to: PathBuf,
+        root: PathBuf,
+    },
+
+    #[error("{} is a symbolic link to {}, which does not exist", .path.display(), .points_to.display())]
+    #[diagnostic(
+        code(svc::link),
+        help("remove the link or create its target; nothing was written")
+    )]
+    DanglingLink { path: PathBuf, points_to: PathBuf },
+
     #[error(transparent)]
     #[diagnostic(transparent)]
     Config(Box<ConfigError>),

@@ -115,7 +115,13 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
     }
     if let Some(path) = &args.write_baseline {
         let baseline = baseline::Baseline::from_report(&outcome.report);
-        baseline.write(path)?;
+        let text = baseline.to_json();
+        write_output(path, text.as_bytes(), &outcome.root)?.map_err(|source| {
+            baseline::BaselineError::Write {
+                path: path.clone(),
+                source,
+            }
+        })?;
         if !args.quiet {
             eprintln!(
                 "svc: wrote {} ({}) to the baseline {}",
@@ -179,13 +185,14 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
     let written = match &args.output {
         Some(path) => {
             let mut buf = Vec::new();
+            let write = |source| AuditError::Write {
+                path: path.clone(),
+                source,
+            };
             reporter
                 .write(&outcome.report, &render, &mut buf)
-                .and_then(|_| std::fs::write(path, &buf))
-                .map_err(|source| AuditError::Write {
-                    path: path.clone(),
-                    source,
-                })
+                .map_err(write)
+                .and_then(|()| write_output(path, &buf, &outcome.root)?.map_err(write))
         }
         None => crate::stdout::write_with(|out| reporter.write(&outcome.report, &render, out))
             .map_err(|source| AuditError::Write {
@@ -1242,6 +1249,28 @@ fn per_path_ignores(
     Ok(out)
 }
 
+/// Writes a report or a baseline to `path` (the outer error: a link out of `root`, the audited
+/// repository, or to nothing; the inner one: the write itself). Like every file svc writes:
+/// through a temporary file renamed into place, and through a link only into the repository.
+fn write_output(
+    path: &Path,
+    contents: &[u8],
+    root: &Path,
+) -> Result<std::io::Result<()>, AuditError> {
+    let target = crate::atomic::follow_inside(path, root).map_err(|refused| match refused {
+        crate::atomic::Refused::Outside(points_to) => AuditError::LinkOutside {
+            path: path.to_owned(),
+            points_to,
+            root: root.to_owned(),
+        },
+        crate::atomic::Refused::Dangling(points_to) => AuditError::DanglingLink {
+            path: path.to_owned(),
+            points_to,
+        },
+    })?;
+    Ok(crate::atomic::write_whole(&target, contents, "svc-audit"))
+}
+
 /// Drop suppressed findings; report suppressions that suppressed nothing.
 fn apply_suppressions(
     project: &Project,
@@ -1307,17 +1336,21 @@ fn apply_suppressions(
                 continue;
             };
             for (i, s) in suppressions.iter().enumerate() {
-                if used.contains_key(&(id as FileId, i)) {
-                    continue;
-                }
                 let unknown: Vec<&str> = s
                     .rules
                     .iter()
                     .filter(|r| rules::find(r).is_none())
                     .map(|r| &**r)
                     .collect();
+                // A misspelt rule is worth saying even when the rules beside it do their job:
+                // the author meant to silence something it does not.
                 let message = if !unknown.is_empty() {
                     format!("suppression names unknown rule `{}`", unknown.join("`, `"))
+                } else if s.empty_list {
+                    "suppression names no rule between its brackets: it suppresses nothing"
+                        .to_string()
+                } else if used.contains_key(&(id as FileId, i)) {
+                    continue;
                 } else if s.rules.iter().all(|r| {
                     rules::find(r)
                         .is_some_and(|rule| selected.iter().any(|x| std::ptr::eq(*x, rule)))
@@ -1339,7 +1372,11 @@ fn apply_suppressions(
                     file: id as FileId,
                     range: s.range,
                     message,
-                    help: None,
+                    help: s.empty_list.then(|| {
+                        "list the rules it is for, such as `ignore[AU001]`; without brackets it \
+                         ignores every rule"
+                            .to_string()
+                    }),
                     service: project.owner[id],
                 });
             }

@@ -2,8 +2,10 @@
 //!
 //! On the offending line or the line before it, or on any line of a multi-line statement that
 //! contains the finding; `# svc: ignore-file[rule] reason` anywhere in a file covers the
-//! whole file. Without brackets every rule is ignored. A suppression that suppresses nothing
-//! is itself reported (`unused-suppression`), unless the rules it names are not running.
+//! whole file. Without brackets every rule is ignored; empty brackets (`ignore[]`) ignore none
+//! and are reported. A suppression that suppresses nothing is itself reported
+//! (`unused-suppression`), unless the rules it names are not running; one that names an
+//! unknown rule is reported whether or not the rules beside it suppress something.
 
 use ruff_text_size::{TextRange, TextSize};
 use rustc_hash::FxHashMap as HashMap;
@@ -22,20 +24,24 @@ pub fn parse_suppression(comment: &str, range: TextRange) -> Option<SuppressionC
     } else {
         return None;
     };
-    let rules = match rest.strip_prefix('[') {
+    let (rules, empty_list) = match rest.strip_prefix('[') {
         Some(r) => {
             let (list, _) = r.split_once(']')?;
-            list.split(',')
+            let rules: Vec<Box<str>> = list
+                .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(Into::into)
-                .collect()
+                .collect();
+            let empty = rules.is_empty();
+            (rules, empty)
         }
-        None if rest.is_empty() || rest.starts_with(char::is_whitespace) => Vec::new(),
+        None if rest.is_empty() || rest.starts_with(char::is_whitespace) => (Vec::new(), false),
         None => return None,
     };
     Some(SuppressionComment {
         rules,
+        empty_list,
         file_level,
         range,
     })
@@ -144,7 +150,7 @@ pub fn cover(
     let mut named: Vec<usize> = Vec::new();
     for (i, s) in suppressions.iter().enumerate() {
         named.clear();
-        if s.rules.is_empty() {
+        if s.rules.is_empty() && !s.empty_list {
             named.push(0);
         }
         for r in &s.rules {
@@ -271,6 +277,11 @@ mod tests {
                 .rules
                 .is_empty()
         );
+        assert!(!parse_suppression("# svc: ignore", r).unwrap().empty_list);
+        for empty in ["# svc: ignore[]", "# svc: ignore-file[ , ] later"] {
+            let s = parse_suppression(empty, r).unwrap();
+            assert!(s.rules.is_empty() && s.empty_list, "{empty}");
+        }
         assert!(parse_suppression("# svc: ignored", r).is_none());
         assert!(parse_suppression("# noqa: E501", r).is_none());
         assert!(parse_suppression("# svc: ignore[unterminated", r).is_none());
@@ -304,6 +315,7 @@ mod tests {
         use crate::audit::rules::meta::{syntax_error, unreadable_file};
         let comment = |rules: &[&str], file_level: bool, at: u32| SuppressionComment {
             rules: rules.iter().map(|r| (*r).into()).collect(),
+            empty_list: false,
             file_level,
             range: range(at, at + 1),
         };
@@ -367,6 +379,7 @@ mod tests {
                     rules: (0..next(3))
                         .map(|_| names[next(6) as usize].into())
                         .collect(),
+                    empty_list: next(6) == 0,
                     file_level: next(8) == 0,
                     range: range(0, 1),
                 })
@@ -396,7 +409,7 @@ mod tests {
             for (j, f) in findings.iter().enumerate() {
                 let mut hit = false;
                 for (i, s) in suppressions.iter().enumerate() {
-                    let names_rule = s.rules.is_empty()
+                    let names_rule = (s.rules.is_empty() && !s.empty_list)
                         || s.rules
                             .iter()
                             .any(|r| r.eq_ignore_ascii_case(f.rule.code) || **r == *f.rule.name);

@@ -198,24 +198,18 @@ impl Repository {
         if !parent.starts_with(&self.canonical) {
             return Err(outside());
         }
-        let path = parent.join(name);
-        match fs::symlink_metadata(&path) {
-            Ok(m) if m.is_symlink() => {
-                let points_to = fs::read_link(&path).unwrap_or_default();
-                match fs::canonicalize(&path) {
-                    Ok(real) if real.starts_with(&self.canonical) => Ok(real),
-                    Ok(real) => Err(InitError::LinkOutside {
-                        path: rel.to_owned(),
-                        points_to: real,
-                    }),
-                    Err(_) => Err(InitError::DanglingLink {
-                        path: rel.to_owned(),
-                        points_to,
-                    }),
-                }
-            }
-            _ => Ok(path),
-        }
+        atomic::follow_inside(&parent.join(name), &self.canonical).map_err(
+            |refused| match refused {
+                atomic::Refused::Outside(points_to) => InitError::LinkOutside {
+                    path: rel.to_owned(),
+                    points_to,
+                },
+                atomic::Refused::Dangling(points_to) => InitError::DanglingLink {
+                    path: rel.to_owned(),
+                    points_to,
+                },
+            },
+        )
     }
 }
 

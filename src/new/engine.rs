@@ -9,12 +9,19 @@
 //! - `yaml_str` quotes a value as a YAML double-quoted scalar, so an answer cannot change the
 //!   structure or type of the YAML it lands in (`a: b`, `!Sub …`, `yes`, `x #y`).
 //! - Autoescape is off: templates produce Python, TOML and YAML, not HTML.
-//! - Every template is checked for recursion before it renders (see [`super::recursion`]).
+//! - Every template text is checked for nesting before tera parses it (see [`super::nesting`]),
+//!   and for recursion before it renders (see [`super::recursion`]).
+//! - Tera panics on some templates it parses (a macro call inside arithmetic reaches an
+//!   `unreachable!`); templates come from users' `--template` directories, so every call into
+//!   tera goes through [`guarded`], which turns a panic into an error naming the file.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
 
 use tera::{Context, Tera, Value};
 
+use super::nesting;
 use super::recursion::{self, Recursion};
 
 /// Tera functions a template cannot call, and what to use instead.
@@ -54,10 +61,45 @@ pub fn tera() -> Tera {
 
 /// Renders a single template string, as [`Tera::one_off`] does but with [`tera`]'s setup.
 pub fn render_one_off(text: &str, context: &Context) -> tera::Result<String> {
-    let template = tera::Template::new(ONE_OFF, None, text)?;
+    nesting::check(text).map_err(|deep| tera::Error::msg(deep.to_string()))?;
+    let template = guarded(|| tera::Template::new(ONE_OFF, None, text))?;
     recursion::check(std::slice::from_ref(&template))
         .map_err(|recursion: Recursion| tera::Error::msg(recursion.to_string()))?;
-    tera().render_str(text, context)
+    guarded(|| tera().render_str(text, context))
+}
+
+/// Starts the message of the error [`guarded`] makes of a panic.
+pub const TERA_PANIC: &str = "tera failed on this template";
+
+thread_local! {
+    /// Set while [`guarded`] runs: its panics are reported as errors, not printed.
+    static IN_TERA: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs a call into tera; a panic in it becomes an error (the panic message is kept, the
+/// default hook's "thread 'main' panicked" is not printed). Stack overflows are not panics:
+/// [`nesting`] and [`recursion`] keep templates away from them.
+pub fn guarded<T>(call: impl FnOnce() -> tera::Result<T>) -> tera::Result<T> {
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !IN_TERA.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let outer = IN_TERA.with(|flag| flag.replace(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(call));
+    IN_TERA.with(|flag| flag.set(outer));
+    result.unwrap_or_else(|payload| {
+        let reason = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_owned());
+        Err(tera::Error::msg(format!("{TERA_PANIC} ({reason})")))
+    })
 }
 
 /// `{{ description | yaml_str }}`: a YAML double-quoted scalar that reads back as exactly the

@@ -16,6 +16,7 @@ mod engine;
 pub mod interrupt;
 pub mod manifest;
 pub mod name;
+pub mod nesting;
 mod output;
 pub mod record;
 pub mod recursion;

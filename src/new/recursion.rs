@@ -12,9 +12,10 @@
 //! a terminating condition is refused too; svc templates render files, not trees of data,
 //! and can unroll one. An acyclic chain is bounded as well ([`MAX_NESTING`]), so a hostile
 //! template with thousands of files including one another, or a hundred macros calling one
-//! another from deep inside nested conditions, cannot overflow it either. What this cannot
-//! cover: a single file nested so deep that tera's own parser overflows (about 550 nested
-//! `if`s in a debug build, 5,000 in a release build), since parsing comes first.
+//! another from deep inside nested conditions, cannot overflow it either. A single file nested
+//! so deep that tera's own parser overflows (about 550 nested `if`s in a debug build, 5,000 in
+//! a release build) never gets here: parsing comes first, and [`super::nesting`] refuses such
+//! a text before it.
 //!
 //! Which macro a call reaches depends, in tera, on the template that is "active" when it runs:
 //! normally the one the call is written in (a macro's own file, an included file), but inside

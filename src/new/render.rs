@@ -22,6 +22,7 @@ use super::answers::Answers;
 use super::engine;
 use super::manifest::{BUILTINS, Manifest, Value};
 use super::name::ServiceName;
+use super::nesting;
 use super::recursion::{self, Recursion};
 use super::source::{Template, TemplateFile};
 
@@ -99,6 +100,12 @@ pub enum RenderError {
         first: String,
         second: String,
     },
+    #[error("{file}, {deep}")]
+    #[diagnostic(code(svc::new::template), help("{}", nesting::HELP))]
+    TooDeep {
+        file: String,
+        deep: nesting::TooDeep,
+    },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Recursion(#[from] Recursion),
@@ -175,7 +182,7 @@ pub fn render(
             });
         }
         let contents = if is_tera(&file.path) {
-            tera.render(&file.path, context)
+            engine::guarded(|| tera.render(&file.path, context))
                 .map_err(|source| RenderError::Template {
                     file: file.path.clone(),
                     help: help_for(&source),
@@ -224,20 +231,27 @@ fn load_tera(files: &[TemplateFile]) -> Result<Tera, RenderError> {
     // fails on links between files (a missing parent or macro file).
     let mut parsed = Vec::with_capacity(sources.len());
     for (name, text) in &sources {
-        parsed.push(tera::Template::new(name, None, text).map_err(|source| {
-            RenderError::Template {
-                file: (*name).to_owned(),
-                help: help_for(&source),
-                source,
-            }
-        })?);
+        nesting::check(text).map_err(|deep| RenderError::TooDeep {
+            file: (*name).to_owned(),
+            deep,
+        })?;
+        parsed.push(
+            engine::guarded(|| tera::Template::new(name, None, text)).map_err(|source| {
+                RenderError::Template {
+                    file: (*name).to_owned(),
+                    help: help_for(&source),
+                    source,
+                }
+            })?,
+        );
     }
-    tera.add_raw_templates(sources)
-        .map_err(|source| RenderError::Template {
+    engine::guarded(|| tera.add_raw_templates(sources)).map_err(|source| {
+        RenderError::Template {
             file: "the template's .tera files".to_owned(),
             help: help_for(&source),
             source,
-        })?;
+        }
+    })?;
     // After tera's own checks, so a missing parent or a circular `extends` keeps its message.
     recursion::check(&parsed)?;
     Ok(tera)
@@ -407,6 +421,14 @@ fn help_for(err: &tera::Error) -> String {
     // A derived value, pattern or name refused by the same check as the files.
     if text.contains(recursion::CYCLE) {
         return recursion::CYCLE_HELP.to_owned();
+    }
+    if text.contains(nesting::DEEP) {
+        return nesting::HELP.to_owned();
+    }
+    if text.contains(engine::TERA_PANIC) {
+        return "a defect in tera, the template engine: rewrite the expression it names \
+                (a macro call inside arithmetic, say: `{% set x = m::f() %}` first)"
+            .to_owned();
     }
     match missing {
         // `${{ github.sha }}`, `{{ .Values.x }}`: braces meant for another tool.

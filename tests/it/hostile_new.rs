@@ -1052,6 +1052,89 @@ fn init_refuses_links_out_of_the_repository() {
     );
 }
 
+/// `svc audit -o FILE` and `--write-baseline FILE` write where `svc init` does: through a link
+/// only into the repository, atomically, and into a device in place (#15).
+#[cfg(unix)]
+#[test]
+fn audit_outputs_follow_links_only_into_the_repository() {
+    use std::os::unix::fs::symlink;
+    let sandbox = tempfile::tempdir().unwrap();
+    let victim = sandbox.path().join("victim");
+    write_template(&victim, &[(".bashrc", "export PATH=$PATH\n")]);
+    let cases: [(&str, &[&str], &str); 4] = [
+        (
+            "../victim/.bashrc",
+            &["audit", "-o", "out"],
+            "outside the audited repository",
+        ),
+        (
+            "../victim/.bashrc",
+            &["audit", "--write-baseline", "out"],
+            "outside the audited repository",
+        ),
+        (
+            "../victim/created.json",
+            &["audit", "-o", "out"],
+            "which does not exist",
+        ),
+        (
+            "../victim/created.json",
+            &["audit", "--write-baseline", "out"],
+            "which does not exist",
+        ),
+    ];
+    for (i, (points_to, args, message)) in cases.iter().enumerate() {
+        let repo = sandbox.path().join(format!("repo{i}"));
+        copy_dir(&ci_fixture(), &repo);
+        symlink(points_to, repo.join("out")).unwrap();
+        let before = tree_of(sandbox.path());
+        let (code, _, stderr) = run_in(&repo, args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        let stderr = flat(&stderr);
+        assert!(stderr.contains("out is a symbolic link"), "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+        assert_eq!(
+            tree_of(sandbox.path()),
+            before,
+            "{args:?}: something was written"
+        );
+    }
+
+    // Inside the repository the link is followed and stays; the file is replaced whole.
+    let repo = sandbox.path().join("inside");
+    copy_dir(&ci_fixture(), &repo);
+    fs::create_dir(repo.join("reports")).unwrap();
+    fs::write(repo.join("reports/latest.json"), "old").unwrap();
+    symlink("reports/latest.json", repo.join("out")).unwrap();
+    for args in [
+        &["audit", "--format", "json", "-o", "out"][..],
+        &["audit", "--write-baseline", "out"],
+    ] {
+        let (code, _, stderr) = run_in(&repo, args);
+        assert!(code < 2, "{args:?}: {stderr}");
+        assert!(fs::symlink_metadata(repo.join("out")).unwrap().is_symlink());
+        let written = fs::read_to_string(repo.join("reports/latest.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&written).expect("a whole JSON file");
+        assert_eq!(
+            entries(&repo.join("reports")),
+            ["latest.json"],
+            "no temporary file left"
+        );
+    }
+
+    // A device is written into, never renamed over.
+    let (code, stdout, stderr) = run_in(&repo, &["audit", "-o", "/dev/null"]);
+    assert!(code < 2, "{stderr}");
+    assert_eq!(stdout, "", "the report went to the device");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn init_is_all_or_nothing() {

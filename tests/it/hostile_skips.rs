@@ -467,6 +467,69 @@ fn the_ignore_annotation_takes_selectors_like_select() {
     assert!(message_of(&report, "deploy.yaml", "SV003").contains("unknown rule `KBX`"));
 }
 
+/// (line, code, message) of every finding in `path`, sorted.
+fn lines_at(report: &Value, path: &str) -> Vec<(u64, String, String)> {
+    let mut out: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"] == path)
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["code"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `ignore[]` is a list left empty, not "every rule" (that is `ignore` without brackets); an
+/// unknown rule beside a known one is reported even when the known one suppresses a finding.
+#[test]
+fn empty_brackets_suppress_nothing_and_unknown_rules_in_a_list_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    with_app(dir, "");
+    write(
+        dir,
+        "secrets.py",
+        "password = \"hunter2hunter2xx\"  # svc: ignore[]\n\
+         token = \"hunter2hunter2yy\"  # svc: ignore[ , ]\n\
+         api_key = \"hunter2hunter2zz\"  # svc: ignore[AU003, no-such-rule]\n\
+         secret = \"hunter2hunter2ww\"  # svc: ignore\n",
+    );
+    write(
+        dir,
+        "Dockerfile",
+        &format!("# svc: ignore-file[]\n{BAD_DOCKERFILE}"),
+    );
+    let (report, stderr) = json_in(dir, &["--select", "AU003,DK,SV003", "."]);
+    let lines = lines_at(&report, "secrets.py");
+    let codes: Vec<(u64, &str)> = lines.iter().map(|(l, c, _)| (*l, c.as_str())).collect();
+    assert_eq!(
+        codes,
+        [
+            (1, "AU003"),
+            (1, "SV003"),
+            (2, "AU003"),
+            (2, "SV003"),
+            (3, "SV003")
+        ],
+        "{lines:?} {stderr}"
+    );
+    assert!(lines[1].2.contains("names no rule"), "{lines:?}");
+    assert!(lines[3].2.contains("names no rule"), "{lines:?}");
+    assert_eq!(lines[4].2, "suppression names unknown rule `no-such-rule`");
+    let docker = codes_at(&report, "Dockerfile");
+    for code in ["DK001", "DK002", "DK003", "DK004", "SV003"] {
+        assert!(docker.contains(&code.to_string()), "{code}: {docker:?}");
+    }
+    assert!(message_of(&report, "Dockerfile", "SV003").contains("names no rule"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // #27, #28, #36: configuration
 

@@ -530,6 +530,118 @@ fn a_chain_of_includes_deeper_than_the_limit_is_an_error() {
     );
 }
 
+/// Tera's parser recurses per level with no limit (a stack overflow aborts: nothing can catch
+/// it) and backtracks on calls inside calls (each level doubles the time); so a template text
+/// nested that deep is refused before tera parses it, naming the file and the line.
+#[test]
+fn nesting_too_deep_for_teras_parser_is_an_error_naming_file_and_line() {
+    let n = 3000;
+    let ifs = format!(
+        "first line\n{}x{}",
+        "{% if true %}".repeat(n),
+        "{% endif %}".repeat(n)
+    );
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(n), ")".repeat(n));
+    let calls = format!("{{{{ {}1{} }}}}", "range(end=".repeat(6), ")".repeat(6));
+    let cases = [
+        (
+            "t/a.txt.tera",
+            ifs.as_str(),
+            "a.txt.tera, line 2: blocks, parentheses and brackets nest 201 deep here",
+        ),
+        (
+            "t/_partials/p.tera",
+            parens.as_str(),
+            "_partials/p.tera, line 1: blocks, parentheses and brackets nest 201",
+        ),
+        (
+            "t/a.txt.tera",
+            calls.as_str(),
+            "a.txt.tera, line 1: calls nest 5 deep here",
+        ),
+    ];
+    for (path, text, message) in cases {
+        let root = template(&[(path, text), ("t/b.txt.tera", "b")]);
+        let sandbox = Sandbox::new();
+        let out = new_from(&sandbox, &root.path().join("t"), &[]);
+        assert_refused(&sandbox, &out, message);
+        assert!(flat(&out.stderr).contains("flatten it"), "{}", out.stderr);
+    }
+    // A derived value is a template too.
+    let manifest =
+        format!("[template]\nname = \"t\"\nversion = \"1\"\n[derived]\nx = '{parens}'\n");
+    let root = template(&[("t/template.toml", manifest.as_str())]);
+    let sandbox = Sandbox::new();
+    let out = new_from(&sandbox, &root.path().join("t"), &[]);
+    assert_refused(&sandbox, &out, "cannot evaluate derived value `x`");
+    assert!(
+        flat(&out.stderr).contains("nest 201 deep here"),
+        "{}",
+        out.stderr
+    );
+
+    // Below the limits the same shapes render.
+    let ok = format!(
+        "{}{{{{ {}1{} }}}}|{{{{ {}3{} }}}}{}",
+        "{% if true %}".repeat(150),
+        "(".repeat(40),
+        ")".repeat(40),
+        "range(end=".repeat(4),
+        ") | length".repeat(4),
+        "{% endif %}".repeat(150)
+    );
+    let root = template(&[("t/a.txt.tera", ok.as_str())]);
+    let sandbox = Sandbox::new();
+    let out = new_from(&sandbox, &root.path().join("t"), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        fs::read_to_string(sandbox.path("demo-svc/a.txt")).unwrap(),
+        "1|3"
+    );
+}
+
+/// Tera panics on some templates it parses (`unreachable!` for a macro call in arithmetic):
+/// the panic is an error naming the file, with no panic message or backtrace.
+#[test]
+fn a_panic_in_tera_is_an_error_naming_the_file() {
+    let root = template(&[
+        (
+            "t/a.txt.tera",
+            "{% import \"_partials/m.tera\" as m %}{{ 1 + m::f() }}",
+        ),
+        ("t/_partials/m.tera", "{% macro f() %}2{% endmacro f %}"),
+    ]);
+    let sandbox = Sandbox::new();
+    let dir = root.path().join("t");
+    let run = sandbox
+        .svc()
+        .args([
+            "new",
+            "demo-svc",
+            "--yes",
+            "--template",
+            dir.to_str().unwrap(),
+        ])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let out = Output {
+        code: run.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(run.stdout).unwrap(),
+        stderr: String::from_utf8(run.stderr).unwrap(),
+    };
+    assert_refused(&sandbox, &out, "cannot render a.txt.tera");
+    let stderr = flat(&out.stderr);
+    assert!(
+        stderr.contains("tera failed on this template")
+            && stderr.contains("unimplemented math expression for MacroCall"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`{% set x = m::f() %}` first"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("stack backtrace"), "{stderr}");
+}
+
 #[test]
 fn macros_and_includes_that_end_still_render() {
     let root = template(&[

@@ -187,6 +187,7 @@ pub fn analyze(file: &SourceFile) -> Option<Result<Artefact, ParseError>> {
                     Some(rules) => {
                         suppressions.push(SuppressionComment {
                             rules,
+                            empty_list: false,
                             file_level: false,
                             range: *range,
                         });

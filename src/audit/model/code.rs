@@ -397,8 +397,11 @@ pub struct HeaderName {
 /// A `# svc: ignore[...]` comment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SuppressionComment {
-    /// Rule codes or names listed; empty means every rule.
+    /// Rule codes or names listed; empty means every rule, unless `empty_list`.
     pub rules: Vec<Box<str>>,
+    /// Brackets with no rule in them (`ignore[]`, `ignore[ , ]`): most likely a list left to
+    /// fill in, so it suppresses nothing and is reported, where no brackets means every rule.
+    pub empty_list: bool,
     pub file_level: bool,
     pub range: TextRange,
 }
