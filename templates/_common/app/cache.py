@@ -52,7 +52,8 @@ class Cache:
 
 # async: FastAPI would run a plain `def` dependency in its thread pool, on every request.
 async def get_cache(request: Request) -> Cache:
-    return request.state.cache
+    cache: Cache = request.state.cache
+    return cache
 
 
 CacheDep = Annotated[Cache, Depends(get_cache)]

@@ -139,7 +139,8 @@ class ResilientClient:
 
 # async: FastAPI would run a plain `def` dependency in its thread pool, on every request.
 async def get_http(request: Request) -> ResilientClient:
-    return request.state.http
+    http: ResilientClient = request.state.http
+    return http
 
 
 HttpDep = Annotated[ResilientClient, Depends(get_http)]

@@ -68,7 +68,8 @@ def install_redis_error_handler(app: FastAPI) -> None:
 
 # async: FastAPI would run a plain `def` dependency in its thread pool, on every request.
 async def get_redis(request: Request) -> Redis:
-    return request.state.redis
+    redis: Redis = request.state.redis
+    return redis
 
 
 RedisDep = Annotated[Redis, Depends(get_redis)]

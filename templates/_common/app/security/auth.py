@@ -25,7 +25,10 @@ from typing import Annotated, Any
 import httpx2
 import jwt
 import structlog
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
@@ -64,6 +67,9 @@ class KeysUnavailableError(Exception):
     """No signing key was ever fetched from the JWKS: tokens cannot be checked yet."""
 
 
+# The public key types JWT signatures use (a PEM may hold others: DSA, DH, X25519).
+VerifyingKey = RSAPublicKey | EllipticCurvePublicKey | Ed25519PublicKey | Ed448PublicKey
+
 # Runs before a token is checked in full (see `TokenVerifier.verify`); raises to refuse.
 PreCheck = Callable[[Request], Awaitable[None]]
 
@@ -87,9 +93,7 @@ class TokenVerifier:
         self._algorithms = list(settings.jwt_algorithms)
         # Parsed now so a bad PEM stops the service at startup, not on the first request.
         self._static_key = (
-            load_pem_public_key(settings.jwt_public_key.encode())
-            if settings.jwt_public_key
-            else None
+            _verifying_key(settings.jwt_public_key) if settings.jwt_public_key else None
         )
         # Public keys only: caching them per process is safe and avoids a fetch per request.
         self._jwks: jwt.PyJWKSet | None = None
@@ -141,7 +145,7 @@ class TokenVerifier:
         """The full check: a Principal and the token's `exp`, or InvalidTokenError."""
         try:
             if self._static_key is not None:
-                key: jwt.PyJWK | PublicKeyTypes = self._static_key
+                key: jwt.PyJWK | VerifyingKey = self._static_key
             else:
                 # Only a JWKS needs the unverified header first: its `kid` picks the key.
                 key = await self._key_for(jwt.get_unverified_header(token).get("kid"))
@@ -213,6 +217,13 @@ class TokenVerifier:
             return
         self._jwks = jwks
         self._jwks_fetched_at = self._clock()
+
+
+def _verifying_key(pem: str) -> VerifyingKey:
+    key = load_pem_public_key(pem.encode())
+    if not isinstance(key, VerifyingKey):
+        raise ValueError(f"JWT_PUBLIC_KEY holds a {type(key).__name__}, not a JWT signing key")
+    return key
 
 
 def _find_key(jwks: jwt.PyJWKSet, kid: str | None) -> jwt.PyJWK:
