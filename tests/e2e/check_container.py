@@ -328,7 +328,9 @@ def peak_rss_kb(pid: int) -> int:
 
 def post_big_body(port: int, *, chunked: bool, size: int = BIG_BODY) -> tuple[int | None, int]:
     """POST `size` bytes without a token, stopping once the server answers; (status, bytes sent)."""
-    framing = b"Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {size}\r\n".encode()
+    framing = (
+        b"Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {size}\r\n".encode()
+    )
     head = b"POST /v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     chunk = b"x" * 65536
     sent = 0
@@ -445,6 +447,9 @@ class ComboCheck:
             return
         self.pytest()
         self.ruff()
+        self.mypy()
+        self.precommit()
+        self.readme()
         self.live()
         self.report.figures.append(
             f"{self.combo.label}: {time.monotonic() - started:.0f}s for all steps"
@@ -527,6 +532,63 @@ class ComboCheck:
             self.check(
                 result.returncode == 0, f"ruff {args[0]}", tail(result.stdout + result.stderr)
             )
+
+    def mypy(self) -> None:
+        # The generated [tool.mypy]: --strict on app/ and tests/.
+        result = run([self.bin("mypy")], cwd=self.service, timeout=600)
+        self.check(result.returncode == 0, "mypy --strict", tail(result.stdout + result.stderr))
+
+    def precommit(self) -> None:
+        config = (self.service / ".pre-commit-config.yaml").read_text()
+        remotes = re.findall(r"^\s*-\s*repo:\s*(\S+)", config, re.MULTILINE)
+        self.check(
+            remotes == ["local"],
+            ".pre-commit-config.yaml: local hooks only (tools from the dev extra, no git remote)",
+            f"repos: {remotes}",
+        )
+        pre_commit = REPO / "target" / "pre-commit-venv" / "bin" / "pre-commit"
+        if not pre_commit.is_file():
+            self.check(None, "pre-commit run --all-files", f"no {pre_commit.name} (tests/run.sh)")
+            return
+        # In a copy with its own git repository: the hooks need one, the service must not change.
+        copy = self.service.parent / "pre-commit-copy"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(self.service, copy, ignore=shutil.ignore_patterns(".*_cache"))
+        path = os.pathsep.join(
+            [str(self.venv / "bin"), str(self.tools / "bin"), str(Path(self.svc).parent)]
+        )
+        env = {
+            **os.environ,
+            "PATH": f"{path}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PRE_COMMIT_HOME": str(self.service.parent / "pre-commit-home"),
+            "GIT_CONFIG_GLOBAL": os.devnull,
+        }
+        for step in (["git", "init", "-q"], ["git", "add", "-A"]):
+            run(step, cwd=copy, env=env, timeout=60)
+        result = run(
+            [str(pre_commit), "run", "--all-files", "--show-diff-on-failure"],
+            cwd=copy,
+            env=env,
+            timeout=600,
+        )
+        self.check(
+            result.returncode == 0,
+            "pre-commit run --all-files (ruff, mypy, hadolint, svc audit; offline)",
+            tail(result.stdout + result.stderr),
+        )
+
+    def readme(self) -> None:
+        text = (self.service / "README.md").read_text()
+        wanted = ['-d \'{"name": ']
+        if self.combo.auth:
+            wanted.append("python -m app.dev_token")
+        missing = [snippet for snippet in wanted if snippet not in text]
+        self.check(
+            not missing,
+            "README: an example request body"
+            + (" and a dev token command" if self.combo.auth else ""),
+            f"missing {missing}",
+        )
 
     # -- live service
 
