@@ -622,7 +622,9 @@ print(json.dumps({{"public_pem": pem, "tokens": {{s: token(s) for s in subjects}
             if flip is not None:
                 self.figure(f"readyz flip after Redis froze: {flip * 1000:.0f} ms")
 
-            # Each Redis call a request makes costs at most REDIS_SOCKET_TIMEOUT, no more.
+            # Each Redis call a request makes costs at most REDIS_SOCKET_TIMEOUT, no more. Each
+            # call here has a token the service has not verified yet: that costs one call more,
+            # the pre-auth limit (per client IP), before the token is checked.
             budget = float(REDIS_SOCKET_TIMEOUT)
             hits = inventory.count()
             served, served_in = open_.timed(f"/v1/items/{new_item_id()}/stock", self.tokens.fresh())
@@ -633,9 +635,10 @@ print(json.dumps({{"public_pem": pem, "tokens": {{s: token(s) for s in subjects}
             self.check(
                 served.status == 200
                 and inventory.count() - hits == 1
-                and served_in < 3 * budget + 0.5,
-                f"{label} fail open: the cached route served, in under 3 x REDIS_SOCKET_TIMEOUT",
-                f"{served.status} in {served_in:.2f}s (limiter, cache read, cache write)",
+                and served_in < 4 * budget + 0.5,
+                f"{label} fail open: the cached route served, in under 4 x REDIS_SOCKET_TIMEOUT",
+                f"{served.status} in {served_in:.2f}s "
+                "(pre-auth limit, limiter, cache read, cache write)",
             )
             self.check(
                 refused.status == 503 and refused_in < budget + 0.5,
@@ -643,8 +646,8 @@ print(json.dumps({{"public_pem": pem, "tokens": {{s: token(s) for s in subjects}
                 f"{refused.status} {refused.body[:60]!r} in {refused_in:.2f}s",
             )
             self.check(
-                storage.status == 503 and storage_in < 2 * budget + 0.5,
-                f"{label} Redis-backed route: 503 in under 2 x REDIS_SOCKET_TIMEOUT",
+                storage.status == 503 and storage_in < 3 * budget + 0.5,
+                f"{label} Redis-backed route: 503 in under 3 x REDIS_SOCKET_TIMEOUT",
                 f"{storage.status} {storage.body[:60]!r} in {storage_in:.2f}s",
             )
             self.figure(
