@@ -7,7 +7,8 @@ the dependency list or the interpreter changes), starts a private redis-server o
 of 127.0.0.1, and runs two apps under the same uvicorn, as the service's Dockerfile does (one
 worker, --proxy-headers, --no-server-header, access log on, stdout to a file):
 
-- `svc`:  the generated service with its whole middleware stack (security headers, request id,
+- `svc`:  the generated service (with its Dockerfile CMD's limits and HTTP protocol:
+          LIMIT_FLAGS) and its whole middleware stack (security headers, request id,
           Prometheus metrics, CORS, OpenTelemetry server spans, JSON logs incl. the access log),
           LOG_LEVEL=INFO, no OTLP endpoint (the production default until one is configured),
           RATE_LIMIT high enough that wrk is never throttled (the limiter still hits Redis on
@@ -255,8 +256,38 @@ def wrk(target: Target, args: argparse.Namespace, duration: float) -> dict[str, 
     }
 
 
+# The Dockerfile CMD's server limits (and its HTTP protocol), applied to the service as shipped.
+LIMIT_FLAGS = (
+    "--http",
+    "--limit-concurrency",
+    "--timeout-keep-alive",
+    "--backlog",
+    "--h11-max-incomplete-event-size",
+)
+
+
+def dockerfile_limits(service: Path) -> list[str]:
+    """The LIMIT_FLAGS (with their values) of the service's exec-form `CMD`."""
+    for line in (service / "Dockerfile").read_text().splitlines():
+        if line.startswith("CMD ["):
+            args = json.loads(line[len("CMD ") :])
+            return [
+                item
+                for flag, value in zip(args, args[1:], strict=False)
+                if flag in LIMIT_FLAGS
+                for item in (flag, value)
+            ]
+    return []
+
+
 def start_uvicorn(
-    venv: Path, module: str, cwd: Path, port: int, env: dict[str, str], log: Path
+    venv: Path,
+    module: str,
+    cwd: Path,
+    port: int,
+    env: dict[str, str],
+    log: Path,
+    extra: list[str] | None = None,
 ) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return PROCS.start(
@@ -271,6 +302,7 @@ def start_uvicorn(
                 "--no-server-header",
                 "--timeout-graceful-shutdown",
                 "20",
+                *(extra or []),
             ],
             cwd=cwd,
             env=env,
@@ -400,12 +432,21 @@ def main() -> int:
         bare_env = base_env(redis_url) | {"SERVICE_NAME": SERVICE}
         svc_log, bare_log = work / "svc.log", work / "bare.log"
         svc_port, bare_port = free_port(), free_port()
-        svc_proc = start_uvicorn(venv, "app.main:app", service, svc_port, svc_env, svc_log)
+        svc_proc = start_uvicorn(
+            venv, "app.main:app", service, svc_port, svc_env, svc_log, dockerfile_limits(service)
+        )
         logs = {"svc": svc_log, "bare": bare_log, "static": bare_log}
         if args.compare_template:
             cmp_port, logs["compare"] = free_port(), work / "compare.log"
+            compared = work / "compare" / SERVICE
             cmp_proc = start_uvicorn(
-                venv, "app.main:app", work / "compare" / SERVICE, cmp_port, svc_env, logs["compare"]
+                venv,
+                "app.main:app",
+                compared,
+                cmp_port,
+                svc_env,
+                logs["compare"],
+                dockerfile_limits(compared),
             )
         bare_proc = start_uvicorn(venv, "http_bare_app:app", BENCH, bare_port, bare_env, bare_log)
         auth = {"Authorization": f"Bearer {minted['token']}"}

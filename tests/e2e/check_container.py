@@ -4,8 +4,11 @@
 For each option combination that matters it generates a service with `svc new`, installs it in a
 fresh virtualenv, runs the service's own pytest (against the real Redis at REDIS_URL), ruff,
 hadolint and `svc audit`, then starts it under uvicorn on 127.0.0.1 and checks it over real HTTP:
-probes, readiness following a Redis outage and recovery, security headers, metrics, auth, rate
-limiting, JSON logs, and an in-flight request surviving SIGTERM.
+probes, readiness following a sustained Redis outage (not a blip) and recovery, security headers,
+metrics, auth, rate limiting (invalid tokens per client IP too), a 50 MB anonymous body refused
+with little memory, a slowloris client cut off, keys from a stopped JWKS server still served,
+one log line per error without request data, JSON logs, and an in-flight request surviving
+SIGTERM. uvicorn runs with the flags of the generated Dockerfile's CMD.
 
 Usage:  REDIS_URL=redis://127.0.0.1:6379/0 tests/e2e/check_container.py [--quick] [--keep]
 
@@ -62,6 +65,13 @@ SECURITY_HEADERS = {
 LIVE_RATE_LIMIT = 10  # per minute, set through RATE_LIMIT for the live service
 UPSTREAM_DELAY = 2.0  # seconds the fake inventory takes: long enough to SIGTERM mid-request
 ITEM_ID = "0123456789abcdef0123456789abcdef"
+BROKEN_ITEM_ID = "b0000000000000000000000000000000"  # stored as invalid JSON: the route's 500
+PRE_AUTH_LIMIT = 20  # per minute and client IP, for tokens not verified before
+READY_GRACE = 3.0  # READY_REDIS_GRACE_SECONDS of the live service
+HEADER_TIMEOUT = 2.0  # HTTP_HEADER_TIMEOUT_SECONDS of the live service
+BIG_BODY = 50 * 1024 * 1024
+RSS_GROWTH_BUDGET_KB = 20 * 1024
+LEAKED_SECRET = "e2e-s3cr3t-header-value"
 
 
 # ----------------------------------------------------------------------------- reporting
@@ -254,6 +264,112 @@ class OtlpCollector:
         self.server.server_close()
 
 
+class JwksServer:
+    """The identity provider's JWKS endpoint; stop() is the IdP outage."""
+
+    def __init__(self, jwk: dict[str, object]) -> None:
+        self.fetches = 0
+        body = json.dumps({"keys": [jwk]}).encode()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                outer.fetches += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.running = False
+
+    def __enter__(self) -> JwksServer:
+        self._thread.start()
+        self.running = True
+        return self
+
+    def stop(self) -> None:
+        if self.running:
+            self.running = False
+            self.server.shutdown()
+            self.server.server_close()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def dockerfile_server_args(dockerfile: Path, port: int) -> list[str] | None:
+    """uvicorn's arguments from the generated Dockerfile's exec-form CMD, on 127.0.0.1:port."""
+    for line in dockerfile.read_text().splitlines():
+        if line.startswith("CMD ["):
+            args = json.loads(line[len("CMD ") :])
+            break
+    else:
+        return None
+    if args[:1] != ["uvicorn"]:
+        return None
+    values = {"--host": "127.0.0.1", "--port": str(port), "--timeout-graceful-shutdown": "10"}
+    return [values.get(args[i - 1], arg) if i else arg for i, arg in enumerate(args)][1:]
+
+
+def peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise ValueError("no VmHWM")
+
+
+def post_big_body(port: int, *, chunked: bool, size: int = BIG_BODY) -> tuple[int | None, int]:
+    """POST `size` bytes without a token, stopping once the server answers; (status, bytes sent)."""
+    framing = (
+        b"Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {size}\r\n".encode()
+    )
+    head = b"POST /v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    chunk = b"x" * 65536
+    sent = 0
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + framing + b"\r\n")
+        while sent < size and not answer:
+            data = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n" if chunked else chunk
+            try:
+                sock.sendall(data)
+            except OSError:  # the server answered and closed: read what it said
+                break
+            sent += len(chunk)
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                answer = sock.recv(4096)
+            sock.setblocking(True)
+            sock.settimeout(10)
+        with contextlib.suppress(OSError):
+            while b"\r\n" not in answer:
+                more = sock.recv(4096)
+                if not more:
+                    break
+                answer += more
+    match = re.match(rb"HTTP/1\.1 (\d{3}) ", answer)
+    return (int(match[1]) if match else None), sent
+
+
+def redis_command(port: int, *args: str) -> bytes:
+    """One command to the private Redis in RESP, for planting data the service will read."""
+    parts = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        raw = arg.encode()
+        parts.append(f"${len(raw)}\r\n".encode() + raw + b"\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"".join(parts))
+        return sock.recv(1024)
+
+
 # ----------------------------------------------------------------------------- set-up
 
 
@@ -313,6 +429,7 @@ class ComboCheck:
         self.redis_server = args.redis_server
         self.template = args.template
         self.redis: subprocess.Popen[bytes] | None = None  # the private one of the live checks
+        self.error_request_id = ""  # the request whose 500 the log check looks for
 
     def check(self, ok: bool | None, step: str, detail: str = "") -> bool:
         return self.report.record(ok, f"[{self.combo.label}] {step}", detail)
@@ -330,6 +447,9 @@ class ComboCheck:
             return
         self.pytest()
         self.ruff()
+        self.mypy()
+        self.precommit()
+        self.readme()
         self.live()
         self.report.figures.append(
             f"{self.combo.label}: {time.monotonic() - started:.0f}s for all steps"
@@ -413,6 +533,63 @@ class ComboCheck:
                 result.returncode == 0, f"ruff {args[0]}", tail(result.stdout + result.stderr)
             )
 
+    def mypy(self) -> None:
+        # The generated [tool.mypy]: --strict on app/ and tests/.
+        result = run([self.bin("mypy")], cwd=self.service, timeout=600)
+        self.check(result.returncode == 0, "mypy --strict", tail(result.stdout + result.stderr))
+
+    def precommit(self) -> None:
+        config = (self.service / ".pre-commit-config.yaml").read_text()
+        remotes = re.findall(r"^\s*-\s*repo:\s*(\S+)", config, re.MULTILINE)
+        self.check(
+            remotes == ["local"],
+            ".pre-commit-config.yaml: local hooks only (tools from the dev extra, no git remote)",
+            f"repos: {remotes}",
+        )
+        pre_commit = REPO / "target" / "pre-commit-venv" / "bin" / "pre-commit"
+        if not pre_commit.is_file():
+            self.check(None, "pre-commit run --all-files", f"no {pre_commit.name} (tests/run.sh)")
+            return
+        # In a copy with its own git repository: the hooks need one, the service must not change.
+        copy = self.service.parent / "pre-commit-copy"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(self.service, copy, ignore=shutil.ignore_patterns(".*_cache"))
+        path = os.pathsep.join(
+            [str(self.venv / "bin"), str(self.tools / "bin"), str(Path(self.svc).parent)]
+        )
+        env = {
+            **os.environ,
+            "PATH": f"{path}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PRE_COMMIT_HOME": str(self.service.parent / "pre-commit-home"),
+            "GIT_CONFIG_GLOBAL": os.devnull,
+        }
+        for step in (["git", "init", "-q"], ["git", "add", "-A"]):
+            run(step, cwd=copy, env=env, timeout=60)
+        result = run(
+            [str(pre_commit), "run", "--all-files", "--show-diff-on-failure"],
+            cwd=copy,
+            env=env,
+            timeout=600,
+        )
+        self.check(
+            result.returncode == 0,
+            "pre-commit run --all-files (ruff, mypy, hadolint, svc audit; offline)",
+            tail(result.stdout + result.stderr),
+        )
+
+    def readme(self) -> None:
+        text = (self.service / "README.md").read_text()
+        wanted = ['-d \'{"name": ']
+        if self.combo.auth:
+            wanted.append("python -m app.dev_token")
+        missing = [snippet for snippet in wanted if snippet not in text]
+        self.check(
+            not missing,
+            "README: an example request body"
+            + (" and a dev token command" if self.combo.auth else ""),
+            f"missing {missing}",
+        )
+
     # -- live service
 
     def live(self) -> None:
@@ -425,6 +602,7 @@ class ComboCheck:
             tokens = self.make_tokens() if self.combo.auth else {}
             if self.combo.auth and not self.check(bool(tokens), "sign test JWTs"):
                 return
+            jwks = stack.enter_context(JwksServer(json.loads(tokens["jwk"]))) if tokens else None
             port = free_port()
             env = {
                 **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "JWT_"))},
@@ -435,27 +613,28 @@ class ComboCheck:
                 "LOG_LEVEL": "INFO",
                 "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
                 "OTEL_BSP_SCHEDULE_DELAY": "200",
+                "PRE_AUTH_RATE_LIMIT": f"{PRE_AUTH_LIMIT}/minute",
+                "READY_REDIS_GRACE_SECONDS": str(READY_GRACE),
+                "HTTP_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
             }
-            if self.combo.auth:
+            if jwks is not None:
                 env |= {
                     "JWT_ISSUER": "https://issuer.e2e/",
                     "JWT_AUDIENCE": SERVICE_NAME,
-                    "JWT_PUBLIC_KEY": tokens["public_pem"],
+                    # Keys from a JWKS, refreshed every second: the outage check stops it.
+                    "JWT_JWKS_URL": f"http://127.0.0.1:{jwks.port}/jwks.json",
+                    "JWT_JWKS_CACHE_SECONDS": "1",
                 }
+            server_args = dockerfile_server_args(self.service / "Dockerfile", port)
+            if not self.check(
+                server_args is not None, "uvicorn arguments from the Dockerfile's exec-form CMD"
+            ):
+                return
             log_path = self.service.parent / "uvicorn.log"
             err_path = self.service.parent / "uvicorn.err"
             with log_path.open("wb") as out, err_path.open("wb") as err:
                 server = PROCS.start(
-                    [
-                        self.bin("uvicorn"),
-                        "app.main:app",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(port),
-                        "--timeout-graceful-shutdown",
-                        "10",
-                    ],  # fmt: skip
+                    [self.bin("uvicorn"), *(server_args or [])],
                     cwd=self.service,
                     env=env,
                     stdout=out,
@@ -467,6 +646,11 @@ class ComboCheck:
                 if not self.check(up, "uvicorn starts, /healthz 200", tail(err_path.read_text())):
                     return
                 self.live_checks(base, tokens)
+                self.body_limit(port, server.pid)
+                self.slowloris(port)
+                self.error_logged_once(base, tokens, redis_port)
+                if jwks is not None:
+                    self.jwks_outage(base, tokens, jwks)
                 self.readiness_follows_redis(base, redis_port)
                 self.graceful_shutdown(base, server, inventory, tokens, log_path)
                 traces = [e for e in collector.exports if e[0] == "/v1/traces"]
@@ -480,6 +664,7 @@ class ComboCheck:
                 if self.redis is not None:
                     PROCS.stop(self.redis)
             self.logs_are_json(log_path, err_path)
+            self.error_line_is_clean(log_path)
 
     def start_redis(self, port: int) -> bool:
         self.redis = PROCS.start(
@@ -521,7 +706,9 @@ def token(sub):
     claims = {{"iss": "https://issuer.e2e/", "aud": "{SERVICE_NAME}", "sub": sub, "iat": now,
               "exp": now + 600, "scope": "items:read items:write"}}
     return jwt.encode(claims, key, algorithm="RS256")
-print(json.dumps({{"public_pem": pem, "alice": token("alice"), "bob": token("bob")}}))
+jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())
+print(json.dumps({{"public_pem": pem, "jwk": jwk, "alice": token("alice"), "bob": token("bob"),
+                  "carol": token("carol")}}))
 """
         result = run([self.bin("python"), "-c", script], timeout=60)
         return json.loads(result.stdout) if result.returncode == 0 else {}
@@ -578,6 +765,115 @@ print(json.dumps({{"public_pem": pem, "alice": token("alice"), "bob": token("bob
         )
 
         self.rate_limit(base, tokens)
+        self.pre_auth_limit(base)
+
+    def pre_auth_limit(self, base: str) -> None:
+        if not (self.combo.auth and self.combo.rate_limit):
+            return
+        # A client address of its own (trusted from 127.0.0.1), guessing tokens.
+        statuses = [
+            call(
+                "GET",
+                f"{base}/v1/items",
+                headers={"Authorization": f"Bearer guess-{n}", "X-Forwarded-For": "192.0.2.99"},
+            ).status
+            for n in range(PRE_AUTH_LIMIT + 5)
+        ]
+        self.check(
+            statuses == [401] * PRE_AUTH_LIMIT + [429] * 5,
+            f"invalid tokens: 401 x {PRE_AUTH_LIMIT}, then 429 per client IP (pre-auth limit)",
+            f"statuses {statuses}",
+        )
+
+    def body_limit(self, port: int, pid: int) -> None:
+        before = peak_rss_kb(pid)
+        declared = post_big_body(port, chunked=False)
+        streamed = post_big_body(port, chunked=True)
+        growth = peak_rss_kb(pid) - before
+        self.check(
+            declared[0] == 413 and streamed[0] == 413 and growth < RSS_GROWTH_BUDGET_KB,
+            "50 MB anonymous POST: 413 (Content-Length and chunked), peak RSS grows < 20 MB",
+            f"statuses {declared[0]} / {streamed[0]} after {declared[1] >> 10} / "
+            f"{streamed[1] >> 10} KiB sent, peak RSS +{growth} KiB",
+        )
+
+    def slowloris(self, port: int) -> None:
+        # Headers one byte at a time, 4 per second: never complete within the header deadline.
+        started = time.monotonic()
+        answer = b""
+        closed = False
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            for byte in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-a: b\r\n" * 20:
+                if time.monotonic() - started > HEADER_TIMEOUT + 8:
+                    break
+                try:
+                    sock.sendall(bytes([byte]))
+                except OSError:
+                    closed = True
+                    break
+                sock.setblocking(False)
+                try:
+                    data = sock.recv(4096)
+                    answer += data
+                    closed = not data
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed = True
+                sock.setblocking(True)
+                sock.settimeout(5)
+                if answer or closed:
+                    break
+                time.sleep(0.25)
+        elapsed = time.monotonic() - started
+        self.check(
+            (answer.startswith(b"HTTP/1.1 408 ") or closed) and elapsed < HEADER_TIMEOUT + 2,
+            f"slowloris client cut off by the header deadline ({HEADER_TIMEOUT:.0f} s)",
+            f"answer {answer[:40]!r}, closed {closed}, after {elapsed:.1f}s",
+        )
+
+    def error_logged_once(self, base: str, tokens: dict[str, str], redis_port: int) -> None:
+        # A bug's 500: an item stored as invalid JSON, read by a request carrying secrets.
+        redis_command(redis_port, "SET", f"{SERVICE_NAME}:item:{BROKEN_ITEM_ID}", "{not json")
+        headers = {"X-Api-Secret": LEAKED_SECRET}
+        if tokens:
+            headers["Authorization"] = f"Bearer {tokens['alice']}"
+        response = call("GET", f"{base}/v1/items/{BROKEN_ITEM_ID}", headers=headers)
+        self.error_request_id = response.headers.get("x-request-id", "")
+        self.check(response.status == 500, "a bug is a 500", f"got {response.status}")
+
+    def error_line_is_clean(self, log_path: Path) -> None:
+        lines = log_path.read_text().splitlines()
+        errors = [line for line in lines if '"exception"' in line or "Traceback" in line]
+        mine = [line for line in errors if self.error_request_id in line]
+        token_prefix = "eyJ"
+        ok = (
+            len(errors) == 1
+            and len(mine) == 1
+            and LEAKED_SECRET not in mine[0]
+            and token_prefix not in mine[0]
+            and '"locals"' not in mine[0]
+            and not any("Exception in ASGI application" in line for line in lines)
+        )
+        self.check(
+            ok,
+            "the 500 is one log line, without locals or request data",
+            f"{len(errors)} error lines, {len(mine)} for the request"
+            + (f", {len(mine[0])} chars" if mine else ""),
+        )
+
+    def jwks_outage(self, base: str, tokens: dict[str, str], jwks: JwksServer) -> None:
+        fetched = jwks.fetches
+        jwks.stop()
+        time.sleep(1.5)  # past JWT_JWKS_CACHE_SECONDS: the next check needs a refresh, which fails
+        # carol's token was never seen: a full check, with the cached keys.
+        carol = {"Authorization": f"Bearer {tokens['carol']}"}
+        responses = [call("GET", f"{base}/v1/items", headers=carol).status for _ in range(3)]
+        self.check(
+            fetched > 0 and responses == [200, 200, 200],
+            "JWKS server stopped: a new valid token still gets 200 from the cached keys",
+            f"{fetched} JWKS fetches before the outage, statuses {responses}",
+        )
 
     def rate_limit(self, base: str, tokens: dict[str, str]) -> None:
         # A caller of its own (bob, or a forwarded client address): alice keeps her allowance.
@@ -612,9 +908,22 @@ print(json.dumps({{"public_pem": pem, "alice": token("alice"), "bob": token("bob
     def readiness_follows_redis(self, base: str, redis_port: int) -> None:
         if self.redis is not None:
             PROCS.stop(self.redis)
-        down = wait_until(lambda: call("GET", f"{base}/readyz", timeout=5).status == 503, 10)
+        stopped = time.monotonic()
+        # A blip: within READY_REDIS_GRACE_SECONDS the pod stays in the load balancer.
+        blip = call("GET", f"{base}/readyz", timeout=5)
+        self.check(
+            blip.status == 200 and blip.json() == {"status": "degraded", "redis": "down"},
+            f"/readyz still 200 (degraded) right after Redis stops (grace {READY_GRACE:.0f} s)",
+            f"got {blip.status} {blip.body[:80]!r}",
+        )
+        down = wait_until(lambda: call("GET", f"{base}/readyz", timeout=5).status == 503, 15)
+        after = time.monotonic() - stopped
         alive = call("GET", f"{base}/healthz").status == 200
-        self.check(down and alive, "/readyz 503 after Redis stops (and /healthz still 200)")
+        self.check(
+            down and after >= READY_GRACE and alive,
+            "/readyz 503 once Redis stays down past the grace (and /healthz still 200)",
+            f"503 after {after:.1f}s",
+        )
         back = self.start_redis(redis_port) and wait_until(
             lambda: call("GET", f"{base}/readyz", timeout=5).status == 200, 15, interval=0.5
         )

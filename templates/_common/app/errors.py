@@ -17,10 +17,13 @@ class UpstreamError(Exception):
     the HTTP client stack (a cold-start cost on Lambda); app.http_client re-exports it.
     """
 
-    def __init__(self, upstream: str, reason: str) -> None:
+    def __init__(self, upstream: str, reason: str, *, invalid_answer: bool = False) -> None:
         super().__init__(f"{upstream}: {reason}")
         self.upstream = upstream
         self.reason = reason
+        # An answer that is not what the contract says (not JSON, wrong shape): 502, since
+        # asking again will not help soon. Otherwise the upstream is unavailable: 503.
+        self.invalid_answer = invalid_answer
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
@@ -36,8 +39,15 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def _upstream_failed(request: Request, exc: UpstreamError) -> JSONResponse:
+async def _upstream_failed(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, UpstreamError):  # registered for UpstreamError only
+        raise exc
     log.warning("upstream_failed", upstream=exc.upstream, reason=exc.reason)
+    if exc.invalid_answer:
+        return JSONResponse(
+            {"detail": f"Upstream {exc.upstream} gave an invalid answer"},
+            status_code=status.HTTP_502_BAD_GATEWAY,
+        )
     return JSONResponse(
         {"detail": f"Upstream {exc.upstream} unavailable"},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,

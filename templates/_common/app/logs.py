@@ -2,6 +2,11 @@
 
 Every line carries request_id (asgi-correlation-id) and the current trace_id/span_id, so a log
 search can jump to the trace and back.
+
+An error is one line: its traceback as structured frames (file, line, function), never the
+frames' local variables. Locals hold whatever the request carried (headers with tokens, bodies,
+settings), so logging them sends secrets and personal data to the log pipeline, and they made a
+single error line about 19 KB.
 """
 
 import logging
@@ -17,6 +22,22 @@ from structlog.types import EventDict, Processor, WrappedLogger
 
 # Loggers that install their own handlers; routing them through the root handler makes them JSON.
 _FOREIGN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "asgi_correlation_id")
+
+# Tracebacks as frames without locals (structlog's `dict_tracebacks` shows them).
+_tracebacks_without_locals = structlog.processors.ExceptionRenderer(
+    structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+)
+
+
+class _DropRepeatedAppErrors(logging.Filter):
+    """uvicorn logs an unhandled error again after the app's 500 handler (app.errors) logged it:
+    Starlette re-raises it for the server. One error, one line: the app's, which has the path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and record.msg == "Exception in ASGI application\n")
+
+
+_drop_repeated_app_errors = _DropRepeatedAppErrors()
 
 
 def _add_request_and_trace_ids(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
@@ -94,7 +115,7 @@ def configure_logging(
         pass_foreign_args=True,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.dict_tracebacks if json else structlog.processors.format_exc_info,
+            _tracebacks_without_locals if json else structlog.processors.format_exc_info,
             renderer,
         ],
     )
@@ -108,6 +129,9 @@ def configure_logging(
         foreign = logging.getLogger(name)
         foreign.handlers.clear()
         foreign.propagate = True
+    server_errors = logging.getLogger("uvicorn.error")
+    if _drop_repeated_app_errors not in server_errors.filters:
+        server_errors.addFilter(_drop_repeated_app_errors)
 
     structlog.configure(
         processors=[

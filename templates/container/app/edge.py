@@ -1,5 +1,5 @@
 """The pure-ASGI layer every request goes through: request id, trace context, Prometheus
-metrics and security headers.
+metrics, security headers and the request body limit.
 
 One layer, not four middlewares: each ASGI middleware costs every request a coroutine call, a
 wrapped `send` and its own look at the headers, and these four act at the same two moments
@@ -8,17 +8,26 @@ of a request. Pure ASGI (not BaseHTTPMiddleware): no task per request, streaming
 never buffered, and responses made by routing (404/405), exception handlers and the CORS
 preflight get the same treatment.
 
+The body limit is here, in front of routing, because FastAPI reads and parses a request body
+before it solves any dependency: without it an anonymous client could make the process buffer
+a body of any size before authentication refuses it. A declared Content-Length over the limit is
+refused before the app runs; a body without one (chunked) is counted as it streams in and
+refused once it passes the limit, so at most MAX_BODY_BYTES plus one chunk is ever held.
+(FastAPI's own `max_body_size` answers from outside this layer, without its headers.)
+
 Responses made by Starlette's outermost ServerErrorMiddleware (unhandled exceptions) bypass
 user middleware: the 500 handler in `app.errors` applies the security headers and request id
 itself.
 """
 
+from json import dumps
 from time import perf_counter
 from uuid import uuid4
 
 import structlog
 from asgi_correlation_id import correlation_id
 from asgi_correlation_id.middleware import is_valid_uuid4
+from fastapi import HTTPException, status
 from opentelemetry import context as otel_context
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +38,10 @@ from app.telemetry import TraceContext
 log = structlog.get_logger(__name__)
 
 REQUEST_ID_HEADER = b"x-request-id"
+CONTENT_LENGTH_HEADER = b"content-length"
+TRANSFER_ENCODING_HEADER = b"transfer-encoding"
+TOO_LARGE_DETAIL = "Request body too large"
+_TOO_LARGE_BODY = dumps({"detail": TOO_LARGE_DETAIL}).encode()
 
 
 class EdgeMiddleware:
@@ -39,11 +52,13 @@ class EdgeMiddleware:
         metrics: HttpMetrics,
         trace_context: TraceContext,
         docs_paths: frozenset[str] = frozenset(),
+        max_body_bytes: int,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.trace_context = trace_context
         self.docs_paths = docs_paths
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,10 +71,16 @@ class EdgeMiddleware:
         # its context variable for the logs and left there: each request runs in its own task,
         # and the 500 handler outside this layer still needs it.
         request_id = None
+        declared_length: int | None = None
+        streamed = False
         for name, value in scope["headers"]:
             if name == REQUEST_ID_HEADER:
                 request_id = value.decode("latin-1")
-                break
+            elif name == CONTENT_LENGTH_HEADER:
+                # An unparsable length is uvicorn's to refuse; it never gets here.
+                declared_length = int(value) if value.isdigit() else None
+            elif name == TRANSFER_ENCODING_HEADER:
+                streamed = True
         if not request_id or not is_valid_uuid4(request_id):
             if request_id:
                 log.warning("request_id_replaced", invalid=request_id[:64])
@@ -91,7 +112,16 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            if declared_length is not None and declared_length > self.max_body_bytes:
+                # Refused before anything reads the body: the client may still be sending it,
+                # and uvicorn closes the connection rather than read the rest.
+                await _send_too_large(send_with_headers)
+            elif streamed:
+                # No length declared up front: count. (uvicorn holds a body with a
+                # Content-Length to that length, so those need no counting.)
+                await self.app(scope, self._counted(receive), send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
         finally:
             # The route template, never the raw path: routing left the matched route (or, for a
             # 405, the route whose path matched) in the scope; unmatched paths share one "none"
@@ -112,3 +142,37 @@ class EdgeMiddleware:
         # with these ids; the request's task, and its context, end right after.
         if traced is not None:
             otel_context.detach(traced[1])
+
+    def _counted(self, receive: Receive) -> Receive:
+        """`receive`, refusing the request once its body passes the limit (chunked bodies)."""
+        limit = self.max_body_bytes
+        received = 0
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # Raised into whatever reads the body (FastAPI re-raises HTTPExceptions
+                    # from there), answered by the app's HTTPException handler: a 413 with
+                    # this layer's headers, before any dependency ran.
+                    raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, TOO_LARGE_DETAIL)
+            return message
+
+        return counted_receive
+
+
+async def _send_too_large(send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status.HTTP_413_CONTENT_TOO_LARGE,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(_TOO_LARGE_BODY)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _TOO_LARGE_BODY})

@@ -21,7 +21,7 @@ PROTECTED = "/v1/items"
 
 def _unsigned(claims: dict[str, Any]) -> str:
     # alg=none: a header and payload with an empty signature, as an attacker would send.
-    return jwt.encode(claims, key=None, algorithm="none")
+    return jwt.encode(claims, key="", algorithm="none")
 
 
 def test_no_token_is_401_with_bearer_challenge(client: TestClient) -> None:

@@ -2,6 +2,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import httpx2
+import pytest
 from fastapi.testclient import TestClient
 
 from app.settings import Settings
@@ -62,6 +63,25 @@ def test_failing_upstream_is_503_with_retry_after(make_client: MakeClient) -> No
     assert response.status_code == 503
     assert response.json() == {"detail": "Upstream inventory unavailable"}
     assert response.headers["retry-after"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx2.Response(200, text="<html>not json</html>"),
+        httpx2.Response(200, json={"item_id": ITEM_ID, "available": -1}),
+        httpx2.Response(200, json=["not", "a", "stock"]),
+    ],
+    ids=["not json", "invalid stock", "wrong shape"],
+)
+def test_upstream_answering_200_with_an_invalid_body_is_502(
+    make_client: MakeClient, answer: httpx2.Response
+) -> None:
+    with make_client(upstream=lambda request: answer) as client:
+        response = client.get(f"/v1/items/{ITEM_ID}/stock", headers=bearer())
+
+    assert response.status_code == 502
+    assert response.json() == {"detail": "Upstream inventory gave an invalid answer"}
 
 
 def test_stock_without_upstream_configured_is_503(

@@ -91,6 +91,66 @@ def test_a_sampled_callers_decision_goes_upstream(make_client: MakeClient) -> No
     assert (trace_id, flags) == (caller_trace, "01")
 
 
+def test_an_error_is_one_line_without_frame_locals() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    log = logging.getLogger("app.test")
+
+    def handler(authorization: str) -> None:
+        password = "hunter2-" + authorization  # a secret that must not reach the log
+        raise RuntimeError("boom " + str(len(password)))
+
+    try:
+        handler("Bearer eyJsecret.token.value")
+    except RuntimeError:
+        log.exception("unhandled_exception")
+
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1
+    line = json.loads(lines[0])
+    frames = line["exception"][0]["frames"]
+    assert [frame["name"] for frame in frames][-1] == "handler"
+    assert all("locals" not in frame for frame in frames)
+    assert "hunter2" not in lines[0]
+    assert "eyJsecret" not in lines[0]
+
+
+def test_uvicorn_does_not_log_an_error_the_app_logged_already() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    server = logging.getLogger("uvicorn.error")
+
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        # What uvicorn logs after Starlette re-raised what app.errors answered with a 500.
+        server.exception("Exception in ASGI application\n")
+    server.error("Invalid HTTP request received.")
+
+    events = [json.loads(line)["event"] for line in stream.getvalue().splitlines()]
+    assert events == ["Invalid HTTP request received."]
+
+
+def test_a_500_is_logged_once_without_request_data(make_client: MakeClient) -> None:
+    stream = io.StringIO()
+    secret = "s3cr3t-request-header-value"
+
+    def inventory(request: httpx2.Request) -> httpx2.Response:
+        raise ZeroDivisionError("a bug in the client code path")
+
+    with make_client(upstream=inventory, raise_server_exceptions=False) as client:
+        configure_logging("INFO", stream=stream)  # after the app's own call
+        response = client.get(
+            f"/v1/items/{ITEM_ID}/stock", headers={**bearer(), "X-Api-Secret": secret}
+        )
+
+    errors = [line for line in stream.getvalue().splitlines() if '"exception"' in line]
+    assert response.status_code == 500
+    assert len(errors) == 1
+    assert secret not in errors[0]
+    assert "Bearer" not in errors[0]
+
+
 def test_uvicorn_access_lines_become_json_fields() -> None:
     stream = io.StringIO()
     configure_logging("INFO", stream=stream)
@@ -124,7 +184,7 @@ def test_server_client_and_redis_spans_share_one_trace(make_client: MakeClient) 
     server = [span for span in spans if span.kind == SpanKind.SERVER]
     outbound = [span for span in spans if span.kind == SpanKind.CLIENT]
     assert len(server) == 1, "probes are not traced; the API call is"
-    assert server[0].attributes["http.route"] == "/v1/items/{item_id}/stock"
+    assert (server[0].attributes or {})["http.route"] == "/v1/items/{item_id}/stock"
     trace_id = server[0].context.trace_id
     assert outbound, "httpx and redis calls are traced"
     assert {span.context.trace_id for span in outbound} == {trace_id}

@@ -9,7 +9,6 @@ import httpx2
 import jwt
 import pytest
 
-from app.security import auth
 from app.security.auth import InvalidTokenError, TokenVerifier
 from app.settings import Settings
 from tests.helpers import make_token
@@ -23,7 +22,7 @@ class DecodeSpy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
         self._decode = jwt.decode
-        monkeypatch.setattr(auth.jwt, "decode", self)
+        monkeypatch.setattr(jwt, "decode", self)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
@@ -78,7 +77,7 @@ async def test_an_entry_is_not_served_from_exp_on(
     await verifier.verify(token)
 
     # The cache's clock reaches exp (jwt.decode reads its own clock: the token still passes it).
-    monkeypatch.setattr(auth.time, "time", lambda: float(exp))
+    monkeypatch.setattr(time, "time", lambda: float(exp))
     await verifier.verify(token)
 
     assert decodes.calls == 2

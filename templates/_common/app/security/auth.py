@@ -6,19 +6,29 @@ HS* with a public key), and exp, iat, aud, iss and sub must all be present and v
 A token that passed those checks is remembered until its `exp` (see `TokenVerifier.verify`): a
 client sends the same token with every request, and the signature check is the most expensive
 step of a request.
+
+The JWKS is refreshed when it is older than JWT_JWKS_CACHE_SECONDS, but the identity provider is
+not a single point of failure: when a refresh fails, the keys fetched before keep serving (stale
+while revalidate) and the next attempt waits JWKS_RETRY_SECONDS (negative caching: an outage is
+not met with one fetch per request). Only while no key was ever fetched do requests get 503 with
+Retry-After.
 """
 
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Annotated, Any
 
 import httpx2
 import jwt
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
@@ -26,9 +36,13 @@ from fastapi.security.utils import get_authorization_scheme_param
 
 from app.settings import Settings
 
+log = structlog.get_logger(__name__)
+
 REQUIRED_CLAIMS = ["exp", "iat", "aud", "iss", "sub"]
 # Do not refetch the JWKS more often than this when tokens carry an unknown `kid`.
 JWKS_REFRESH_COOLDOWN_SECONDS = 30.0
+# After a failed JWKS fetch, wait this long before the next attempt (what Retry-After says).
+JWKS_RETRY_SECONDS = 10.0
 
 _bearer = HTTPBearer(auto_error=False, description="OAuth2 access token (JWT)")
 
@@ -49,29 +63,50 @@ class InvalidTokenError(Exception):
     """The token is missing, malformed, expired, or not for us."""
 
 
+class KeysUnavailableError(Exception):
+    """No signing key was ever fetched from the JWKS: tokens cannot be checked yet."""
+
+
+# The public key types JWT signatures use (a PEM may hold others: DSA, DH, X25519).
+VerifyingKey = RSAPublicKey | EllipticCurvePublicKey | Ed25519PublicKey | Ed448PublicKey
+
+# Runs before a token is checked in full (see `TokenVerifier.verify`); raises to refuse.
+PreCheck = Callable[[Request], Awaitable[None]]
+
+
 class TokenVerifier:
     """Holds the verification keys for one app and the tokens it verified; shared by requests."""
 
-    def __init__(self, settings: Settings, http: httpx2.AsyncClient) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx2.AsyncClient,
+        *,
+        pre_check: PreCheck | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._settings = settings
         self._http = http
+        self._pre_check = pre_check
+        # Ages of the JWKS and of a failed fetch; tests pass their own clock.
+        self._clock = clock
         self._algorithms = list(settings.jwt_algorithms)
         # Parsed now so a bad PEM stops the service at startup, not on the first request.
         self._static_key = (
-            load_pem_public_key(settings.jwt_public_key.encode())
-            if settings.jwt_public_key
-            else None
+            _verifying_key(settings.jwt_public_key) if settings.jwt_public_key else None
         )
         # Public keys only: caching them per process is safe and avoids a fetch per request.
         self._jwks: jwt.PyJWKSet | None = None
         self._jwks_fetched_at = 0.0
+        # No fetch before this (monotonic) time: set by a failed fetch.
+        self._jwks_retry_at = 0.0
         self._jwks_lock = asyncio.Lock()
         # Tokens that passed every check: the exact token string -> (its Principal, its `exp`),
         # least recently used first. See `verify`.
         self._verified: OrderedDict[str, tuple[Principal, int]] = OrderedDict()
         self._verified_max = settings.jwt_cache_size
 
-    async def verify(self, token: str) -> Principal:
+    async def verify(self, token: str, request: Request | None = None) -> Principal:
         # Why remembering a verified token is safe: a JWT carries its own validity. Once its
         # signature, algorithm, aud, iss and times have passed, checking them again against the
         # same settings gives the same answer until `exp`, and nothing can withdraw a JWT before
@@ -93,6 +128,11 @@ class TokenVerifier:
                 self._verified.move_to_end(token)
                 return principal
             del self._verified[token]
+        if self._pre_check is not None and request is not None:
+            # Only tokens not verified before get here (an invalid one always does): the cost of
+            # a full check is what the pre-check limits, so a client's repeated valid token
+            # never pays for it.
+            await self._pre_check(request)
         principal, expires_at = await self._verify_uncached(token)
         if self._verified_max > 0:
             self._verified[token] = (principal, expires_at)
@@ -105,7 +145,7 @@ class TokenVerifier:
         """The full check: a Principal and the token's `exp`, or InvalidTokenError."""
         try:
             if self._static_key is not None:
-                key: jwt.PyJWK | PublicKeyTypes = self._static_key
+                key: jwt.PyJWK | VerifyingKey = self._static_key
             else:
                 # Only a JWKS needs the unverified header first: its `kid` picks the key.
                 key = await self._key_for(jwt.get_unverified_header(token).get("kid"))
@@ -139,24 +179,52 @@ class TokenVerifier:
             return _find_key(jwks, kid)
         except KeyError:
             # The issuer may have rotated its keys since we fetched them.
-            if time.monotonic() - self._jwks_fetched_at < JWKS_REFRESH_COOLDOWN_SECONDS:
+            if self._clock() - self._jwks_fetched_at < JWKS_REFRESH_COOLDOWN_SECONDS:
                 raise
             return _find_key(await self._get_jwks(refresh=True), kid)
 
     async def _get_jwks(self, *, refresh: bool) -> jwt.PyJWKSet:
-        max_age = self._settings.jwt_jwks_cache_seconds
-        async with self._jwks_lock:  # one fetch at a time, however many requests are waiting
-            age = time.monotonic() - self._jwks_fetched_at
-            if (
-                self._jwks is None
-                or age > max_age
-                or (refresh and age >= JWKS_REFRESH_COOLDOWN_SECONDS)
-            ):
-                response = await self._http.get(str(self._settings.jwt_jwks_url))
-                response.raise_for_status()
-                self._jwks = jwt.PyJWKSet.from_dict(response.json())
-                self._jwks_fetched_at = time.monotonic()
+        if self._jwks is not None and self._jwks_lock.locked():
+            # A refresh is on its way: the keys in hand serve meanwhile, nobody queues behind it.
             return self._jwks
+        async with self._jwks_lock:  # one fetch at a time, however many requests are waiting
+            now = self._clock()
+            age = now - self._jwks_fetched_at
+            due = (
+                self._jwks is None
+                or age > self._settings.jwt_jwks_cache_seconds
+                or (refresh and age >= JWKS_REFRESH_COOLDOWN_SECONDS)
+            )
+            if due and now >= self._jwks_retry_at:
+                await self._fetch_jwks()
+            if self._jwks is None:
+                raise KeysUnavailableError(str(self._settings.jwt_jwks_url))
+            return self._jwks
+
+    async def _fetch_jwks(self) -> None:
+        """Replace the keys with the issuer's current ones; on failure keep them, and wait."""
+        try:
+            response = await self._http.get(str(self._settings.jwt_jwks_url))
+            response.raise_for_status()
+            jwks = jwt.PyJWKSet.from_dict(response.json())
+        except (httpx2.HTTPError, jwt.PyJWTError, ValueError) as exc:
+            self._jwks_retry_at = self._clock() + JWKS_RETRY_SECONDS
+            log.warning(
+                "jwks_fetch_failed",
+                error=f"{type(exc).__name__}: {exc}",
+                serving_cached_keys=self._jwks is not None,
+                retry_in_seconds=JWKS_RETRY_SECONDS,
+            )
+            return
+        self._jwks = jwks
+        self._jwks_fetched_at = self._clock()
+
+
+def _verifying_key(pem: str) -> VerifyingKey:
+    key = load_pem_public_key(pem.encode())
+    if not isinstance(key, VerifyingKey):
+        raise ValueError(f"JWT_PUBLIC_KEY holds a {type(key).__name__}, not a JWT signing key")
+    return key
 
 
 def _find_key(jwks: jwt.PyJWKSet, kid: str | None) -> jwt.PyJWK:
@@ -183,9 +251,17 @@ async def _principal(request: Request, token: str | None) -> Principal:
         raise _unauthorized("Not authenticated")
     verifier: TokenVerifier = request.state.token_verifier
     try:
-        return await verifier.verify(token)
+        return await verifier.verify(token, request)
     except InvalidTokenError as exc:
         raise _unauthorized("Invalid token", error="invalid_token") from exc
+    except KeysUnavailableError as exc:
+        # The identity provider has never answered: nobody can be authenticated yet, and it is
+        # not the caller's fault. Retry once the next fetch may have succeeded.
+        raise HTTPException(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="Token signing keys unavailable",
+            headers={"Retry-After": str(int(JWKS_RETRY_SECONDS))},
+        ) from exc
 
 
 async def authenticate(
