@@ -790,14 +790,9 @@ fn parse_artefacts(
     let parsed: Vec<_> = files
         .par_iter()
         .enumerate()
-        .map(|(i, f)| {
-            // A generator's template of a Dockerfile or manifest deploys nothing, and is
-            // often not valid until rendered (`{% if %}` in YAML).
-            if unreadable.contains(&(i as FileId)) || f.is_scaffold() {
-                None
-            } else {
-                artefact::analyze(f)
-            }
+        .map(|(i, f)| match unreadable.contains(&(i as FileId)) {
+            true => None,
+            false => artefact::analyze(f),
         })
         .collect();
     parsed

@@ -30,8 +30,9 @@ pub enum FileRole {
     /// benchmarks and load tests, `manage.py`, migrations.
     Script,
     /// Scaffolding a generator copies into a new project (`templates/`, `template/`,
-    /// `project_templates/`, a cookiecutter `{{cookiecutter.x}}` directory): neither the
-    /// service's code nor its tooling, and often not even valid until rendered.
+    /// `project_templates/`, a cookiecutter `{{cookiecutter.x}}` directory): Python there is
+    /// neither the service's code nor its tooling. Deployment artefacts there are still read
+    /// (a Helm chart keeps its manifests in `templates/`).
     Scaffold,
 }
 
