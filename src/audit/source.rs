@@ -29,6 +29,11 @@ pub enum FileRole {
     /// One-off scripts and tooling: `scripts/`, `bin/`, `tools/`, `cli/`, `examples/`, `docs/`,
     /// benchmarks and load tests, `manage.py`, migrations.
     Script,
+    /// Scaffolding a generator copies into a new project (`templates/`, `template/`,
+    /// `project_templates/`, a cookiecutter `{{cookiecutter.x}}` directory): Python there is
+    /// neither the service's code nor its tooling. Deployment artefacts there are still read
+    /// (a Helm chart keeps its manifests in `templates/`).
+    Scaffold,
 }
 
 #[derive(Debug, Clone)]
@@ -225,6 +230,10 @@ impl SourceFile {
         self.role == FileRole::Test
     }
 
+    pub fn is_scaffold(&self) -> bool {
+        self.role == FileRole::Scaffold
+    }
+
     /// Dotted module path (`services.orders.app.main`) and whether it is a package
     /// `__init__`.
     pub fn python_module(&self) -> (String, bool) {
@@ -261,6 +270,16 @@ fn role_of(rel: &str) -> FileRole {
             file = p;
         }
     }
+    // Before tests: a generator's template of a test file is scaffolding too.
+    let is_scaffold_dir = |d: &&str| {
+        matches!(
+            *d,
+            "templates" | "template" | "project_templates" | "project_template"
+        ) || (d.contains("{{") && d.contains("}}"))
+    };
+    if dirs.iter().any(is_scaffold_dir) {
+        return FileRole::Scaffold;
+    }
     let is_test_dir = |d: &&str| matches!(*d, "tests" | "test" | "testing" | "__tests__");
     if dirs.iter().any(is_test_dir)
         || file.starts_with("test_")
@@ -295,7 +314,12 @@ fn role_of(rel: &str) -> FileRole {
                 | "locust"
         )
     };
+    // Django management commands (`<app>/management/commands/x.py`) are `manage.py x`.
+    let management_command = dirs
+        .windows(2)
+        .any(|w| w[0] == "management" && w[1] == "commands");
     if dirs.iter().any(is_script_dir)
+        || management_command
         || matches!(
             file,
             "manage.py" | "noxfile.py" | "setup.py" | "fabfile.py" | "locustfile.py"
@@ -409,9 +433,28 @@ mod tests {
         assert_eq!(role_of("conftest.py"), FileRole::Test);
         assert_eq!(role_of("scripts/seed.py"), FileRole::Script);
         assert_eq!(role_of("manage.py"), FileRole::Script);
+        assert_eq!(
+            role_of("khoj/database/management/commands/change_model.py"),
+            FileRole::Script
+        );
+        assert_eq!(role_of("app/management/views.py"), FileRole::Service);
         assert_eq!(role_of("app/main.py"), FileRole::Service);
         assert_eq!(role_of("app/tasks.py"), FileRole::Service);
         assert_eq!(role_of("app/contest.py"), FileRole::Service);
+        assert_eq!(
+            role_of("feast/templates/ray/bootstrap.py"),
+            FileRole::Scaffold
+        );
+        assert_eq!(
+            role_of("{{cookiecutter.project_slug}}/app/main.py"),
+            FileRole::Scaffold
+        );
+        assert_eq!(
+            role_of("pkg/project_templates/base/tests/test_app.py"),
+            FileRole::Scaffold
+        );
+        // A file named like the directory is not inside one.
+        assert_eq!(role_of("app/templates.py"), FileRole::Service);
     }
 
     #[test]

@@ -132,7 +132,13 @@ fn render(facts: &CodeFile) -> String {
         let _ = writeln!(out, "extend [{scope}] {} += {}", a.target, value(&a.value));
     }
     for a in attr_assigns {
-        let _ = writeln!(out, "attr {} = {}", a.target.path, value(&a.value));
+        let _ = writeln!(
+            out,
+            "attr {} = {}{}",
+            a.target.path,
+            value(&a.value),
+            if a.conditional { " conditional" } else { "" }
+        );
     }
     for m in mutations {
         let _ = writeln!(
@@ -152,7 +158,7 @@ fn render(facts: &CodeFile) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "call {}<{}>{} ({}) in {}{}{}",
+            "call {}<{}>{} ({}) in {}{}{}{}",
             c.callee.path,
             origin(c.callee.origin),
             c.callee
@@ -167,6 +173,7 @@ fn render(facts: &CodeFile) -> String {
             fname(c.func),
             if c.awaited { " awaited" } else { "" },
             if c.deferred { " deferred" } else { "" },
+            if c.conditional { " conditional" } else { "" },
         );
     }
     for h in header_names {
@@ -378,6 +385,56 @@ class Store:
 "#,
     );
     settings().bind(|| insta::assert_snapshot!("calls_through_self", out));
+}
+
+/// A call in a branch chosen at run time is `conditional`; the `__main__` guard, `TYPE_CHECKING`
+/// and a `try` body are not such branches, and a function's own body starts unconditional
+/// even when the function is defined under an `if`.
+#[test]
+fn branches_mark_calls_conditional() {
+    let out = facts(
+        r#"from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from app.settings import in_debug_mode, settings
+
+if TYPE_CHECKING:
+    FastAPI(title="types")
+
+if in_debug_mode():
+    debug_app = FastAPI(debug=True)
+elif settings.profile:
+    profiled = FastAPI(title="profiled")
+else:
+    plain = FastAPI(docs_url=None)
+
+    def build():
+        return FastAPI(title="built")
+
+try:
+    tried = FastAPI(title="tried")
+finally:
+    pass
+
+match settings.mode:
+    case "dev":
+        dev = FastAPI(debug=True)
+
+
+def create_app():
+    app = FastAPI()
+    if settings.debug:
+        app.debug = True
+        FastAPI(title="inner")
+    return app
+
+
+if __name__ == "__main__":
+    FastAPI(title="main")
+"#,
+    );
+    settings().bind(|| insta::assert_snapshot!("branches_mark_calls_conditional", out));
 }
 
 /// One input that exercises every kind of fact: each list must come back non-empty, so a

@@ -244,6 +244,10 @@ pub struct Call {
     pub in_with: bool,
     /// The call's value is awaited.
     pub awaited: bool,
+    /// The call runs only when the test of an enclosing `if` / `elif` / `else` (or a `match`
+    /// case) in its own function or module body holds: a branch chosen at run time. The
+    /// `if __name__ == "__main__":` and `if TYPE_CHECKING:` blocks do not count.
+    pub conditional: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -353,6 +357,8 @@ pub struct AttrAssign {
     pub value: Value,
     pub range: TextRange,
     pub func: Option<FnId>,
+    /// The assignment sits in a branch chosen at run time (see [`Call::conditional`]).
+    pub conditional: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -82,6 +82,8 @@ struct FnScope<'src> {
     imports: HashMap<&'src str, (Name, usize)>,
     /// Depth of lambdas/comprehensions we are inside, within this function.
     deferred: u32,
+    /// Depth of `if` / `match` branches we are inside, within this function.
+    conditional: u32,
     /// For a method: its first parameter (`self`, `cls`) and the index of its class in
     /// [`Extractor::class_frames`].
     receiver: Option<(&'src str, usize)>,
@@ -125,6 +127,8 @@ pub struct Extractor<'src> {
     at_module_level: bool,
     /// Depth of `if TYPE_CHECKING:` bodies we are inside.
     type_checking: u32,
+    /// Depth of `if` / `match` branches we are inside, at module level.
+    module_conditional: u32,
     /// Depth of annotations we are inside: a string literal there is a forward reference
     /// (`-> "pd.DataFrame"`) whose names use imports.
     in_annotation: u32,
@@ -172,6 +176,7 @@ impl<'src> Extractor<'src> {
             suffix: String::new(),
             at_module_level: true,
             type_checking: 0,
+            module_conditional: 0,
             in_annotation: 0,
             import_shadowed: Vec::new(),
         }
@@ -674,7 +679,25 @@ impl<'src> Extractor<'src> {
             deferred,
             in_with: self.with_call_starts.contains(&start),
             awaited: self.awaited_starts.contains(&start),
+            conditional: self.in_branch(),
         });
+    }
+
+    /// Inside a branch of an `if` or `match` of the current function (or of the module body).
+    fn in_branch(&self) -> bool {
+        match self.fns.last() {
+            Some(f) => f.conditional > 0,
+            None => self.module_conditional > 0,
+        }
+    }
+
+    /// Enter (`+1`) or leave (`-1`) a branch chosen at run time.
+    fn branch_depth(&mut self, delta: i32) {
+        let depth = match self.fns.last_mut() {
+            Some(f) => &mut f.conditional,
+            None => &mut self.module_conditional,
+        };
+        *depth = depth.saturating_add_signed(delta);
     }
 
     /// Inside a function: `name` refers to the module-level binding (not a local).
@@ -783,6 +806,7 @@ impl<'src> Extractor<'src> {
                     value: v,
                     range,
                     func: self.current_fn(),
+                    conditional: self.in_branch(),
                 });
             }
             Expr::Tuple(t) => {
@@ -904,6 +928,7 @@ impl<'src> Extractor<'src> {
             instances: HashMap::default(),
             imports: HashMap::default(),
             deferred: 0,
+            conditional: 0,
             receiver,
         });
         self.qual_stack.push(f.name.id.as_str());
@@ -1135,6 +1160,26 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                     }
                     self.visit_body(&clause.body);
                 }
+            }
+            Stmt::If(i) => {
+                self.visit_expr(&i.test);
+                self.branch_depth(1);
+                self.visit_body(&i.body);
+                for clause in &i.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        self.visit_expr(test);
+                    }
+                    self.visit_body(&clause.body);
+                }
+                self.branch_depth(-1);
+            }
+            Stmt::Match(m) => {
+                self.visit_expr(&m.subject);
+                self.branch_depth(1);
+                for case in &m.cases {
+                    visitor::walk_match_case(self, case);
+                }
+                self.branch_depth(-1);
             }
             _ => visitor::walk_stmt(self, stmt),
         }

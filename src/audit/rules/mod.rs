@@ -224,7 +224,8 @@ impl<'a> Context<'a> {
     /// Parsed Python files of the unit other than tests: where service-wide setup (logging,
     /// tracing, metrics, limiters) may live, scripts and entry modules included.
     pub fn setup_code(&self) -> impl Iterator<Item = (FileId, &'a SourceFile, &'a CodeFile)> + 'a {
-        self.code_files().filter(|(_, f, _)| !f.is_test())
+        self.code_files()
+            .filter(|(_, f, _)| !f.is_test() && !f.is_scaffold())
     }
 
     /// True when a non-test file of the unit imports one of `modules` or anything inside it

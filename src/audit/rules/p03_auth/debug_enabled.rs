@@ -13,7 +13,9 @@ pub static RULE: Rule = Rule {
     doc: r#"## What it does
 Reports a FastAPI or Starlette app switched to debug mode with a literal: `FastAPI(debug=True)`,
 `Starlette(debug=True)`, or `app.debug = True`. A value read from settings
-(`debug=settings.debug`) and code in tests are left alone; uvicorn's `reload=True` is a
+(`debug=settings.debug`), a literal in a branch chosen at run time (`if in_debug_mode():
+app = FastAPI(debug=True)`, where the operator turns debug mode on) and code in tests are left
+alone; uvicorn's `reload=True` is a
 development convenience, not debug mode, and is not reported.
 
 ## Why is this bad?
@@ -51,7 +53,12 @@ fn check(cx: &Context, sink: &mut Sink) {
         if source.is_test() {
             continue;
         }
-        for call in code.calls.iter().filter(|c| c.callee.is_any(APP_CLASSES)) {
+        // Under an `if`, debug mode is the operator's choice at run time, as with a setting.
+        for call in code
+            .calls
+            .iter()
+            .filter(|c| c.callee.is_any(APP_CLASSES) && !c.conditional)
+        {
             if let Some(k) = call.kwarg("debug")
                 && k.value.as_bool() == Some(true)
             {
@@ -68,7 +75,8 @@ fn check(cx: &Context, sink: &mut Sink) {
             }
         }
         for a in &code.attr_assigns {
-            if a.target.is_any(APP_DEBUG_ATTRS) && a.value.as_bool() == Some(true) {
+            if a.target.is_any(APP_DEBUG_ATTRS) && a.value.as_bool() == Some(true) && !a.conditional
+            {
                 let app = a
                     .target
                     .path

@@ -18,11 +18,14 @@ Reports a service in which nothing sets up distributed tracing. Any of these cou
 - the OpenTelemetry SDK: a `TracerProvider` from `opentelemetry.sdk.trace`, any
   `opentelemetry.instrumentation.*` instrumentor (`FastAPIInstrumentor.instrument_app(app)`,
   `CeleryInstrumentor().instrument()`), `opentelemetry.distro`, Azure Monitor's
-  `configure_azure_monitor`, Pydantic Logfire (`logfire.configure()`);
+  `configure_azure_monitor`, Pydantic Logfire (`logfire.configure()`, or an
+  `instrument_*` call such as `logfire.instrument_fastapi(app)`, also on a `logfire` object
+  returned by the service's own helper);
 - FastAPI's own `FastAPI(telemetry=...)` argument;
 - vendor agents that trace across services: `ddtrace`, `aws_xray_sdk`,
   `aws_lambda_powertools.Tracer`, Elastic APM (`elasticapm`), New Relic (`newrelic.agent`);
-- `sentry_sdk.init(...)` with `traces_sample_rate` (non-zero) or `traces_sampler`: Sentry
+- `sentry_sdk.init(...)` with `traces_sample_rate` (non-zero), `traces_sampler` or
+  `enable_tracing=True`: Sentry
   performance monitoring records and propagates traces. Plain `sentry_sdk.init(dsn=...)` only
   reports errors and does not count;
 - a launch command that runs the app under `opentelemetry-instrument` (zero-code
@@ -136,15 +139,33 @@ fn sets_up_tracing(call: &Call) -> bool {
     {
         return true;
     }
+    if is_logfire_setup(callee) {
+        return true;
+    }
     if callee.is("sentry_sdk.init") {
         let sampled = |k: &Kwarg| match &*k.name {
-            "traces_sample_rate" => !is_off(&k.value),
+            "traces_sample_rate" | "enable_tracing" => !is_off(&k.value),
             "traces_sampler" => true,
             _ => false,
         };
         return call.has_star_kwargs || call.kwargs.iter().any(sampled);
     }
     false
+}
+
+/// Pydantic Logfire: `logfire.configure()` or `logfire.instrument_fastapi(app)` (any
+/// `instrument_*`), on the module or on a name `logfire` the service bound to it (`logfire =
+/// configure_logfire()`, a helper that imports and configures it and returns the module).
+fn is_logfire_setup(callee: &Ref) -> bool {
+    let method = callee.last();
+    let instruments = method.starts_with("instrument_");
+    if callee.in_module("logfire") && (instruments || method == "configure") {
+        return true;
+    }
+    let Some((base, _)) = callee.path.rsplit_once('.') else {
+        return false;
+    };
+    instruments && base.rsplit('.').next() == Some("logfire")
 }
 
 /// `None`, `False`, `0` or `0.0`: the option is given but turns tracing off.

@@ -27,8 +27,9 @@ Reports a service in which nothing configures structured logging. Any of these c
 A service that only sets up plain-text lines (`logging.basicConfig(...)`, a text
 `logging.Formatter(...)`, a loguru sink without `serialize=True`), or configures nothing at
 all, is reported. One finding per service: at the call that sets up the plain-text lines when
-there is one (the line to change), else at its `FastAPI(...)` call (a worker: its worker
-app).
+there is one (the line to change: of several, an unconditional one before one in an `if`
+branch, `basicConfig` or a loguru sink on stdout/stderr before a formatter or another sink,
+service code before scripts), else at its `FastAPI(...)` call (a worker: its worker app).
 
 ## Why is this bad?
 Plain-text lines (`INFO:app:order created`) cannot be queried by field, carry no request id or
@@ -93,20 +94,30 @@ fn check(cx: &Context, sink: &mut Sink) {
         return;
     }
     // Point at what makes the lines plain text, where something does: that is the line to
-    // change. Otherwise at the app: nothing configures logging at all.
-    let plain = cx.setup_code().find_map(|(file, _, code)| {
-        code.calls.iter().find_map(|c| {
-            plain_text_setup(c).map(|what| {
-                (
-                    Loc {
-                        file,
-                        range: c.range,
-                    },
-                    what,
-                )
+    // change. Otherwise at the app: nothing configures logging at all. Of several, the one
+    // that sets up the process's log stream: unconditional before a branch chosen at run time
+    // (`if USE_EMBEDDED_DB:`), the root set-up (`basicConfig`, a loguru sink on stdout)
+    // before a formatter or a side sink, service code before a script (a management
+    // command's own `basicConfig`), then the first in file order.
+    let plain = cx
+        .setup_code()
+        .flat_map(|(file, source, code)| {
+            let script = source.role != FileRole::Service;
+            code.calls.iter().filter_map(move |c| {
+                plain_text_setup(c).map(|(what, rank)| {
+                    (
+                        (c.conditional, rank, script),
+                        Loc {
+                            file,
+                            range: c.range,
+                        },
+                        what,
+                    )
+                })
             })
         })
-    });
+        .min_by_key(|(key, _, _)| *key)
+        .map(|(_, at, what)| (at, what));
     match plain {
         Some((at, what)) => sink.report(
             at,
@@ -126,20 +137,34 @@ fn check(cx: &Context, sink: &mut Sink) {
 }
 
 /// A call that sets up plain-text log lines: `logging.basicConfig`, a text
-/// `logging.Formatter("%(levelname)s ...")`, a loguru sink without `serialize=True`.
-fn plain_text_setup(call: &Call) -> Option<&'static str> {
+/// `logging.Formatter("%(levelname)s ...")`, a loguru sink without `serialize=True`, a text
+/// `dictConfig`; with its
+/// rank, 0 for what sets up the process's own log stream, 1 for a formatter or another sink.
+fn plain_text_setup(call: &Call) -> Option<(&'static str, u8)> {
     let callee = &call.callee;
     if callee.is("logging.basicConfig") {
-        return Some("`logging.basicConfig`");
+        return Some(("`logging.basicConfig`", 0));
     }
     if callee.is("logging.Formatter") && !call.has_star_kwargs {
-        return Some("a text `logging.Formatter`");
+        return Some(("a text `logging.Formatter`", 1));
+    }
+    // Only reached when no configuration is structured: a `dictConfig` the audit can read
+    // and whose formatters are all text.
+    if callee.is("logging.config.dictConfig") {
+        return Some(("a `dictConfig` of text formatters", 0));
     }
     if callee.is("loguru.logger.add")
         && !call.has_star_kwargs
         && !call.kwargs.iter().any(|k| &*k.name == "serialize")
     {
-        return Some("a loguru sink without `serialize=True`");
+        let to_stream = call.arg(0, "sink").is_some_and(|v| {
+            v.as_name()
+                .is_some_and(|r| r.is_any(&["sys.stdout", "sys.stderr"]))
+        });
+        return Some((
+            "a loguru sink without `serialize=True`",
+            u8::from(!to_stream),
+        ));
     }
     None
 }
