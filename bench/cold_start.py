@@ -13,7 +13,7 @@ Bytecode is compiled once before measuring (as a deployment package built with c
 files would be); nothing is contacted: /healthz needs no Redis and no identity provider.
 
     python3 bench/cold_start.py                 # 5 rounds
-    python3 bench/cold_start.py --rounds 9 --svc target/release/svc --python python3.12
+    python3 bench/cold_start.py --rounds 9 --svc target/dist/svc --python python3.12
 """
 
 from __future__ import annotations

@@ -23,6 +23,11 @@ if [ ! -x target/pre-commit-venv/bin/pre-commit ]; then
   python3 -m venv target/pre-commit-venv
   target/pre-commit-venv/bin/pip install -q pre-commit
 fi
+# maturin, for the wheel check (tests/e2e/check_wheel.py builds svc as a Python wheel with it).
+if [ ! -x target/maturin-venv/bin/maturin ]; then
+  python3 -m venv target/maturin-venv
+  target/maturin-venv/bin/pip install -q maturin
+fi
 # The AWS SAM CLI, for `sam build` of the lambda variant (tests/e2e/check_lambda.py finds it in
 # this venv; its Python builder needs no Docker).
 if [ ! -x target/sam-venv/bin/sam ]; then

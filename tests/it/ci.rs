@@ -688,6 +688,65 @@ fn pre_commit_hook_blocks_a_commit_with_a_violation_and_passes_a_clean_one() {
     );
 }
 
+/// The hook definition without its comments: what pre-commit reads.
+fn hook_definition(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#') && !line.trim().is_empty())
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+/// The pre-commit mirror (pre-commit-mirror/, published as a repository of its own) offers the
+/// same hook as this repository, installed from the wheel instead of compiled: only `language`
+/// may differ, and it pins the wheel of this very version, or a user of the mirror would run
+/// another svc than the one its tag names. Its end-to-end run is tests/e2e/check_wheel.py.
+#[test]
+fn pre_commit_mirror_is_this_hook_installed_from_this_versions_wheel() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let published = hook_definition(&root.join(".pre-commit-hooks.yaml"));
+    let mirrored = hook_definition(&root.join("pre-commit-mirror/.pre-commit-hooks.yaml"));
+    assert_eq!(
+        published.matches("language: rust").count(),
+        1,
+        "{published}"
+    );
+    assert_eq!(
+        mirrored,
+        published.replace("language: rust", "language: python")
+    );
+
+    let toml = |path: &str| -> toml_edit::DocumentMut {
+        std::fs::read_to_string(root.join(path))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let wheel = toml("pyproject.toml");
+    let wheel_name = wheel["project"]["name"].as_str().unwrap().to_owned();
+    let mirror = toml("pre-commit-mirror/pyproject.toml");
+    let dependencies: Vec<&str> = mirror["project"]["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dependencies,
+        [format!("{wheel_name}=={}", env!("CARGO_PKG_VERSION"))]
+    );
+    // The wheel's version is Cargo.toml's, not a second copy that could drift.
+    assert!(wheel["project"].get("version").is_none());
+    let dynamic: Vec<&str> = wheel["project"]["dynamic"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(dynamic, ["version"]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // svc init
 

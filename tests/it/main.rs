@@ -13,6 +13,7 @@ mod hostile_audit;
 mod hostile_new;
 mod hostile_skips;
 mod hostile_template;
+mod install;
 mod new;
 #[cfg(unix)]
 mod new_faults;
