@@ -24,7 +24,7 @@ Needs `uv` on PATH (pip install uv) and network access to PyPI; run from the rep
 
   cargo build && python3 scripts/lock_templates.py [--variant worker ...] [--svc target/debug/svc]
 
-Then run the tests: tests/it/locks.rs checks every rendered lock is complete and hashed, and each
+Then run the tests: tests/it/generated.rs checks every rendered lock is complete and hashed, and each
 generated service's tests/test_lock.py checks it against its pyproject.toml.
 """
 
