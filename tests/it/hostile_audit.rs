@@ -180,22 +180,24 @@ fn ten_thousand_findings_on_one_line_give_bounded_text() {
 }
 
 #[test]
-fn fifty_thousand_findings_deep_in_a_file_render_as_text_in_linear_time() {
+fn twenty_thousand_findings_deep_in_a_file_render_as_text_in_linear_time() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     service(d);
     // 2 MB of comments first: a finding's line counted from the top reads all of it.
     let mut text = "# a comment line, of the kind a generated file begins with\n".repeat(36_000);
     let first = text.lines().count() + 1;
-    text.push_str(&"print(\"same\")\n".repeat(50_000));
+    // 20,000 findings: counted from the top, that is 40 GB of scanning (hours); carried over,
+    // a few seconds even in a debug build on a busy machine (50,000 came near the limit).
+    text.push_str(&"print(\"same\")\n".repeat(20_000));
     write(d, "many.py", text);
 
     let (code, text, stderr) = run(svc().args(["audit", "--select", "print-call"]).arg(d));
     assert_eq!(code, 1, "{stderr}");
     let text = String::from_utf8(text).unwrap();
-    assert_eq!(text.matches("LG001 print-call").count(), 50_000);
+    assert_eq!(text.matches("LG001 print-call").count(), 20_000);
     // Line numbers carried from one finding to the next, not counted from the top.
-    let last = first + 49_999;
+    let last = first + 19_999;
     let frame = format!(
         "╭─[many.py:{last}:1]\n {} │ print(\"same\")\n {last} │ print(\"same\")\n",
         last - 1
@@ -204,7 +206,7 @@ fn fifty_thousand_findings_deep_in_a_file_render_as_text_in_linear_time() {
     let first_frame = format!("╭─[many.py:{first}:1]\n {} │ # a comment line", first - 1);
     assert!(text.contains(&first_frame), "{}", &text[..800]);
     assert!(text.ends_with(
-        "Found 50000 findings (0 errors, 50000 warnings, 0 info) in 3 files across 1 service.\n"
+        "Found 20000 findings (0 errors, 20000 warnings, 0 info) in 3 files across 1 service.\n"
     ));
 }
 
