@@ -112,6 +112,9 @@ pub enum Refused {
     Outside(PathBuf),
     /// The link points here, and nothing is there.
     Dangling(PathBuf),
+    /// A directory on the way (`reports` in `reports/out.json`) is a symbolic link that
+    /// resolves to `points_to`, outside the directory svc writes in.
+    DirectoryOutside { dir: PathBuf, points_to: PathBuf },
 }
 
 /// Where a write to `path` goes: `path` itself or, when it is a symbolic link, the file the
@@ -120,6 +123,9 @@ pub enum Refused {
 /// ../../.bashrc`) would otherwise make svc edit or create any file the user can write. The
 /// link itself stays, so a repository that shares a file through a link keeps sharing it.
 pub fn follow_inside(path: &Path, root: &Path) -> Result<PathBuf, Refused> {
+    if let Some((dir, points_to)) = linked_directory_outside(path, root) {
+        return Err(Refused::DirectoryOutside { dir, points_to });
+    }
     match fs::symlink_metadata(path) {
         Ok(metadata) if metadata.is_symlink() => {
             let root = fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
@@ -131,6 +137,44 @@ pub fn follow_inside(path: &Path, root: &Path) -> Result<PathBuf, Refused> {
         }
         _ => Ok(path.to_owned()),
     }
+}
+
+/// For a path named inside `root`, the first directory on the way from `root` that is a link
+/// resolving outside it, with where it resolves. A path named outside `root` is the user's
+/// choice and is not looked at.
+fn linked_directory_outside(path: &Path, root: &Path) -> Option<(PathBuf, PathBuf)> {
+    let cwd = std::env::current_dir().ok()?;
+    let (path, root) = (lexical(&cwd.join(path)), lexical(&cwd.join(root)));
+    let relative = path.strip_prefix(&root).ok()?;
+    let real_root = fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+    let mut dir = root.clone();
+    let parts: Vec<_> = relative.components().collect();
+    for part in parts.iter().take(parts.len().saturating_sub(1)) {
+        dir.push(part);
+        if fs::symlink_metadata(&dir).is_ok_and(|m| m.is_symlink()) {
+            let real =
+                fs::canonicalize(&dir).unwrap_or_else(|_| fs::read_link(&dir).unwrap_or_default());
+            if !real.starts_with(&real_root) {
+                return Some((dir, real));
+            }
+        }
+    }
+    None
+}
+
+/// `a/./b/../c` as `a/c`, without touching the file system.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Writes a file svc produces whole (a report, a baseline) at `path`, links already resolved

@@ -1267,6 +1267,11 @@ fn write_output(
             path: path.to_owned(),
             points_to,
         },
+        crate::atomic::Refused::DirectoryOutside { dir, points_to } => AuditError::LinkOutside {
+            path: dir,
+            points_to,
+            root: root.to_owned(),
+        },
     })?;
     Ok(crate::atomic::write_whole(&target, contents, "svc-audit"))
 }

@@ -208,6 +208,11 @@ impl Repository {
                     path: rel.to_owned(),
                     points_to,
                 },
+                // The parent was canonicalized above, so no directory on the way is a link.
+                atomic::Refused::DirectoryOutside { points_to, .. } => InitError::LinkOutside {
+                    path: rel.to_owned(),
+                    points_to,
+                },
             },
         )
     }

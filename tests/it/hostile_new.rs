@@ -1100,6 +1100,30 @@ fn audit_outputs_follow_links_only_into_the_repository() {
         );
     }
 
+    // A directory link on the way out of the repository (`reports -> ../victim`): refused too.
+    let repo = sandbox.path().join("through");
+    copy_dir(&ci_fixture(), &repo);
+    symlink("../victim", repo.join("reports")).unwrap();
+    for args in [
+        &["audit", "-o", "reports/out.json"][..],
+        &["audit", "--write-baseline", "reports/baseline.json"],
+    ] {
+        let before = tree_of(sandbox.path());
+        let (code, _, stderr) = run_in(&repo, args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        let stderr = flat(&stderr);
+        assert!(stderr.contains("reports is a symbolic link"), "{stderr}");
+        assert!(
+            stderr.contains("outside the audited repository"),
+            "{stderr}"
+        );
+        assert_eq!(
+            tree_of(sandbox.path()),
+            before,
+            "{args:?}: something was written"
+        );
+    }
+
     // Inside the repository the link is followed and stays; the file is replaced whole.
     let repo = sandbox.path().join("inside");
     copy_dir(&ci_fixture(), &repo);
