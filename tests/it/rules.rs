@@ -397,3 +397,37 @@ fn new_rule_script_does_every_step_of_the_recipe() {
         "a refused scaffold writes nothing"
     );
 }
+
+/// AU001's help names the service's own auth dependency when its other routes use one, and
+/// falls back to the generic example when none does.
+#[test]
+fn unauthenticated_route_help_names_the_services_own_dependency() {
+    let audit_help = |main: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[project]\nname = \"orders\"\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("main.py"), main).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_svc"))
+            .args(["audit", "--select", "AU001", "--format", "json"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let findings = json["findings"].as_array().unwrap().clone();
+        assert_eq!(findings.len(), 1, "{json}");
+        findings[0]["help"].as_str().unwrap().to_owned()
+    };
+    let own = audit_help(
+        "from fastapi import Depends, FastAPI\n\nfrom auth import current_principal\n\napp = FastAPI()\n\n\n\
+         @app.get(\"/orders\", dependencies=[Depends(current_principal)])\nasync def orders():\n    return []\n\n\n\
+         @app.get(\"/refunds\")\nasync def refunds():\n    return []\n",
+    );
+    assert!(own.contains("Depends(current_principal)"), "{own}");
+    let generic = audit_help(
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get(\"/refunds\")\nasync def refunds():\n    return []\n",
+    );
+    assert!(generic.contains("Depends(get_current_user)"), "{generic}");
+}

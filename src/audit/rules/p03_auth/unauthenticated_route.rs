@@ -174,6 +174,12 @@ fn check(cx: &Context, sink: &mut Sink) {
             None => sites.push((route, Vec::new())),
         }
     }
+    let help = own_auth_dependency(service).map(|name| {
+        format!(
+            "require this service's auth dependency on the route or its router \
+             (dependencies=[Depends({name})]), or list the path in public-routes"
+        )
+    });
     for (route, others) in sites {
         let mut message = format!("{} has no authentication dependency", describe(route));
         if !others.is_empty() {
@@ -190,8 +196,32 @@ fn check(cx: &Context, sink: &mut Sink) {
                 " (svc found no app mounting its router, so app- and include-level dependencies are unknown)",
             ),
         }
-        sink.report(route.at, message);
+        match &help {
+            Some(help) => sink.report_with_help(route.at, message, help.clone()),
+            None => sink.report(route.at, message),
+        }
     }
+}
+
+/// The auth dependency most of the service's authenticated routes use, so the help names the
+/// service's own (`Depends(current_user)`) rather than a generic example.
+fn own_auth_dependency(service: &Service) -> Option<String> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for dependency in service
+        .routes
+        .iter()
+        .flat_map(|r| &r.dependencies)
+        .filter(|d| d.is_auth)
+    {
+        let name = dependency.target.last().to_owned();
+        match counts.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((name, 1)),
+        }
+    }
+    // The first-seen wins a tie, so the help is stable across runs.
+    let best = counts.iter().map(|(_, c)| *c).max()?;
+    counts.into_iter().find(|(_, c)| *c == best).map(|(n, _)| n)
 }
 
 fn describe(route: &Route) -> String {
