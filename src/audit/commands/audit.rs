@@ -1,0 +1,164 @@
+//! `svc audit`: the audit, then the changed-lines filter, the baseline, the reporter and the
+//! exit code.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::audit::error::AuditError;
+use crate::audit::report::{self, RenderOptions, Reporter};
+use crate::audit::rules::Severity;
+use crate::audit::{AuditOptions, audit, baseline, changed, in_scope};
+use crate::cli::{AuditArgs, FailOn, OutputFormat};
+use crate::plural;
+
+pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
+    let options = AuditOptions {
+        paths: args.paths.clone(),
+        config: args.config.clone(),
+        isolated: args.isolated,
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+    };
+    // `--diff` fails before the audit, not after it: outside a work tree, or a revision git
+    // does not know.
+    let base = match &args.diff {
+        Some(rev) => {
+            let first = options
+                .paths
+                .first()
+                .map_or(Path::new("."), PathBuf::as_path);
+            // A path that does not exist is the audit's to report.
+            let dir = std::fs::canonicalize(first).ok().map(|p| {
+                if p.is_dir() {
+                    p
+                } else {
+                    p.parent().map_or(p.clone(), Path::to_path_buf)
+                }
+            });
+            match dir {
+                Some(dir) => Some(changed::Base::resolve(&dir, rev)?),
+                None => None,
+            }
+        }
+        None => None,
+    };
+    let mut outcome = audit(&options)?;
+    // Freeing millions of small facts one by one took a tenth of a run on prefect-3.9.1;
+    // the process is about to exit and the OS takes the memory back at once.
+    std::mem::forget(std::mem::take(&mut outcome.project));
+    for w in &outcome.config_warnings {
+        eprintln!("svc: warning: {w}");
+    }
+    // Not audited, and not silently: a directory the walk could not enter.
+    for e in &outcome.walk_errors {
+        eprintln!("svc: warning: not audited: {e}");
+    }
+    if let Some(base) = &base {
+        // Before the baseline, so that stale entries on unchanged lines are not reported.
+        let changed = changed::ChangedLines::since(&outcome.root, base)?;
+        outcome
+            .report
+            .retain(|f| changed.touches(&f.path, f.line, f.end_line));
+    }
+    if let Some(path) = &args.write_baseline {
+        let baseline = baseline::Baseline::from_report(&outcome.report);
+        baseline.write(path)?;
+        if !args.quiet {
+            eprintln!(
+                "svc: wrote {} ({}) to the baseline {}",
+                plural::count(outcome.report.findings.len(), "finding", "findings"),
+                plural::count(baseline.findings.len(), "entry", "entries"),
+                path.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(path) = &args.baseline {
+        let baseline = baseline::Baseline::read(path)?;
+        let before = outcome.report.findings.len();
+        let covered = |e: &baseline::Entry| {
+            outcome.rules.contains(&e.code.as_str())
+                && (outcome.scope.is_empty() || outcome.scope.iter().any(|s| in_scope(&e.path, s)))
+                && args.diff.is_none()
+        };
+        let stale = baseline.apply(&mut outcome.report, covered);
+        if !args.quiet {
+            let hidden = before - outcome.report.findings.len();
+            eprintln!(
+                "svc: {} in the baseline {} not shown",
+                plural::count(hidden, "finding", "findings"),
+                path.display()
+            );
+        }
+        // Always said: a stale entry would hide the same violation when it comes back.
+        if !stale.is_empty() {
+            let (entries, verb, pronoun) = match stale.len() {
+                1 => ("baseline entry", "matches", "it"),
+                _ => ("baseline entries", "match", "them"),
+            };
+            eprintln!(
+                "svc: {} {entries} no longer {verb} (fixed or changed); \
+                 `svc audit --write-baseline {}` drops {pronoun}:",
+                stale.len(),
+                path.display()
+            );
+            for s in &stale {
+                eprintln!(
+                    "  {} {} {} ({} of {} gone)",
+                    s.entry.path, s.entry.code, s.entry.name, s.missing, s.entry.count
+                );
+            }
+        }
+    }
+    let color = args.output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let render = RenderOptions {
+        color,
+        quiet: args.quiet,
+    };
+    let reporter: &dyn Reporter = match args.format {
+        OutputFormat::Text => &report::TextReporter,
+        OutputFormat::Json => &report::JsonReporter,
+        OutputFormat::Sarif => &report::SarifReporter,
+        OutputFormat::Github => &report::GithubReporter,
+    };
+    let written = match &args.output {
+        Some(path) => {
+            let mut buf = Vec::new();
+            reporter
+                .write(&outcome.report, &render, &mut buf)
+                .and_then(|_| std::fs::write(path, &buf))
+                .map_err(|source| AuditError::Write {
+                    path: path.clone(),
+                    source,
+                })
+        }
+        None => crate::stdout::write_with(|out| reporter.write(&outcome.report, &render, out))
+            .map_err(|source| AuditError::Write {
+                path: PathBuf::from("<stdout>"),
+                source,
+            }),
+    };
+    written?;
+    let fail_on = args
+        .fail_on
+        .unwrap_or(match outcome.config_fail_on.as_deref() {
+            Some("error") => FailOn::Error,
+            Some("info") => FailOn::Info,
+            Some("never") => FailOn::Never,
+            _ => FailOn::Warning,
+        });
+    let threshold = match fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    let failed = match (threshold, outcome.report.max_severity()) {
+        (Some(t), Some(max)) => max >= t,
+        _ => false,
+    };
+    Ok(ExitCode::from(u8::from(failed)))
+}
