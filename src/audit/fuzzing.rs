@@ -14,13 +14,12 @@ use ruff_text_size::{Ranged, TextSize};
 use crate::audit::config::{self, Config};
 use crate::audit::error::AuditError;
 use crate::audit::model::Project;
+use crate::audit::pipeline::{findings_of, model_sources, source_file, unreadable_findings};
 use crate::audit::report::{self, RenderOptions, Report, Reporter};
 use crate::audit::rules::{Finding, RuleConfig};
+use crate::audit::settings::{prefix_globs, select_rules};
 use crate::audit::source::classify;
-use crate::audit::{
-    AuditOptions, Loaded, build_report, deep_pool, discover, findings_of, model_sources,
-    prefix_globs, select_rules, source_file, unreadable_findings,
-};
+use crate::audit::{AuditOptions, Loaded, build_report, deep_pool, discover};
 
 /// The code next to a fuzzed artefact or configuration: an app with routes to compare
 /// probes, handlers and ports with.
