@@ -1,86 +1,147 @@
 //! The audit's stages: walk -> read -> parse -> service model -> rules -> severity, per-path
-//! ignores, suppressions and scope -> report.
+//! ignores, suppressions and scope -> report. From disk ([`audit`], [`load_from_disk`]) or
+//! from memory ([`audit_sources`]), with settings resolved before ([`Settings`]).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use ruff_text_size::TextRange;
 
-use crate::audit::config::Config;
 use crate::audit::error::AuditError;
 use crate::audit::model::{self, CodeFile, ModelOptions, Project};
-use crate::audit::rules::{self, Finding, Rule, RuleConfig, Severity};
-use crate::audit::settings::{
-    absolute_paths, audit_roots, load_config, per_path_ignores, prefix_globs, select_rules,
-};
+use crate::audit::report::Report;
+use crate::audit::rules::{self, Finding, Rule};
+use crate::audit::settings::{AuditOptions, InputSettings, RuleSettings, Settings, in_scope};
 use crate::audit::source::{self, FileId, FileKind, SourceFile};
 use crate::audit::suppress::apply_suppressions;
 use crate::audit::timing::Timer;
-use crate::audit::{
-    AuditOptions, Outcome, artefact, build_report, deep_pool, discover, python, try_deep_pool,
-};
+use crate::audit::{artefact, build_report, deep_pool, discover, python, try_deep_pool};
+use crate::cli::FailOn;
 
-/// A project read from disk, with the configuration that applies to it.
+/// A project read and modelled.
 pub struct Loaded {
     pub project: Project,
-    /// The directory walked; file paths are relative to it.
-    pub root: PathBuf,
-    pub config: Config,
-    /// Paths (relative to the root) findings are limited to; empty for everything.
-    pub scope: Vec<String>,
-    /// Config globs are relative to the config file: this maps them onto the audit root.
-    pub(crate) config_prefix: String,
-    /// Files that could not be read or parsed.
+    /// Files that could not be read or parsed, and the findings of files outside every
+    /// service (checked as they were parsed).
     pub(crate) early: Vec<Finding>,
     /// Directories and entries the walk could not read: not audited, said on stderr.
     pub walk_errors: Vec<String>,
 }
 
-impl Loaded {
-    fn prefixed(&self, globs: &[String]) -> Vec<String> {
-        prefix_globs(&self.config_prefix, globs)
-    }
+/// The result of an audit, ready for a reporter.
+pub struct Outcome {
+    pub report: Report,
+    /// Directories and entries the walk could not read.
+    pub walk_errors: Vec<String>,
+    /// `--fail-on`, else the configuration's `fail-on`, else `warning`.
+    pub fail_on: FailOn,
+    /// Configuration files on the way that could not be read.
+    pub config_warnings: Vec<String>,
+    /// The audited root, which report paths are relative to.
+    pub root: PathBuf,
+    /// Paths (relative to the root) the report is limited to; empty for everything.
+    pub scope: Vec<String>,
+    /// Codes of the rules that ran.
+    pub rules: Vec<&'static str>,
+    /// The model the findings came from.
+    pub project: Project,
 }
 
 /// Run an audit and build its report.
 pub fn audit(options: &AuditOptions) -> Result<Outcome, AuditError> {
-    let config = load_config(options)?;
-    let selected = select_rules(&config, options)?;
-    let rule_config = RuleConfig {
-        public_routes: config.public_routes.clone(),
-    };
-    let loaded = load(options, Some((&selected, &rule_config)))?;
-    let findings = findings_of(&loaded, &selected, &rule_config)?;
+    let settings = Settings::resolve(options)?;
+    let loaded = load_from_disk(&settings.input, Some(&settings.rules))?;
+    let findings = findings_of(&loaded, &settings);
     let mut timer = Timer::start();
     let report = build_report(&loaded.project, findings);
     timer.mark("report");
+    let Settings { input, rules } = settings;
     Ok(Outcome {
         report,
-        config_fail_on: loaded.config.fail_on.clone(),
-        config_warnings: loaded.config.warnings.clone(),
-        root: loaded.root.clone(),
-        scope: loaded.scope.clone(),
-        rules: selected.iter().map(|r| r.code).collect(),
-        walk_errors: loaded.walk_errors.clone(),
+        fail_on: rules.fail_on,
+        config_warnings: input.config.warnings,
+        root: input.root,
+        scope: input.scope,
+        rules: rules.selected.iter().map(|r| r.code).collect(),
+        walk_errors: loaded.walk_errors,
         project: loaded.project,
+    })
+}
+
+/// An audit of files given in memory, before the report: the model and the findings.
+pub struct Audited {
+    pub project: Project,
+    pub findings: Vec<Finding>,
+}
+
+impl Audited {
+    /// The report, as `svc audit` builds it.
+    pub fn into_report(self) -> Report {
+        build_report(&self.project, self.findings)
+    }
+}
+
+/// Audit files given in memory (path relative to the root, bytes), each a kind of file the
+/// walk picks up, exactly as `svc audit` audits files read from disk: `exclude`/`include`,
+/// parsing, the model, the selected rules, severity, per-path ignores and suppressions.
+pub fn audit_sources(files: &[(&str, &[u8])], settings: &Settings) -> Result<Audited, AuditError> {
+    let loaded = try_deep_pool()?.install(|| load_sources(files, settings))?;
+    let findings = findings_of(&loaded, settings);
+    Ok(Audited {
+        project: loaded.project,
+        findings,
+    })
+}
+
+fn load_sources(files: &[(&str, &[u8])], settings: &Settings) -> Result<Loaded, AuditError> {
+    let input = &settings.input;
+    let filters = match &input.walk[..] {
+        [(_, filters)] => filters,
+        _ => unreachable!("files in memory are under one root"),
+    };
+    let mut files: Vec<&(&str, &[u8])> = files
+        .iter()
+        .filter(|(rel, _)| filters.excludes(rel).is_none())
+        .collect();
+    files.sort_by_key(|(rel, _)| *rel);
+    let read = files
+        .iter()
+        .map(|(rel, bytes)| {
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            let kind = source::classify(name).expect("a kind of file the walk picks up");
+            let (mut file, problem) = source_file(
+                PathBuf::from(rel),
+                rel.to_string(),
+                kind,
+                Ok(bytes.to_vec()),
+            );
+            // Nothing on disk to read it again from.
+            file.keep_text();
+            (file, problem)
+        })
+        .collect();
+    let (files, early) = unreadable_findings(read);
+    let (project, early) = model_sources(files, early, None, input, Some(&settings.rules));
+    Ok(Loaded {
+        project,
+        early,
+        walk_errors: Vec::new(),
     })
 }
 
 /// Run the selected rules on a loaded project; apply severity overrides, per-path ignores,
 /// suppressions and the scope: the findings to report.
-pub(crate) fn findings_of(
-    loaded: &Loaded,
-    selected: &[&'static Rule],
-    rule_config: &RuleConfig,
-) -> Result<Vec<Finding>, AuditError> {
+pub(crate) fn findings_of(loaded: &Loaded, settings: &Settings) -> Vec<Finding> {
     let mut timer = Timer::start();
-    let Loaded {
-        ref project,
-        ref config,
-        ref scope,
+    let project = &loaded.project;
+    let input = &settings.input;
+    let RuleSettings {
+        selected,
+        severity: overrides,
+        per_path_ignores: per_path,
+        rule_config,
         ..
-    } = *loaded;
+    } = &settings.rules;
     // On the threads that parsed: warm, and no second pool to start.
     let mut findings = deep_pool().install(|| rules::run(project, selected, rule_config));
     timer.mark("rules");
@@ -88,34 +149,21 @@ pub(crate) fn findings_of(
         loaded
             .early
             .iter()
-            .filter(|f| selected.iter().any(|r| std::ptr::eq(*r, f.rule)))
+            .filter(|f| settings.rules.runs(f.rule))
             .cloned(),
     );
 
     // Severity overrides.
-    let mut overrides: HashMap<&'static str, Severity> = HashMap::new();
-    for (key, sev) in &config.severity {
-        let rule = rules::find(key)
-            .ok_or_else(|| AuditError::UnknownSelector(key.clone(), "[severity]"))?;
-        overrides.insert(rule.code, *sev);
-    }
     for f in &mut findings {
-        if let Some(s) = overrides.get(f.rule.code) {
-            f.severity = *s;
+        if let Some(s) = overrides.get(f.rule) {
+            f.severity = s;
         }
     }
 
     // Per-path ignores.
-    let per_path = per_path_ignores(config, &|g: &[String]| loaded.prefixed(g))?;
-    findings.retain(|f| {
-        let rel = &project.file(f.file).rel;
-        !per_path
-            .iter()
-            .any(|(set, rules)| set.is_match(rel) && rules.iter().any(|r| std::ptr::eq(*r, f.rule)))
-    });
+    findings.retain(|f| !per_path.ignores(&project.file(f.file).rel, f.rule));
 
-    let in_scope_file =
-        |id: FileId| scope.is_empty() || scope.iter().any(|s| in_scope(&project.file(id).rel, s));
+    let in_scope_file = |id: FileId| input.in_scope(&project.file(id).rel);
     let before: std::collections::HashSet<FileId> = findings.iter().map(|f| f.file).collect();
     let findings = apply_suppressions(project, findings, selected);
     timer.mark("overrides and suppressions");
@@ -142,18 +190,12 @@ pub(crate) fn findings_of(
         findings.retain(|f| !changed.contains(&f.file));
         changed.retain(|&id| {
             let rel = &project.file(id).rel;
-            selected.iter().any(|r| std::ptr::eq(*r, unreadable))
-                && !per_path.iter().any(|(set, rules)| {
-                    set.is_match(rel) && rules.iter().any(|r| std::ptr::eq(*r, unreadable))
-                })
+            settings.rules.runs(unreadable) && !per_path.ignores(rel, unreadable)
         });
         for id in changed {
             findings.push(Finding {
                 rule: unreadable,
-                severity: overrides
-                    .get(unreadable.code)
-                    .copied()
-                    .unwrap_or(unreadable.severity),
+                severity: overrides.of(unreadable),
                 file: id,
                 range: TextRange::default(),
                 message: "the file changed while the audit ran: its findings cannot be placed \
@@ -164,96 +206,54 @@ pub(crate) fn findings_of(
             });
         }
     }
-    Ok(findings)
+    findings
 }
 
-/// Read, parse and model the files an audit of `options.paths` covers.
+/// Read, parse and model the files an audit covers.
 ///
 /// With `checks`, files outside every service are checked as they are parsed (their findings
 /// land in `early`) and only the facts of service files are kept.
-pub fn load(
-    options: &AuditOptions,
-    checks: Option<(&[&'static Rule], &RuleConfig)>,
+pub fn load_from_disk(
+    input: &InputSettings,
+    checks: Option<&RuleSettings>,
 ) -> Result<Loaded, AuditError> {
     // In the pool, so that even work rayon keeps on the calling thread has a deep stack.
-    try_deep_pool()?.install(|| load_files(options, checks))
+    try_deep_pool()?.install(|| load_files(input, checks))
 }
 
-fn load_files(
-    options: &AuditOptions,
-    checks: Option<(&[&'static Rule], &RuleConfig)>,
-) -> Result<Loaded, AuditError> {
-    let absolute = absolute_paths(options)?;
-    let config = load_config(options)?;
-
-    // The root: the directory audited, or for files, the directory of their project. Paths
-    // in different projects: each project is walked, and the root is their common ancestor.
-    let (root, walk_roots) = audit_roots(&absolute, &config);
-    let scope: Vec<String> = absolute
-        .iter()
-        .filter(|p| **p != root)
-        .map(|p| discover::relative(&root, p))
-        .collect();
-
-    // Globs in configuration are relative to the configuration file's directory.
-    let config_dir = config
-        .path
-        .as_ref()
-        .and_then(|p| p.parent())
-        .and_then(|d| std::fs::canonicalize(d).ok());
-    let prefix_of = |dir: &Path| {
-        config_dir
-            .as_ref()
-            .and_then(|d| {
-                dir.strip_prefix(d)
-                    .ok()
-                    .map(|r| discover::relative(d, &d.join(r)))
-            })
-            .filter(|r| !r.is_empty() && !r.ends_with(".toml"))
-            .unwrap_or_default()
-    };
-    let config_prefix = prefix_of(&root);
+fn load_files(input: &InputSettings, checks: Option<&RuleSettings>) -> Result<Loaded, AuditError> {
+    let root = &input.root;
+    let scope = &input.scope;
     // Every file of the project is read even when only some are named (pre-commit passes
     // the changed files): cross-file rules need the whole service. `scope` narrows the report.
     let mut timer = Timer::start();
-    // Files named on the command line are audited even where a walk would skip them.
-    let named: Vec<PathBuf> = absolute.iter().filter(|p| p.is_file()).cloned().collect();
-    let (found, walk_errors) = if walk_roots == [root.clone()] {
-        let prefixed = |globs: &[String]| prefix_globs(&config_prefix, globs);
-        let filters =
-            discover::Filters::new(&prefixed(&config.exclude), &prefixed(&config.include))?;
-        walk(&root, &filters, &named)?
-    } else {
-        let mut found = Vec::new();
-        let mut errors = Vec::new();
-        for dir in &walk_roots {
-            let prefix = prefix_of(dir);
-            let prefixed = |globs: &[String]| prefix_globs(&prefix, globs);
-            let filters =
-                discover::Filters::new(&prefixed(&config.exclude), &prefixed(&config.include))?;
-            let (files, errs) = walk(dir, &filters, &named)?;
-            found.extend(files.into_iter().map(|mut f| {
-                f.rel = discover::relative(&root, &f.path);
-                f
-            }));
-            let under = discover::relative(&root, dir);
-            errors.extend(errs.into_iter().map(|e| format!("{e} (under {under})")));
+    let named = &input.named;
+    let (found, walk_errors) = match &input.walk[..] {
+        [(dir, filters)] if dir == root => walk(root, filters, named)?,
+        _ => {
+            let mut found = Vec::new();
+            let mut errors = Vec::new();
+            for (dir, filters) in &input.walk {
+                let (files, errs) = walk(dir, filters, named)?;
+                found.extend(files.into_iter().map(|mut f| {
+                    f.rel = discover::relative(root, &f.path);
+                    f
+                }));
+                let under = discover::relative(root, dir);
+                errors.extend(errs.into_iter().map(|e| format!("{e} (under {under})")));
+            }
+            found.sort_by(|a, b| a.rel.cmp(&b.rel));
+            (found, errors)
         }
-        found.sort_by(|a, b| a.rel.cmp(&b.rel));
-        (found, errors)
     };
     timer.mark("walk");
-    let max_file_size = config
-        .max_file_size
-        .unwrap_or(source::DEFAULT_MAX_FILE_SIZE);
+    let max_file_size = input.max_file_size;
     // Dependency files alone are nothing to audit; code or a deployment artefact is.
     if !found
         .iter()
         .any(|f| f.kind != FileKind::Manifest || scope.iter().any(|s| in_scope(&f.rel, s)))
     {
-        return Err(AuditError::NoFiles(
-            options.paths.first().cloned().unwrap_or_else(|| ".".into()),
-        ));
+        return Err(AuditError::NoFiles(input.first_path.clone()));
     }
 
     // Read in parallel; a file that cannot be read becomes a finding. A file that may define
@@ -283,14 +283,9 @@ fn load_files(
     let (read, first): (Vec<_>, Vec<_>) = read.into_iter().unzip();
     let (files, early) = unreadable_findings(read);
     timer.mark("read and parse files that may define an app");
-    let (project, early) =
-        model_sources(files, early, Some(first), &config, &config_prefix, checks);
+    let (project, early) = model_sources(files, early, Some(first), input, checks);
     Ok(Loaded {
         project,
-        root,
-        config,
-        scope,
-        config_prefix,
         early,
         walk_errors,
     })
@@ -393,12 +388,10 @@ pub(crate) fn model_sources(
     mut files: Vec<SourceFile>,
     mut early: Vec<Finding>,
     first: Option<Vec<Option<Parsed>>>,
-    config: &Config,
-    config_prefix: &str,
-    checks: Option<(&[&'static Rule], &RuleConfig)>,
+    input: &InputSettings,
+    checks: Option<&RuleSettings>,
 ) -> (Project, Vec<Finding>) {
     let mut timer = Timer::start();
-    let prefixed = |globs: &[String]| prefix_globs(config_prefix, globs);
     // Parse the files that may define an app first: they decide which directories are
     // services. Then the rest: files outside every service are checked at once and their
     // facts dropped, so memory holds only what the cross-file model needs. A Python file's
@@ -480,15 +473,11 @@ pub(crate) fn model_sources(
             let loose = model::owning_dir(&service_dirs, &file.rel).is_none();
             let outcome = match checks {
                 // Checked and dropped at once: sharing its names would buy nothing.
-                Some((selected, rule_config)) if loose => {
+                Some(settings) if loose => {
                     model::name::unshared(|| match parse_python(file, i as FileId) {
-                        Parsed::Facts(facts) => Parsed::Checked(check_loose_file(
-                            file,
-                            facts,
-                            i as FileId,
-                            selected,
-                            rule_config,
-                        )),
+                        Parsed::Facts(facts) => {
+                            Parsed::Checked(check_loose_file(file, facts, i as FileId, settings))
+                        }
                         other => other,
                     })
                 }
@@ -509,15 +498,7 @@ pub(crate) fn model_sources(
     timer.mark("parse the other Python files");
     let artefacts = parse_artefacts(&files, &mut early);
     timer.mark("parse artefacts");
-    let model_options = ModelOptions {
-        kinds: config
-            .services
-            .iter()
-            .map(|(dir, kind)| (prefixed(std::slice::from_ref(dir)).remove(0), *kind))
-            .collect(),
-        auth_dependencies: config.auth_dependencies.clone(),
-    };
-    let mut project = model::build(files, code, &model_options);
+    let mut project = model::build(files, code, &input.model);
     model::artefacts::attach(&mut project, artefacts);
     timer.mark("model");
     for f in &mut early {
@@ -610,25 +591,20 @@ fn check_loose_file(
     file: &mut SourceFile,
     facts: CodeFile,
     id: FileId,
-    selected: &[&'static Rule],
-    rule_config: &RuleConfig,
+    settings: &RuleSettings,
 ) -> Vec<Finding> {
     // The one-file model borrows the file for the time of the check.
     let stand_in = SourceFile::new(PathBuf::new(), String::new(), file.kind, String::new());
     let taken = std::mem::replace(file, stand_in);
     let mut alone = model::build(vec![taken], vec![Some(facts)], &ModelOptions::default());
-    let findings = rules::run(&alone, selected, rule_config);
-    let mut findings = apply_suppressions(&alone, findings, selected);
+    let findings = rules::run(&alone, &settings.selected, &settings.rule_config);
+    let mut findings = apply_suppressions(&alone, findings, &settings.selected);
     *file = alone.files.pop().expect("the file of a one-file model");
     for f in &mut findings {
         f.file = id;
         f.service = None;
     }
     findings
-}
-
-pub(crate) fn in_scope(rel: &str, scope: &str) -> bool {
-    rel == scope || rel.strip_prefix(scope).is_some_and(|r| r.starts_with('/'))
 }
 
 #[cfg(test)]
@@ -662,11 +638,9 @@ mod tests {
             select: vec!["SV".into(), "AU003".into(), "LG001".into()],
             ..AuditOptions::default()
         };
-        let config = Config::default();
-        let selected = select_rules(&config, &options).unwrap();
-        let rule_config = RuleConfig::default();
+        let settings = Settings::resolve(&options).unwrap();
         let report_of = |loaded: &Loaded| {
-            let findings = findings_of(loaded, &selected, &rule_config).unwrap();
+            let findings = findings_of(loaded, &settings);
             let report = build_report(&loaded.project, findings);
             let found: Vec<String> = report
                 .findings
@@ -684,7 +658,7 @@ mod tests {
 
         // Parsed, then rewritten (a.py) and changed to the same length (b.py) before the
         // findings are placed: their positions point into text that is gone.
-        let loaded = load(&options, Some((&selected, &rule_config))).unwrap();
+        let loaded = load_from_disk(&settings.input, Some(&settings.rules)).unwrap();
         write("a.py", "# rewritten\nx = 1\n");
         let b = std::fs::read_to_string(d.join("b.py")).unwrap();
         write("b.py", &b.replace("print(3)", "print(4)"));
@@ -706,7 +680,7 @@ mod tests {
             "import os\n\n\n\ndef f():\n    password = \"hunter2hunter2xx\"\n    return password\n",
         );
         write("b.py", &b);
-        let loaded = load(&options, Some((&selected, &rule_config))).unwrap();
+        let loaded = load_from_disk(&settings.input, Some(&settings.rules)).unwrap();
         let found = report_of(&loaded);
         assert_eq!(
             found

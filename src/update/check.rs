@@ -192,6 +192,7 @@ fn findings(root: &Path) -> Option<Vec<Found>> {
         isolated: false,
         select: Vec::new(),
         ignore: Vec::new(),
+        fail_on: None,
     };
     let outcome = crate::audit::audit(&options).ok()?;
     Some(

@@ -493,6 +493,7 @@ fn audit_counts(root: &Path) -> Option<BTreeMap<&'static str, usize>> {
         isolated: false,
         select: Vec::new(),
         ignore: Vec::new(),
+        fail_on: None,
     };
     let outcome = crate::audit::audit(&options).ok()?;
     let mut counts = BTreeMap::new();

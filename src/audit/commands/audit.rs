@@ -7,9 +7,8 @@ use std::process::ExitCode;
 
 use crate::audit::error::AuditError;
 use crate::audit::report::{self, RenderOptions, Reporter};
-use crate::audit::rules::Severity;
 use crate::audit::{AuditOptions, audit, baseline, changed, in_scope};
-use crate::cli::{AuditArgs, FailOn, OutputFormat};
+use crate::cli::{AuditArgs, OutputFormat};
 use crate::plural;
 
 pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
@@ -19,6 +18,7 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
         isolated: args.isolated,
         select: args.select.clone(),
         ignore: args.ignore.clone(),
+        fail_on: args.fail_on,
     };
     // `--diff` fails before the audit, not after it: outside a work tree, or a revision git
     // does not know.
@@ -142,20 +142,7 @@ pub fn run(args: &AuditArgs) -> miette::Result<ExitCode> {
             }),
     };
     written?;
-    let fail_on = args
-        .fail_on
-        .unwrap_or(match outcome.config_fail_on.as_deref() {
-            Some("error") => FailOn::Error,
-            Some("info") => FailOn::Info,
-            Some("never") => FailOn::Never,
-            _ => FailOn::Warning,
-        });
-    let threshold = match fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Never => None,
-    };
+    let threshold = outcome.fail_on.threshold();
     let failed = match (threshold, outcome.report.max_severity()) {
         (Some(t), Some(max)) => max >= t,
         _ => false,
