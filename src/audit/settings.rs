@@ -557,3 +557,215 @@ fn common_ancestor(mut dirs: impl Iterator<Item = PathBuf>) -> PathBuf {
     }
     common
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(key: &str) -> &'static Rule {
+        rules::find(key).expect("a registered rule")
+    }
+
+    fn codes(rules: &[&'static Rule]) -> Vec<&'static str> {
+        rules.iter().map(|r| r.code).collect()
+    }
+
+    /// The codes of the registry's rules for which `keep` holds, in registry order.
+    fn registry_codes(keep: impl Fn(&Rule) -> bool) -> Vec<&'static str> {
+        REGISTRY
+            .iter()
+            .filter(|r| keep(r))
+            .map(|r| r.code)
+            .collect()
+    }
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn selected(config: &Config, select: &[&str], ignore: &[&str]) -> Vec<&'static str> {
+        let options = AuditOptions {
+            select: strings(select),
+            ignore: strings(ignore),
+            ..AuditOptions::default()
+        };
+        codes(
+            &RuleSettings::resolve(config, "", &options)
+                .unwrap()
+                .selected,
+        )
+    }
+
+    #[test]
+    fn selectors_are_parsed_once_into_what_they_name() {
+        let au002 = rule("AU002");
+        // A code in any case, or a name: that rule alone.
+        for sel in ["AU002", "au002", "jwt-decode-unverified"] {
+            assert_eq!(
+                RuleSelector::parse(sel),
+                Some(RuleSelector::Rule(au002)),
+                "{sel}"
+            );
+        }
+        // Names are not case-insensitive.
+        assert_eq!(RuleSelector::parse("JWT-DECODE-UNVERIFIED"), None);
+        assert_eq!(
+            RuleSelector::parse("au"),
+            Some(RuleSelector::Prefix("AU".into()))
+        );
+        assert_eq!(
+            RuleSelector::parse("AU00"),
+            Some(RuleSelector::Prefix("AU00".into()))
+        );
+        assert_eq!(
+            RuleSelector::parse("p3"),
+            Some(RuleSelector::Principle(Principle::parse("P3").unwrap()))
+        );
+        assert_eq!(RuleSelector::parse("all"), Some(RuleSelector::All));
+        // Nothing selected: unknown. A one-letter prefix is not a prefix.
+        for sel in ["ZZ", "AU9", "A", "1AU", "", "no-such-rule", "P99"] {
+            assert_eq!(RuleSelector::parse(sel), None, "{sel:?}");
+        }
+    }
+
+    #[test]
+    fn each_kind_of_selector_selects_its_rules() {
+        let config = Config::default();
+        assert_eq!(selected(&config, &["AU002"], &[]), ["AU002"]);
+        assert_eq!(
+            selected(&config, &["jwt-decode-unverified"], &[]),
+            ["AU002"]
+        );
+        assert_eq!(
+            selected(&config, &["au"], &[]),
+            ["AU001", "AU002", "AU003", "AU004"]
+        );
+        let p3 = Principle::parse("P3").unwrap();
+        assert_eq!(
+            selected(&config, &["P3"], &[]),
+            registry_codes(|r| r.principle == p3)
+        );
+        let all = registry_codes(|_| true);
+        assert_eq!(selected(&config, &["ALL"], &[]), all);
+        // No selection at all: every rule.
+        assert_eq!(selected(&config, &[], &[]), all);
+        // Several selectors: their union, in registry order.
+        assert_eq!(selected(&config, &["AU003", "SV"], &[]), {
+            let mut want = registry_codes(|r| r.code.starts_with("SV"));
+            want.push("AU003");
+            want.sort_by_key(|c| REGISTRY.iter().position(|r| r.code == *c));
+            want
+        });
+    }
+
+    #[test]
+    fn ignore_beats_select_wherever_each_comes_from() {
+        let config = Config::default();
+        assert_eq!(
+            selected(&config, &["AU"], &["AU002"]),
+            ["AU001", "AU003", "AU004"]
+        );
+        // Ignoring what is selected by name, or a whole prefix.
+        assert_eq!(
+            selected(&config, &["AU002"], &["jwt-decode-unverified"]),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            selected(&config, &["ALL"], &["P3"]),
+            registry_codes(|r| !r.code.starts_with("AU"))
+        );
+        // The configuration's `ignore` applies under `--select`; `--select` replaces the
+        // configuration's `select`.
+        let config = Config {
+            select: strings(&["SV"]),
+            ignore: strings(&["AU004"]),
+            ..Config::default()
+        };
+        assert_eq!(
+            selected(&config, &[], &[]),
+            registry_codes(|r| r.code.starts_with("SV"))
+        );
+        assert_eq!(selected(&config, &["AU"], &[]), ["AU001", "AU002", "AU003"]);
+        assert_eq!(selected(&config, &["AU"], &["AU001"]), ["AU002", "AU003"]);
+    }
+
+    #[test]
+    fn an_unknown_selector_is_an_error_naming_where_it_came_from() {
+        let options = |select: &[&str], ignore: &[&str]| AuditOptions {
+            select: strings(select),
+            ignore: strings(ignore),
+            ..AuditOptions::default()
+        };
+        let origin = |config: &Config, options: &AuditOptions| match RuleSettings::resolve(
+            config, "", options,
+        ) {
+            Err(AuditError::UnknownSelector(sel, origin)) => (sel, origin),
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("no error"),
+        };
+        let none = Config::default();
+        assert_eq!(
+            origin(&none, &options(&["AU", "AU9"], &[])),
+            ("AU9".to_string(), "--select")
+        );
+        assert_eq!(
+            origin(&none, &options(&[], &["nope"])),
+            ("nope".to_string(), "--ignore")
+        );
+        let config = Config {
+            per_path_ignores: vec![("tests/**".into(), strings(&["print-call", "ZZ"]))],
+            ..Config::default()
+        };
+        assert_eq!(
+            origin(&config, &options(&[], &[])),
+            ("ZZ".to_string(), "[per-path-ignores]")
+        );
+    }
+
+    #[test]
+    fn severity_overrides_and_per_path_ignores_are_keyed_by_rule() {
+        let config = Config {
+            severity: vec![("jwt-decode-unverified".into(), Severity::Info)],
+            per_path_ignores: vec![
+                ("scripts".into(), strings(&["AU", "print-call"])),
+                ("svc/legacy/**".into(), strings(&["P3"])),
+            ],
+            ..Config::default()
+        };
+        // The audit root is `svc/` below the configuration file, whose globs are relative
+        // to itself.
+        let settings = RuleSettings::resolve(&config, "svc", &AuditOptions::default()).unwrap();
+        assert_eq!(settings.severity.of(rule("AU002")), Severity::Info);
+        assert_eq!(settings.severity.get(rule("AU003")), None);
+        assert_eq!(settings.severity.of(rule("AU003")), rule("AU003").severity);
+        let ignores = &settings.per_path_ignores;
+        // A directory glob covers what is below it.
+        assert!(ignores.ignores("scripts/run.py", rule("AU001")));
+        assert!(ignores.ignores("scripts/deep/run.py", rule("print-call")));
+        assert!(!ignores.ignores("scripts/run.py", rule("LG002")));
+        assert!(!ignores.ignores("app/scripts.py", rule("AU001")));
+        // `svc/legacy/**` from the configuration file: `legacy/**` from the audit root.
+        assert!(ignores.ignores("legacy/old.py", rule("AU002")));
+        assert!(!ignores.ignores("legacy/old.py", rule("print-call")));
+    }
+
+    #[test]
+    fn fail_on_comes_from_the_command_line_then_the_configuration() {
+        let config = Config {
+            fail_on: Some(FailOn::Never),
+            ..Config::default()
+        };
+        let resolve = |config: &Config, fail_on: Option<FailOn>| {
+            let options = AuditOptions {
+                fail_on,
+                ..AuditOptions::default()
+            };
+            RuleSettings::resolve(config, "", &options).unwrap().fail_on
+        };
+        assert_eq!(resolve(&config, Some(FailOn::Info)), FailOn::Info);
+        assert_eq!(resolve(&config, None), FailOn::Never);
+        assert_eq!(resolve(&Config::default(), None), FailOn::Warning);
+        assert_eq!(FailOn::Never.threshold(), None);
+        assert_eq!(FailOn::Info.threshold(), Some(Severity::Info));
+    }
+}

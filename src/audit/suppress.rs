@@ -379,6 +379,96 @@ fn file_suppressions(project: &Project, file: FileId) -> Option<FileSuppressions
 mod tests {
     use super::*;
 
+    /// `app/main.py` audited in memory with only `select` running: each finding as
+    /// `line code message`.
+    fn audited(code: &str, select: &[&str]) -> Vec<String> {
+        use crate::audit::config::Config;
+        use crate::audit::{Settings, audit_sources};
+        let config = Config {
+            select: select.iter().map(|s| s.to_string()).collect(),
+            ..Config::default()
+        };
+        let settings = Settings::in_memory(config).unwrap();
+        let audited = audit_sources(&[("app/main.py", code.as_bytes())], &settings).unwrap();
+        audited
+            .into_report()
+            .findings
+            .iter()
+            .map(|f| format!("{} {} {}", f.line, f.code, f.message))
+            .collect()
+    }
+
+    const SUPPRESSED: &str = "\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+print(\"a\")  # svc: ignore[print-call] startup banner
+# svc: ignore[LG001] on the line before
+print(\"b\")
+print(\"c\")
+print(
+    \"d\",  # svc: ignore[print-call] anywhere in the statement
+)
+x = 1  # svc: ignore[print-call] nothing here
+y = 2  # svc: ignore[nope]
+z = 3  # svc: ignore[hardcoded-secret] not running
+";
+
+    #[test]
+    fn suppressions_drop_the_findings_they_cover_and_report_the_unused_ones() {
+        let print = "`print()` in service code writes unstructured output";
+        assert_eq!(
+            audited(SUPPRESSED, &["print-call", "unused-suppression"]),
+            [
+                format!("8 LG001 {print}"),
+                "12 SV003 `print-call` does not fire here: the suppression is unused".into(),
+                "13 SV003 suppression names unknown rule `nope`".into(),
+            ]
+        );
+        // Without `unused-suppression` running, the same findings are dropped and nothing
+        // is said of the others.
+        assert_eq!(
+            audited(SUPPRESSED, &["LG001"]),
+            [format!("8 LG001 {print}")]
+        );
+        // Without the rule they name running, suppressions are not unused.
+        assert_eq!(
+            audited(SUPPRESSED, &["SV003"]),
+            ["13 SV003 suppression names unknown rule `nope`"]
+        );
+    }
+
+    #[test]
+    fn a_file_level_suppression_covers_the_whole_file() {
+        let code = "\
+# svc: ignore-file[print-call] output for the operator
+from fastapi import FastAPI
+
+app = FastAPI()
+print(1)
+
+
+def f():
+    print(2)
+";
+        assert_eq!(
+            audited(code, &["print-call", "unused-suppression"]),
+            Vec::<String>::new()
+        );
+        // The same file without it: both calls are found.
+        let found = audited(code.split_once('\n').unwrap().1, &["print-call"]);
+        assert_eq!(
+            found.iter().map(|f| &f[..7]).collect::<Vec<_>>(),
+            ["4 LG001", "8 LG001"]
+        );
+        // Without brackets every rule is ignored; with nothing to ignore, it is unused.
+        assert_eq!(
+            audited("x = 1  # svc: ignore\n", &["ALL"]),
+            ["1 SV003 suppression comment suppresses nothing"]
+        );
+    }
+
     #[test]
     fn parses_rule_lists_and_file_level() {
         let r = TextRange::default();
