@@ -32,6 +32,7 @@ use crate::toml_check;
 use crate::audit::error::{AuditError, ConfigError};
 use crate::audit::model::Kind;
 use crate::audit::rules::{self, Principle, Severity};
+use crate::cli::FailOn;
 
 #[derive(Debug, Default, Clone)]
 pub struct Config {
@@ -43,7 +44,7 @@ pub struct Config {
     pub include: Vec<String>,
     pub public_routes: Vec<String>,
     pub auth_dependencies: Vec<String>,
-    pub fail_on: Option<String>,
+    pub fail_on: Option<FailOn>,
     pub severity: Vec<(String, Severity)>,
     pub per_path_ignores: Vec<(String, Vec<String>)>,
     /// Service kind by directory, relative to the config file's directory.
@@ -261,20 +262,21 @@ pub(crate) fn parse(
             "public-routes" => cfg.public_routes = cx.strings(key, item)?,
             "auth-dependencies" => cfg.auth_dependencies = cx.strings(key, item)?,
             "fail-on" => {
-                let v = item
-                    .as_str()
-                    .filter(|v| matches!(*v, "error" | "warning" | "info" | "never"));
-                cfg.fail_on = Some(
-                    v.ok_or_else(|| {
-                        cx.error(
-                            item.span(),
-                            "`fail-on` must be one of error, warning, info, never".into(),
-                            "invalid value",
-                            None,
-                        )
-                    })?
-                    .to_string(),
-                );
+                let v = item.as_str().and_then(|v| match v {
+                    "error" => Some(FailOn::Error),
+                    "warning" => Some(FailOn::Warning),
+                    "info" => Some(FailOn::Info),
+                    "never" => Some(FailOn::Never),
+                    _ => None,
+                });
+                cfg.fail_on = Some(v.ok_or_else(|| {
+                    cx.error(
+                        item.span(),
+                        "`fail-on` must be one of error, warning, info, never".into(),
+                        "invalid value",
+                        None,
+                    )
+                })?);
             }
             "max-file-size" => {
                 let size = item
@@ -529,7 +531,7 @@ kind = "worker"
         .unwrap();
         assert_eq!(cfg.select, vec!["P1"]);
         assert_eq!(cfg.exclude, vec!["legacy/", "build/**"]);
-        assert_eq!(cfg.fail_on.as_deref(), Some("error"));
+        assert_eq!(cfg.fail_on, Some(FailOn::Error));
         assert_eq!(
             cfg.severity,
             vec![("missing-metrics".to_string(), Severity::Info)]

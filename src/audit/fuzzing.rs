@@ -15,12 +15,8 @@ use crate::audit::config::{self, Config};
 use crate::audit::error::AuditError;
 use crate::audit::model::Project;
 use crate::audit::report::{self, RenderOptions, Report, Reporter};
-use crate::audit::rules::{Finding, RuleConfig};
-use crate::audit::source::classify;
-use crate::audit::{
-    AuditOptions, Loaded, build_report, deep_pool, discover, findings_of, model_sources,
-    prefix_globs, select_rules, source_file, unreadable_findings,
-};
+use crate::audit::rules::Finding;
+use crate::audit::{Settings, audit_sources};
 
 /// The code next to a fuzzed artefact or configuration: an app with routes to compare
 /// probes, handlers and ports with.
@@ -118,59 +114,11 @@ fn configured_audit(bytes: &[u8], name: &str, is_pyproject: bool) -> Result<Repo
 /// Audit an in-memory project: `files` are (path relative to the root, bytes), each a kind
 /// of file the walk picks up. Every selected rule runs, as in `svc audit` at the root.
 pub fn audit_files(files: &[(&str, &[u8])], config: Config) -> Result<Report, AuditError> {
-    let selected = select_rules(&config, &AuditOptions::default())?;
-    let rule_config = RuleConfig {
-        public_routes: config.public_routes.clone(),
-    };
     // The configuration sits at the root: its globs need no prefix.
-    let filters = discover::Filters::new(
-        &prefix_globs("", &config.exclude),
-        &prefix_globs("", &config.include),
-    )?;
-    let mut files: Vec<&(&str, &[u8])> = files
-        .iter()
-        .filter(|(rel, _)| filters.excludes(rel).is_none())
-        .collect();
-    files.sort_by_key(|(rel, _)| *rel);
-    let read = files
-        .iter()
-        .map(|(rel, bytes)| {
-            let name = rel.rsplit('/').next().unwrap_or(rel);
-            let kind = classify(name).expect("a kind of file the walk picks up");
-            let (mut file, problem) = source_file(
-                PathBuf::from(rel),
-                rel.to_string(),
-                kind,
-                Ok(bytes.to_vec()),
-            );
-            // Nothing on disk to read it again from.
-            file.keep_text();
-            (file, problem)
-        })
-        .collect();
-    let (files, early) = unreadable_findings(read);
-    let (project, early) = deep_pool().install(|| {
-        model_sources(
-            files,
-            early,
-            None,
-            &config,
-            "",
-            Some((&selected, &rule_config)),
-        )
-    });
-    let loaded = Loaded {
-        project,
-        root: PathBuf::new(),
-        config,
-        scope: Vec::new(),
-        config_prefix: String::new(),
-        early,
-        walk_errors: Vec::new(),
-    };
-    let findings = findings_of(&loaded, &selected, &rule_config)?;
-    check_findings(&loaded.project, &findings);
-    let report = build_report(&loaded.project, findings);
+    let settings = Settings::in_memory(config)?;
+    let audited = audit_sources(files, &settings)?;
+    check_findings(&audited.project, &audited.findings);
+    let report = audited.into_report();
     check_report(&report);
     Ok(report)
 }

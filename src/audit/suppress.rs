@@ -10,8 +10,9 @@
 use ruff_text_size::{TextRange, TextSize};
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::audit::model::code::SuppressionComment;
-use crate::audit::rules::Rule;
+use crate::audit::model::{self, Project, code::SuppressionComment};
+use crate::audit::rules::{self, Finding, Rule};
+use crate::audit::source::FileId;
 
 /// Parse a comment token; None if it is not an svc suppression.
 pub fn parse_suppression(comment: &str, range: TextRange) -> Option<SuppressionComment> {
@@ -256,9 +257,231 @@ fn running_max<T: Ord + Copy>(values: impl Iterator<Item = T>) -> Vec<T> {
     out
 }
 
+/// Drop suppressed findings; report suppressions that suppressed nothing.
+pub(crate) fn apply_suppressions(
+    project: &Project,
+    findings: Vec<Finding>,
+    selected: &[&'static Rule],
+) -> Vec<Finding> {
+    let mut used: std::collections::HashMap<(FileId, usize), bool> =
+        std::collections::HashMap::new();
+    // Each file's findings against its suppressions at once.
+    let mut by_file: std::collections::HashMap<FileId, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (j, f) in findings.iter().enumerate() {
+        by_file.entry(f.file).or_default().push(j);
+    }
+    let mut suppressed = vec![false; findings.len()];
+    for (id, of_file) in by_file {
+        let Some((suppressions, statement_ranges, regions)) = file_suppressions(project, id) else {
+            continue;
+        };
+        if suppressions.is_empty() {
+            continue;
+        }
+        let file = project.file(id);
+        let statements = Statements::new(statement_ranges);
+        let covered: Vec<Covered> = of_file
+            .iter()
+            .map(|&j| {
+                let f = &findings[j];
+                let line = file.line_of(f.range.start());
+                // Lines a comment may sit on: the finding's statement, and the line before it.
+                let (first, last) = match statements.innermost(f.range.start()) {
+                    Some(r) => (file.line_of(r.start()), file.line_of(r.end())),
+                    None => (line, line),
+                };
+                Covered {
+                    rule: f.rule,
+                    start: f.range.start(),
+                    lines: (first.saturating_sub(1), last.max(line)),
+                }
+            })
+            .collect();
+        let lines: Vec<u32> = suppressions
+            .iter()
+            .map(|s| file.line_of(s.range.start()))
+            .collect();
+        let (covers, used_here) = cover(suppressions, &lines, regions, &covered);
+        for (&j, hit) in of_file.iter().zip(covers) {
+            suppressed[j] = hit;
+        }
+        for (i, u) in used_here.into_iter().enumerate() {
+            if u {
+                used.insert((id, i), true);
+            }
+        }
+    }
+    let mut kept: Vec<Finding> = findings
+        .into_iter()
+        .zip(suppressed)
+        .filter_map(|(f, hit)| (!hit).then_some(f))
+        .collect();
+    let unused_rule = &rules::meta::unused_suppression::RULE;
+    if selected.iter().any(|r| std::ptr::eq(*r, unused_rule)) {
+        for id in 0..project.files.len() {
+            let Some((suppressions, _, _)) = file_suppressions(project, id as FileId) else {
+                continue;
+            };
+            for (i, s) in suppressions.iter().enumerate() {
+                let unknown: Vec<&str> = s
+                    .rules
+                    .iter()
+                    .filter(|r| rules::find(r).is_none())
+                    .map(|r| &**r)
+                    .collect();
+                // A misspelt rule is worth saying even when the rules beside it do their job:
+                // the author meant to silence something it does not.
+                let message = if !unknown.is_empty() {
+                    format!("suppression names unknown rule `{}`", unknown.join("`, `"))
+                } else if s.empty_list {
+                    "suppression names no rule between its brackets: it suppresses nothing"
+                        .to_string()
+                } else if used.contains_key(&(id as FileId, i)) {
+                    continue;
+                } else if s.rules.iter().all(|r| {
+                    rules::find(r)
+                        .is_some_and(|rule| selected.iter().any(|x| std::ptr::eq(*x, rule)))
+                }) {
+                    match s.rules.is_empty() {
+                        true => "suppression comment suppresses nothing".to_string(),
+                        false => format!(
+                            "`{}` does not fire here: the suppression is unused",
+                            s.rules.join("`, `")
+                        ),
+                    }
+                } else {
+                    // Names a rule that is not running: it may be needed when it runs.
+                    continue;
+                };
+                kept.push(Finding {
+                    rule: unused_rule,
+                    severity: unused_rule.severity,
+                    file: id as FileId,
+                    range: s.range,
+                    message,
+                    help: s.empty_list.then(|| {
+                        "list the rules it is for, such as `ignore[AU001]`; without brackets it \
+                         ignores every rule"
+                            .to_string()
+                    }),
+                    service: project.owner[id],
+                });
+            }
+        }
+    }
+    kept
+}
+
+/// A file's suppressions, its multi-line statements, and the region each suppression covers
+/// beyond its own lines (Kubernetes annotations).
+type FileSuppressions<'a> = (
+    &'a [model::code::SuppressionComment],
+    &'a [TextRange],
+    &'a [Option<TextRange>],
+);
+
+fn file_suppressions(project: &Project, file: FileId) -> Option<FileSuppressions<'_>> {
+    if let Some(code) = project.code(file) {
+        return Some((&code.suppressions, &code.statement_ranges, &[]));
+    }
+    let a = project.artefact(file)?;
+    Some((&a.suppressions, &a.statement_ranges, &a.regions))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `app/main.py` audited in memory with only `select` running: each finding as
+    /// `line code message`.
+    fn audited(code: &str, select: &[&str]) -> Vec<String> {
+        use crate::audit::config::Config;
+        use crate::audit::{Settings, audit_sources};
+        let config = Config {
+            select: select.iter().map(|s| s.to_string()).collect(),
+            ..Config::default()
+        };
+        let settings = Settings::in_memory(config).unwrap();
+        let audited = audit_sources(&[("app/main.py", code.as_bytes())], &settings).unwrap();
+        audited
+            .into_report()
+            .findings
+            .iter()
+            .map(|f| format!("{} {} {}", f.line, f.code, f.message))
+            .collect()
+    }
+
+    const SUPPRESSED: &str = "\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+print(\"a\")  # svc: ignore[print-call] startup banner
+# svc: ignore[LG001] on the line before
+print(\"b\")
+print(\"c\")
+print(
+    \"d\",  # svc: ignore[print-call] anywhere in the statement
+)
+x = 1  # svc: ignore[print-call] nothing here
+y = 2  # svc: ignore[nope]
+z = 3  # svc: ignore[hardcoded-secret] not running
+";
+
+    #[test]
+    fn suppressions_drop_the_findings_they_cover_and_report_the_unused_ones() {
+        let print = "`print()` in service code writes unstructured output";
+        assert_eq!(
+            audited(SUPPRESSED, &["print-call", "unused-suppression"]),
+            [
+                format!("8 LG001 {print}"),
+                "12 SV003 `print-call` does not fire here: the suppression is unused".into(),
+                "13 SV003 suppression names unknown rule `nope`".into(),
+            ]
+        );
+        // Without `unused-suppression` running, the same findings are dropped and nothing
+        // is said of the others.
+        assert_eq!(
+            audited(SUPPRESSED, &["LG001"]),
+            [format!("8 LG001 {print}")]
+        );
+        // Without the rule they name running, suppressions are not unused.
+        assert_eq!(
+            audited(SUPPRESSED, &["SV003"]),
+            ["13 SV003 suppression names unknown rule `nope`"]
+        );
+    }
+
+    #[test]
+    fn a_file_level_suppression_covers_the_whole_file() {
+        let code = "\
+# svc: ignore-file[print-call] output for the operator
+from fastapi import FastAPI
+
+app = FastAPI()
+print(1)
+
+
+def f():
+    print(2)
+";
+        assert_eq!(
+            audited(code, &["print-call", "unused-suppression"]),
+            Vec::<String>::new()
+        );
+        // The same file without it: both calls are found.
+        let found = audited(code.split_once('\n').unwrap().1, &["print-call"]);
+        assert_eq!(
+            found.iter().map(|f| &f[..7]).collect::<Vec<_>>(),
+            ["4 LG001", "8 LG001"]
+        );
+        // Without brackets every rule is ignored; with nothing to ignore, it is unused.
+        assert_eq!(
+            audited("x = 1  # svc: ignore\n", &["ALL"]),
+            ["1 SV003 suppression comment suppresses nothing"]
+        );
+    }
 
     #[test]
     fn parses_rule_lists_and_file_level() {

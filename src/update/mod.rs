@@ -487,6 +487,7 @@ pub fn audit(root: &Path) -> Option<Vec<crate::audit::report::ReportedFinding>> 
         isolated: false,
         select: Vec::new(),
         ignore: Vec::new(),
+        fail_on: None,
     };
     crate::audit::audit(&options)
         .ok()

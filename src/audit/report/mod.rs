@@ -1,5 +1,6 @@
 //! Reports: findings resolved to paths, lines and columns, rendered by one reporter per format.
 
+pub(crate) mod build;
 pub mod fingerprint;
 mod github;
 mod json;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::audit::model::{DependencyLevel, Kind, Mount, Project, WorkerFramework};
-use crate::audit::{AuditOptions, load};
+use crate::audit::{AuditOptions, InputSettings, load_from_disk};
 use crate::cli::InspectArgs;
 
 #[derive(Serialize)]
@@ -72,14 +72,12 @@ fn at(project: &Project, file: u32, offset: ruff_text_size::TextSize) -> String 
 }
 
 pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
-    let loaded = load(
-        &AuditOptions {
-            paths: args.path.iter().cloned().collect(),
-            config: args.config.clone(),
-            ..AuditOptions::default()
-        },
-        None,
-    )?;
+    let input = InputSettings::resolve(&AuditOptions {
+        paths: args.path.iter().cloned().collect(),
+        config: args.config.clone(),
+        ..AuditOptions::default()
+    })?;
+    let loaded = load_from_disk(&input, None)?;
     let project = &loaded.project;
     let services: Vec<ServiceView> = project
         .services
