@@ -120,7 +120,7 @@ const V1_APP: &str =
 const V2_APP: &str = "import os\n\n\ndef create():\n    return 'v1'\n\n\n\n\ndef health():\n    return {'status': 'ok'}\n";
 
 const V1_PYPROJECT: &str = "[project]\nname = \"{{ name }}\"\nversion = \"0.1.0\"\ndependencies = [\n    \"fastapi>=0.110\",\n    \"redis>=5\",\n]\n\n[tool.ruff]\nline-length = 100\n";
-const V2_PYPROJECT: &str = "[project]\nname = \"{{ name }}\"\nversion = \"0.1.0\"\ndependencies = [\n    \"fastapi>=0.115\",\n    \"redis>=5\",\n    \"orjson>=3\",\n]\n\n[tool.ruff]\nline-length = 100\ntarget-version = \"py312\"\n";
+const V2_PYPROJECT: &str = "[project]\nname = \"{{ name }}\"\nversion = \"0.1.0\"\ndependencies = [\n    \"fastapi>=0.115\",\n    \"redis>=5\",\n    \"orjson>=3\",\n]\n\n[tool.ruff]\nline-length = 110\ntarget-version = \"py312\"\n";
 
 fn write_template(dir: &Path, files: &[(&str, &str)]) {
     for (path, text) in files {
@@ -168,6 +168,8 @@ fn setup() -> Setup {
             ("removed_but_edited.txt", "will go\n"),
             ("deleted_by_user.txt", "the user deletes this\n"),
             ("notes.md", "line one\nline two\n"),
+            ("limits.py", "TIMEOUT = 5\nRETRIES = 3\n"),
+            ("deploy.yaml", "replicas: 2\nimage: orders:1\n"),
         ],
     );
     set_executable(&template.join("run.sh"), false);
@@ -224,6 +226,8 @@ fn setup() -> Setup {
             ("config.yaml", "timeout: 10\nretries: 3\n"),
             ("new.txt", "added in v2\n"),
             ("notes.md", "line one\nline two, amended\n"),
+            ("limits.py", "TIMEOUT = 10\nRETRIES = 3\n"),
+            ("deploy.yaml", "replicas: 4\nimage: orders:1\n"),
         ],
     );
     fs::remove_file(template.join("old.txt")).unwrap();
@@ -258,6 +262,9 @@ fn edit(setup: &Setup) {
     // A checkout with CRLF line endings, otherwise unchanged.
     setup.write("notes.md", "line one\r\nline two\r\n");
     setup.write("mine.py", "print('a file of my own')\n");
+    // The same lines the template changes, in Python and YAML: conflicts.
+    setup.write("limits.py", "TIMEOUT = 7\nRETRIES = 3\n");
+    setup.write("deploy.yaml", "replicas: 3\nimage: orders:1\n");
     setup.commit_project();
 }
 
@@ -266,7 +273,24 @@ fn update_merges_every_case_and_records_the_new_version_last() {
     let s = setup();
     edit(&s);
     let (code, stdout, stderr) = s.update(&[]);
-    assert_eq!(code, 1, "one conflict: exit 1\n{stdout}\n{stderr}");
+    assert_eq!(code, 1, "conflicts: exit 1\n{stdout}\n{stderr}");
+    // Conflicts in Python, YAML and a Dockerfile are marked; one in TOML keeps the file
+    // valid, keeps the user's value and is listed with both values.
+    assert_eq!(
+        s.read("limits.py"),
+        "<<<<<<< yours\nTIMEOUT = 7\n=======\nTIMEOUT = 10\n>>>>>>> orders-template template 2\nRETRIES = 3\n"
+    );
+    assert!(
+        s.read("deploy.yaml")
+            .starts_with("<<<<<<< yours\nreplicas: 3\n=======\nreplicas: 4\n")
+    );
+    assert!(
+        stderr.contains(
+            "`tool.ruff.line-length`: you set 120 and the template now sets 110; kept yours"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("with 4 conflicts"), "{stderr}");
 
     // Changed by both, in different places: merged.
     assert!(s.read("app.py").contains("return 'mine'"));
