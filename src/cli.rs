@@ -72,6 +72,10 @@ pub struct UpdateArgs {
     /// (a git repository: the recorded commit is the base, its work tree the new version).
     #[arg(long, value_name = "DIR")]
     pub template: Option<PathBuf>,
+    /// With --template: update to this tag or commit of the template repository instead of
+    /// its work tree.
+    #[arg(long, value_name = "REF", requires = "template")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Args)]

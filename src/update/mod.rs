@@ -80,7 +80,7 @@ pub fn run(args: &UpdateArgs) -> miette::Result<ExitCode> {
     if !args.allow_dirty && !args.dry_run {
         refuse_dirty(&root)?;
     }
-    let templates = source::templates(&recorded, args.template.as_deref())?;
+    let templates = source::templates(&recorded, args.template.as_deref(), args.to.as_deref())?;
     for note in &templates.notes {
         eprintln!("note: {note}");
     }

@@ -72,7 +72,11 @@ pub struct Templates {
     pub notes: Vec<String>,
 }
 
-pub fn templates(recorded: &Recorded, dir: Option<&Path>) -> miette::Result<Templates> {
+pub fn templates(
+    recorded: &Recorded,
+    dir: Option<&Path>,
+    to: Option<&str>,
+) -> miette::Result<Templates> {
     let Some(dir) = dir else {
         if !source::visible_variants().contains(&recorded.template.as_str()) {
             return Err(TemplateSourceError::NotEmbedded {
@@ -99,9 +103,15 @@ pub fn templates(recorded: &Recorded, dir: Option<&Path>) -> miette::Result<Temp
             notes: Vec::new(),
         });
     };
-    let theirs = source::directory(dir)?;
     let mut notes = Vec::new();
-    let commit = clean_head(dir);
+    let (theirs, commit) = match to {
+        // A tag or commit of the template repository, as copier's --vcs-ref.
+        Some(reference) => {
+            let commit = resolve(dir, reference)?;
+            (at_commit(dir, &commit)?, Some(commit))
+        }
+        None => (source::directory(dir)?, clean_head(dir)),
+    };
     if commit.is_none() && is_git(dir) {
         notes.push(format!(
             "{} has uncommitted changes, so no template commit is recorded; commit them for a reproducible base next time",
@@ -125,6 +135,29 @@ pub fn templates(recorded: &Recorded, dir: Option<&Path>) -> miette::Result<Temp
         theirs,
         commit,
         notes,
+    })
+}
+
+/// The commit a tag, branch or commit id names in the template's repository.
+fn resolve(dir: &Path, reference: &str) -> Result<String, TemplateSourceError> {
+    let spec = format!("{reference}^{{commit}}");
+    // `--end-of-options`: a reference is never read as an option of git.
+    git(
+        dir,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &spec,
+        ],
+    )
+    .map(|out| String::from_utf8_lossy(&out).trim().to_owned())
+    .filter(|commit| !commit.is_empty())
+    .ok_or_else(|| TemplateSourceError::Git {
+        dir: dir.display().to_string(),
+        commit: reference.to_owned(),
+        why: "no such tag or commit".to_owned(),
     })
 }
 

@@ -827,3 +827,25 @@ fn an_interrupt_during_the_write_leaves_the_project_as_it_was_or_updated() {
         "{outcomes:?}"
     );
 }
+
+/// `--to REF` updates to a tag of the template repository rather than its work tree, and
+/// records that commit; a reference that names nothing is an error that changes nothing.
+#[test]
+fn to_a_tag_of_the_template_repository() {
+    let s = setup();
+    git(&s.template, &s.home, &["tag", "v2"]);
+    fs::write(s.template.join("new.txt"), "changed after the tag\n").unwrap();
+    git(&s.template, &s.home, &["commit", "-q", "-am", "after v2"]);
+    let before = snapshot(&s.project);
+    let (code, _, stderr) = s.update(&["--to", "no-such-tag"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no such tag or commit"), "{stderr}");
+    assert_eq!(snapshot(&s.project), before);
+    let (code, _, stderr) = s.update(&["--to", "v2"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(s.read("new.txt"), "added in v2\n");
+    assert!(
+        s.read("pyproject.toml")
+            .contains(&format!("commit = \"{}\"", s.v2))
+    );
+}
