@@ -5,6 +5,7 @@
     python3 bench/realworld/score.py --check-snapshot | --update-snapshot
     python3 bench/realworld/score.py --sample-precision [--seed N] [--size N]
     python3 bench/realworld/score.py --precision
+    (either with --precision-file FILE to use another sample file than precision.toml)
 
 Audits every service root of every entry with `svc audit ROOT --format json --isolated`
 (the binary from --svc, else $SVC_BIN, else target/debug/svc; the three `svc new` entries are
@@ -322,10 +323,16 @@ def toml_str(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)  # a JSON string is a valid TOML basic string
 
 
-def load_precision() -> list[dict]:
-    if not PRECISION.is_file():
+def precision_file(args) -> Path:
+    """The sample file: --precision-file, else precision.toml. A second sample (another seed, a
+    newer build) goes to its own file so an earlier judged sample is not overwritten."""
+    return Path(args.precision_file) if getattr(args, "precision_file", None) else PRECISION
+
+
+def load_precision(path: Path = PRECISION) -> list[dict]:
+    if not path.is_file():
         return []
-    with open(PRECISION, "rb") as f:
+    with open(path, "rb") as f:
         return tomllib.load(f).get("sample", [])
 
 
@@ -342,7 +349,8 @@ def sample_precision(args) -> int:
                   key=lambda f: (f.entry, f.path, f.line, f.code, f.message))
     picked = random.Random(args.seed).sample(pool, min(args.size, len(pool)))
     picked.sort(key=lambda f: (f.entry, f.path, f.line, f.code))
-    old = {sample_key(s): s for s in load_precision()}
+    path = precision_file(args)
+    old = {sample_key(s): s for s in load_precision(path)}
     kept = 0
     out = [
         "# A random sample of svc's findings on the real-world corpus, judged by reading the",
@@ -370,16 +378,17 @@ def sample_precision(args) -> int:
             f"why = {toml_str(prev.get('why', ''))}",
             "",
         ]
-    PRECISION.write_text("\n".join(out))
-    print(f"wrote {len(picked)} findings to {PRECISION.relative_to(corpus.ROOT)} "
+    path.write_text("\n".join(out))
+    print(f"wrote {len(picked)} findings to {path} "
           f"({kept} judgements kept)")
     return 0
 
 
 def precision(args) -> int:
-    samples = load_precision()
+    path = precision_file(args)
+    samples = load_precision(path)
     if not samples:
-        raise corpus.CorpusError(f"no samples in {PRECISION}: run --sample-precision first")
+        raise corpus.CorpusError(f"no samples in {path}: run --sample-precision first")
     rows: dict[str, Counter] = defaultdict(Counter)
     for s in samples:
         j = s.get("judgement", "").strip().lower()
@@ -413,7 +422,8 @@ def precision(args) -> int:
 def recheck_precision(args) -> int:
     """The judged sample against the build under test: which judged findings it still reports,
     and the precision of those. New findings are not in the sample: draw again to judge them."""
-    samples = [s for s in load_precision() if s.get("judgement", "").strip().lower()
+    samples = [s for s in load_precision(precision_file(args))
+               if s.get("judgement", "").strip().lower()
                in ("true", "false")]
     entries = corpus.load_manifest()
     wanted = {s["entry"] for s in samples}
@@ -456,6 +466,8 @@ def main() -> int:
                       help="precision per rule from the judged precision.toml")
     mode.add_argument("--recheck-precision", action="store_true",
                       help="which judged findings of precision.toml this build still reports")
+    ap.add_argument("--precision-file",
+                    help="sample file for the precision modes (default: precision.toml)")
     ap.add_argument("--seed", type=int, default=SAMPLE_SEED, help="sample seed")
     ap.add_argument("--size", type=int, default=SAMPLE_SIZE, help="sample size")
     args = ap.parse_args()
