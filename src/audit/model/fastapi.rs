@@ -68,6 +68,18 @@ const AUTH_WORDS: &[&str] = &[
     "verify_user",
     "identity",
 ];
+/// 401 or 403, as a number or as `status.HTTP_401_UNAUTHORIZED` / `HTTP_403_FORBIDDEN`.
+fn is_unauthorized_status(value: &Value) -> bool {
+    match value {
+        Value::Int(code) => matches!(code, 401 | 403),
+        Value::Ref(r) => {
+            let last = r.last();
+            last.starts_with("HTTP_401") || last.starts_with("HTTP_403")
+        }
+        _ => false,
+    }
+}
+
 /// A dependency's or middleware's own name (lower case) says it authenticates.
 pub(crate) fn names_authentication(lower_name: &str) -> bool {
     AUTH_WORDS.iter().any(|w| lower_name.contains(w))
@@ -1765,7 +1777,36 @@ impl Linker<'_> {
     }
 
     fn is_auth(&self, target: &Ref, depth: u32) -> bool {
-        self.leads_to(target, depth, 3, true, &|t| self.names_auth(t))
+        self.leads_to(target, depth, 3, true, &|t| {
+            self.names_auth(t) || self.acts_as_auth(t)
+        })
+    }
+
+    /// Authentication by what the function does, whatever it is called
+    /// (`inject_user_details`): it refuses a request with 401 or 403, or it decodes a JWT.
+    fn acts_as_auth(&self, target: &Ref) -> bool {
+        let lookup = Ref {
+            path: target.path.trim_end_matches("()").into(),
+            origin: target.origin,
+            instance: None,
+        };
+        let Some(Symbol::Function(f)) = self.project.resolve(self.service, &lookup) else {
+            return false;
+        };
+        let Some(code) = self.project.code(f.file) else {
+            return false;
+        };
+        code.calls_in(f.func).any(|call| {
+            let refuses = call.callee.last().ends_with("HTTPException")
+                && call
+                    .arg(0, "status_code")
+                    .is_some_and(is_unauthorized_status);
+            let decodes = matches!(
+                &*call.callee.path,
+                "jwt.decode" | "jose.jwt.decode" | "jwt.api_jwt.decode"
+            ) || call.callee.in_module("jwt") && call.callee.last() == "decode";
+            refuses || decodes
+        })
     }
 
     /// Authentication by the name alone: a `fastapi.security` scheme, Starlette's auth, a
