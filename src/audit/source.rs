@@ -318,7 +318,10 @@ fn role_of(rel: &str) -> FileRole {
     let management_command = dirs
         .windows(2)
         .any(|w| w[0] == "management" && w[1] == "commands");
+    // `_migrations`, `db_migrations`: schema migrations by another name.
+    let migrations = |d: &&str| d.ends_with("_migrations");
     if dirs.iter().any(is_script_dir)
+        || dirs.iter().any(migrations)
         || management_command
         || matches!(
             file,
@@ -433,6 +436,11 @@ mod tests {
         assert_eq!(role_of("conftest.py"), FileRole::Test);
         assert_eq!(role_of("scripts/seed.py"), FileRole::Script);
         assert_eq!(role_of("manage.py"), FileRole::Script);
+        assert_eq!(
+            role_of("server/database/_migrations/versions/0001_init.py"),
+            FileRole::Script
+        );
+        assert_eq!(role_of("app/my_migrations_helper.py"), FileRole::Service);
         assert_eq!(
             role_of("khoj/database/management/commands/change_model.py"),
             FileRole::Script
