@@ -73,12 +73,13 @@ fn check(cx: &Context, sink: &mut Sink) {
                 sink.report(at, "JWT decoded with `verify=False`");
                 continue;
             }
-            match call.kwarg("algorithms") {
+            // PyJWT and python-jose both take `algorithms` third: `decode(token, key, ["RS256"])`.
+            match call.arg(2, "algorithms") {
                 None if !call.has_star_kwargs => {
                     sink.report(at, "JWT decoded without a fixed `algorithms` list")
                 }
-                Some(k) => {
-                    let allows_none = k.value.elements().is_some_and(|algs| {
+                Some(algorithms) => {
+                    let allows_none = algorithms.elements().is_some_and(|algs| {
                         algs.iter()
                             .any(|a| a.as_str().is_some_and(|s| s.eq_ignore_ascii_case("none")))
                     });
