@@ -331,6 +331,16 @@ def dockerfile_build_installs(dockerfile: Path) -> list[list[str]]:
     return installs
 
 
+def dockerfile_copy_sources(dockerfile: Path) -> list[str]:
+    """The build-context paths the Dockerfile's COPY instructions read (not COPY --from)."""
+    sources: list[str] = []
+    for line in dockerfile.read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
+            sources.extend(w.removeprefix("./").rstrip("/") for w in words[1:-1])
+    return sources
+
+
 def peak_rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -518,6 +528,19 @@ class ComboCheck:
             installs == [locked, app],
             "Dockerfile: pip install --require-hashes -r requirements.txt, then the app --no-deps",
             f"build-stage installs: {installs}",
+        )
+        # .dockerignore is an allow-list: a COPY source it leaves out fails `docker build`.
+        allowed = [
+            line[1:].rstrip("/")
+            for line in (self.service / ".dockerignore").read_text().splitlines()
+            if line.startswith("!")
+        ]
+        sources = dockerfile_copy_sources(self.service / "Dockerfile")
+        left_out = [s for s in sources if not any(s == a or s.startswith(f"{a}/") for a in allowed)]
+        self.check(
+            bool(sources) and not left_out,
+            ".dockerignore lets in every file the Dockerfile copies",
+            f"left out: {left_out}; allowed: {allowed}",
         )
 
     def install(self) -> bool:
