@@ -522,7 +522,10 @@ class ComboCheck:
     def dockerfile_lock(self) -> None:
         """The image installs exactly the hashed lock, then the app without resolving anything."""
         installs = dockerfile_build_installs(self.service / "Dockerfile")
-        locked = ["pip", "install", "--no-cache-dir", "--require-hashes", "--no-deps", "-r", "requirements.txt"]  # fmt: skip
+        locked = [
+            "pip", "install", "--no-cache-dir", "--require-hashes", "--no-deps",
+            "-r", "requirements.txt",
+        ]  # fmt: skip
         app = ["pip", "install", "--no-cache-dir", "--no-deps", "."]
         self.check(
             installs == [locked, app],
@@ -552,10 +555,13 @@ class ComboCheck:
             [self.bin("python"), "-m", "pip", "install", "-q", "--upgrade", "pip"],
             [self.bin("python"), "-m", "pip", "install", "-q", "--require-hashes",
              "-r", str(self.service / "requirements-dev.txt")],  # fmt: skip
-            [self.bin("python"), "-m", "pip", "install", "-q", "--no-deps", "-e", str(self.service)],
+            [self.bin("python"), "-m", "pip", "install", "-q", "--no-deps",
+             "-e", str(self.service)],  # fmt: skip
             [self.bin("python"), "-m", "pip", "check"],
         ]
-        step_name = "venv + pip install --require-hashes -r requirements-dev.txt, -e . --no-deps, pip check"
+        step_name = (
+            "venv + pip install --require-hashes -r requirements-dev.txt, -e . --no-deps, pip check"
+        )
         started = time.monotonic()
         for step in steps:
             result = run(step, timeout=900)

@@ -174,7 +174,9 @@ def steps(report: Report, svc: str, python: pythons.Python, work: Path, env: dic
     listed = update.stderr.partition("resolve it and commit:")[2]
     conflicted = [line.split(":")[0].strip() for line in listed.splitlines() if line.strip()]
     report.record(
-        update.returncode == 1 and conflicted == ["Dockerfile"] and "<<<<<<<" in dockerfile.read_text(),
+        update.returncode == 1
+        and conflicted == ["Dockerfile"]
+        and "<<<<<<<" in dockerfile.read_text(),
         f"svc update {previous} -> {current}: the Dockerfile's CMD is reported as the one conflict",
         f"exit {update.returncode}, listed {conflicted}\n{tail(update.stderr + update.stdout)}",
     )
@@ -182,8 +184,13 @@ def steps(report: Report, svc: str, python: pythons.Python, work: Path, env: dic
     resolved = resolve_cmd_conflict(dockerfile.read_text())
     if resolved is not None:
         dockerfile.write_text(resolved)
-    markers = [str(path.relative_to(service)) for path in service.rglob("*")
-               if path.is_file() and ".git" not in path.parts and "<<<<<<<" in path.read_text(errors="replace")]
+    markers = [
+        str(path.relative_to(service))
+        for path in service.rglob("*")
+        if path.is_file()
+        and ".git" not in path.parts
+        and "<<<<<<<" in path.read_text(errors="replace")
+    ]
     report.record(
         resolved is not None and not markers and FORWARDED in dockerfile.read_text()
         and '"--limit-concurrency"' in dockerfile.read_text(),
@@ -221,7 +228,8 @@ def steps(report: Report, svc: str, python: pythons.Python, work: Path, env: dic
     # As CI and the image do: the hashed lock, then the service without resolving anything.
     python_bin = str(venv / "bin" / "python")
     pip_steps = [
-        [python_bin, "-m", "pip", "install", "-q", "--require-hashes", "-r", "requirements-dev.txt"],
+        [python_bin, "-m", "pip", "install", "-q", "--require-hashes",
+         "-r", "requirements-dev.txt"],  # fmt: skip
         [python_bin, "-m", "pip", "install", "-q", "--no-deps", "-e", "."],
     ]
     installed = created.returncode == 0 and all(
