@@ -319,6 +319,28 @@ def dockerfile_server_args(dockerfile: Path, port: int) -> list[str] | None:
     return [values.get(args[i - 1], arg) if i else arg for i, arg in enumerate(args)][1:]
 
 
+def dockerfile_build_installs(dockerfile: Path) -> list[list[str]]:
+    """The `RUN pip install ...` commands of the Dockerfile's first (build) stage, as words."""
+    installs: list[list[str]] = []
+    stages = 0
+    for line in dockerfile.read_text().replace("\\\n", " ").splitlines():
+        if line.startswith("FROM "):
+            stages += 1
+        elif stages == 1 and line.startswith("RUN pip install"):
+            installs.append(line.split()[1:])
+    return installs
+
+
+def dockerfile_copy_sources(dockerfile: Path) -> list[str]:
+    """The build-context paths the Dockerfile's COPY instructions read (not COPY --from)."""
+    sources: list[str] = []
+    for line in dockerfile.read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
+            sources.extend(w.removeprefix("./").rstrip("/") for w in words[1:-1])
+    return sources
+
+
 def peak_rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -443,6 +465,7 @@ class ComboCheck:
             return
         self.audit()
         self.hadolint()
+        self.dockerfile_lock()
         if not self.install():
             return
         self.pytest()
@@ -496,21 +519,55 @@ class ComboCheck:
             result.returncode == 0, "hadolint Dockerfile", tail(result.stdout + result.stderr)
         )
 
+    def dockerfile_lock(self) -> None:
+        """The image installs exactly the hashed lock, then the app without resolving anything."""
+        installs = dockerfile_build_installs(self.service / "Dockerfile")
+        locked = [
+            "pip", "install", "--no-cache-dir", "--require-hashes", "--no-deps",
+            "-r", "requirements.txt",
+        ]  # fmt: skip
+        app = ["pip", "install", "--no-cache-dir", "--no-deps", "."]
+        self.check(
+            installs == [locked, app],
+            "Dockerfile: pip install --require-hashes -r requirements.txt, then the app --no-deps",
+            f"build-stage installs: {installs}",
+        )
+        # .dockerignore is an allow-list: a COPY source it leaves out fails `docker build`.
+        allowed = [
+            line[1:].rstrip("/")
+            for line in (self.service / ".dockerignore").read_text().splitlines()
+            if line.startswith("!")
+        ]
+        sources = dockerfile_copy_sources(self.service / "Dockerfile")
+        left_out = [s for s in sources if not any(s == a or s.startswith(f"{a}/") for a in allowed)]
+        self.check(
+            bool(sources) and not left_out,
+            ".dockerignore lets in every file the Dockerfile copies",
+            f"left out: {left_out}; allowed: {allowed}",
+        )
+
     def install(self) -> bool:
+        # As CI does: the dev lock, every file checked against its hash (the service's
+        # tests/test_lock.py then checks both locks against pyproject.toml), then the service.
         steps = [
             [self.python, "-m", "venv", str(self.venv)],
             # The bundled pip of older interpreters backtracks for minutes on this graph.
             [self.bin("python"), "-m", "pip", "install", "-q", "--upgrade", "pip"],
-            [self.bin("python"), "-m", "pip", "install", "-q", "-e", f"{self.service}[dev]"],
+            [self.bin("python"), "-m", "pip", "install", "-q", "--require-hashes",
+             "-r", str(self.service / "requirements-dev.txt")],  # fmt: skip
+            [self.bin("python"), "-m", "pip", "install", "-q", "--no-deps",
+             "-e", str(self.service)],  # fmt: skip
+            [self.bin("python"), "-m", "pip", "check"],
         ]
+        step_name = (
+            "venv + pip install --require-hashes -r requirements-dev.txt, -e . --no-deps, pip check"
+        )
         started = time.monotonic()
         for step in steps:
             result = run(step, timeout=900)
             if result.returncode != 0:
-                return self.check(False, "venv + pip install -e '.[dev]'", tail(result.stderr))
-        return self.check(
-            True, "venv + pip install -e '.[dev]'", f"{time.monotonic() - started:.0f}s"
-        )
+                return self.check(False, step_name, tail(result.stdout + result.stderr))
+        return self.check(True, step_name, f"{time.monotonic() - started:.0f}s")
 
     def pytest(self) -> None:
         env = {**os.environ, "REDIS_URL": self.redis_url}

@@ -3,7 +3,11 @@
 version, edited as a team would, updated to the current version, then installed and tested.
 
 The edits: a new router (authenticated and rate limited like the template's own, with its
-test), a changed setting default, and an added dependency. After `svc update` the merged
+test), a changed setting default, an added dependency, and a flag on the Dockerfile's CMD. The
+template changed that CMD line too, so `svc update` must report the Dockerfile as a conflict
+(exit 1, listed); the check resolves it as the team would (the template's CMD, the flag added
+back), then regenerates the lock files, which must now carry the added dependency (README
+"Locked dependencies"; the service's tests/test_lock.py checks it). After `svc update` the merged
 service must install in a fresh virtualenv, pass its own pytest (against the real Redis at
 REDIS_URL) and ruff, and `svc audit` and `svc check` must stay clean; every edit must survive.
 
@@ -56,6 +60,25 @@ def test_summary_needs_a_token_and_answers_with_one(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json() == {"days": 7}
 '''
+
+
+FORWARDED = '"--forwarded-allow-ips", "10.0.0.0/8"'
+
+
+def resolve_cmd_conflict(text: str) -> str | None:
+    """The Dockerfile with its one conflict resolved: the template's side, whose CMD gets the
+    team's --forwarded-allow-ips back. None if the conflict is not the one expected."""
+    head, sep, rest = text.partition("<<<<<<<")
+    if not sep:
+        return None
+    conflict, sep, tail_ = rest.partition(">>>>>>>")
+    if not sep:
+        return None
+    theirs = conflict.split("=======", 1)[-1].split("\n", 1)[-1]
+    if "CMD [" not in theirs:
+        return None
+    theirs = theirs.replace('"--proxy-headers",', f'"--proxy-headers", {FORWARDED},', 1)
+    return head + theirs + tail_.split("\n", 1)[-1]
 
 
 def git_env(home: Path) -> dict[str, str]:
@@ -128,14 +151,52 @@ def steps(report: Report, svc: str, python: pythons.Python, work: Path, env: dic
     pyproject.write_text(
         pyproject.read_text().replace("dependencies = [\n", 'dependencies = [\n    "python-dateutil>=2.8",\n', 1)
     )
-    edits_made = "reports" in main_py.read_text() and "default=45" in settings.read_text()
+    # Behind the team's load balancer, forwarded headers are trusted from its network only.
+    # The template changed the same CMD line (its new server limits): a true overlap.
+    dockerfile = service / "Dockerfile"
+    dockerfile.write_text(
+        dockerfile.read_text().replace(
+            '"--proxy-headers",', f'"--proxy-headers", {FORWARDED},', 1
+        )
+    )
+    edits_made = (
+        "reports" in main_py.read_text()
+        and "default=45" in settings.read_text()
+        and FORWARDED in dockerfile.read_text()
+    )
     report.record(edits_made, "the edits apply to the generated files")
     run(["git", "add", "-A"], cwd=service, env=env, timeout=60)
     run(["git", "commit", "-q", "-m", "our edits"], cwd=service, env=env, timeout=60)
 
     update = run([svc, "update", str(service), "--yes"], env=env, timeout=120)
-    report.record(update.returncode == 0, f"svc update {previous} -> {current} without conflicts",
-                  tail(update.stderr + update.stdout))
+    # Exit 1, the Dockerfile listed as the one conflict, its markers in place; every other
+    # file merged (app/main.py and app/settings.py carry edits too).
+    listed = update.stderr.partition("resolve it and commit:")[2]
+    conflicted = [line.split(":")[0].strip() for line in listed.splitlines() if line.strip()]
+    report.record(
+        update.returncode == 1
+        and conflicted == ["Dockerfile"]
+        and "<<<<<<<" in dockerfile.read_text(),
+        f"svc update {previous} -> {current}: the Dockerfile's CMD is reported as the one conflict",
+        f"exit {update.returncode}, listed {conflicted}\n{tail(update.stderr + update.stdout)}",
+    )
+    # Resolved as the team would: the template's new CMD, with their flag added back.
+    resolved = resolve_cmd_conflict(dockerfile.read_text())
+    if resolved is not None:
+        dockerfile.write_text(resolved)
+    markers = [
+        str(path.relative_to(service))
+        for path in service.rglob("*")
+        if path.is_file()
+        and ".git" not in path.parts
+        and "<<<<<<<" in path.read_text(errors="replace")
+    ]
+    report.record(
+        resolved is not None and not markers and FORWARDED in dockerfile.read_text()
+        and '"--limit-concurrency"' in dockerfile.read_text(),
+        "the conflict resolves to the template's CMD plus the team's flag",
+        f"markers left in {markers}",
+    )
     recorded = tomllib.loads(pyproject.read_text())["tool"]["svc"]["template"]
     report.record(recorded["version"] == current, "the record names the new version", str(recorded))
     kept = [
@@ -146,11 +207,35 @@ def steps(report: Report, svc: str, python: pythons.Python, work: Path, env: dic
     ]
     report.record(all(kept), "every edit survived the update", str(kept))
 
+    # The update created the lock files from the template: they lack the team's dependency,
+    # and the image installs nothing else. The team regenerates them with the README's commands.
+    locked = "python-dateutil" in (service / "requirements.txt").read_text()
+    report.record(not locked, "the created lock lacks the team's dependency (to regenerate)")
     venv = work / "venv"
     created = run([python.path, "-m", "venv", str(venv)], timeout=120)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-e", ".[dev]"]
-    installed = created.returncode == 0 and run(pip, cwd=service, timeout=900).returncode == 0
-    if not report.record(installed, "the updated service installs in a fresh venv"):
+    uv = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "uv"], timeout=600)
+    commands = [line.split() for line in (service / "README.md").read_text().splitlines()
+                if line.startswith("uv pip compile ")]
+    compiled = [run([str(venv / "bin" / "uv"), *c[1:]], cwd=service, timeout=600) for c in commands]
+    report.record(
+        created.returncode == 0 and uv.returncode == 0 and len(commands) == 2
+        and all(c.returncode == 0 for c in compiled)
+        and all("python-dateutil==" in (service / f).read_text()
+                for f in ("requirements.txt", "requirements-dev.txt")),
+        "the README's lock commands regenerate both locks, with the team's dependency",
+        tail("".join(c.stderr for c in compiled) + uv.stderr),
+    )
+    # As CI and the image do: the hashed lock, then the service without resolving anything.
+    python_bin = str(venv / "bin" / "python")
+    pip_steps = [
+        [python_bin, "-m", "pip", "install", "-q", "--require-hashes",
+         "-r", "requirements-dev.txt"],  # fmt: skip
+        [python_bin, "-m", "pip", "install", "-q", "--no-deps", "-e", "."],
+    ]
+    installed = created.returncode == 0 and all(
+        run(step, cwd=service, timeout=900).returncode == 0 for step in pip_steps
+    )
+    if not report.record(installed, "the updated service installs from its lock in a fresh venv"):
         return
     test_env = dict(os.environ)
     test_env["PATH"] = f"{venv / 'bin'}:{test_env['PATH']}"

@@ -38,7 +38,7 @@ fn assert_refused(sandbox: &Sandbox, out: &Output, message: &str) {
 
 /// The review's probes: YAML indicators, tags, flow collections, comments, aliases, and
 /// scalars that YAML would read as another type.
-const YAML_PROBES: [&str; 19] = [
+const YAML_PROBES: [&str; 20] = [
     "a: b",
     "*alias",
     "&anchor x",
@@ -51,7 +51,8 @@ const YAML_PROBES: [&str; 19] = [
     "`x",
     "%x",
     "? x",
-    "!Sub ${AWS::AccountId}",
+    "!Sub $AWS::AccountId",
+    "Costs $5 a month, in US$",
     "x #not a comment",
     "yes",
     "null",
@@ -128,6 +129,46 @@ fn description_characters_that_no_escaping_covers_are_refused_before_writing() {
     }
 }
 
+#[test]
+fn lambda_description_with_a_substitution_is_refused_before_writing() {
+    // CloudFormation keeps `${AWS::AccountId}` in a plain string literally, but cfn-lint fails
+    // the template (E1029: a substitution outside !Sub), and the top-level Description cannot
+    // take !Sub. `$${` contains `${` as well. A `$` before anything else stays allowed (the
+    // probes above), and the other variants have no CloudFormation: they take `${` as it is.
+    let sandbox = Sandbox::new();
+    for probe in [
+        "Costs ${AWS::AccountId}",
+        "${x}",
+        "pay $${AWS::Region}",
+        "a$$b",
+    ] {
+        let out = sandbox.run(&[
+            "new",
+            "demo-fn",
+            "--variant",
+            "lambda",
+            "--yes",
+            "--set",
+            &format!("description={probe}"),
+        ]);
+        assert_refused(&sandbox, &out, "or `${`");
+    }
+    let out = sandbox.run(&[
+        "new",
+        "demo-svc",
+        "--variant",
+        "container",
+        "--yes",
+        "--output",
+        "container",
+        "--set",
+        "description=Costs ${AWS::AccountId}",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let readme = fs::read_to_string(sandbox.path("container").join("README.md")).unwrap();
+    assert!(readme.contains("Costs ${AWS::AccountId}"), "{readme}");
+}
+
 // #26: control characters in `description` -------------------------------------------------
 
 #[test]
@@ -150,7 +191,13 @@ fn control_characters_in_a_description_are_an_invalid_value_in_words() {
                 &out,
                 &format!(
                     "invalid value {value:?} for `description`: expected one line of 1 to 200 \
-                     characters, without double quotes, backslashes or control characters"
+                     characters, without double quotes, backslashes{}",
+                    // The lambda's also names `${` (cfn-lint, see above).
+                    if variant == "lambda" {
+                        ", control characters or `${`"
+                    } else {
+                        " or control characters"
+                    }
                 ),
             );
             assert!(!out.stderr.contains("pattern"), "{}", out.stderr);

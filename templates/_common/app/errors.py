@@ -56,6 +56,5 @@ async def _upstream_failed(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    # Starlette types a handler's exception as Exception, not the class it is registered for.
-    app.add_exception_handler(UpstreamError, _upstream_failed)  # type: ignore[arg-type]
+    app.add_exception_handler(UpstreamError, _upstream_failed)
     app.add_exception_handler(Exception, _unhandled)

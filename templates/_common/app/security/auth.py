@@ -151,8 +151,7 @@ class TokenVerifier:
                 key = await self._key_for(jwt.get_unverified_header(token).get("kid"))
             claims = jwt.decode(
                 token,
-                # pyjwt's type names the key kinds it verifies with; a PEM of another kind fails.
-                key=key,  # type: ignore[arg-type]
+                key=key,
                 algorithms=self._algorithms,
                 audience=self._settings.jwt_audience,
                 issuer=self._settings.jwt_issuer,
