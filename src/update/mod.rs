@@ -146,6 +146,9 @@ pub fn run(args: &UpdateArgs) -> miette::Result<ExitCode> {
         .iter()
         .filter(|s| matches!(s.action, Action::Conflict(_)))
         .collect();
+    if let Some(note) = lock_note(&steps) {
+        eprintln!("note: {note}");
+    }
 
     if args.dry_run {
         let diff = unified_diff(&steps);
@@ -200,6 +203,31 @@ pub fn template_commit(dir: &Path) -> Option<String> {
 /// Whether a template directory is inside a git work tree.
 pub fn in_git(dir: &Path) -> bool {
     source::is_git(dir)
+}
+
+/// A lock file comes from the template (its dependencies, pinned and hashed), so after an
+/// update that merged dependencies of the project's own into pyproject.toml, the lock the
+/// update wrote lacks them; the image, which installs from the lock, would too.
+fn lock_note(steps: &[Step]) -> Option<String> {
+    let own_dependencies = steps.iter().any(|s| {
+        s.path == record::PYPROJECT
+            && matches!(s.action, Action::Merge | Action::Conflict(_) | Action::Keep)
+    });
+    let locks: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.path.starts_with("requirements") && s.path.ends_with(".txt"))
+        .filter(|s| matches!(s.action, Action::Create | Action::Replace | Action::Merge))
+        .map(|s| s.path.as_str())
+        .collect();
+    (own_dependencies && !locks.is_empty()).then(|| {
+        format!(
+            "{} now {} the template's locked dependencies; pyproject.toml has changes of your \
+             own, so regenerate the lock if you added dependencies (the service's README, \
+             \"Locked dependencies\")",
+            locks.join(" and "),
+            if locks.len() == 1 { "holds" } else { "hold" }
+        )
+    })
 }
 
 fn exit_for(conflicts: &[&Step]) -> ExitCode {

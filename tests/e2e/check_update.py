@@ -180,6 +180,12 @@ def steps(report: Report, svc: str, python: pythons.Python, work: Path, env: dic
         f"svc update {previous} -> {current}: the Dockerfile's CMD is reported as the one conflict",
         f"exit {update.returncode}, listed {conflicted}\n{tail(update.stderr + update.stdout)}",
     )
+    # The locks come from the template, and the team added a dependency: svc says so.
+    report.record(
+        "regenerate the lock" in update.stderr and "requirements.txt" in update.stderr,
+        "svc update says the template's lock lacks the team's own dependencies",
+        tail(update.stderr),
+    )
     # Resolved as the team would: the template's new CMD, with their flag added back.
     resolved = resolve_cmd_conflict(dockerfile.read_text())
     if resolved is not None:
