@@ -8,6 +8,8 @@ ratio to svc from the same run.
 
     python3 bench/bench.py                     # all corpora, 5 rounds
     python3 bench/bench.py --corpus prefect --rounds 9 --no-bandit
+    python3 bench/bench.py --dir PATH --no-bandit --no-semgrep   # any unpacked tree, e.g. a
+                                                               # real-world corpus entry
 """
 
 from __future__ import annotations
@@ -116,6 +118,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--corpus", choices=[*CORPUS_SPECS, "all"], default="all")
+    ap.add_argument(
+        "--dir",
+        type=Path,
+        action="append",
+        help="measure this directory instead of the downloaded corpora (repeatable)",
+    )
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--svc", help=SVC_HELP)
     ap.add_argument("--no-bandit", action="store_true", help="bandit takes ~30 s a run")
@@ -127,11 +135,16 @@ def main() -> None:
     ensure_venv(not args.no_semgrep)
     bin_ = VENV / "bin"
     names = list(CORPUS_SPECS) if args.corpus == "all" else [args.corpus]
+    # A directory given by path is measured as it is: nothing to download.
+    paths = (
+        {d.resolve().name: d.resolve() for d in args.dir}
+        if args.dir
+        else {CORPUS_SPECS[name][2]: ensure_corpus(name) for name in names}
+    )
     semgrep_rules = HERE / "semgrep-rules.yml"
 
     print(f"# svc audit benchmark ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)\n")
-    for name in names:
-        path = ensure_corpus(name)
+    for name, path in paths.items():
         files, lines = corpus_size(path)
         tools = {
             "svc": [args.svc, "audit", str(path), "--isolated", "--fail-on", "never"],
@@ -173,7 +186,9 @@ def main() -> None:
 
         svc_wall = statistics.median(w for w, _ in results["svc"])
         svc_rss = statistics.median(r for _, r in results["svc"])
-        print(f"## {CORPUS_SPECS[name][2]}: {files:,} .py files, {lines:,} lines\n")
+        # The machines are shared: the load during the runs says how far to trust them.
+        load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"## {name}: {files:,} .py files, {lines:,} lines (load average after: {load})\n")
         print(
             "| tool | runs | median wall | min wall | median peak RSS | wall vs svc | RSS vs svc |"
         )
