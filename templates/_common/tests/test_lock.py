@@ -1,9 +1,10 @@
 """The lock files pin what pyproject.toml declares, every file checked by hash.
 
-requirements.txt (runtime) and requirements-dev.txt (runtime and the dev extra) are what the
-image, CI and `pip install --require-hashes` install. They are generated, with hashes, when the
-service is created; after changing a dependency in pyproject.toml, regenerate them (README
-"Locked dependencies"), and these tests fail until that is done.
+requirements.txt (the runtime: what the image or `sam build` installs) and requirements-dev.txt
+(the runtime and every extra) are what the service, CI and `pip install --require-hashes`
+install. They are generated, with hashes, when the service is created; after changing a
+dependency in pyproject.toml, regenerate them (README "Locked dependencies"), and these tests
+fail until that is done.
 """
 
 import tomllib
@@ -51,8 +52,10 @@ def test_the_runtime_lock_pins_every_runtime_dependency() -> None:
     _check_pins("requirements.txt", _declared())
 
 
-def test_the_dev_lock_pins_the_runtime_and_dev_dependencies() -> None:
-    _check_pins("requirements-dev.txt", _declared() + _declared("dev"))
+def test_the_dev_lock_pins_the_runtime_and_every_extra() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = [r for extra in project.get("optional-dependencies", {}) for r in _declared(extra)]
+    _check_pins("requirements-dev.txt", _declared() + extras)
 
 
 def test_every_locked_file_has_a_sha256_hash() -> None:
