@@ -301,23 +301,7 @@ fn git_copy() -> tempfile::TempDir {
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "svc tests")
-        .env("GIT_AUTHOR_EMAIL", "tests@svc.invalid")
-        .env("GIT_COMMITTER_NAME", "svc tests")
-        .env("GIT_COMMITTER_EMAIL", "tests@svc.invalid")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    crate::util::git(dir, dir, args)
 }
 
 #[test]

@@ -364,34 +364,12 @@ fn under_an_address_space_limit_the_parser_pool_shrinks_instead_of_panicking() {
 // ---------------------------------------------------------------------------------------------
 // --diff (#3, #4, #24, #35)
 
-/// git with no configuration but the repository's own, whatever the machine's.
 fn git_env(cmd: &mut std::process::Command, home: &Path) {
-    cmd.env("GIT_CONFIG_GLOBAL", home.join("gitconfig"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", home)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE");
+    crate::util::isolate_git(cmd, home);
 }
 
 fn git(dir: &Path, home: &Path, args: &[&str]) {
-    let mut cmd = std::process::Command::new("git");
-    git_env(&mut cmd, home);
-    let out = cmd
-        .args([
-            "-c",
-            "user.email=tests@svc.invalid",
-            "-c",
-            "user.name=svc tests",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::util::git(dir, home, args);
 }
 
 /// A repository with the service committed, and a home for git with an empty configuration.

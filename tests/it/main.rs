@@ -21,3 +21,4 @@ mod robustness;
 mod rules;
 #[cfg(unix)]
 mod update;
+mod util;

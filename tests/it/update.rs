@@ -6,32 +6,20 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Runs git with a private configuration, so the user's settings (autocrlf, hooks) and
-/// identity play no part.
+/// git isolated from the machine's configuration (`crate::util::git`), with the branch name
+/// and line endings pinned too, output trimmed.
 fn git(dir: &Path, home: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .env("GIT_CONFIG_GLOBAL", home.join("gitconfig"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", home)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .args([
-            "-c",
-            "user.email=tests@svc.invalid",
-            "-c",
-            "user.name=svc tests",
-        ])
-        .args(["-c", "init.defaultBranch=main", "-c", "core.autocrlf=false"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    let pinned = ["-c", "init.defaultBranch=main", "-c", "core.autocrlf=false"];
+    let args: Vec<&str> = pinned.iter().copied().chain(args.iter().copied()).collect();
+    crate::util::git(dir, home, &args).trim().to_owned()
+}
+
+/// The svc binary, with git isolated to `home` as the test's own git calls are.
+fn svc_in(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_svc"));
+    cmd.env("NO_COLOR", "1");
+    crate::util::isolate_git(&mut cmd, home);
+    cmd
 }
 
 struct Setup {
@@ -45,11 +33,7 @@ struct Setup {
 
 impl Setup {
     fn svc(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_svc"))
-            .env("NO_COLOR", "1")
-            .env("GIT_CONFIG_GLOBAL", self.home.join("gitconfig"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", &self.home)
+        let out = svc_in(&self.home)
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .args(args)
             .current_dir(self.project.parent().unwrap())
@@ -465,7 +449,6 @@ fn an_up_to_date_service_is_left_alone_and_set_answers_a_new_variable() {
     let (code, _, stderr) = s.update(&[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("nothing to update"), "{stderr}");
-    let _ = &s.v1;
 }
 
 #[test]
@@ -541,15 +524,7 @@ fn every_older_embedded_version_renders_and_updates_cleanly() {
     let home = tmp.path().join("home");
     fs::create_dir_all(&home).unwrap();
     let run = |dir: &Path, args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_svc"))
-            .env("NO_COLOR", "1")
-            .env("GIT_CONFIG_GLOBAL", home.join("gitconfig"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", &home)
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
+        let out = svc_in(&home).args(args).current_dir(dir).output().unwrap();
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned()
@@ -737,12 +712,8 @@ fn an_interrupt_during_the_write_leaves_the_project_as_it_was_or_updated() {
     git(&template, &home, &["add", "-A"]);
     git(&template, &home, &["commit", "-q", "-m", "v1"]);
     let svc = || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_svc"));
-        cmd.env("NO_COLOR", "1")
-            .env("GIT_CONFIG_GLOBAL", home.join("gitconfig"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", &home)
-            .current_dir(tmp.path());
+        let mut cmd = svc_in(&home);
+        cmd.current_dir(tmp.path());
         cmd
     };
     let project = tmp.path().join("p");
