@@ -116,19 +116,27 @@ fn generate(args: &NewArgs) -> miette::Result<ExitCode> {
     };
     let context = render::context(&template.manifest, &builtins, &answers)?;
     let mut tree = render::render(&template, &context, &answers)?;
-    record::record(&mut tree, &template.manifest, &name, &answers, SVC_VERSION)?;
     // A template directory in git: its commit is what `svc update` re-renders as the base.
-    if let Some(dir) = &args.template {
-        match crate::update::template_commit(dir) {
-            Some(commit) => record::record_commit(&mut tree, &commit)?,
-            None if crate::update::in_git(dir) => eprintln!(
+    let commit = args.template.as_deref().and_then(|dir| {
+        let commit = crate::update::template_commit(dir);
+        if commit.is_none() && crate::update::in_git(dir) {
+            eprintln!(
                 "note: {} has uncommitted changes, so no template commit is recorded; \
                  svc update can reproduce this service's base only from a committed template",
                 dir.display()
-            ),
-            None => {}
+            );
         }
-    }
+        commit
+    });
+    let (manifest, version) = (&template.manifest, SVC_VERSION);
+    record::record(
+        &mut tree,
+        manifest,
+        &name,
+        &answers,
+        version,
+        commit.as_deref(),
+    )?;
     let plan = write::plan(&tree, &target, state)?;
     let overwritten = plan.overwritten(&tree);
 

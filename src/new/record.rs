@@ -56,6 +56,7 @@ pub fn record(
     name: &ServiceName,
     answers: &Answers,
     svc_version: &str,
+    commit: Option<&str>,
 ) -> Result<(), RecordError> {
     let index = match tree.files.iter().position(|f| f.path == PYPROJECT) {
         Some(index) => index,
@@ -74,34 +75,8 @@ pub fn record(
     };
     let file = &mut tree.files[index];
     let text = String::from_utf8_lossy(&file.contents).into_owned();
-    let updated = with_template_table(&text, manifest, name, answers, svc_version)?;
+    let updated = with_template_table(&text, manifest, name, answers, svc_version, commit)?;
     file.contents = updated.into_bytes();
-    Ok(())
-}
-
-/// Adds `commit = "..."` to the recorded table: the template directory's git commit, which
-/// `svc update` re-renders as the base.
-pub fn record_commit(tree: &mut RenderedTree, commit: &str) -> Result<(), RecordError> {
-    let Some(file) = tree.files.iter_mut().find(|f| f.path == PYPROJECT) else {
-        return Ok(());
-    };
-    let text = String::from_utf8_lossy(&file.contents).into_owned();
-    let mut doc: DocumentMut =
-        text.parse()
-            .map_err(|err: toml_edit::TomlError| RecordError::Invalid {
-                message: err.message().to_owned(),
-                source_code: Arc::new(NamedSource::new(PYPROJECT, text.clone())),
-                span: err.span().map(SourceSpan::from),
-            })?;
-    if let Some(template) = doc
-        .get_mut("tool")
-        .and_then(|t| t.get_mut("svc"))
-        .and_then(|t| t.get_mut("template"))
-        .and_then(Item::as_table_mut)
-    {
-        template.insert("commit", value(commit));
-    }
-    file.contents = doc.to_string().into_bytes();
     Ok(())
 }
 
@@ -111,6 +86,7 @@ fn with_template_table(
     name: &ServiceName,
     answers: &Answers,
     svc_version: &str,
+    commit: Option<&str>,
 ) -> Result<String, RecordError> {
     let mut doc: DocumentMut =
         text.parse()
@@ -132,6 +108,10 @@ fn with_template_table(
     template.insert("name", value(&manifest.name));
     template.insert("version", value(&manifest.version));
     template.insert("svc_version", value(svc_version));
+    // A template directory in git: the commit `svc update` re-renders as the base.
+    if let Some(commit) = commit {
+        template.insert("commit", value(commit));
+    }
 
     let mut recorded = Table::new();
     recorded.decor_mut().set_prefix("\n");
@@ -205,6 +185,7 @@ mod tests {
             &name::parse("orders-api").unwrap(),
             &answers,
             "9.9.9",
+            None,
         )
         .unwrap()
     }
@@ -262,11 +243,25 @@ mod tests {
     fn invalid_toml_and_non_tables_are_errors() {
         let manifest = manifest::parse("t", "[template]\nname = \"t\"\nversion = \"1\"\n").unwrap();
         let service = name::parse("orders-api").unwrap();
-        let err = with_template_table("[project\n", &manifest, &service, &Answers::default(), "0")
-            .unwrap_err();
+        let err = with_template_table(
+            "[project\n",
+            &manifest,
+            &service,
+            &Answers::default(),
+            "0",
+            None,
+        )
+        .unwrap_err();
         assert!(matches!(err, RecordError::Invalid { .. }));
-        let err = with_template_table("tool = 1\n", &manifest, &service, &Answers::default(), "0")
-            .unwrap_err();
+        let err = with_template_table(
+            "tool = 1\n",
+            &manifest,
+            &service,
+            &Answers::default(),
+            "0",
+            None,
+        )
+        .unwrap_err();
         assert!(
             matches!(err, RecordError::NotATable { ref key, .. } if key == "tool"),
             "{err:?}"
@@ -285,7 +280,15 @@ mod tests {
             files: vec![file("README.md"), file("src/x.py")],
         };
         let service = name::parse("orders-api").unwrap();
-        record(&mut tree, &manifest, &service, &Answers::default(), "0").unwrap();
+        record(
+            &mut tree,
+            &manifest,
+            &service,
+            &Answers::default(),
+            "0",
+            None,
+        )
+        .unwrap();
         let paths: Vec<&str> = tree.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["README.md", "pyproject.toml", "src/x.py"]);
     }

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::plan::is_executable;
+use super::plan::{is_executable, same};
 use super::recorded;
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::new::answers::Defaults;
@@ -132,10 +132,7 @@ fn check(root: &Path, template: Option<&Path>) -> miette::Result<ServiceCheck> {
         match std::fs::symlink_metadata(&full) {
             Ok(m) if m.is_file() => {
                 let ours = std::fs::read(&full).unwrap_or_default();
-                let same = ours == file.contents
-                    || String::from_utf8_lossy(&ours).replace("\r\n", "\n")
-                        == String::from_utf8_lossy(&file.contents);
-                if !same || is_executable(&m) != file.executable {
+                if !same(&ours, &file.contents) || is_executable(&m) != file.executable {
                     modified.push(file.path.clone());
                 }
             }

@@ -397,10 +397,14 @@ fn render_tree(
     };
     let context = render::context(&template.manifest, &builtins, answers)?;
     let mut tree = render::render(template, &context, answers)?;
-    record::record(&mut tree, &template.manifest, service, answers, svc_version)?;
-    if let Some(commit) = commit {
-        record::record_commit(&mut tree, commit)?;
-    }
+    record::record(
+        &mut tree,
+        &template.manifest,
+        service,
+        answers,
+        svc_version,
+        commit,
+    )?;
     Ok(tree)
 }
 
@@ -493,11 +497,7 @@ fn unified_diff(steps: &[Step]) -> String {
         if old != new {
             let patch = diffy::create_patch(&old, &new).to_string();
             out.push_str(&format!("--- {from}\n+++ {to}\n"));
-            out.extend(
-                patch
-                    .split_inclusive('\n')
-                    .skip_while(|l| !l.starts_with("@@")),
-            );
+            out.push_str(&plan::hunks_of(&patch));
         }
         if let Some(reject) = &step.reject {
             out.push_str(&format!("# {}.rej would hold:\n{reject}", step.path));

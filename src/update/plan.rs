@@ -119,7 +119,6 @@ fn step(
     };
     step.ours.clone_from(&ours);
     step.result.clone_from(&ours);
-    let same = |a: &[u8], b: &[u8]| a == b || normalised(a) == normalised(b);
 
     match (base, theirs, &ours) {
         (Some(b), Some(t), _) if same(&b.contents, &t.contents) && b.executable == t.executable => {
@@ -230,11 +229,16 @@ fn merge_both(
 }
 
 /// The hunks of a diffy patch, without its own `---`/`+++` header.
-fn hunks_of(patch: &str) -> String {
+pub(super) fn hunks_of(patch: &str) -> String {
     patch
         .split_inclusive('\n')
         .skip_while(|l| !l.starts_with("@@"))
         .collect()
+}
+
+/// The same content, line endings aside: a checkout with CRLF is not an edit.
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
+    a == b || normalised(a) == normalised(b)
 }
 
 fn normalised(bytes: &[u8]) -> Vec<u8> {
