@@ -97,6 +97,18 @@ class Report:
             self.skipped += 1
         return bool(ok)
 
+    def summary(self, started: float) -> int:
+        """Prints the figures, the time, the failures and the `N passed, M failed` line every
+        check ends with; returns the exit code."""
+        print()
+        for figure in self.figures:
+            print(f"  {figure}")
+        print(f"  total {time.monotonic() - started:.0f}s")
+        for failure in self.failures:
+            print(f"  failed: {failure.splitlines()[0]}")
+        print(f"{self.passed} passed, {self.failed} failed")
+        return 1 if self.failed else 0
+
 
 def tail(text: str, lines: int = 25) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])

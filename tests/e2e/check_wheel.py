@@ -286,14 +286,7 @@ def main() -> int:
             print(f"work directory kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print()
-    for figure in report.figures:
-        print(f"  {figure}")
-    print(f"  total {time.monotonic() - started:.0f}s")
-    for failure in report.failures:
-        print(f"  failed: {failure.splitlines()[0]}")
-    print(f"{report.passed} passed, {report.failed} failed")
-    return 1 if report.failed else 0
+    return report.summary(started)
 
 
 if __name__ == "__main__":
