@@ -227,9 +227,7 @@ fn a_lambda_entry_point_beside_a_uvicorn_container_keeps_the_container_kind() {
 
 fn write_tree(root: &Path, files: &[(&str, &str)]) {
     for (rel, text) in files {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
+        crate::util::write_file(root, rel, text);
     }
 }
 

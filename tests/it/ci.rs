@@ -4,39 +4,21 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 pub(crate) fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ci/service")
 }
 
-fn svc_in(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("svc").unwrap();
-    cmd.env("NO_COLOR", "1").current_dir(dir);
-    cmd
-}
-
-/// Run and return (exit code, stdout, stderr).
-pub(crate) fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = svc_in(dir).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+pub(crate) use crate::util::{copy_dir, run_in};
 
 fn json_in(dir: &Path, args: &[&str]) -> Value {
     let (_, stdout, stderr) = run_in(dir, args);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"))
+    crate::util::parse_json(&stdout, &stderr)
 }
 
 fn snapshot_settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path("../../snapshots/ci");
-    s.set_prepend_module_to_snapshot(false);
-    s.set_omit_expression(true);
+    let mut s = crate::util::snapshot_settings("ci");
     s.add_filter(
         r#""(semanticV|v)ersion": "\d+\.\d+\.\d+""#,
         r#""${1}ersion": "[VERSION]""#,
@@ -49,19 +31,6 @@ pub(crate) fn copy_tree(src: &Path) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(src, tmp.path());
     tmp
-}
-
-pub(crate) fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        let to = dst.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to);
-        } else {
-            std::fs::copy(entry.path(), &to).unwrap();
-        }
-    }
 }
 
 /// (path, line, rule code) of every finding of a JSON report.

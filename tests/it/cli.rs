@@ -5,38 +5,28 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
+use crate::util;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 fn svc() -> Command {
-    let mut cmd = Command::cargo_bin("svc").unwrap();
-    cmd.env("NO_COLOR", "1").current_dir(fixtures());
-    cmd
+    util::svc_in(&fixtures())
 }
 
-/// Run and return (exit code, stdout, stderr).
+/// Run in the fixtures directory: (exit code, stdout, stderr).
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = svc().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    util::run_in(&fixtures(), args)
 }
 
 fn json(args: &[&str]) -> (i32, Value) {
     let (code, stdout, stderr) = run(args);
-    let v = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
-    (code, v)
+    (code, util::parse_json(&stdout, &stderr))
 }
 
 fn snapshot_settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path("../../snapshots/cli");
-    s.set_prepend_module_to_snapshot(false);
-    s.set_omit_expression(true);
+    let mut s = util::snapshot_settings("cli");
     s.add_filter(r#""version": "\d+\.\d+\.\d+""#, r#""version": "[VERSION]""#);
     s.add_filter(r"/[^\s:]*/tests/fixtures/", "[FIXTURES]/");
     s

@@ -201,11 +201,7 @@ fn facts(source: &str) -> String {
 }
 
 fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path("../../snapshots/facts");
-    s.set_prepend_module_to_snapshot(false);
-    s.set_omit_expression(true);
-    s
+    crate::util::snapshot_settings("facts")
 }
 
 #[test]

@@ -13,11 +13,7 @@ use serde_json::Value;
 /// minutes before.
 const LIMIT: Duration = Duration::from_secs(30);
 
-fn write(dir: &Path, rel: &str, text: impl AsRef<[u8]>) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
+use crate::util::write_file as write;
 
 /// A FastAPI service in `dir`: its pyproject.toml and `main.py` (the app, line 2).
 fn service(dir: &Path) {

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 /// A minimal FastAPI service: what the review calls `APP`.
@@ -19,11 +18,7 @@ const SECRET_PY: &str = "password = \"hunter2hunter2xx\"\n";
 /// A Dockerfile with DK001 (no USER), DK002 (`:latest`), DK003 (AWS key) and DK004 (shell form).
 const BAD_DOCKERFILE: &str = "FROM python:latest\nENV AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nCMD python x.py\n";
 
-fn write(dir: &Path, rel: &str, text: &str) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
+use crate::util::{run_in, write_file as write};
 
 fn with_app(dir: &Path, sub: &str) {
     for (rel, text) in APP {
@@ -35,30 +30,12 @@ fn with_app(dir: &Path, sub: &str) {
     }
 }
 
-fn svc_in(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("svc").unwrap();
-    cmd.env("NO_COLOR", "1").current_dir(dir);
-    cmd
-}
-
-/// Run and return (exit code, stdout, stderr).
-fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = svc_in(dir).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
 /// `svc audit --format json ARGS` in `dir`: the report and stderr.
 fn json_in(dir: &Path, args: &[&str]) -> (Value, String) {
     let mut full = vec!["audit", "--format", "json"];
     full.extend_from_slice(args);
     let (_, stdout, stderr) = run_in(dir, &full);
-    let report = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
-    (report, stderr)
+    (crate::util::parse_json(&stdout, &stderr), stderr)
 }
 
 /// (path, code) of every finding, sorted.
@@ -415,7 +392,7 @@ fn annotated(value: &str) -> (Vec<String>, Value) {
     write(
         dir,
         "deploy.yaml",
-        &format!(
+        format!(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n  annotations:\n    svc.dev/ignore: {value}\nspec:\n  template:\n    spec:\n      containers:\n        - name: x\n          image: x:1.0\n          securityContext:\n            privileged: true\n"
         ),
     );
@@ -488,7 +465,7 @@ fn empty_brackets_suppress_nothing_and_unknown_rules_in_a_list_are_reported() {
     write(
         dir,
         "Dockerfile",
-        &format!("# svc: ignore-file[]\n{BAD_DOCKERFILE}"),
+        format!("# svc: ignore-file[]\n{BAD_DOCKERFILE}"),
     );
     let (report, stderr) = json_in(dir, &["--select", "AU003,DK,SV003", "."]);
     let lines = lines_at(&report, "secrets.py");
@@ -536,7 +513,7 @@ fn every_spelling_of_the_tool_svc_header_is_configuration() {
         write(
             dir,
             "pyproject.toml",
-            &format!("[project]\nname = \"app\"\n\n{header}\nignore = [\"ALL\"]\n"),
+            format!("[project]\nname = \"app\"\n\n{header}\nignore = [\"ALL\"]\n"),
         );
         let (report, stderr) = json_in(dir, &["."]);
         assert_eq!(
@@ -548,7 +525,7 @@ fn every_spelling_of_the_tool_svc_header_is_configuration() {
         write(
             dir,
             "pyproject.toml",
-            &format!("[project]\nname = \"app\"\n\n{header}\nselct = [\"ALL\"]\n"),
+            format!("[project]\nname = \"app\"\n\n{header}\nselct = [\"ALL\"]\n"),
         );
         let (code, _, stderr) = run_in(dir, &["audit", "."]);
         assert_eq!(code, 2, "{header}");

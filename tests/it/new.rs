@@ -143,10 +143,7 @@ pub(crate) fn assert_usage_error(out: &Output, message: &str) {
 }
 
 fn snapshot_settings() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../../snapshots/new");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
+    let mut settings = crate::util::snapshot_settings("new");
     settings.add_filter(r#"svc_version = "[^"]*""#, r#"svc_version = "[VERSION]""#);
     settings.add_filter(r"svc \d+\.\d+\.\d+\S*", "svc [VERSION]");
     settings.add_filter(r"/[^\s:]*/templates/", "[REPO]/templates/");

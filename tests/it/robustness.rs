@@ -5,11 +5,7 @@ use std::path::Path;
 
 use svc::audit::{AuditOptions, audit};
 
-fn write(dir: &Path, rel: &str, bytes: &[u8]) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
-}
+use crate::util::write_file as write;
 
 fn findings(dir: &Path) -> Vec<String> {
     let outcome = audit(&AuditOptions {
@@ -55,7 +51,7 @@ fn deep_nesting_long_chains_binary_and_broken_files() {
     write(
         d,
         "svc/binary.py",
-        &[0x00, 0xff, 0xfe, 0x13, 0x37, 0x00, 0x80],
+        [0x00, 0xff, 0xfe, 0x13, 0x37, 0x00, 0x80],
     );
     write(d, "svc/latin1.py", b"NAME = \"caf\xe9\"\n");
     write(d, "svc/broken.py", b"def f(:\n    pass\n");
