@@ -456,9 +456,31 @@ struct Reached<'a> {
     len: u8,
 }
 
-/// Memo of what each helper reaches: the blocking call found, or None with the depth the
-/// search that found nothing was given (a deeper question searches again).
-type ReachMemo<'a> = HashMap<FnRef, (Option<Reached<'a>>, u8)>;
+/// What the search below remembers between helpers.
+#[derive(Default)]
+struct ReachMemo<'a> {
+    /// What each helper reaches: the blocking call found, or None with the depth the search
+    /// that found nothing was given (a deeper question searches again).
+    reached: HashMap<FnRef, (Option<Reached<'a>>, u8)>,
+    /// The calls of each function of a file visited, by function: scanning a file's calls
+    /// for every helper in it would be quadratic in the file's size.
+    calls: HashMap<FileId, Vec<Vec<&'a Call>>>,
+}
+
+impl<'a> ReachMemo<'a> {
+    fn calls_in(&mut self, file: FileId, code: &'a CodeFile, func: FnId) -> &[&'a Call] {
+        let by_func = self.calls.entry(file).or_insert_with(|| {
+            let mut by_func = vec![Vec::new(); code.functions.len()];
+            for c in code.calls.iter().filter(|c| !c.deferred) {
+                if let Some(f) = c.func {
+                    by_func[f as usize].push(c);
+                }
+            }
+            by_func
+        });
+        &by_func[func as usize]
+    }
+}
 
 /// The first blocking call `helper` makes, directly or through sync helpers of its own, at
 /// most `depth` helpers deep.
@@ -468,29 +490,31 @@ fn blocking_reached<'a>(
     depth: u8,
     memo: &mut ReachMemo<'a>,
 ) -> Option<Reached<'a>> {
-    match memo.get(&helper) {
+    match memo.reached.get(&helper) {
         Some((Some(found), _)) if found.len < depth => return Some(*found),
         Some((None, searched)) if *searched >= depth => return None,
         _ => {}
     }
     // A cycle (`a -> b -> a`) finds nothing on the way back.
-    memo.insert(helper, (None, depth));
+    memo.reached.insert(helper, (None, depth));
     let code = cx.project.code(helper.file)?;
     if cx.project.file(helper.file).is_test() {
         return None;
     }
     let func = code.function(helper.func);
-    let mut found = code
-        .calls_in(helper.func)
+    let calls = memo.calls_in(helper.file, code, helper.func);
+    let mut found = calls
+        .iter()
         .find(|c| !c.awaited && blocks(cx, func, c))
-        .map(|call| Reached {
+        .map(|&call| Reached {
             call,
             file: helper.file,
             via: None,
             len: 0,
         });
     if found.is_none() && depth > 1 {
-        for call in code.calls_in(helper.func) {
+        let calls = calls.to_vec();
+        for call in calls {
             if call.awaited
                 || (call.callee.origin == RefOrigin::Unknown && call.callee.instance.is_none())
             {
@@ -510,7 +534,7 @@ fn blocking_reached<'a>(
             }
         }
     }
-    memo.insert(helper, (found, depth));
+    memo.reached.insert(helper, (found, depth));
     found
 }
 
@@ -585,7 +609,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     // A helper is looked up once however many async functions call it: scanning a file's
     // calls per call site is quadratic on large services.
     let mut helpers: HashMap<(FileId, &str, Option<&str>), Option<FnRef>> = HashMap::default();
-    let mut reached: ReachMemo = HashMap::default();
+    let mut reached = ReachMemo::default();
     // Lifespan and startup functions run before the app serves anyone.
     let lifespan: Vec<FnRef> = cx
         .service
