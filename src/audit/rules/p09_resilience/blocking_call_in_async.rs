@@ -7,8 +7,8 @@ use super::{
     any_path, is_cli_command, is_httpx_function, is_httpx_sync_client_send, is_requests_send,
     method_of,
 };
-use crate::audit::model::Symbol;
 use crate::audit::model::code::Function;
+use crate::audit::model::{Symbol, WorkerFramework};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -48,7 +48,8 @@ reported at the call in the async function, up to six helpers deep
 Calls in a nested `def`, a lambda or a generator expression, awaited calls, and functions
 passed to `asyncio.to_thread`, `run_in_threadpool`, `loop.run_in_executor` or
 `anyio.to_thread.run_sync` are not reported, nor `async def` CLI commands (click, typer:
-their event loop serves only the command), nor the app's lifespan and startup functions
+their event loop serves only the command) and `async def` RQ jobs (each runs on an event loop
+of its own in the work horse), nor the app's lifespan and startup functions
 (they run before the app serves anyone). Tests and scripts are skipped.
 
 ## Why is this bad?
@@ -430,6 +431,20 @@ fn is_task_publish(cx: &Context, call: &Call) -> bool {
         .is_some_and(|f| service.tasks.iter().any(|t| t.func == f))
 }
 
+/// An `async def` RQ job (`@job(queue)` from `rq.decorators`, or a task of an RQ app): the
+/// work horse runs it with `asyncio.run`, on an event loop that serves that job alone.
+fn is_rq_job(cx: &Context, at: FnRef, func: &Function) -> bool {
+    func.decorators.iter().any(|d| match &d.value {
+        Value::Call(c) => c.callee.in_module("rq"),
+        Value::Ref(r) => r.in_module("rq"),
+        _ => false,
+    }) || cx.service.is_some_and(|s| {
+        s.tasks
+            .iter()
+            .any(|t| t.func == at && t.framework == WorkerFramework::Rq)
+    })
+}
+
 /// True when the call itself blocks (not through a helper).
 fn blocks(cx: &Context, func: &Function, call: &Call) -> bool {
     is_blocking(&call.callee)
@@ -632,6 +647,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 || call.awaited
                 || is_cli_command(func)
                 || lifespan.contains(&FnRef { file, func: fid })
+                || is_rq_job(cx, FnRef { file, func: fid }, func)
             {
                 continue;
             }
