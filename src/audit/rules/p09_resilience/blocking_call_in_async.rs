@@ -3,8 +3,12 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::{any_path, is_httpx_function, is_httpx_sync_client_send, is_requests_send, method_of};
+use super::{
+    any_path, is_cli_command, is_httpx_function, is_httpx_sync_client_send, is_requests_send,
+    method_of,
+};
 use crate::audit::model::code::Function;
+use crate::audit::model::{Symbol, WorkerFramework};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -18,27 +22,35 @@ pub static RULE: Rule = Rule {
     doc: r#"## What it does
 Reports blocking calls made inside an `async def`: requests, sync httpx (`httpx.get`,
 `httpx.Client` methods), `time.sleep`, sync redis client methods, builtin `open`,
-`subprocess.run/call/check_call/check_output/Popen`, `os.system`, `urllib.request.urlopen`,
-`socket.create_connection`, `sqlite3.connect` / `psycopg2.connect` (and their `execute`),
+`os.fdopen`, `io.open`, `subprocess.run/call/check_call/check_output/Popen`, `os.system`,
+`urllib.request.urlopen`, `socket.create_connection`, websocket-client
+(`websocket.create_connection(url)` and its connection's `send` / `recv`), `sqlite3.connect` / `psycopg2.connect` (and their `execute`),
 boto3 client methods and resource actions (`boto3.resource("s3").Bucket(b).upload_file(...)`),
 GitPython (`git.Repo(path)`, `Repo.clone_from`, any method of a `Repo`), fsspec file systems
 and `fsspec.open`, pathlib-style `read_text` / `read_bytes` / `write_text` / `write_bytes`
-and `.open(mode)` on any receiver, publishing a Celery task of the service (`task.delay(...)`,
+and `.open(mode)` on any receiver (a resolved one too: `Path(p).read_text()`,
+`importlib.resources.files(pkg).joinpath(name).read_text()`; anyio's and aiofiles' are
+async), publishing a Celery task of the service (`task.delay(...)`,
 `task.apply_async(...)`) and waiting on a Celery `AsyncResult` (`.get()`, `.ready()`), and
 the methods of parameters typed as sync clients: a SQLAlchemy or SQLModel `Session`
 (`db: Session = Depends(get_db)`, also `Annotated[Session, Depends(...)]`), a sync
-`redis.Redis`, a `requests.Session`, and `UploadFile`'s underlying file
-(`file.file.read()`; `await file.read()` is fine). It goes one call deeper than ruff's ASYNC rules: a call from an
-`async def` to a sync function of the same service (or file) whose own body makes one of
-those calls is reported at the call in the async function, up to three helpers deep
+`redis.Redis`, a `requests.Session`, a GitPython `Repo` (`repo: Repo = Depends(get_repo)`)
+and `UploadFile`'s underlying file (`file.file.read()`; `await file.read()` is fine). It
+goes deeper than ruff's ASYNC rules: a call from an `async def` to a sync function of the
+same service (or file), in this module or another, whose body makes one of those calls is
+reported at the call in the async function, up to six helpers deep
 (`route -> a() -> b() -> open()`). Methods count: `self.m()` runs the class's method `m`,
-and `self.client.get_item()` is a boto3 call when a method above assigned
-`self.client = boto3.client(...)`.
+`server.wait()` runs `Server.wait` (or a direct base's) when `server = Server(...)`, and
+`self.client.get_item()` is a boto3 call when a method above assigned
+`self.client = boto3.client(...)`. Helpers memoized with `functools.lru_cache` /
+`functools.cache` are not followed: their body runs once, not per call.
 
 Calls in a nested `def`, a lambda or a generator expression, awaited calls, and functions
 passed to `asyncio.to_thread`, `run_in_threadpool`, `loop.run_in_executor` or
 `anyio.to_thread.run_sync` are not reported, nor `async def` CLI commands (click, typer:
-their event loop serves only the command). Tests and scripts are skipped.
+their event loop serves only the command) and `async def` RQ jobs (each runs on an event loop
+of its own in the work horse), nor the app's lifespan and startup functions
+(they run before the app serves anyone). Tests and scripts are skipped.
 
 ## Why is this bad?
 An event loop runs every request of the process on one thread. A blocking call inside a
@@ -84,6 +96,26 @@ const BLOCKING_FUNCTIONS: &[&str] = &[
     "socket.create_connection",
     "sqlite3.connect",
     "psycopg2.connect",
+    "os.fdopen",
+    "io.open",
+    "websocket.create_connection",
+    "websocket._core.create_connection",
+];
+
+/// websocket-client's connections (synchronous sockets; the asyncio library is `websockets`).
+const SYNC_WEBSOCKETS: &[&str] = &[
+    "websocket.create_connection()",
+    "websocket._core.create_connection()",
+    "websocket.WebSocket()",
+];
+const SYNC_WEBSOCKET_METHODS: &[&str] = &[
+    "connect",
+    "recv",
+    "recv_data",
+    "recv_frame",
+    "send",
+    "send_binary",
+    "ping",
 ];
 
 /// Sync redis clients: every method sends a command except these builders.
@@ -176,6 +208,8 @@ const GIT_REPO_CALLS: &[&str] = &[
     "git.repo.base.Repo.clone_from",
 ];
 const GIT_REPOS: &[&str] = &["git.Repo()", "git.repo.Repo()", "git.repo.base.Repo()"];
+/// The `Repo` type, for parameters annotated with it (`repo: Repo = Depends(get_repo)`).
+const GIT_REPO_TYPES: &[&str] = &["git.Repo", "git.repo.Repo", "git.repo.base.Repo"];
 
 /// fsspec's file systems are synchronous unless created with `asynchronous=True` (whose
 /// methods are awaited, and so not reported).
@@ -256,6 +290,9 @@ fn blocks_through_parameter(func: &Function, call: &Call) -> bool {
     let Some(ty) = param.annotation.as_ref().and_then(annotated_type) else {
         return false;
     };
+    if ty.is_any(GIT_REPO_TYPES) {
+        return true;
+    }
     if ty.is_any(UPLOAD_FILES) {
         return matches!(
             rest,
@@ -304,6 +341,8 @@ fn is_blocking(r: &Ref) -> bool {
                     .iter()
                     .any(|b| p.strip_prefix(b).is_some_and(|rest| rest.starts_with('.')))
                 || method_of(p, FSSPEC_FILESYSTEMS).is_some_and(|m| !m.starts_with('_'))
+                || method_of(p, SYNC_WEBSOCKETS)
+                    .is_some_and(|m| SYNC_WEBSOCKET_METHODS.contains(&m))
         })
 }
 
@@ -321,14 +360,30 @@ fn boto3_resource_action(path: &str) -> bool {
     })
 }
 
-/// `path.read_text()`, `p.write_bytes(...)` and `p.open("r")` on a receiver svc cannot type:
-/// file I/O by their names (an `open` method only with a file mode among its arguments).
+/// Async file libraries: their `read_text()` returns a coroutine (and is awaited).
+const ASYNC_FILE_LIBRARIES: &[&str] = &["anyio", "trio", "aiopath", "aiofiles"];
+
+/// `path.read_text()`, `p.write_bytes(...)` and `p.open("r")` on a receiver svc cannot type,
+/// or on an object a resolved call returned (`Path(p).read_text()`,
+/// `importlib.resources.files(pkg).joinpath(name).read_text()`): file I/O by their names (an
+/// `open` method only with a file mode among its arguments).
 fn is_path_io(call: &Call) -> bool {
-    if call.callee.origin != RefOrigin::Unknown || call.callee.instance.is_some() {
-        return false;
-    }
-    let Some((receiver, method)) = call.callee.path.rsplit_once('.') else {
-        return false;
+    let callee = &call.callee;
+    let (receiver, method) = if callee.origin == RefOrigin::Unknown && callee.instance.is_none() {
+        let Some(split) = callee.path.rsplit_once('.') else {
+            return false;
+        };
+        split
+    } else {
+        // Resolved: only a method of a call's result, not a module function of that name.
+        let path = callee.effective();
+        let Some((receiver, method)) = path.rsplit_once('.') else {
+            return false;
+        };
+        if !receiver.ends_with(')') || ASYNC_FILE_LIBRARIES.iter().any(|m| callee.in_module(m)) {
+            return false;
+        }
+        (receiver, method)
     };
     if receiver.is_empty() {
         return false;
@@ -376,21 +431,17 @@ fn is_task_publish(cx: &Context, call: &Call) -> bool {
         .is_some_and(|f| service.tasks.iter().any(|t| t.func == f))
 }
 
-/// CLI frameworks: an `async def` command runs on an event loop of its own that serves no
-/// one else, so blocking it stalls nothing but the command.
-const CLI_MODULES: &[&str] = &["click", "asyncclick", "typer", "cyclopts"];
-
-/// An `async def` made a command by its decorators: `@click.argument(...)`,
-/// `@cli.command("build")`, `@app.command()` on a Typer app.
-fn is_cli_command(func: &Function) -> bool {
-    func.decorators.iter().any(|d| {
-        let callee = match &d.value {
-            Value::Call(c) => &c.callee,
-            Value::Ref(r) => r,
-            _ => return false,
-        };
-        CLI_MODULES.iter().any(|m| callee.in_module(m))
-            || (callee.origin != RefOrigin::Unknown && matches!(callee.last(), "command" | "group"))
+/// An `async def` RQ job (`@job(queue)` from `rq.decorators`, or a task of an RQ app): the
+/// work horse runs it with `asyncio.run`, on an event loop that serves that job alone.
+fn is_rq_job(cx: &Context, at: FnRef, func: &Function) -> bool {
+    func.decorators.iter().any(|d| match &d.value {
+        Value::Call(c) => c.callee.in_module("rq"),
+        Value::Ref(r) => r.in_module("rq"),
+        _ => false,
+    }) || cx.service.is_some_and(|s| {
+        s.tasks
+            .iter()
+            .any(|t| t.func == at && t.framework == WorkerFramework::Rq)
     })
 }
 
@@ -403,7 +454,10 @@ fn blocks(cx: &Context, func: &Function, call: &Call) -> bool {
 }
 
 /// How many sync helpers deep a blocking call is looked for (`route -> a() -> b() -> open()`).
-const MAX_HELPER_DEPTH: u8 = 3;
+/// Real chains run this deep (a service function, its spec builder, an options helper, a
+/// model completer, then the `requests.get` of a config fetcher); each helper is searched
+/// once per depth at most, so the cost stays bounded by the memo.
+const MAX_HELPER_DEPTH: u8 = 6;
 
 /// What a sync helper reaches: the blocking call, and the helpers on the way to it below the
 /// first one (empty when the helper makes the call itself).
@@ -413,10 +467,35 @@ struct Reached<'a> {
     file: FileId,
     /// The next helper down, when the call is made deeper.
     via: Option<(&'a Call, FileId)>,
+    /// Helpers between the first one and the call (0 when the first one makes it).
+    len: u8,
 }
 
-/// Memo of what each helper reaches, per remaining depth.
-type ReachMemo<'a> = HashMap<(FnRef, u8), Option<Reached<'a>>>;
+/// What the search below remembers between helpers.
+#[derive(Default)]
+struct ReachMemo<'a> {
+    /// What each helper reaches: the blocking call found, or None with the depth the search
+    /// that found nothing was given (a deeper question searches again).
+    reached: HashMap<FnRef, (Option<Reached<'a>>, u8)>,
+    /// The calls of each function of a file visited, by function: scanning a file's calls
+    /// for every helper in it would be quadratic in the file's size.
+    calls: HashMap<FileId, Vec<Vec<&'a Call>>>,
+}
+
+impl<'a> ReachMemo<'a> {
+    fn calls_in(&mut self, file: FileId, code: &'a CodeFile, func: FnId) -> &[&'a Call] {
+        let by_func = self.calls.entry(file).or_insert_with(|| {
+            let mut by_func = vec![Vec::new(); code.functions.len()];
+            for c in code.calls.iter().filter(|c| !c.deferred) {
+                if let Some(f) = c.func {
+                    by_func[f as usize].push(c);
+                }
+            }
+            by_func
+        });
+        &by_func[func as usize]
+    }
+}
 
 /// The first blocking call `helper` makes, directly or through sync helpers of its own, at
 /// most `depth` helpers deep.
@@ -426,27 +505,34 @@ fn blocking_reached<'a>(
     depth: u8,
     memo: &mut ReachMemo<'a>,
 ) -> Option<Reached<'a>> {
-    if let Some(found) = memo.get(&(helper, depth)) {
-        return *found;
+    match memo.reached.get(&helper) {
+        Some((Some(found), _)) if found.len < depth => return Some(*found),
+        Some((None, searched)) if *searched >= depth => return None,
+        _ => {}
     }
     // A cycle (`a -> b -> a`) finds nothing on the way back.
-    memo.insert((helper, depth), None);
+    memo.reached.insert(helper, (None, depth));
     let code = cx.project.code(helper.file)?;
     if cx.project.file(helper.file).is_test() {
         return None;
     }
     let func = code.function(helper.func);
-    let mut found = code
-        .calls_in(helper.func)
+    let calls = memo.calls_in(helper.file, code, helper.func);
+    let mut found = calls
+        .iter()
         .find(|c| !c.awaited && blocks(cx, func, c))
-        .map(|call| Reached {
+        .map(|&call| Reached {
             call,
             file: helper.file,
             via: None,
+            len: 0,
         });
     if found.is_none() && depth > 1 {
-        for call in code.calls_in(helper.func) {
-            if call.awaited || call.callee.origin == RefOrigin::Unknown {
+        let calls = calls.to_vec();
+        for call in calls {
+            if call.awaited
+                || (call.callee.origin == RefOrigin::Unknown && call.callee.instance.is_none())
+            {
                 continue;
             }
             let Some(next) = sync_helper(cx, helper.file, code, call) else {
@@ -457,19 +543,56 @@ fn blocking_reached<'a>(
                     call: inner.call,
                     file: inner.file,
                     via: Some((call, helper.file)),
+                    len: inner.len + 1,
                 });
                 break;
             }
         }
     }
-    memo.insert((helper, depth), found);
+    memo.reached.insert(helper, (found, depth));
     found
+}
+
+/// The method `m` an instance call `Class().m` runs, for a class of the service: the class's
+/// own, else one of its direct bases' (`worker = CallbackServer(port)` then
+/// `worker.wait_code()`).
+fn instance_method(cx: &Context, service: &Service, r: &Ref) -> Option<FnRef> {
+    let (class, method) = r.instance.as_deref()?.rsplit_once("().")?;
+    if method.contains(['.', '(']) || class.contains('(') {
+        return None;
+    }
+    let by_path = |path: &str| Ref {
+        path: path.into(),
+        origin: RefOrigin::Import,
+        instance: None,
+    };
+    let Some(Symbol::Class { file, index }) = cx.project.resolve(service, &by_path(class)) else {
+        return None;
+    };
+    let own = format!("{class}.{method}");
+    if let Some(f) = cx.project.resolve_function(service, &by_path(&own)) {
+        return Some(f);
+    }
+    let code = cx.project.code(file)?;
+    code.classes
+        .get(index as usize)?
+        .bases
+        .iter()
+        .find_map(|base| {
+            let inherited = format!("{}.{method}", base.path);
+            (base.origin != RefOrigin::Unknown)
+                .then(|| cx.project.resolve_function(service, &by_path(&inherited)))
+                .flatten()
+        })
 }
 
 /// The sync function of the service (or, outside services, of this file) a call runs.
 fn sync_helper(cx: &Context, file: FileId, code: &CodeFile, call: &Call) -> Option<FnRef> {
     let target = match cx.service {
-        Some(service) => cx.project.resolve_function(service, &call.callee),
+        Some(service) => cx
+            .project
+            .resolve_function(service, &call.callee)
+            .or_else(|| instance_method(cx, service, &call.callee)),
         None => None,
     }
     .or_else(|| {
@@ -482,14 +605,36 @@ fn sync_helper(cx: &Context, file: FileId, code: &CodeFile, call: &Call) -> Opti
         Some(FnRef { file, func: id })
     })?;
     let f: &Function = cx.project.function(target);
-    (!f.is_async && !f.is_generator).then_some(target)
+    (!f.is_async && !f.is_generator && !is_memoized(f)).then_some(target)
+}
+
+/// `functools.lru_cache` / `functools.cache`: the body runs once per argument set (loading a
+/// package resource at first use), not on every call.
+const MEMOIZERS: &[&str] = &["functools.lru_cache", "functools.cache"];
+
+fn is_memoized(f: &Function) -> bool {
+    f.decorators.iter().any(|d| match &d.value {
+        Value::Ref(r) => r.is_any(MEMOIZERS),
+        Value::Call(c) => c.callee.is_any(MEMOIZERS),
+        _ => false,
+    })
 }
 
 fn check(cx: &Context, sink: &mut Sink) {
     // A helper is looked up once however many async functions call it: scanning a file's
     // calls per call site is quadratic on large services.
-    let mut helpers: HashMap<(FileId, &str), Option<FnRef>> = HashMap::default();
-    let mut reached: ReachMemo = HashMap::default();
+    let mut helpers: HashMap<(FileId, &str, Option<&str>), Option<FnRef>> = HashMap::default();
+    let mut reached = ReachMemo::default();
+    // Lifespan and startup functions run before the app serves anyone.
+    let lifespan: Vec<FnRef> = cx
+        .service
+        .map(|s| {
+            s.apps
+                .iter()
+                .flat_map(|a| a.lifespan.iter().copied())
+                .collect()
+        })
+        .unwrap_or_default();
     for (file, source, code) in cx.code_files() {
         if source.role != FileRole::Service {
             continue;
@@ -497,7 +642,13 @@ fn check(cx: &Context, sink: &mut Sink) {
         for call in &code.calls {
             let Some(fid) = call.func else { continue };
             let func = code.function(fid);
-            if !func.is_async || call.deferred || call.awaited || is_cli_command(func) {
+            if !func.is_async
+                || call.deferred
+                || call.awaited
+                || is_cli_command(func)
+                || lifespan.contains(&FnRef { file, func: fid })
+                || is_rq_job(cx, FnRef { file, func: fid }, func)
+            {
                 continue;
             }
             let at = Loc {
@@ -517,11 +668,11 @@ fn check(cx: &Context, sink: &mut Sink) {
                 );
                 continue;
             }
-            if call.callee.origin == RefOrigin::Unknown {
+            if call.callee.origin == RefOrigin::Unknown && call.callee.instance.is_none() {
                 continue;
             }
             let helper = *helpers
-                .entry((file, &*call.callee.path))
+                .entry((file, &*call.callee.path, call.callee.instance.as_deref()))
                 .or_insert_with(|| sync_helper(cx, file, code, call));
             let Some(helper) = helper else {
                 continue;

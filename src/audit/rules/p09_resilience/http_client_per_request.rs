@@ -1,7 +1,7 @@
 //! RS004 `http-client-per-request`: an HTTP client (connection pool) built on every request
 //! or task instead of shared.
 
-use super::is_client_constructor;
+use super::{is_cli_command, is_client_constructor};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -17,8 +17,14 @@ Reports `httpx.AsyncClient(...)`, `httpx.Client(...)`, `requests.Session()` and
 `aiohttp.ClientSession(...)` constructed inside a function on the request or task path: a
 route handler, a dependency (a `yield` dependency included: it still runs per request), an
 HTTP middleware function or a task, `async with httpx.AsyncClient() as client:` included.
-Clients built at module level, in lifespan or startup functions, in helpers that are not
-themselves handlers, dependencies or tasks, in tests and in scripts are not reported.
+It also reports a client opened with `with` / `async with` in any other function of the
+service (`async with httpx.AsyncClient() as client:` in a helper the handlers call): the
+`with` block closes the client when the call returns, so each call gets a pool of its own.
+Clients built at module level, in lifespan or startup functions, in lifecycle methods that
+run once per process or listener (`__init__`, `__aenter__`, `main`, `run`, `start`,
+`serve`, `setup`), in modules that define CLI commands, in generator functions (an `@asynccontextmanager` whose client outlives the
+call around its `yield`), in CLI commands, in tests and in scripts are not reported, nor a
+client a helper constructs without `with` (it may be kept: `self.client = httpx.Client()`).
 
 ## Why is this bad?
 A client is a connection pool. Building one per request throws the pool away each time:
@@ -57,13 +63,26 @@ async def get_user(user_id: str, http: httpx.AsyncClient = Depends(http_client))
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
+    let lifespan: Vec<FnRef> = cx
+        .service
+        .map(|s| {
+            s.apps
+                .iter()
+                .flat_map(|a| a.lifespan.iter().copied())
+                .collect()
+        })
+        .unwrap_or_default();
     for (file, source, code) in cx.service_code() {
+        // Helpers of a CLI module run once per command, not per request.
+        let cli_module = code.functions.iter().any(is_cli_command);
         for call in &code.calls {
             let Some(func) = call.func else { continue };
-            if call.deferred
-                || !is_client_constructor(&call.callee)
-                || !cx.is_entry_point(FnRef { file, func })
-            {
+            if call.deferred || !is_client_constructor(&call.callee) {
+                continue;
+            }
+            let at = FnRef { file, func };
+            let per_call = call.in_with && !cli_module && is_per_call_scope(code, at, &lifespan);
+            if !per_call && !cx.is_entry_point(at) {
                 continue;
             }
             sink.report(
@@ -76,4 +95,30 @@ fn check(cx: &Context, sink: &mut Sink) {
             );
         }
     }
+}
+
+/// Functions that run once for the life of a process, a server or a listener: a client they
+/// open with `with` serves that whole life.
+const LIFECYCLE_NAMES: &[&str] = &[
+    "__init__",
+    "__aenter__",
+    "__enter__",
+    "main",
+    "run",
+    "start",
+    "serve",
+    "startup",
+    "setup",
+    "lifespan",
+];
+
+/// True when a client opened with `with` in `at` lives for one call of it: `at` is no
+/// lifespan or startup hook, no lifecycle method, no generator (whose `yield` inside the
+/// `with` hands the client out for longer) and no CLI command.
+fn is_per_call_scope(code: &CodeFile, at: FnRef, lifespan: &[FnRef]) -> bool {
+    let f = code.function(at.func);
+    !f.is_generator
+        && !lifespan.contains(&at)
+        && !LIFECYCLE_NAMES.contains(&&*f.name)
+        && !is_cli_command(f)
 }

@@ -4,7 +4,7 @@ pub mod http_client_per_request;
 pub mod missing_retry_or_circuit_breaker;
 
 use crate::audit::model::Ref;
-use crate::audit::model::code::RefOrigin;
+use crate::audit::model::code::{Function, RefOrigin, Value};
 
 /// Methods that send a request, on the requests and httpx modules and on their clients.
 const HTTP_METHODS: &[&str] = &[
@@ -131,4 +131,22 @@ pub(super) fn is_outbound_http(r: &Ref) -> bool {
         || is_httpx_async_client_send(r)
         || is_client_constructor(r)
         || r.is("aiohttp.request")
+}
+
+/// CLI frameworks: an `async def` command runs on an event loop of its own that serves no
+/// one else, so blocking it stalls nothing but the command.
+const CLI_MODULES: &[&str] = &["click", "asyncclick", "typer", "cyclopts"];
+
+/// An `async def` made a command by its decorators: `@click.argument(...)`,
+/// `@cli.command("build")`, `@app.command()` on a Typer app.
+pub(super) fn is_cli_command(func: &Function) -> bool {
+    func.decorators.iter().any(|d| {
+        let callee = match &d.value {
+            Value::Call(c) => &c.callee,
+            Value::Ref(r) => r,
+            _ => return false,
+        };
+        CLI_MODULES.iter().any(|m| callee.in_module(m))
+            || (callee.origin != RefOrigin::Unknown && matches!(callee.last(), "command" | "group"))
+    })
 }
