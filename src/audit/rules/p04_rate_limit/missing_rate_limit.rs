@@ -87,7 +87,7 @@ fn dispatches_to_limiter(cx: &Context, m: &Middleware) -> bool {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
-    let Some(anchor) = service.anchor() else {
+    let Some(anchor) = service.primary().map(|a| a.at).or_else(|| service.anchor()) else {
         return;
     };
     let limited = service.routes.iter().any(|r| r.has_rate_limit())

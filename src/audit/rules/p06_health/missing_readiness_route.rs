@@ -56,7 +56,7 @@ async def readyz(response: Response, redis: Redis = Depends(get_redis)):
 
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
-    let Some(app) = service.apps.first() else {
+    let Some(app) = service.primary() else {
         return;
     };
     if service.routes.iter().any(|r| is_readiness(cx.project, r)) {

@@ -56,7 +56,7 @@ const METRICS_MODULES: &[&str] = &[
 
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
-    let Some(app) = service.apps.first() else {
+    let Some(app) = service.primary() else {
         return;
     };
     let instrumented = cx.imports_module(METRICS_MODULES)
