@@ -106,7 +106,11 @@ pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
                         .iter()
                         .map(|f| project.function(*f).qual.to_string())
                         .collect(),
-                    mounted_in: a.mounted_in.iter().map(|&p| s.apps[p].name.clone()).collect(),
+                    mounted_in: a
+                        .mounted_in
+                        .iter()
+                        .map(|&p| s.apps[p].name.clone())
+                        .collect(),
                 })
                 .collect(),
             routes: s

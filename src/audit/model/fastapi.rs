@@ -687,7 +687,8 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         &mut includes,
     );
     for inc in &includes {
-        if let (Some(parent), Some(child)) = (routers[inc.parent].app_index, routers[inc.child].app_index)
+        if let (Some(parent), Some(child)) =
+            (routers[inc.parent].app_index, routers[inc.child].app_index)
             && !apps[child].mounted_in.contains(&parent)
         {
             apps[child].mounted_in.push(parent);

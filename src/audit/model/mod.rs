@@ -338,11 +338,23 @@ impl Service {
 
 /// A route a side app serves for the platform rather than for clients: a probe or metrics.
 fn is_side_route(path: &str) -> bool {
-    let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+    let last = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
     matches!(
         last,
-        "metrics" | "health" | "healthz" | "livez" | "live" | "liveness" | "readyz" | "ready"
-            | "readiness" | "ping"
+        "metrics"
+            | "health"
+            | "healthz"
+            | "livez"
+            | "live"
+            | "liveness"
+            | "readyz"
+            | "ready"
+            | "readiness"
+            | "ping"
     )
 }
 
