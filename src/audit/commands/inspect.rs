@@ -31,6 +31,9 @@ struct AppView {
     name: String,
     at: String,
     lifespan: Vec<String>,
+    /// The apps this one is mounted in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    mounted_in: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -102,6 +105,11 @@ pub fn inspect(args: &InspectArgs) -> miette::Result<ExitCode> {
                         .lifespan
                         .iter()
                         .map(|f| project.function(*f).qual.to_string())
+                        .collect(),
+                    mounted_in: a
+                        .mounted_in
+                        .iter()
+                        .map(|&p| s.apps[p].name.clone())
                         .collect(),
                 })
                 .collect(),

@@ -647,6 +647,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
             call: r.call,
             at: r.at,
             lifespan,
+            mounted_in: Vec::new(),
         });
     }
 
@@ -685,6 +686,14 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         &open_includes,
         &mut includes,
     );
+    for inc in &includes {
+        if let (Some(parent), Some(child)) =
+            (routers[inc.parent].app_index, routers[inc.child].app_index)
+            && !apps[child].mounted_in.contains(&parent)
+        {
+            apps[child].mounted_in.push(parent);
+        }
+    }
     middleware_apps(
         &routers,
         &includes,

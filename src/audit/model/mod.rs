@@ -92,6 +92,9 @@ pub struct HttpApp {
     pub at: Loc,
     /// The lifespan function (`FastAPI(lifespan=...)`), or `on_event("startup")` handlers.
     pub lifespan: Vec<FnRef>,
+    /// Indexes into [`Service::apps`] of the apps this one is mounted in
+    /// (`root.mount("/api", this)`).
+    pub mounted_in: Vec<usize>,
 }
 
 /// An outbound HTTP client or session constructed somewhere in the service.
@@ -275,9 +278,84 @@ impl Service {
             .or_else(|| self.worker_apps.first().map(|w| w.at))
     }
 
+    /// Index into [`Self::apps`] of the app a finding about the whole HTTP service points at:
+    /// the app the service's entry point runs. An app with a lifespan (or startup hooks) comes
+    /// first, since the server runs only the lifespan of the app it serves, never one of an
+    /// app mounted below; then one mounted in no other app; then one that serves API routes,
+    /// its own or those of the apps mounted below it (`root.mount("/api", api_app)`), not only
+    /// probes and `/metrics` (a metrics side app does not stand for the service); then the
+    /// first in source order.
+    pub fn primary_app(&self) -> Option<usize> {
+        let n = self.apps.len();
+        let mut serves_api = vec![false; n];
+        for r in &self.routes {
+            if let Some(a) = r.app.filter(|&a| a < n)
+                && !is_side_route(&r.path)
+            {
+                serves_api[a] = true;
+            }
+        }
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (child, app) in self.apps.iter().enumerate() {
+            for &parent in app.mounted_in.iter().filter(|&&p| p < n) {
+                children[parent].push(child);
+            }
+        }
+        let serves = |root: usize| -> bool {
+            let mut seen = vec![false; n];
+            let mut stack = vec![root];
+            while let Some(a) = stack.pop() {
+                if std::mem::replace(&mut seen[a], true) {
+                    continue;
+                }
+                if serves_api[a] {
+                    return true;
+                }
+                stack.extend(children[a].iter().copied());
+            }
+            false
+        };
+        (0..n).max_by_key(|&i| {
+            let app = &self.apps[i];
+            (
+                !app.lifespan.is_empty(),
+                app.mounted_in.is_empty(),
+                serves(i),
+                std::cmp::Reverse(i),
+            )
+        })
+    }
+
+    /// The app [`Self::primary_app`] picks.
+    pub fn primary(&self) -> Option<&HttpApp> {
+        self.primary_app().map(|i| &self.apps[i])
+    }
+
     pub fn has_http(&self) -> bool {
         !self.apps.is_empty()
     }
+}
+
+/// A route a side app serves for the platform rather than for clients: a probe or metrics.
+fn is_side_route(path: &str) -> bool {
+    let last = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    matches!(
+        last,
+        "metrics"
+            | "health"
+            | "healthz"
+            | "livez"
+            | "live"
+            | "liveness"
+            | "readyz"
+            | "ready"
+            | "readiness"
+            | "ping"
+    )
 }
 
 /// Everything an audit knows, built once.

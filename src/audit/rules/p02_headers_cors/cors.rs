@@ -49,6 +49,11 @@ pub fn wildcard_configs(cx: &Context) -> Vec<WildcardCors> {
                     k.range,
                     format!("`allow_origins` comes from `{field}`, whose default contains \"*\""),
                 )
+            } else if let Some(k) = origins.filter(|k| falls_back_to_wildcard(code, &k.value)) {
+                (
+                    k.range,
+                    "`allow_origins` falls back to \"*\" when no origins are given".to_string(),
+                )
             } else if let Some(k) = regex.filter(|k| is_match_all_regex(code, &k.value)) {
                 let regex = constant(code, &k.value)
                     .and_then(Value::as_str)
@@ -162,6 +167,18 @@ fn is_wildcard_list(code: &CodeFile, value: &Value) -> bool {
             .elements()
             .is_some_and(|items| items.iter().any(|i| i.as_str() == Some("*"))),
         None => false,
+    }
+}
+
+/// `configured or ["*"]` (or `configured if configured else ["*"]`): the wildcard is what runs
+/// wherever the deployment gives no origins, so it is the default. A wildcard chosen first
+/// (`["*"] if debug else configured`) is an explicit choice and is not followed.
+fn falls_back_to_wildcard(code: &CodeFile, value: &Value) -> bool {
+    match value {
+        Value::Either(alternatives) => alternatives
+            .last()
+            .is_some_and(|v| is_wildcard_list(code, v)),
+        _ => false,
     }
 }
 

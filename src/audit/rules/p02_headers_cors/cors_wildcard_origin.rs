@@ -14,8 +14,9 @@ pub static RULE: Rule = Rule {
     doc: r#"## What it does
 Reports a `CORSMiddleware` configured with `allow_origins=["*"]` or an `allow_origin_regex`
 that matches every origin, without `allow_credentials=True` (that combination is
-`cors-wildcard-with-credentials`). Origins read from settings or any other non-literal
-expression are not reported.
+`cors-wildcard-with-credentials`), or whose origins fall back to `"*"` when none are
+configured (`allow_origins=configured or ["*"]`), or come from a settings field whose default
+is `"*"`. Other origins read from settings or non-literal expressions are not reported.
 
 ## Why is this bad?
 A wildcard origin lets any web page read the API's responses from a visitor's browser. For

@@ -16,7 +16,9 @@ Reports a `CORSMiddleware` (Starlette's, or FastAPI's re-export) configured with
 `allow_origins=["*"]` or an `allow_origin_regex` that matches every origin (`.*`, `^.+$`,
 `https?://.*`) together with `allow_credentials=True`. The middleware may be added with
 `app.add_middleware(...)`, `Middleware(...)` or by wrapping the app; an origin list held in a
-module-level constant of the same file is followed.
+module-level constant of the same file is followed, and so is a fallback
+(`allow_origins=configured or ["*"]`): the wildcard is the default wherever no origins are
+configured.
 
 ## Why is this bad?
 With credentials allowed, Starlette does not answer `Access-Control-Allow-Origin: *` (which

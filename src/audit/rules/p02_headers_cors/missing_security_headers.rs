@@ -21,7 +21,8 @@ Reports an HTTP service in which nothing sets `Content-Security-Policy`,
 service: nginx `add_header` / `more_set_headers`, a Traefik `headers` middleware, a Kong
 `response-transformer` plugin, an ingress-nginx configuration snippet. A proxy file inside the
 service's directory applies to that service; one at the top of the repository to every
-service. One finding per service, at its first app that nothing covers.
+service. One finding per service, at the app that serves its routes (the root app other apps
+are mounted in) when nothing covers it, else at its first app that nothing covers.
 
 Headers count for the apps they reach. A header name inside a middleware class or function
 counts for the apps that middleware is added to (and the apps mounted below them); one given
@@ -99,7 +100,12 @@ fn check(cx: &Context, sink: &mut Sink) {
         return;
     }
     let covered = covered_apps(cx, service);
-    let Some(first) = (0..service.apps.len()).find(|i| !covered.contains(i)) else {
+    // The app standing for the service when nothing covers it, else the first one left out.
+    let Some(first) = service
+        .primary_app()
+        .filter(|i| !covered.contains(i))
+        .or_else(|| (0..service.apps.len()).find(|i| !covered.contains(i)))
+    else {
         return;
     };
     let app = &service.apps[first];

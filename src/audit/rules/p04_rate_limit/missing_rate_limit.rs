@@ -1,6 +1,6 @@
 //! RL001 `missing-rate-limit`: an HTTP service with no rate limiting anywhere.
 
-use crate::audit::model::Middleware;
+use crate::audit::model::{Middleware, Route};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -19,7 +19,14 @@ route is limited by a limiter dependency or decorator (`Depends(RateLimiter(...)
 or throttle (the class, or the function a `BaseHTTPMiddleware` dispatches to), and no gateway or proxy in the repository limits it: nginx `limit_req`, a Traefik
 `rateLimit` middleware, a Kong `rate-limiting` plugin, ingress-nginx `limit-rps` / `limit-rpm`
 annotations, or API Gateway throttling (`ThrottlingRateLimit`, a usage plan) in the SAM
-template that deploys the service. One finding per service, at its `FastAPI(...)` call.
+template that deploys the service. One finding per service, at the `FastAPI(...)` call of the
+app the service runs.
+
+A limit the operator has to opt into does not count: a route limited in one branch and
+defined again without the limit in the other (`if notation: @limiter.limit(notation)` over
+one handler, `else:` the same route bare) is unlimited by default. Where routes carry a
+limiter's decorators, they decide; an import of a limiter library counts on its own only
+when no route shows how it is used.
 
 `aiolimiter` and the `ratelimit` decorator package do not count: they throttle the service's
 own outbound calls, not the requests it receives.
@@ -85,17 +92,37 @@ fn dispatches_to_limiter(cx: &Context, m: &Middleware) -> bool {
     })
 }
 
+/// The same route (app, methods, known path) defined again without the limit in the same
+/// file: the limit is applied in one branch only, chosen at run time.
+fn has_unlimited_twin(service: &Service, route: &Route) -> bool {
+    route.path_known
+        && service.routes.iter().any(|o| {
+            !o.has_rate_limit()
+                && o.path_known
+                && o.at.file == route.at.file
+                && o.app == route.app
+                && o.path == route.path
+                && o.methods == route.methods
+                && (o.at.file, o.at.range) != (route.at.file, route.at.range)
+        })
+}
+
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
-    let Some(anchor) = service.anchor() else {
+    let Some(anchor) = service.primary().map(|a| a.at).or_else(|| service.anchor()) else {
         return;
     };
-    let limited = service.routes.iter().any(|r| r.has_rate_limit())
-        || cx.imports_module(LIMITER_MODULES)
-        || service
-            .middleware
-            .iter()
-            .any(|m| names_limiter(m.target.last()) || dispatches_to_limiter(cx, m))
+    let decorated = service.routes.iter().any(|r| r.rate_limited_by_decorator);
+    let limited = service
+        .routes
+        .iter()
+        .any(|r| r.has_rate_limit() && !has_unlimited_twin(service, r))
+        || (!decorated && cx.imports_module(LIMITER_MODULES))
+        || service.middleware.iter().any(|m| {
+            names_limiter(m.target.last())
+                || dispatches_to_limiter(cx, m)
+                || LIMITER_MODULES.iter().any(|l| m.target.in_module(l))
+        })
         || cx.project.proxy_facts(service).rate_limit;
     if !limited {
         sink.report(

@@ -16,7 +16,8 @@ Reports a container or worker service that the repository builds or deploys (it 
 Dockerfile or Kubernetes workloads) when nothing checks its health: the final Dockerfile
 stage has no `HEALTHCHECK` (or `HEALTHCHECK NONE`), no container of its workloads has a
 liveness or readiness probe, and no compose service running it has a `healthcheck:`. For a worker, any liveness mechanism counts (an `exec` probe or
-a HEALTHCHECK running `celery inspect ping`). One finding per service, at the final `FROM`
+a HEALTHCHECK running `celery inspect ping`). One finding per service, at the `ENTRYPOINT` (else `CMD`)
+that starts the final stage, where a `HEALTHCHECK` goes beside it, else at the final `FROM`
 (or the first workload). hadolint has no equivalent; checkov's CKV_DOCKER_2 checks the
 Dockerfile alone and fires even when Kubernetes probes exist.
 
@@ -73,7 +74,10 @@ fn check(cx: &Context, sink: &mut Sink) {
         .final_stages(&service.artefacts)
         .map(|(file, d, stage)| Loc {
             file,
-            range: d.stages[stage].from.range,
+            range: d
+                .effective(stage, "ENTRYPOINT")
+                .or_else(|| d.effective(stage, "CMD"))
+                .map_or(d.stages[stage].from.range, |i| i.range),
         })
         .next()
         .or_else(|| {

@@ -20,7 +20,7 @@ serves, which is what a liveness probe asks). A path given by a constant is read
 (`@app.get(HEALTH)` with `HEALTH = "/health"`); when it cannot be read (a setting, a constant
 outside the audited tree) the handler's name stands for it (`async def health()`). Routes
 given to the app as `FastAPI(routes=[APIRoute("/healthz", ...)])` count. One finding per service,
-at its `FastAPI(...)` call. Lambda functions and workers are not reported: they have no
+at the `FastAPI(...)` call of the app the service runs. Lambda functions and workers are not reported: they have no
 long-running HTTP server to probe.
 
 ## Why is this bad?

@@ -1,6 +1,7 @@
 //! HC002 `missing-readiness-route`: a container service with no readiness endpoint.
 
 use super::{checks_dependencies, is_liveness, is_readiness, serves_as_liveness};
+use crate::audit::model::{DependencyLevel, Route};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -15,7 +16,8 @@ pub static RULE: Rule = Rule {
 Reports a container service whose HTTP app has no readiness route: no route whose last path
 segment is `readyz`, `ready` or `readiness` (`/readyz`, `/health/ready`, `/api/readiness` all
 count). A lone `/health` is a liveness route and does not count. One finding per service, at
-its `FastAPI(...)` call. Lambda functions and workers are not reported.
+the `FastAPI(...)` call of the app the service runs. Lambda functions and workers are not
+reported.
 
 A path given by a constant, or failing that the handler's name (`async def ready()`), is read
 as for HC001. A health route whose handler checks dependencies (awaits a call, pings, queries,
@@ -24,7 +26,8 @@ liveness without them (`GET /` answering "ok", `/livez`) is the readiness route,
 is reported. A lone liveness route whose handler checks dependencies
 does tell the load balancer whether the replica can serve: then the finding is an
 info at that route, saying that one probe for both makes a dependency outage restart every
-replica.
+replica. A readiness route whose handler makes no call and takes no dependency of its own
+(`return "OK"`) is reported at info: it answers the same whatever its dependencies do.
 
 ## Why is this bad?
 Liveness says "restart me"; readiness says "don't send me traffic yet". Without a readiness
@@ -54,12 +57,54 @@ async def readyz(response: Response, redis: Redis = Depends(get_redis)):
     check,
 };
 
+/// The handler makes no call and takes no dependency of its own (`return "OK"`): whatever the
+/// state of the service's dependencies, it answers the same.
+fn checks_nothing(project: &Project, route: &Route) -> bool {
+    let Some(handler) = route.handler else {
+        return false;
+    };
+    let Some(code) = project.code(handler.file) else {
+        return false;
+    };
+    let own_dependency = route
+        .dependencies
+        .iter()
+        .any(|d| matches!(d.level, DependencyLevel::Route | DependencyLevel::Parameter));
+    !own_dependency && !code.calls.iter().any(|c| c.func == Some(handler.func))
+}
+
+/// The route's path when the audit read it, else its handler's name.
+fn route_name(project: &Project, route: &Route) -> String {
+    match route.handler {
+        Some(h) if !route.path_known => format!("{}()", project.function(h).name),
+        _ => route.path.clone(),
+    }
+}
+
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
-    let Some(app) = service.apps.first() else {
+    let Some(app) = service.primary() else {
         return;
     };
-    if service.routes.iter().any(|r| is_readiness(cx.project, r)) {
+    let mut readiness = service
+        .routes
+        .iter()
+        .filter(|r| is_readiness(cx.project, r))
+        .peekable();
+    if readiness.peek().is_some() {
+        // Every readiness route answers without looking at anything: it says what liveness
+        // says. One info, at the first of them.
+        let all: Vec<&Route> = readiness.collect();
+        if all.iter().all(|r| checks_nothing(cx.project, r)) {
+            sink.report_severity(
+                all[0].at,
+                Severity::Info,
+                format!(
+                    "readiness route `{}` answers without checking any dependency: it cannot tell the load balancer that the replica lost its database or broker",
+                    route_name(cx.project, all[0])
+                ),
+            );
+        }
         return;
     }
     // One health route that checks the dependencies does answer "can I serve?": say what it

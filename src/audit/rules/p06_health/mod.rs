@@ -108,7 +108,7 @@ fn asks_health(name: &str) -> bool {
     lower.contains("health") || lower.contains("ready")
 }
 
-/// One finding at the service's first app when none of its routes is `wanted`.
+/// One finding at the service's primary app when none of its routes is `wanted`.
 pub(super) fn report_missing_route(
     cx: &crate::audit::rules::Context,
     sink: &mut crate::audit::rules::Sink,
@@ -116,7 +116,7 @@ pub(super) fn report_missing_route(
     what: &str,
 ) {
     let Some(service) = cx.service else { return };
-    let Some(app) = service.apps.first() else {
+    let Some(app) = service.primary() else {
         return;
     };
     if !service.routes.iter().any(|r| wanted(cx.project, r)) {

@@ -13,12 +13,13 @@ pub static RULE: Rule = Rule {
     doc: r#"## What it does
 Reports a container service with no Prometheus instrumentation: it imports none of
 `prometheus_client`, `prometheus_fastapi_instrumentator`, `starlette_exporter`,
-`starlette_prometheus`, `aioprometheus`, `opentelemetry.exporter.prometheus` or the
-OpenTelemetry metrics SDK (`opentelemetry.sdk.metrics`), and has no route ending in
-`/metrics`. One finding per service, at its `FastAPI(...)` call. Lambda functions and workers
-are not reported.
+`starlette_prometheus`, `aioprometheus` or `opentelemetry.exporter.prometheus`, and has no
+route `/metrics` (a fixed path ending in `/metrics`: `/datasets/{id}/metrics`, which reports
+a resource's figures, is not one). One finding per service, at the `FastAPI(...)` call of the
+app the service runs. Lambda functions and workers are not reported.
 
-Push-only pipelines such as StatsD are not recognised: the principle asks for a scrapeable
+Push-only pipelines are not recognised: StatsD, or the OpenTelemetry metrics SDK exporting
+over OTLP (with the Prometheus exporter it counts). The principle asks for a scrapeable
 endpoint.
 
 ## Why is this bad?
@@ -51,19 +52,25 @@ const METRICS_MODULES: &[&str] = &[
     "starlette_prometheus",
     "aioprometheus",
     "opentelemetry.exporter.prometheus",
-    "opentelemetry.sdk.metrics",
 ];
+
+/// `/metrics` or `/api/metrics`: a fixed path whose last segment is `metrics`. A path with
+/// parameters (`/datasets/{id}/metrics`) serves some resource's figures, not a scrape target.
+fn is_metrics_route(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    !path.contains('{') && path.rsplit('/').next() == Some("metrics") && path.contains('/')
+}
 
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
-    let Some(app) = service.apps.first() else {
+    let Some(app) = service.primary() else {
         return;
     };
     let instrumented = cx.imports_module(METRICS_MODULES)
         || service
             .routes
             .iter()
-            .any(|r| r.path.trim_end_matches('/').ends_with("/metrics"));
+            .any(|r| r.path_known && is_metrics_route(&r.path));
     if !instrumented {
         sink.report(
             app.at,
