@@ -551,7 +551,8 @@ impl<'src> Extractor<'src> {
                 Value::Str(text[..cut].into())
             }
             Expr::BytesLiteral(_) => Value::Bytes,
-            Expr::FString(_) | Expr::TString(_) => Value::FormattedStr,
+            Expr::FString(f) => Value::FormattedStr(fstring_head(f).into()),
+            Expr::TString(_) => Value::FormattedStr("".into()),
             Expr::NumberLiteral(n) => match &n.value {
                 ast::Number::Int(i) => i.as_i64().map_or(Value::Other, Value::Int),
                 ast::Number::Float(f) => Value::Float(*f),
@@ -901,6 +902,7 @@ impl<'src> Extractor<'src> {
             globals: globals.iter().map(|g| (*g).into()).collect(),
             is_generator: has_yield,
             returns: Vec::new(),
+            returned_strings: Vec::new(),
         });
         let is_static = f
             .decorator_list
@@ -1142,6 +1144,15 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                         && let Some(found) = self.resolve(v)
                     {
                         self.out.functions[id as usize].returns.push(found);
+                    }
+                    if let (Some(id), Expr::StringLiteral(_) | Expr::FString(_)) =
+                        (self.current_fn(), &**v)
+                    {
+                        let value = self.value(v, 0);
+                        self.out.functions[id as usize].returned_strings.push(Arg {
+                            value,
+                            range: v.range(),
+                        });
                     }
                 }
             }
@@ -1485,4 +1496,28 @@ fn contains_yield(e: &Expr) -> bool {
         Expr::Await(a) => contains_yield(&a.value),
         _ => false,
     }
+}
+
+/// The literal text of an f-string up to its first interpolation, cut like a string value.
+fn fstring_head(f: &ast::ExprFString) -> String {
+    let mut head = String::new();
+    'parts: for part in f.value.as_slice() {
+        match part {
+            ast::FStringPart::Literal(l) => head.push_str(&l.value),
+            ast::FStringPart::FString(fs) => {
+                for element in fs.elements.iter() {
+                    match element {
+                        ast::InterpolatedStringElement::Literal(l) => head.push_str(&l.value),
+                        ast::InterpolatedStringElement::Interpolation(_) => break 'parts,
+                    }
+                }
+            }
+        }
+        if head.len() >= MAX_STR_LEN {
+            break;
+        }
+    }
+    let cut = head.floor_char_boundary(MAX_STR_LEN.min(head.len()));
+    head.truncate(cut);
+    head
 }
