@@ -377,14 +377,20 @@ pub enum MutationKind {
     MethodCall,
 }
 
-/// A function writing to a module-level name.
+/// A function writing to a module-level name, of its own module or of an imported one
+/// (`state.cache[k] = v`, `state.events.append(e)`, `state.events += [e]` after
+/// `from app import state`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mutation {
-    /// The module-level name, qualified like a [`Ref`] (`app.state.CACHE`).
+    /// The module-level name, qualified like a [`Ref`] (`app.state.CACHE`); for an imported
+    /// module's name, the path the import resolves to.
     pub target: Name,
     pub kind: MutationKind,
     pub func: FnId,
     pub range: TextRange,
+    /// `1` for `x += v`, `-1` for `x -= v`, `0` for any other write: a counter raised and
+    /// lowered again in one function counts work in flight.
+    pub step: i8,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,8 @@
 //! ST001 `mutable-global-state`: a module-level container (or counter) that code on the
 //! request or task path writes to.
 
-use crate::audit::model::code::{Assign, MutationKind};
+use crate::audit::model::Symbol;
+use crate::audit::model::code::{Assign, Mutation, MutationKind};
 use crate::audit::rules::prelude::*;
 
 use super::{describe, request_path};
@@ -106,20 +107,16 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         };
         for m in code.mutations.iter().filter(|m| m.func == func.func) {
-            let Some(name) = m
-                .target
-                .strip_prefix(&*code.module)
-                .and_then(|r| r.strip_prefix('.'))
-            else {
-                continue;
-            };
-            let Some(assign) = code.module_assign(name) else {
+            let Some((name, assign)) = module_state(cx, code, &m.target) else {
                 continue;
             };
             let Some(kind) = state_kind(assign, m.kind) else {
                 continue;
             };
-            if is_task_reference_set(code, &m.target) {
+            if is_task_reference_set(code, &m.target)
+                || is_in_flight_gauge(code, m)
+                || is_read_through_cache(code, m)
+            {
                 continue;
             }
             let what = match m.kind {
@@ -136,6 +133,65 @@ fn check(cx: &Context, sink: &mut Sink) {
             );
         }
     }
+}
+
+/// The module-level assignment a mutation writes to, with the name to show: a name of the
+/// file itself (`CACHE`), or of an imported module of the service (`state.query_cache`).
+fn module_state<'a>(
+    cx: &'a Context,
+    code: &'a CodeFile,
+    target: &'a str,
+) -> Option<(&'a str, &'a Assign)> {
+    if let Some(name) = target
+        .strip_prefix(&*code.module)
+        .and_then(|r| r.strip_prefix('.'))
+    {
+        return Some((name, code.module_assign(name)?));
+    }
+    let service = cx.service?;
+    let imported = Ref {
+        path: target.into(),
+        origin: RefOrigin::Import,
+        instance: None,
+    };
+    let Symbol::Assign { file, index } = cx.project.resolve(service, &imported)? else {
+        return None;
+    };
+    let assign = cx.project.code(file)?.assigns.get(index as usize)?;
+    // `state.query_cache`: the module's last component and the name.
+    let shown = match target.rmatch_indices('.').nth(1) {
+        Some((dot, _)) => &target[dot + 1..],
+        None => target,
+    };
+    (assign.scope == Scope::Module).then_some((shown, assign))
+}
+
+/// `global inflight; inflight += 1; try: ... finally: inflight -= 1`: a count of this
+/// process's requests in progress (a load-shedding cap), per process by design.
+fn is_in_flight_gauge(code: &CodeFile, m: &Mutation) -> bool {
+    m.kind == MutationKind::GlobalRebind && {
+        let steps = || {
+            code.mutations
+                .iter()
+                .filter(|o| o.func == m.func && o.target == m.target)
+                .map(|o| o.step)
+        };
+        steps().any(|s| s > 0) && steps().any(|s| s < 0)
+    }
+}
+
+/// HTTP client libraries whose calls fetch data from outside the service.
+const HTTP_CLIENTS: &[&str] = &["httpx", "requests", "aiohttp", "urllib.request", "urllib3"];
+
+/// `CACHE[key] = data` in a function that fetches `data` over HTTP: a read-through cache of
+/// what another service publishes, the same on every replica and merely refetched after a
+/// restart. No request's state goes into it.
+fn is_read_through_cache(code: &CodeFile, m: &Mutation) -> bool {
+    m.kind == MutationKind::ItemStore
+        && code
+            .calls
+            .iter()
+            .any(|c| c.func == Some(m.func) && HTTP_CLIENTS.iter().any(|l| c.callee.in_module(l)))
 }
 
 /// `tasks.add(t); t.add_done_callback(tasks.discard)`: a set that only keeps running asyncio
