@@ -58,7 +58,7 @@ async def login(form: LoginForm, redis: Redis = Depends(get_redis)):
 };
 
 /// Constructors of mutable containers.
-const CONTAINER_CALLS: &[&str] = &[
+pub(super) const CONTAINER_CALLS: &[&str] = &[
     "dict",
     "list",
     "set",
@@ -78,7 +78,7 @@ const CONTAINER_CALLS: &[&str] = &[
 
 /// What kind of state a module-level value holds, for the message; None when it is not
 /// mutable state this rule reports.
-fn container_kind(value: &Value) -> Option<String> {
+pub(super) fn container_kind(value: &Value) -> Option<String> {
     match value {
         Value::Dict(_) => Some("dict".into()),
         Value::List(_) => Some("list".into()),
