@@ -27,8 +27,8 @@ Reports rate-limit and cache storage that lives in process memory:
   (named `...Cache`, with a `set(key, value)`-style method), that keeps its entries in a
   container it creates itself and changes in place (`self.hits = defaultdict(list)` and
   `self.hits[ip].append(now)`), once the service creates an instance: reported at the
-  container, and at every module-level instance (`login_limiter = RequestLimiter(...)`),
-  which each process holds for itself. A class that talks to Redis or memcached (calls a
+  container, and, for a limiter, at every module-level instance
+  (`login_limiter = RequestLimiter(...)`), which each process holds for itself. A class that talks to Redis or memcached (calls a
   client, takes one as a parameter) is not reported, nor a cache that only memoises objects
   the process builds for itself (`get_or_create(model)`, no key-value store method).
 
@@ -151,12 +151,17 @@ const LIMITER_CLASS_ENDINGS: &[&str] = &["limiter", "throttle", "throttler"];
 /// itself, such as clients, and is left alone.
 const STORE_METHODS: &[&str] = &["set", "put", "insert", "store", "__setitem__", "set_item"];
 
+fn is_limiter_class(class: &Class) -> bool {
+    let lower = class.name.to_ascii_lowercase();
+    LIMITER_CLASS_ENDINGS.iter().any(|e| lower.ends_with(e))
+}
+
 /// A limiter class, or a cache class with a key-value store method.
 fn is_storage_class(code: &CodeFile, class: &Class) -> bool {
-    let lower = class.name.to_ascii_lowercase();
-    if LIMITER_CLASS_ENDINGS.iter().any(|e| lower.ends_with(e)) {
+    if is_limiter_class(class) {
         return true;
     }
+    let lower = class.name.to_ascii_lowercase();
     lower.ends_with("cache")
         && code.functions.iter().any(|f| {
             f.class.as_deref() == Some(&*class.name)
@@ -298,7 +303,10 @@ fn in_memory_classes(cx: &Context, sink: &mut Sink) {
                     .assigns
                     .iter()
                     .find(|a| a.scope == Scope::Module && a.value_range == call.range);
-                if let Some(a) = module_level {
+                // A module-level limiter is one process's counters for the routes that use it;
+                // a module-level cache is reported at its class already, and may well hold data
+                // that is the same everywhere.
+                if let Some(a) = module_level.filter(|_| is_limiter_class(class)) {
                     sink.report(
                         Loc { file: at, range: a.target_range },
                         format!(

@@ -32,8 +32,8 @@ variable that shadows the global name, and in tests are not reported. Neither is
 `background_tasks.add(task); task.add_done_callback(background_tasks.discard)` idiom, which
 only keeps references to running asyncio tasks, nor a counter raised and lowered again in one
 function (`inflight += 1` ... `finally: inflight -= 1`, a per-process load-shedding cap), nor
-a cache filled in a function that fetches the value over HTTP (a read-through cache of data
-published elsewhere, the same on every replica).
+a `TTLCache` filled in a function that fetches the value over HTTP (a read-through cache of
+data published elsewhere, the same on every replica up to its expiry).
 
 ## Why is this bad?
 Module-level state lives in one process. With several replicas (or several uvicorn/gunicorn
@@ -124,7 +124,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             };
             if is_task_reference_set(code, &m.target)
                 || is_in_flight_gauge(code, m)
-                || is_read_through_cache(code, m)
+                || is_read_through_cache(code, m, &kind)
             {
                 continue;
             }
@@ -192,16 +192,21 @@ fn is_in_flight_gauge(code: &CodeFile, m: &Mutation) -> bool {
 /// HTTP client libraries whose calls fetch data from outside the service.
 const HTTP_CLIENTS: &[&str] = &["httpx", "requests", "aiohttp", "urllib.request", "urllib3"];
 
-/// `CACHE[key] = data` in a function that fetches `data` over HTTP: a read-through cache of
-/// what another service publishes, the same on every replica and merely refetched after a
-/// restart. No request's state goes into it.
-fn is_read_through_cache(code: &CodeFile, m: &Mutation) -> bool {
+/// `CACHE[key] = data` into a cache with an expiry (`TTLCache`) in a function that fetches
+/// `data` over HTTP: a read-through cache of what another service publishes, the same on every
+/// replica up to the expiry and merely refetched after a restart. No request's state goes into
+/// it. A plain dict filled that way never lets go of stale entries and is still reported.
+fn is_read_through_cache(code: &CodeFile, m: &Mutation, kind: &str) -> bool {
     m.kind == MutationKind::ItemStore
+        && EXPIRING_CACHES.contains(&kind)
         && code
             .calls
             .iter()
             .any(|c| c.func == Some(m.func) && HTTP_CLIENTS.iter().any(|l| c.callee.in_module(l)))
 }
+
+/// Caches whose entries expire on their own.
+const EXPIRING_CACHES: &[&str] = &["TTLCache", "TLRUCache"];
 
 /// `tasks.add(t); t.add_done_callback(tasks.discard)`: a set that only keeps running asyncio
 /// tasks alive, per process by nature.
