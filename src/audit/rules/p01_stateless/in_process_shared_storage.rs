@@ -244,12 +244,9 @@ fn talks_to_shared_backend(code: &CodeFile, class: &Class) -> bool {
     });
     let params = code.functions.iter().any(|f| {
         f.class.as_deref() == Some(&*class.name)
-            && f.params.iter().any(|p| {
-                p.annotation
-                    .iter()
-                    .flat_map(annotation_refs)
-                    .any(|r| backend(r))
-            })
+            && f.params
+                .iter()
+                .any(|p| p.annotation.iter().flat_map(annotation_refs).any(&backend))
     });
     calls || params
 }
