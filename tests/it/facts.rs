@@ -26,7 +26,7 @@ fn value(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::None => "None".into(),
         Value::Bytes => "b\"..\"".into(),
-        Value::FormattedStr => "f\"..\"".into(),
+        Value::FormattedStr(_) => "f\"..\"".into(),
         Value::Ref(r) => format!("{}<{}>", r.path, origin(r.origin)),
         Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
             format!(

@@ -103,8 +103,9 @@ pub enum Value {
     Bool(bool),
     None,
     Bytes,
-    /// An f-string or other string built at run time.
-    FormattedStr,
+    /// An f-string or other string built at run time, with its literal text up to the first
+    /// interpolation (`sqlite:///` for `f"sqlite:///{path}"`; empty when it starts with one).
+    FormattedStr(Box<str>),
     Ref(Ref),
     List(Box<[Value]>),
     Tuple(Box<[Value]>),
@@ -299,6 +300,9 @@ pub struct Function {
     /// built by a factory function can be followed to where the factory's result is included.
     /// Other returned expressions are not kept.
     pub returns: Vec<Ref>,
+    /// The string literals and f-strings its own `return` statements give back (a URL or path
+    /// a settings helper builds: `return f"sqlite:///{path}"`). Other values are not kept.
+    pub returned_strings: Vec<Arg>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -373,14 +377,20 @@ pub enum MutationKind {
     MethodCall,
 }
 
-/// A function writing to a module-level name.
+/// A function writing to a module-level name, of its own module or of an imported one
+/// (`state.cache[k] = v`, `state.events.append(e)`, `state.events += [e]` after
+/// `from app import state`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mutation {
-    /// The module-level name, qualified like a [`Ref`] (`app.state.CACHE`).
+    /// The module-level name, qualified like a [`Ref`] (`app.state.CACHE`); for an imported
+    /// module's name, the path the import resolves to.
     pub target: Name,
     pub kind: MutationKind,
     pub func: FnId,
     pub range: TextRange,
+    /// `1` for `x += v`, `-1` for `x -= v`, `0` for any other write: a counter raised and
+    /// lowered again in one function counts work in flight.
+    pub step: i8,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -458,6 +468,7 @@ impl CodeFile {
         functions.shrink_to_fit();
         for f in functions.iter_mut() {
             f.returns.shrink_to_fit();
+            f.returned_strings.shrink_to_fit();
         }
         calls.shrink_to_fit();
         imports.shrink_to_fit();

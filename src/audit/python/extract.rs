@@ -551,7 +551,8 @@ impl<'src> Extractor<'src> {
                 Value::Str(text[..cut].into())
             }
             Expr::BytesLiteral(_) => Value::Bytes,
-            Expr::FString(_) | Expr::TString(_) => Value::FormattedStr,
+            Expr::FString(f) => Value::FormattedStr(fstring_head(f).into()),
+            Expr::TString(_) => Value::FormattedStr("".into()),
             Expr::NumberLiteral(n) => match &n.value {
                 ast::Number::Int(i) => i.as_i64().map_or(Value::Other, Value::Int),
                 ast::Number::Float(f) => Value::Float(*f),
@@ -654,18 +655,26 @@ impl<'src> Extractor<'src> {
             })
             .collect();
 
-        // `CACHE.append(x)` on a module-level container, inside a function.
+        // `CACHE.append(x)` on a module-level container, inside a function; `state.CACHE.append(x)`
+        // on one of an imported module.
         if let (Some(fid), Expr::Attribute(attr)) = (func, &*c.func)
-            && let Expr::Name(base) = &*attr.value
             && MUTATING_METHODS.contains(&attr.attr.id.as_str())
-            && self.is_module_global(base.id.as_str())
         {
-            self.out.mutations.push(Mutation {
-                target: format!("{}.{}", self.module, base.id).into(),
-                kind: MutationKind::MethodCall,
-                func: fid,
-                range: c.range(),
-            });
+            let target = match &*attr.value {
+                Expr::Name(base) if self.is_module_global(base.id.as_str()) => {
+                    Some(format!("{}.{}", self.module, base.id).into())
+                }
+                other => self.imported_module_name(other),
+            };
+            if let Some(target) = target {
+                self.out.mutations.push(Mutation {
+                    target,
+                    kind: MutationKind::MethodCall,
+                    func: fid,
+                    range: c.range(),
+                    step: 0,
+                });
+            }
         }
 
         self.out.calls.push(Call {
@@ -714,11 +723,46 @@ impl<'src> Extractor<'src> {
         self.module_names.contains(name) && !self.module_imports.contains_key(name)
     }
 
-    /// Record a write through a subscript / `global` rebind inside a function.
-    fn record_store(&mut self, target: &Expr, kind_for_item: MutationKind, range: TextRange) {
+    /// `mod.NAME` where `mod` is an imported module (not shadowed): the path `NAME` resolves to.
+    fn imported_module_name(&mut self, expr: &Expr) -> Option<Name> {
+        let Expr::Attribute(attr) = expr else {
+            return None;
+        };
+        if !matches!(&*attr.value, Expr::Name(_)) {
+            return None;
+        }
+        let found = self.resolve(expr)?;
+        (found.origin == RefOrigin::Import).then_some(found.path)
+    }
+
+    /// Record a write through a subscript / `global` rebind inside a function (`step`: see
+    /// [`Mutation::step`]).
+    fn record_store(
+        &mut self,
+        target: &Expr,
+        kind_for_item: MutationKind,
+        range: TextRange,
+        step: i8,
+    ) {
         let Some(fid) = self.current_fn() else {
             return;
         };
+        let foreign = match target {
+            Expr::Subscript(s) => self.imported_module_name(innermost_base(&s.value)),
+            // `state.events += [e]`: grows (or counts up) an imported module's name.
+            Expr::Attribute(_) if step != 0 => self.imported_module_name(target),
+            _ => None,
+        };
+        if let Some(target) = foreign {
+            self.out.mutations.push(Mutation {
+                target,
+                kind: kind_for_item,
+                func: fid,
+                range,
+                step,
+            });
+            return;
+        }
         let (name, kind) = match target {
             Expr::Subscript(s) => match innermost_name(&s.value) {
                 Some(n) => (n, kind_for_item),
@@ -742,6 +786,7 @@ impl<'src> Extractor<'src> {
                 kind,
                 func: fid,
                 range,
+                step,
             });
         }
     }
@@ -901,6 +946,7 @@ impl<'src> Extractor<'src> {
             globals: globals.iter().map(|g| (*g).into()).collect(),
             is_generator: has_yield,
             returns: Vec::new(),
+            returned_strings: Vec::new(),
         });
         let is_static = f
             .decorator_list
@@ -1065,7 +1111,7 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 for t in &a.targets {
                     self.mark_exported(t, &a.value);
                     self.record_assign(t, &a.value, None, a.range());
-                    self.record_store(t, MutationKind::ItemStore, a.range());
+                    self.record_store(t, MutationKind::ItemStore, a.range(), 0);
                     if !matches!(t, Expr::Name(_)) {
                         self.visit_expr(t);
                     }
@@ -1076,7 +1122,7 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 if let Some(v) = &a.value {
                     self.visit_expr(v);
                     self.record_assign(&a.target, v, Some(&a.annotation), a.range());
-                    self.record_store(&a.target, MutationKind::ItemStore, a.range());
+                    self.record_store(&a.target, MutationKind::ItemStore, a.range(), 0);
                 }
                 if !matches!(&*a.target, Expr::Name(_)) {
                     self.visit_expr(&a.target);
@@ -1103,12 +1149,17 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                         class,
                     });
                 }
-                self.record_store(&a.target, MutationKind::ItemStore, a.range());
+                let step = match a.op {
+                    ast::Operator::Add => 1,
+                    ast::Operator::Sub => -1,
+                    _ => 0,
+                };
+                self.record_store(&a.target, MutationKind::ItemStore, a.range(), step);
                 self.visit_expr(&a.target);
             }
             Stmt::Delete(d) => {
                 for t in &d.targets {
-                    self.record_store(t, MutationKind::ItemDelete, d.range());
+                    self.record_store(t, MutationKind::ItemDelete, d.range(), 0);
                     self.visit_expr(t);
                 }
             }
@@ -1142,6 +1193,15 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                         && let Some(found) = self.resolve(v)
                     {
                         self.out.functions[id as usize].returns.push(found);
+                    }
+                    if let (Some(id), Expr::StringLiteral(_) | Expr::FString(_)) =
+                        (self.current_fn(), &**v)
+                    {
+                        let value = self.value(v, 0);
+                        self.out.functions[id as usize].returned_strings.push(Arg {
+                            value,
+                            range: v.range(),
+                        });
                     }
                 }
             }
@@ -1283,6 +1343,14 @@ fn inner_call(c: &ast::ExprCall) -> Option<&ast::ExprCall> {
     match func {
         Expr::Call(inner) => Some(inner),
         _ => None,
+    }
+}
+
+/// The expression under any subscripts: `state.cache` in `state.cache[user][key]`.
+fn innermost_base(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Subscript(s) => innermost_base(&s.value),
+        other => other,
     }
 }
 
@@ -1485,4 +1553,28 @@ fn contains_yield(e: &Expr) -> bool {
         Expr::Await(a) => contains_yield(&a.value),
         _ => false,
     }
+}
+
+/// The literal text of an f-string up to its first interpolation, cut like a string value.
+fn fstring_head(f: &ast::ExprFString) -> String {
+    let mut head = String::new();
+    'parts: for part in f.value.as_slice() {
+        match part {
+            ast::FStringPart::Literal(l) => head.push_str(&l.value),
+            ast::FStringPart::FString(fs) => {
+                for element in fs.elements.iter() {
+                    match element {
+                        ast::InterpolatedStringElement::Literal(l) => head.push_str(&l.value),
+                        ast::InterpolatedStringElement::Interpolation(_) => break 'parts,
+                    }
+                }
+            }
+        }
+        if head.len() >= MAX_STR_LEN {
+            break;
+        }
+    }
+    let cut = head.floor_char_boundary(MAX_STR_LEN.min(head.len()));
+    head.truncate(cut);
+    head
 }

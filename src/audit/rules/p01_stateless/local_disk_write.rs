@@ -17,12 +17,15 @@ pub static RULE: Rule = Rule {
 Reports file writes on the request or task path (route handlers, dependencies, middleware
 functions, worker tasks, and the same-service functions they call directly):
 `open(path, "w")` and the other writing modes (`"a"`, `"x"`, `"wb"`, `"r+"`, ...),
-`aiofiles.open(path, "w")`, `Path.open("w")`, `Path.write_text`/`write_bytes` and
-`shutil.copy`/`copy2`/`copyfile`/`copytree`/`move`.
+`aiofiles.open(path, "w")`, `os.fdopen(fd, "w")`, `Path.open("w")`,
+`Path.write_text`/`write_bytes` and `shutil.copy`/`copy2`/`copyfile`/`copytree`/`move`.
+Also reports, anywhere in service code, log files: `logging.FileHandler(path)` (and the
+rotating and watched handlers) and `logging.basicConfig(filename=...)`.
 
 Reads, writes with a mode that is not a literal, writes through `tempfile` (or in a function
-that uses `tempfile`), paths under `/tmp` and `/dev`, code off the request path (startup,
-CLI scripts) and tests are not reported.
+that uses `tempfile`, unless it makes the temporary file in a directory of its own choosing,
+`mkstemp(dir=SESSION_DIR)`, to move it there), paths under `/tmp` and `/dev`, code off the
+request path (startup, CLI scripts) and tests are not reported.
 
 ## Why is this bad?
 A container's filesystem belongs to one replica and disappears when the pod is rescheduled
@@ -59,6 +62,7 @@ const OPENERS: &[(&str, usize)] = &[
     ("pathlib.PurePath().open", 0),
     ("anyio.Path().open", 0),
     ("anyio.open_file", 1),
+    ("os.fdopen", 1),
 ];
 
 /// Calls that always write.
@@ -121,11 +125,52 @@ fn is_scratch(value: &Value) -> bool {
     }
 }
 
-/// The function works in a temporary directory or file: its writes are scratch files.
+/// The function works in a temporary directory or file: its writes are scratch files. A
+/// temporary file made in a chosen directory (`mkstemp(dir=SESSION_DIR)`, then `os.replace`)
+/// is the atomic-write idiom for a file that stays, and does not count.
 fn uses_tempfile(code: &CodeFile, func: FnId) -> bool {
-    code.calls
-        .iter()
-        .any(|c| c.func == Some(func) && c.callee.in_module("tempfile"))
+    code.calls.iter().any(|c| {
+        c.func == Some(func)
+            && c.callee.in_module("tempfile")
+            && c.kwarg("dir")
+                .is_none_or(|d| is_scratch(&d.value) || d.value.is_none())
+    })
+}
+
+/// `logging` handlers that write records to a file.
+const FILE_HANDLERS: &[&str] = &[
+    "logging.FileHandler",
+    "logging.handlers.RotatingFileHandler",
+    "logging.handlers.TimedRotatingFileHandler",
+    "logging.handlers.WatchedFileHandler",
+];
+
+/// Log files written by the service's own code: a file handler, or `basicConfig(filename=)`.
+fn log_files(cx: &Context, sink: &mut Sink) {
+    for (file, _, code) in cx.service_code() {
+        for call in &code.calls {
+            let path = if call.callee.is_any(FILE_HANDLERS) {
+                call.arg(0, "filename")
+            } else if call.callee.is("logging.basicConfig") {
+                call.kwarg("filename").map(|k| &k.value)
+            } else {
+                continue;
+            };
+            if path.is_none_or(|p| is_scratch(p) || p.is_none()) {
+                continue;
+            }
+            sink.report(
+                Loc {
+                    file,
+                    range: call.callee_range,
+                },
+                format!(
+                    "`{}` writes log records to a file on one replica's local disk, lost with the container",
+                    call.callee.last()
+                ),
+            );
+        }
+    }
 }
 
 /// The path object a `Path` method is called on points at scratch space:
@@ -149,6 +194,7 @@ fn path_object_is_scratch(code: &CodeFile, func: FnId, call: &Call) -> bool {
 }
 
 fn check(cx: &Context, sink: &mut Sink) {
+    log_files(cx, sink);
     for (&func, &via) in &request_path(cx) {
         let Some(code) = cx.project.code(func.file) else {
             continue;

@@ -1,7 +1,10 @@
 //! ST001 `mutable-global-state`: a module-level container (or counter) that code on the
 //! request or task path writes to.
 
-use crate::audit::model::code::{Assign, MutationKind};
+use crate::audit::model::Symbol;
+use std::collections::BTreeMap;
+
+use crate::audit::model::code::{Assign, Function, Mutation, MutationKind};
 use crate::audit::rules::prelude::*;
 
 use super::{describe, request_path};
@@ -19,12 +22,18 @@ Reports writes to a module-level mutable container (a `dict`, `list` or `set` li
 `dict()`/`list()`/`set()`, `collections.defaultdict`/`Counter`/`deque`/`OrderedDict`, a
 `cachetools` cache) from a route handler, a dependency, an HTTP middleware function or a
 worker task, directly or in a same-service function they call. Also reports a module-level
-number rebound through `global` (`global hits; hits += 1`).
+number rebound through `global` (`global hits; hits += 1`), a container of an imported module
+(`state.cache[key] = v` after `from app import state`), and class attributes changed while
+serving: a classmethod that assigns `cls.x` called from the request path, or a pydantic
+validator (run for every instance built) that assigns `cls.x` or calls such a classmethod.
 
 Writes at import time, in startup code that no request reaches, to `app.state`, to a local
 variable that shadows the global name, and in tests are not reported. Neither is the
 `background_tasks.add(task); task.add_done_callback(background_tasks.discard)` idiom, which
-only keeps references to running asyncio tasks.
+only keeps references to running asyncio tasks, nor a counter raised and lowered again in one
+function (`inflight += 1` ... `finally: inflight -= 1`, a per-process load-shedding cap), nor
+a `TTLCache` filled in a function that fetches the value over HTTP (a read-through cache of
+data published elsewhere, the same on every replica up to its expiry).
 
 ## Why is this bad?
 Module-level state lives in one process. With several replicas (or several uvicorn/gunicorn
@@ -57,7 +66,7 @@ async def login(form: LoginForm, redis: Redis = Depends(get_redis)):
 };
 
 /// Constructors of mutable containers.
-const CONTAINER_CALLS: &[&str] = &[
+pub(super) const CONTAINER_CALLS: &[&str] = &[
     "dict",
     "list",
     "set",
@@ -77,7 +86,7 @@ const CONTAINER_CALLS: &[&str] = &[
 
 /// What kind of state a module-level value holds, for the message; None when it is not
 /// mutable state this rule reports.
-fn container_kind(value: &Value) -> Option<String> {
+pub(super) fn container_kind(value: &Value) -> Option<String> {
     match value {
         Value::Dict(_) => Some("dict".into()),
         Value::List(_) => Some("list".into()),
@@ -101,25 +110,22 @@ fn state_kind(assign: &Assign, kind: MutationKind) -> Option<String> {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let path = request_path(cx);
+    class_state(cx, &path, sink);
     for (&func, &via) in &path {
         let Some(code) = cx.project.code(func.file) else {
             continue;
         };
         for m in code.mutations.iter().filter(|m| m.func == func.func) {
-            let Some(name) = m
-                .target
-                .strip_prefix(&*code.module)
-                .and_then(|r| r.strip_prefix('.'))
-            else {
-                continue;
-            };
-            let Some(assign) = code.module_assign(name) else {
+            let Some((name, assign)) = module_state(cx, code, &m.target) else {
                 continue;
             };
             let Some(kind) = state_kind(assign, m.kind) else {
                 continue;
             };
-            if is_task_reference_set(code, &m.target) {
+            if is_task_reference_set(code, &m.target)
+                || is_in_flight_gauge(code, m)
+                || is_read_through_cache(code, m, &kind)
+            {
                 continue;
             }
             let what = match m.kind {
@@ -138,6 +144,70 @@ fn check(cx: &Context, sink: &mut Sink) {
     }
 }
 
+/// The module-level assignment a mutation writes to, with the name to show: a name of the
+/// file itself (`CACHE`), or of an imported module of the service (`state.query_cache`).
+fn module_state<'a>(
+    cx: &'a Context,
+    code: &'a CodeFile,
+    target: &'a str,
+) -> Option<(&'a str, &'a Assign)> {
+    if let Some(name) = target
+        .strip_prefix(&*code.module)
+        .and_then(|r| r.strip_prefix('.'))
+    {
+        return Some((name, code.module_assign(name)?));
+    }
+    let service = cx.service?;
+    let imported = Ref {
+        path: target.into(),
+        origin: RefOrigin::Import,
+        instance: None,
+    };
+    let Symbol::Assign { file, index } = cx.project.resolve(service, &imported)? else {
+        return None;
+    };
+    let assign = cx.project.code(file)?.assigns.get(index as usize)?;
+    // `state.query_cache`: the module's last component and the name.
+    let shown = match target.rmatch_indices('.').nth(1) {
+        Some((dot, _)) => &target[dot + 1..],
+        None => target,
+    };
+    (assign.scope == Scope::Module).then_some((shown, assign))
+}
+
+/// `global inflight; inflight += 1; try: ... finally: inflight -= 1`: a count of this
+/// process's requests in progress (a load-shedding cap), per process by design.
+fn is_in_flight_gauge(code: &CodeFile, m: &Mutation) -> bool {
+    m.kind == MutationKind::GlobalRebind && {
+        let steps = || {
+            code.mutations
+                .iter()
+                .filter(|o| o.func == m.func && o.target == m.target)
+                .map(|o| o.step)
+        };
+        steps().any(|s| s > 0) && steps().any(|s| s < 0)
+    }
+}
+
+/// HTTP client libraries whose calls fetch data from outside the service.
+const HTTP_CLIENTS: &[&str] = &["httpx", "requests", "aiohttp", "urllib.request", "urllib3"];
+
+/// `CACHE[key] = data` into a cache with an expiry (`TTLCache`) in a function that fetches
+/// `data` over HTTP: a read-through cache of what another service publishes, the same on every
+/// replica up to the expiry and merely refetched after a restart. No request's state goes into
+/// it. A plain dict filled that way never lets go of stale entries and is still reported.
+fn is_read_through_cache(code: &CodeFile, m: &Mutation, kind: &str) -> bool {
+    m.kind == MutationKind::ItemStore
+        && EXPIRING_CACHES.contains(&kind)
+        && code
+            .calls
+            .iter()
+            .any(|c| c.func == Some(m.func) && HTTP_CLIENTS.iter().any(|l| c.callee.in_module(l)))
+}
+
+/// Caches whose entries expire on their own.
+const EXPIRING_CACHES: &[&str] = &["TTLCache", "TLRUCache"];
+
 /// `tasks.add(t); t.add_done_callback(tasks.discard)`: a set that only keeps running asyncio
 /// tasks alive, per process by nature.
 fn is_task_reference_set(code: &CodeFile, target: &str) -> bool {
@@ -149,4 +219,116 @@ fn is_task_reference_set(code: &CodeFile, target: &str) -> bool {
                 .and_then(|a| a.value.as_name())
                 .is_some_and(|r| *r.path == *discard)
     })
+}
+
+/// The decorator names `name` (`classmethod`, `pydantic.field_validator(...)`).
+fn has_decorator(f: &Function, names: &[&str]) -> bool {
+    f.decorators.iter().any(|d| {
+        let r = match &d.value {
+            Value::Ref(r) => r,
+            Value::Call(c) => &c.callee,
+            _ => return false,
+        };
+        r.is_any(names) || names.contains(&r.last())
+    })
+}
+
+const VALIDATORS: &[&str] = &[
+    "pydantic.field_validator",
+    "pydantic.model_validator",
+    "pydantic.validator",
+    "pydantic.root_validator",
+];
+
+/// `cls.name = ...`: an attribute of the class itself, not one of something it holds
+/// (`cls.method._warned = True`, a warn-once flag).
+fn is_class_attribute(path: &str) -> bool {
+    path.strip_prefix("cls.")
+        .is_some_and(|name| !name.contains(['.', '[']))
+}
+
+/// A classmethod that assigns attributes of its class (`cls.current = value`).
+fn sets_class_attributes(code: &CodeFile, func: FnId) -> bool {
+    has_decorator(code.function(func), &["classmethod"])
+        && code
+            .attr_assigns
+            .iter()
+            .any(|a| a.func == Some(func) && is_class_attribute(&a.target.path))
+}
+
+/// Class attributes changed while serving: a request-path function calling a classmethod that
+/// assigns `cls.x` (`Metadata.set_previews(True)`), and a pydantic validator, which runs for
+/// every instance built, assigning `cls.x` or calling such a classmethod through `cls`.
+fn class_state(cx: &Context, path: &BTreeMap<FnRef, FnRef>, sink: &mut Sink) {
+    let Some(service) = cx.service else {
+        return;
+    };
+    for (&func, &via) in path {
+        let Some(code) = cx.project.code(func.file) else {
+            continue;
+        };
+        for call in code.calls.iter().filter(|c| c.func == Some(func.func)) {
+            if call.callee.origin == RefOrigin::Unknown {
+                continue;
+            }
+            let Some(target) = cx.project.resolve_function(service, &call.callee) else {
+                continue;
+            };
+            let Some(target_code) = cx.project.code(target.file) else {
+                continue;
+            };
+            if sets_class_attributes(target_code, target.func) {
+                sink.report(
+                    Loc { file: func.file, range: call.range },
+                    format!(
+                        "{} changes class attributes through `{}()`: process-wide state, shared by concurrent requests and not by replicas",
+                        describe(cx, func, via),
+                        call.callee.last()
+                    ),
+                );
+            }
+        }
+    }
+    for (file, _, code) in cx.service_code() {
+        for (id, f) in code.functions.iter().enumerate() {
+            let id = id as FnId;
+            let Some(class) = f.class.as_deref() else {
+                continue;
+            };
+            if !has_decorator(f, VALIDATORS) {
+                continue;
+            }
+            let assigns = code
+                .attr_assigns
+                .iter()
+                .filter(|a| a.func == Some(id) && is_class_attribute(&a.target.path))
+                .map(|a| a.range);
+            let setters = code
+                .calls
+                .iter()
+                .filter(|c| c.func == Some(id))
+                .filter(|c| {
+                    // `cls.set_node(...)`, however far the front end resolved `cls`.
+                    let m = c.callee.last();
+                    let through_cls = c.callee.path.starts_with("cls.")
+                        || c.callee.path.ends_with(&format!("{class}.{m}"));
+                    through_cls
+                        && code.functions.iter().enumerate().any(|(i, m2)| {
+                            m2.class.as_deref() == Some(class)
+                                && &*m2.name == m
+                                && sets_class_attributes(code, i as FnId)
+                        })
+                })
+                .map(|c| c.range);
+            for range in assigns.chain(setters) {
+                sink.report(
+                    Loc { file, range },
+                    format!(
+                        "validator `{}` changes class attributes of `{class}` for every instance built: process-wide state, racy between concurrent requests",
+                        f.name
+                    ),
+                );
+            }
+        }
+    }
 }

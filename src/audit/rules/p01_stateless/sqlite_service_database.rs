@@ -12,8 +12,11 @@ pub static RULE: Rule = Rule {
     help: "use a networked database (PostgreSQL) configured from the environment; keep SQLite to tests",
     doc: r#"## What it does
 Reports SQLite used as a database in service code: a `sqlite://` / `sqlite+<driver>://`
-URL literal passed to a call, assigned to a name or used as a settings or parameter
-default, and calls to `sqlite3.connect(...)` / `aiosqlite.connect(...)`.
+URL literal passed to a call (`os.getenv("DATABASE_URL", "sqlite:///app.db")`,
+`Field(default=...)`), assigned to a name, used as a settings field or parameter default, or
+returned by a function (a settings helper's fallback), and calls to `sqlite3.connect(...)` /
+`aiosqlite.connect(...)`. An f-string counts when its literal start is such a URL with the
+file path interpolated: `f"sqlite+aiosqlite:///{data_dir}/app.db"`.
 
 In-memory databases (`sqlite://`, `sqlite:///:memory:`, `":memory:"`), string tests such as
 `url.startswith("sqlite://")`, mentions in comments and docstrings, and tests and scripts
@@ -79,9 +82,20 @@ fn is_sqlite_file_url(s: &str) -> bool {
     is_sqlite && !database.is_empty() && database != ":memory:"
 }
 
+/// The literal head of an f-string names an on-disk SQLite database whose path is filled in at
+/// run time: `f"sqlite+aiosqlite:///{data_dir}/app.db"`.
+fn is_sqlite_file_head(head: &str) -> bool {
+    let Some((scheme, rest)) = head.split_once("://") else {
+        return false;
+    };
+    is_sqlite_file_url(head)
+        || (is_sqlite_file_url(&format!("{scheme}://x")) && rest.starts_with('/'))
+}
+
 fn sqlite_literal(value: &Value) -> bool {
     match value {
         Value::Str(s) => is_sqlite_file_url(s),
+        Value::FormattedStr(head) => is_sqlite_file_head(head),
         Value::Either(v) => v.iter().any(sqlite_literal),
         _ => false,
     }
@@ -138,6 +152,16 @@ fn check(cx: &Context, sink: &mut Sink) {
             }
         }
         for f in &code.functions {
+            for r in f
+                .returned_strings
+                .iter()
+                .filter(|r| sqlite_literal(&r.value))
+            {
+                sink.report(
+                    Loc { file, range: r.range },
+                    format!("`{}` returns a SQLite database URL: the data lives on one replica's local disk", f.name),
+                );
+            }
             for p in &f.params {
                 if p.default.as_ref().is_some_and(sqlite_literal) {
                     sink.report(
