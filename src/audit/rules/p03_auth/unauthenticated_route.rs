@@ -41,7 +41,8 @@ Public routes are left alone: the root `/`; health and probes (`/health`, `/heal
 acting on the account: `/auth/me`, `/auth/password`, ...); the server's own facts a client
 reads before signing in (`/version`, `/info`, `/get_info`, with no path parameter and not
 under the account); static files served by a catch-all (`/assets/{name:path}`,
-`/static/{name:path}`) and a single-page app's fallback (`/{full_path:path}`); paths with a
+`/static/{name:path}`), a single-page app's fallback (`/{full_path:path}`) and what the
+sign-in page loads (`GET` of `/favicon`, `/logo`, `/translations`, `/manifest`); paths with a
 `webhook(s)`,
 `callback(s)`, `public` or `.well-known` segment; files a browser fetches without
 credentials (`/favicon.ico`, `/robots.txt`, `*.js`, `*.css`, ...); and the paths listed in
@@ -266,6 +267,16 @@ enum Switch {
     Middleware(String, Loc),
 }
 
+/// Builtins that only convert or measure values.
+const VALUE_BUILTINS: &[&str] = &["str", "int", "float", "bool", "len", "repr", "format"];
+
+/// Modules whose calls only build URLs.
+const URL_MODULES: &[&str] = &[
+    "starlette.datastructures",
+    "fastapi.datastructures",
+    "urllib.parse",
+];
+
 /// The handler does nothing but answer a redirect (`return RedirectResponse(f"/v2/{id}")`):
 /// it reads and changes nothing, and the route it points to is the one to protect. Any call
 /// other than a builtin, the redirect or an `HTTPException`, or any dependency, may touch
@@ -290,6 +301,13 @@ fn only_redirects(cx: &Context, route: &Route) -> bool {
             "RedirectResponse" => redirects = true,
             "HTTPException" => {}
             _ if call.callee.origin == RefOrigin::Builtin => {}
+            // Value builtins the front end leaves unresolved (`str(exc)`, `int(page)`).
+            name if call.callee.origin == RefOrigin::Unknown
+                && VALUE_BUILTINS.contains(&name)
+                && *call.callee.path == *name => {}
+            // Building the target from the request's own URL (`URL(str(request.url))`,
+            // `url.replace(path=...)`, `urlencode(query)`).
+            _ if URL_MODULES.iter().any(|m| call.callee.in_module(m)) => {}
             _ => return false,
         }
     }
@@ -420,16 +438,30 @@ fn is_public(path: &str, configured: &[String]) -> bool {
     under_auth && !ACCOUNT_SEGMENTS.contains(&folded(last).as_str())
 }
 
-/// A catch-all read of files: a single-page app's fallback to its index page
-/// (`GET /{full_path:path}`), or files under a static folder (`GET /assets/{name:path}`). An
+/// A read of the files a browser loads for the UI: the icon, logo and strings of the sign-in
+/// page (`GET /favicon`, `/logo`, `/translations`, `/manifest`), a single-page app's fallback
+/// to its index page (`GET /{full_path:path}`), or files under a static folder
+/// (`GET /assets/{name:path}`). An
 /// `/assets/{asset_id}` of a service that manages assets is a resource like any other, and so
 /// is a catch-all that writes (`DELETE /{name:path}`).
 fn serves_static_files(route: &Route) -> bool {
     let path = route.path.trim_end_matches('/');
-    if !path.ends_with(":path}") || !route.methods.iter().all(|m| m == "GET" || m == "HEAD") {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let reads_only = route.methods.iter().all(|m| m == "GET" || m == "HEAD");
+    // What a browser loads for the sign-in page itself: the icon, the logo, the UI's strings.
+    if reads_only
+        && segments.last().is_some_and(|last| {
+            matches!(
+                last.to_ascii_lowercase().as_str(),
+                "favicon" | "logo" | "translations" | "manifest"
+            )
+        })
+    {
+        return true;
+    }
+    if !path.ends_with(":path}") || !reads_only {
         return false;
     }
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
         [_only] => true,
         [.., folder, _file] => matches!(folder.to_ascii_lowercase().as_str(), "static" | "assets"),
