@@ -43,13 +43,15 @@ reads before signing in (`/version`, `/info`, `/get_info`, with no path paramete
 under the account); static files served by a catch-all (`/assets/{name:path}`,
 `/static/{name:path}`), a single-page app's fallback (`/{full_path:path}`) and what the
 sign-in page loads (`GET` of `/favicon`, `/logo`, `/translations`, `/manifest`); paths with a
-`webhook(s)`,
-`callback(s)`, `public` or `.well-known` segment; files a browser fetches without
+`webhook(s)`, `callback(s)`, `public` or `.well-known` segment; files a browser fetches without
 credentials (`/favicon.ico`, `/robots.txt`, `*.js`, `*.css`, ...); and the paths listed in
 `public-routes` (exact, or a prefix ending in `*`). Path parameters do not count as segments,
 and a leading `get` of the last one is dropped (`/get_version`). A handler that only answers
 a redirect (builtins, `RedirectResponse` and `HTTPException` are all it calls, with no
-dependency) reads nothing; the route it points to is the one to protect.
+dependency) reads nothing; the route it points to is the one to protect. Neither does a
+handler that works only on the exchange it is given: every call a method of its `Request` or
+`Response` parameter or of a local read from them (`body = await request.json()`,
+`response.set_cookie(...)`), none through `request.app` or `request.state`.
 A route added with `add_api_route` whose path is not a literal and whose handler cannot be
 resolved (`app.add_api_route(path, public if x else private)`) is not a route the audit can
 speak of: neither where it is nor what protects it is known. A service with an
@@ -175,6 +177,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             || is_public(&route.path, &cx.config.public_routes)
             || serves_static_files(route)
             || only_redirects(cx, route)
+            || only_echoes_request(cx, route)
         {
             continue;
         }
@@ -265,6 +268,89 @@ fn check(cx: &Context, sink: &mut Sink) {
 enum Switch {
     Dependency(String, Loc),
     Middleware(String, Loc),
+}
+
+/// The request and response classes whose objects a handler receives as parameters.
+const EXCHANGE_CLASSES: &[&str] = &[
+    "fastapi.Request",
+    "fastapi.Response",
+    "starlette.requests.Request",
+    "starlette.responses.Response",
+];
+
+/// The handler works on nothing but the exchange it is given: every call is a method of its
+/// `Request` or `Response` parameter, or of a local read from them (`body = await
+/// request.json()`, `response.set_cookie(...)`), or a value builtin, and it has no dependency.
+/// Such a handler answers the caller with the caller's own input (setting a cookie from the
+/// body, echoing a header) and reaches no data of the service. `request.app.state...` and
+/// `request.state...` reach the service's objects, and do not count.
+fn only_echoes_request(cx: &Context, route: &Route) -> bool {
+    let Some(handler) = route.handler else {
+        return false;
+    };
+    let Some(code) = cx.project.code(handler.file) else {
+        return false;
+    };
+    if route
+        .dependencies
+        .iter()
+        .any(|d| d.level == DependencyLevel::Parameter)
+        || code
+            .functions
+            .iter()
+            .any(|f| f.parent == Some(handler.func))
+    {
+        return false;
+    }
+    let f = code.function(handler.func);
+    let mut roots: Vec<&str> = f
+        .params
+        .iter()
+        .filter(|p| {
+            p.annotation
+                .as_ref()
+                .and_then(Value::as_name)
+                .is_some_and(|a| a.is_any(EXCHANGE_CLASSES))
+        })
+        .map(|p| &*p.name)
+        .collect();
+    if roots.is_empty() {
+        return false;
+    }
+    let rooted = |path: &str, roots: &[&str]| {
+        let mut parts = path.split('.');
+        parts.next().is_some_and(|first| roots.contains(&first))
+            && !path.split('.').any(|p| matches!(p, "app" | "state"))
+    };
+    // Locals read from the exchange, in source order (`body = await request.json()`).
+    for a in code
+        .assigns
+        .iter()
+        .filter(|a| a.scope == Scope::Function(handler.func))
+    {
+        let from = match &a.value {
+            Value::Call(c) => Some(&*c.callee.path),
+            Value::Ref(r) => Some(&*r.path),
+            _ => None,
+        };
+        if from.is_some_and(|p| rooted(p, &roots)) {
+            roots.push(&a.target);
+        }
+    }
+    let mut touches = false;
+    for call in code.calls.iter().filter(|c| c.func == Some(handler.func)) {
+        let path = &*call.callee.path;
+        if call.callee.origin == RefOrigin::Unknown && rooted(path, &roots) {
+            touches = true;
+            continue;
+        }
+        let builtin = call.callee.origin == RefOrigin::Builtin
+            || (call.callee.origin == RefOrigin::Unknown && VALUE_BUILTINS.contains(&path));
+        if !builtin {
+            return false;
+        }
+    }
+    touches
 }
 
 /// Builtins that only convert or measure values.
