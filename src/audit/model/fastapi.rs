@@ -342,6 +342,12 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 };
                 if method == "middleware" {
                     if let Some(slot) = slot_of(&base_ref, file, code, f.parent) {
+                        // The decorator runs where the function is defined: under an `if`,
+                        // the middleware exists only when that branch is taken.
+                        let conditional = code
+                            .calls
+                            .iter()
+                            .any(|c| c.range == call.range && c.conditional);
                         middleware_slots.push(slot);
                         middleware.push(Middleware {
                             target: Ref {
@@ -355,6 +361,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                                 range: d.range,
                             },
                             apps: Vec::new(),
+                            conditional,
                         });
                         entry.push(func);
                     }
@@ -556,6 +563,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                                 range: call.range,
                             },
                             apps: Vec::new(),
+                            conditional: call.conditional,
                         });
                     }
                 }
@@ -624,6 +632,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                             range: c.range,
                         },
                         apps: Vec::new(),
+                        conditional: false,
                     });
                 }
             }
@@ -1310,6 +1319,8 @@ struct ListCall {
     call: crate::audit::model::code::CallValue,
     own: Loc,
     followed: Option<Loc>,
+    /// Found in one branch of a conditional whose other branch is an empty list or None.
+    conditional: bool,
 }
 
 /// A call site: its file and enclosing function.
@@ -1416,9 +1427,9 @@ impl Linker<'_> {
     /// `list(x)` / `tuple(x)`, a parameter of `func` (what its callers pass:
     /// `create_router(deps=[Depends(auth)])`), and each branch of a conditional
     /// (`[Depends(auth)] if settings.auth else []`, an if/else assignment, an append under an
-    /// `if`). Branches are united: a list that authenticates in one of them is taken to
-    /// authenticate when the service is configured to, which is a deployment choice rather
-    /// than a route someone forgot.
+    /// `if`). Branches are united; what only a branch adds against an empty alternative
+    /// (`[Depends(auth)] if key else []`, an append under an `if`) is marked
+    /// [`Dependency::conditional`], so that rules can say the route is open unless configured.
     fn dependency_list(
         &self,
         file: FileId,
@@ -1442,7 +1453,9 @@ impl Linker<'_> {
             .into_iter()
             .filter_map(|item| {
                 let at = item.followed.unwrap_or(item.own);
-                self.dependency_of(&item.call, None, level, at)
+                let mut dependency = self.dependency_of(&item.call, None, level, at)?;
+                dependency.conditional = item.conditional;
+                Some(dependency)
             })
             .collect()
     }
@@ -1488,6 +1501,7 @@ impl Linker<'_> {
                 range: c.range,
             },
             followed: site.at,
+            conditional: false,
         };
         let followed = ListSite {
             at: Some(site.at.unwrap_or(Loc {
@@ -1506,8 +1520,18 @@ impl Linker<'_> {
                 }
             }
             Value::Either(branches) => {
+                // `[Depends(auth)] if key else []`: a literal list beside an empty one runs
+                // only when the test holds. `deps or []` is a fallback for a missing
+                // argument, not a switch: the name's own value is followed as usual.
+                let has_empty = branches
+                    .iter()
+                    .any(|b| b.is_none() || b.elements().is_some_and(<[Value]>::is_empty));
                 for b in branches {
+                    let start = out.len();
                     self.collect_list_calls(b, site, range, depth + 1, out);
+                    if has_empty && b.elements().is_some_and(|e| !e.is_empty()) {
+                        out[start..].iter_mut().for_each(|c| c.conditional = true);
+                    }
                 }
             }
             Value::Call(c)
@@ -1646,7 +1670,12 @@ impl Linker<'_> {
             }
             let pos = usize::from(method == "insert");
             if let Some(arg) = call.args.get(pos) {
+                let start = out.len();
                 self.collect_list_calls(&arg.value, site, range, depth + 1, out);
+                // `if auth_enabled: deps.append(Depends(auth))`: only when configured so.
+                if call.conditional {
+                    out[start..].iter_mut().for_each(|c| c.conditional = true);
+                }
             }
         }
     }
@@ -1731,6 +1760,7 @@ impl Linker<'_> {
             at,
             is_auth,
             is_rate_limit,
+            conditional: false,
         })
     }
 

@@ -132,6 +132,9 @@ pub struct Dependency {
     pub at: Loc,
     pub is_auth: bool,
     pub is_rate_limit: bool,
+    /// It comes from one branch of a conditional list whose other branch is empty
+    /// (`[Depends(auth)] if api_key else []`): it runs only when the service is configured so.
+    pub conditional: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -174,6 +177,13 @@ impl Route {
         self.dependencies.iter().any(|d| d.is_auth)
     }
 
+    /// An auth dependency that runs whatever the configuration (see [`Dependency::conditional`]).
+    pub fn has_unconditional_auth(&self) -> bool {
+        self.dependencies
+            .iter()
+            .any(|d| d.is_auth && !d.conditional)
+    }
+
     pub fn has_rate_limit(&self) -> bool {
         self.rate_limited_by_decorator || self.dependencies.iter().any(|d| d.is_rate_limit)
     }
@@ -189,6 +199,10 @@ pub struct Middleware {
     /// Indexes into [`Service::apps`] of the apps whose requests pass through it: the app it
     /// is added to and every app mounted below that one. Empty when that app is unknown.
     pub apps: Vec<usize>,
+    /// Added in a branch chosen at run time (`if auth_string: app.add_middleware(...)`, or a
+    /// `@app.middleware` function defined under an `if`): requests pass through it only when
+    /// the service is configured so.
+    pub conditional: bool,
 }
 
 /// A worker application (`Celery(...)`, a taskiq broker, Dramatiq broker, RQ queue).

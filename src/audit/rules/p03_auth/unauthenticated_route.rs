@@ -1,7 +1,8 @@
 //! AU001 `unauthenticated-route`: a non-public route with no authentication.
 
+use crate::audit::model::code::RefOrigin;
 use crate::audit::model::fastapi::names_authentication;
-use crate::audit::model::{Middleware, Mount, Route};
+use crate::audit::model::{DependencyLevel, Middleware, Mount, Route};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -24,11 +25,12 @@ the dependencies it pulls in; `auth-dependencies` in the configuration adds name
 A `dependencies=` list is followed where it is built: a name for a list defined elsewhere, a
 local list and what is added to it (`append`, `extend`, `+=`), `list(x)`, a parameter (what
 the function's callers pass), and a router returned by a factory of the service
-(`app.include_router(create_v1_router(deps))`, with the `deps` of that call). A list built
-conditionally (`[Depends(auth)] if settings.auth_enabled else []`, `if auth_enabled:
-deps.append(Depends(auth))`, an if/else assignment) counts when any branch authenticates: the
-route is authenticated when the service is configured to, and whether it is switched on in a
-deployment is not something the code says. A route served at several paths (its router
+(`app.include_router(create_v1_router(deps))`, with the `deps` of that call); `deps or []` is
+a fallback for a missing argument and follows `deps`. Authentication that only a branch
+switches on (`[Depends(auth)] if settings.api_key else []`, `if auth_enabled:
+deps.append(Depends(auth))`, an auth middleware added or defined under an `if`) is reported
+too, and the message names the switch: the route is open in every deployment that leaves the
+setting unset, which is usually the default. A route served at several paths (its router
 included twice, or by two apps) is reported once, at its decorator, naming the other paths.
 
 Public routes are left alone: the root `/`; health and probes (`/health`, `/healthz`,
@@ -36,10 +38,20 @@ Public routes are left alone: the root `/`; health and probes (`/health`, `/heal
 `/health/...`); `/metrics`; the docs (`/docs`, `/redoc`, `/openapi.json`); signing in and up
 (paths ending in `/token`, `/login`, `/logout`, `/signup`, `/register`, `/password-recovery`,
 `/reset-password`, `/verify-email`, and every step under `/auth/` or `/oauth/` except those
-acting on the account: `/auth/me`, `/auth/password`, ...); paths with a `webhook(s)`,
-`callback(s)`, `public` or `.well-known` segment; files a browser fetches without
+acting on the account: `/auth/me`, `/auth/password`, ...); the server's own facts a client
+reads before signing in (`/version`, `/info`, `/get_info`, with no path parameter and not
+under the account); static files served by a catch-all (`/assets/{name:path}`,
+`/static/{name:path}`), a single-page app's fallback (`/{full_path:path}`) and what the
+sign-in page loads (`GET` of `/favicon`, `/logo`, `/translations`, `/manifest`); paths with a
+`webhook(s)`, `callback(s)`, `public` or `.well-known` segment; files a browser fetches without
 credentials (`/favicon.ico`, `/robots.txt`, `*.js`, `*.css`, ...); and the paths listed in
-`public-routes` (exact, or a prefix ending in `*`). Path parameters do not count as segments.
+`public-routes` (exact, or a prefix ending in `*`). Path parameters do not count as segments,
+and a leading `get` of the last one is dropped (`/get_version`). A handler that only answers
+a redirect (builtins, `RedirectResponse` and `HTTPException` are all it calls, with no
+dependency) reads nothing; the route it points to is the one to protect. Neither does a
+handler that works only on the exchange it is given: every call a method of its `Request` or
+`Response` parameter or of a local read from them (`body = await request.json()`,
+`response.set_cookie(...)`), none through `request.app` or `request.state`.
 A route added with `add_api_route` whose path is not a literal and whose handler cannot be
 resolved (`app.add_api_route(path, public if x else private)`) is not a route the audit can
 speak of: neither where it is nor what protects it is known. A service with an
@@ -117,6 +129,10 @@ const PUBLIC_SEGMENTS: &[&str] = &[
     "favicon.ico",
 ];
 
+/// Last segments naming facts about the server as a whole, which clients read before they
+/// sign in (to check compatibility, or to learn how to sign in).
+const SERVER_SEGMENTS: &[&str] = &["version", "info", "serverinfo"];
+
 /// Segments anywhere in a path that say the route is public by design: callers authenticate
 /// by other means (a webhook's signature, an OAuth provider's redirect) or need no identity.
 const PUBLIC_ANYWHERE: &[&str] = &[
@@ -154,12 +170,40 @@ fn check(cx: &Context, sink: &mut Sink) {
     // serves the same handler at several paths, and one fix (a dependency on the route or
     // its router) covers them all. The other paths are named in the message.
     let mut sites: Vec<(&Route, Vec<&str>)> = Vec::new();
+    let mut switched: Vec<(&Route, Switch)> = Vec::new();
     for route in &service.routes {
-        if route.has_auth()
-            || behind_auth_middleware(service, route)
+        if route.has_unconditional_auth()
             || route.methods.iter().any(|m| m == "WEBSOCKET")
             || is_public(&route.path, &cx.config.public_routes)
+            || serves_static_files(route)
+            || only_redirects(cx, route)
+            || only_echoes_request(cx, route)
         {
+            continue;
+        }
+        let middleware = auth_middleware(service, route);
+        if middleware.iter().any(|m| !m.conditional) {
+            continue;
+        }
+        // Authentication that only a branch of the code switches on: the route is open in
+        // the configuration that skips it, which is the default when the switch is unset.
+        let switch = route
+            .dependencies
+            .iter()
+            .find(|d| d.is_auth)
+            .map(|d| Switch::Dependency(d.target.last().to_owned(), d.at))
+            .or_else(|| {
+                middleware
+                    .first()
+                    .map(|m| Switch::Middleware(m.target.last().to_owned(), m.at))
+            });
+        if let Some(switch) = switch {
+            if !switched
+                .iter()
+                .any(|(r, _)| r.at.file == route.at.file && r.at.range == route.at.range)
+            {
+                switched.push((route, switch));
+            }
             continue;
         }
         match sites
@@ -201,6 +245,164 @@ fn check(cx: &Context, sink: &mut Sink) {
             None => sink.report(route.at, message),
         }
     }
+    for (route, switch) in switched {
+        let (what, name, at) = match &switch {
+            Switch::Dependency(name, at) => ("dependency", name, at),
+            Switch::Middleware(name, at) => ("middleware", name, at),
+        };
+        let source = cx.project.file(at.file);
+        let line = format!(" ({}:{})", source.rel, source.line_of(at.range.start()));
+        sink.report_with_help(
+            route.at,
+            format!(
+                "{} is authenticated only when configured to be: the auth {what} `{name}`{line} is added under a condition, and without it the route is open",
+                describe(route)
+            ),
+            "apply authentication unconditionally and fail at startup when its key or secret is missing, rather than serving without it",
+        );
+    }
+}
+
+/// Authentication that only a conditional branch adds: a dependency from
+/// `[Depends(auth)] if key else []`, or a middleware added under an `if`.
+enum Switch {
+    Dependency(String, Loc),
+    Middleware(String, Loc),
+}
+
+/// The request and response classes whose objects a handler receives as parameters.
+const EXCHANGE_CLASSES: &[&str] = &[
+    "fastapi.Request",
+    "fastapi.Response",
+    "starlette.requests.Request",
+    "starlette.responses.Response",
+];
+
+/// The handler works on nothing but the exchange it is given: every call is a method of its
+/// `Request` or `Response` parameter, or of a local read from them (`body = await
+/// request.json()`, `response.set_cookie(...)`), or a value builtin, and it has no dependency.
+/// Such a handler answers the caller with the caller's own input (setting a cookie from the
+/// body, echoing a header) and reaches no data of the service. `request.app.state...` and
+/// `request.state...` reach the service's objects, and do not count.
+fn only_echoes_request(cx: &Context, route: &Route) -> bool {
+    let Some(handler) = route.handler else {
+        return false;
+    };
+    let Some(code) = cx.project.code(handler.file) else {
+        return false;
+    };
+    if route
+        .dependencies
+        .iter()
+        .any(|d| d.level == DependencyLevel::Parameter)
+        || code
+            .functions
+            .iter()
+            .any(|f| f.parent == Some(handler.func))
+    {
+        return false;
+    }
+    let f = code.function(handler.func);
+    let mut roots: Vec<&str> = f
+        .params
+        .iter()
+        .filter(|p| {
+            p.annotation
+                .as_ref()
+                .and_then(Value::as_name)
+                .is_some_and(|a| a.is_any(EXCHANGE_CLASSES))
+        })
+        .map(|p| &*p.name)
+        .collect();
+    if roots.is_empty() {
+        return false;
+    }
+    let rooted = |path: &str, roots: &[&str]| {
+        let mut parts = path.split('.');
+        parts.next().is_some_and(|first| roots.contains(&first))
+            && !path.split('.').any(|p| matches!(p, "app" | "state"))
+    };
+    // Locals read from the exchange, in source order (`body = await request.json()`).
+    for a in code
+        .assigns
+        .iter()
+        .filter(|a| a.scope == Scope::Function(handler.func))
+    {
+        let from = match &a.value {
+            Value::Call(c) => Some(&*c.callee.path),
+            Value::Ref(r) => Some(&*r.path),
+            _ => None,
+        };
+        if from.is_some_and(|p| rooted(p, &roots)) {
+            roots.push(&a.target);
+        }
+    }
+    let mut touches = false;
+    for call in code.calls.iter().filter(|c| c.func == Some(handler.func)) {
+        let path = &*call.callee.path;
+        if call.callee.origin == RefOrigin::Unknown && rooted(path, &roots) {
+            touches = true;
+            continue;
+        }
+        let builtin = call.callee.origin == RefOrigin::Builtin
+            || (call.callee.origin == RefOrigin::Unknown && VALUE_BUILTINS.contains(&path));
+        if !builtin {
+            return false;
+        }
+    }
+    touches
+}
+
+/// Builtins that only convert or measure values.
+const VALUE_BUILTINS: &[&str] = &["str", "int", "float", "bool", "len", "repr", "format"];
+
+/// Modules whose calls only build URLs.
+const URL_MODULES: &[&str] = &[
+    "starlette.datastructures",
+    "fastapi.datastructures",
+    "urllib.parse",
+];
+
+/// The handler does nothing but answer a redirect (`return RedirectResponse(f"/v2/{id}")`):
+/// it reads and changes nothing, and the route it points to is the one to protect. Any call
+/// other than a builtin, the redirect or an `HTTPException`, or any dependency, may touch
+/// data, and then the route is judged as usual.
+fn only_redirects(cx: &Context, route: &Route) -> bool {
+    let Some(handler) = route.handler else {
+        return false;
+    };
+    let Some(code) = cx.project.code(handler.file) else {
+        return false;
+    };
+    if route
+        .dependencies
+        .iter()
+        .any(|d| d.level == DependencyLevel::Parameter)
+    {
+        return false;
+    }
+    let mut redirects = false;
+    for call in code.calls.iter().filter(|c| c.func == Some(handler.func)) {
+        match call.callee.last() {
+            "RedirectResponse" => redirects = true,
+            "HTTPException" => {}
+            _ if call.callee.origin == RefOrigin::Builtin => {}
+            // Value builtins the front end leaves unresolved (`str(exc)`, `int(page)`).
+            name if call.callee.origin == RefOrigin::Unknown
+                && VALUE_BUILTINS.contains(&name)
+                && *call.callee.path == *name => {}
+            // Building the target from the request's own URL (`URL(str(request.url))`,
+            // `url.replace(path=...)`, `urlencode(query)`).
+            _ if URL_MODULES.iter().any(|m| call.callee.in_module(m)) => {}
+            _ => return false,
+        }
+    }
+    // A function nested in the handler may do anything when called.
+    redirects
+        && !code
+            .functions
+            .iter()
+            .any(|f| f.parent == Some(handler.func))
 }
 
 /// The auth dependency most of the service's authenticated routes use, so the help names the
@@ -245,14 +447,15 @@ fn is_auth_middleware(m: &Middleware) -> bool {
         || names_authentication(&m.target.last().to_ascii_lowercase())
 }
 
-/// An authentication middleware wraps the route's app. Middleware on an unknown app, or a
-/// route on an unknown app, gets the benefit of the doubt.
-fn behind_auth_middleware(service: &Service, route: &Route) -> bool {
+/// The authentication middleware that wrap the route's app. Middleware on an unknown app, or
+/// a route on an unknown app, gets the benefit of the doubt.
+fn auth_middleware<'a>(service: &'a Service, route: &Route) -> Vec<&'a Middleware> {
     service
         .middleware
         .iter()
         .filter(|m| is_auth_middleware(m))
-        .any(|m| m.apps.is_empty() || route.app.is_none_or(|app| m.apps.contains(&app)))
+        .filter(|m| m.apps.is_empty() || route.app.is_none_or(|app| m.apps.contains(&app)))
+        .collect()
 }
 
 fn is_public(path: &str, configured: &[String]) -> bool {
@@ -283,7 +486,22 @@ fn is_public(path: &str, configured: &[String]) -> bool {
         return false;
     };
     let folded = |s: &str| s.replace(['-', '_'], "");
-    if PUBLIC_SEGMENTS.contains(&folded(last).as_str())
+    // RPC-style names say the same with a verb: `/get_info`, `/get-version`, `/gethealth`.
+    let folded_last = folded(last);
+    let named = folded_last.strip_prefix("get").unwrap_or(&folded_last);
+    // Server-wide facts a client reads before it signs in (`/version`, `/api/server/info`):
+    // public only for the server as a whole, not for a resource (`/users/{id}/info`) or the
+    // signed-in account (`/me/info`).
+    if SERVER_SEGMENTS.contains(&named)
+        && !path.split('/').any(is_parameter)
+        && !segments
+            .iter()
+            .any(|s| ACCOUNT_SEGMENTS.contains(&folded(s).as_str()) || s == "me")
+    {
+        return true;
+    }
+    if PUBLIC_SEGMENTS.contains(&folded_last.as_str())
+        || PUBLIC_SEGMENTS.contains(&named)
         || STATIC_SUFFIXES.iter().any(|x| last.ends_with(x))
         || segments
             .iter()
@@ -304,6 +522,37 @@ fn is_public(path: &str, configured: &[String]) -> bool {
     }
     let under_auth = segments[..segments.len() - 1].iter().any(|s| is_auth(s));
     under_auth && !ACCOUNT_SEGMENTS.contains(&folded(last).as_str())
+}
+
+/// A read of the files a browser loads for the UI: the icon, logo and strings of the sign-in
+/// page (`GET /favicon`, `/logo`, `/translations`, `/manifest`), a single-page app's fallback
+/// to its index page (`GET /{full_path:path}`), or files under a static folder
+/// (`GET /assets/{name:path}`). An
+/// `/assets/{asset_id}` of a service that manages assets is a resource like any other, and so
+/// is a catch-all that writes (`DELETE /{name:path}`).
+fn serves_static_files(route: &Route) -> bool {
+    let path = route.path.trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let reads_only = route.methods.iter().all(|m| m == "GET" || m == "HEAD");
+    // What a browser loads for the sign-in page itself: the icon, the logo, the UI's strings.
+    if reads_only
+        && segments.last().is_some_and(|last| {
+            matches!(
+                last.to_ascii_lowercase().as_str(),
+                "favicon" | "logo" | "translations" | "manifest"
+            )
+        })
+    {
+        return true;
+    }
+    if !path.ends_with(":path}") || !reads_only {
+        return false;
+    }
+    match segments.as_slice() {
+        [_only] => true,
+        [.., folder, _file] => matches!(folder.to_ascii_lowercase().as_str(), "static" | "assets"),
+        [] => false,
+    }
 }
 
 /// A whole segment that is a path parameter: `{user_id}`, not `{usr}.webmanifest`.
@@ -353,6 +602,9 @@ mod tests {
             "/robots.txt",
             "/favicon.ico",
             "/service-worker.js",
+            "/api/v1/version",
+            "/api/server/get_info",
+            "/info",
         ] {
             assert!(is_public(p, &cfg), "{p}");
         }
@@ -367,6 +619,13 @@ mod tests {
             "/api/v1/auth/update",
             "/users/{id}/status-history",
             "/orders/{id}/refresh",
+            "/users/{id}/info",
+            "/me/info",
+            "/account/version",
+            "/{item_id}",
+            "/files/{name:path}",
+            "/assets/{asset_id}",
+            "/{full_path:path}",
         ] {
             assert!(!is_public(p, &cfg), "{p}");
         }
