@@ -13,6 +13,8 @@ use crate::audit::model::frameworks::WORKER_APPS;
 const TASK_DECORATORS: &[(&str, WorkerFramework)] = &[
     ("celery.shared_task", WorkerFramework::Celery),
     ("dramatiq.actor", WorkerFramework::Dramatiq),
+    ("rq.decorators.job", WorkerFramework::Rq),
+    ("rq.job", WorkerFramework::Rq),
 ];
 
 /// `@app.task` / `@broker.task` / `@broker.actor`: the framework of the app named.

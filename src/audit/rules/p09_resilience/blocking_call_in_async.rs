@@ -23,7 +23,7 @@ Reports blocking calls made inside an `async def`: requests, sync httpx (`httpx.
 boto3 client methods and resource actions (`boto3.resource("s3").Bucket(b).upload_file(...)`),
 GitPython (`git.Repo(path)`, `Repo.clone_from`, any method of a `Repo`), fsspec file systems
 and `fsspec.open`, pathlib-style `read_text` / `read_bytes` / `write_text` / `write_bytes`
-and `.open(mode)` on any receiver, publishing a Celery task of the service (`task.delay(...)`,
+and `.open(mode)` on any receiver, publishing a Celery or RQ task of the service (`task.delay(...)`,
 `task.apply_async(...)`) and waiting on a Celery `AsyncResult` (`.get()`, `.ready()`), and
 the methods of parameters typed as sync clients: a SQLAlchemy or SQLModel `Session`
 (`db: Session = Depends(get_db)`, also `Annotated[Session, Depends(...)]`), a sync
