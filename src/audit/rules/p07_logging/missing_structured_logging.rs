@@ -29,6 +29,11 @@ Reports a service in which nothing configures structured logging. Any of these c
   logging) and a logging set-up helper (`setup_logging()`, `configure_logs()`) imported from a
   package outside the audited tree.
 
+A logging configuration file of the service in the `dictConfig` schema (YAML or JSON with
+`version: 1` and `formatters`, as uvicorn's `--log-config` / `log_config=` takes) counts when
+one of its formatters is a JSON or structlog formatter; one of text formatters only is a
+plain-text set-up.
+
 A service that only sets up plain-text lines (`logging.basicConfig(...)`, a text
 `logging.Formatter(...)`, a loguru sink without `serialize=True`), or configures nothing at
 all, is reported. One finding per service: at the call that sets up the plain-text lines when
@@ -111,7 +116,25 @@ fn check(cx: &Context, sink: &mut Sink) {
                         && k.bases.iter().any(|b| b.is("logging.Formatter"))
                 })
         });
-    if structured {
+    // Logging configuration files of the service (`--log-config logging.yaml`).
+    let configs: Vec<(FileId, &crate::audit::artefact::logging::LoggingConfig)> = cx
+        .files
+        .iter()
+        .filter(|&&f| cx.project.file(f).role == FileRole::Service)
+        .filter_map(|&f| {
+            cx.project
+                .artefacts
+                .get(f as usize)?
+                .as_ref()?
+                .logging_config()
+                .map(|c| (f, c))
+        })
+        .collect();
+    if structured
+        || configs
+            .iter()
+            .any(|(_, c)| c.formatters.iter().any(|f| f.structured))
+    {
         return;
     }
     // Point at what makes the lines plain text, where something does: that is the line to
@@ -137,6 +160,18 @@ fn check(cx: &Context, sink: &mut Sink) {
                 })
             })
         })
+        .chain(configs.iter().filter_map(|&(file, c)| {
+            c.formatters.first().map(|f| {
+                (
+                    (false, 0, false),
+                    Loc {
+                        file,
+                        range: f.range,
+                    },
+                    "a logging configuration file of text formatters",
+                )
+            })
+        }))
         .min_by_key(|(key, _, _)| *key)
         .map(|(_, at, what)| (at, what));
     match plain {
