@@ -23,7 +23,9 @@ Tasks whose configuration the audit cannot read (a settings object passed to
 
 RQ gives every job a default timeout of 180 s; reported is a job whose limit is turned off
 with `-1` (written out or through a constant): `@job(queue, timeout=-1)`,
-`Queue(..., default_timeout=-1)`, `queue.enqueue(f, job_timeout=-1)`. Dramatiq
+`Queue(..., default_timeout=-1)`, `queue.enqueue(f, job_timeout=-1)`. A Docket task (a
+function scheduled with `docket.add(task)` on a `Docket`) is reported when none of its
+parameters is a `Timeout(...)` dependency: Docket sets no limit of its own. Dramatiq
 actors are not reported: Dramatiq's `TimeLimit` middleware applies a default limit. taskiq
 tasks are not checked.
 
@@ -110,6 +112,20 @@ fn check(cx: &Context, sink: &mut Sink) {
         );
     }
     check_rq(cx, service, sink);
+    // Docket runs a task until it returns unless it takes a `Timeout(...)` dependency.
+    for task in service
+        .tasks
+        .iter()
+        .filter(|t| t.framework == WorkerFramework::Docket && t.option("Timeout").is_none())
+    {
+        sink.report(
+            task.at,
+            format!(
+                "Docket task `{}` has no time limit (no `Timeout(...)` parameter): a hung call holds its worker slot forever",
+                task_name(cx, task)
+            ),
+        );
+    }
 }
 
 /// RQ gives every job a default timeout (180 s); `-1` turns it off: `@job(q, timeout=-1)`,
