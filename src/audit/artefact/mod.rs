@@ -9,6 +9,7 @@ pub mod compose;
 pub mod dockerfile;
 pub mod helm;
 pub mod k8s;
+pub mod logging;
 pub mod proxy;
 pub mod sam;
 pub mod serverless;
@@ -52,6 +53,8 @@ pub enum Facts {
     Compose(Vec<compose::ComposeService>),
     Kustomization(k8s::Kustomization),
     HelmValues(helm::Values),
+    /// A `dictConfig` logging configuration (YAML or JSON).
+    Logging(logging::LoggingConfig),
     /// Proxy configuration or YAML svc has no use for beyond [`Artefact::proxy`].
     Other,
 }
@@ -122,6 +125,13 @@ impl Artefact {
     pub fn sam(&self) -> Option<&sam::Template> {
         match &self.facts {
             Facts::Sam(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn logging_config(&self) -> Option<&logging::LoggingConfig> {
+        match &self.facts {
+            Facts::Logging(c) => Some(c),
             _ => None,
         }
     }
@@ -308,6 +318,8 @@ fn yaml_facts(file: &SourceFile, name: &str) -> Result<Parsed, ParseError> {
         Facts::Kubernetes(k8s::manifests(&docs))
     } else if let Some(doc) = docs.iter().find(|d| compose::is_compose(d, name)) {
         Facts::Compose(compose::services(doc))
+    } else if let Some(doc) = docs.first().filter(|d| logging::is_logging_config(d)) {
+        Facts::Logging(logging::config(doc))
     } else {
         Facts::Other
     };

@@ -644,12 +644,25 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
     for r in routers.iter_mut().filter(|r| r.is_app) {
         r.app_index = Some(apps.len());
         let call = project.call(r.call);
-        let mut lifespan: Vec<FnRef> = call
-            .kwarg("lifespan")
-            .and_then(|k| k.value.as_name())
+        let lifespan_value = call.kwarg("lifespan").map(|k| &k.value);
+        let mut lifespan: Vec<FnRef> = lifespan_value
+            .and_then(Value::as_name)
             .and_then(|l| project.resolve_function(cx.service, l))
             .into_iter()
             .collect();
+        // `lifespan=make_lifespan(...)`: the function the factory returns.
+        if let Some(factory) = lifespan_value
+            .and_then(Value::as_call)
+            .and_then(|c| project.resolve_function(cx.service, &c.callee))
+        {
+            lifespan.extend(
+                project
+                    .function(factory)
+                    .returns
+                    .iter()
+                    .filter_map(|r| project.resolve_function(cx.service, r)),
+            );
+        }
         lifespan.extend(startup_hooks(project, &files, &r.key));
         apps.push(HttpApp {
             name: r.key.clone(),

@@ -224,6 +224,8 @@ pub enum WorkerFramework {
     Taskiq,
     Dramatiq,
     Rq,
+    /// pydocket: plain async functions scheduled with `docket.add(fn)`.
+    Docket,
 }
 
 #[derive(Debug, Clone)]

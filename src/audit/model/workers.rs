@@ -1,4 +1,4 @@
-//! Worker apps (Celery, taskiq, Dramatiq, RQ) and their tasks.
+//! Worker apps (Celery, taskiq, Dramatiq, RQ) and their tasks; Docket tasks.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +13,8 @@ use crate::audit::model::frameworks::WORKER_APPS;
 const TASK_DECORATORS: &[(&str, WorkerFramework)] = &[
     ("celery.shared_task", WorkerFramework::Celery),
     ("dramatiq.actor", WorkerFramework::Dramatiq),
+    ("rq.decorators.job", WorkerFramework::Rq),
+    ("rq.job", WorkerFramework::Rq),
 ];
 
 /// `@app.task` / `@broker.task` / `@broker.actor`: the framework of the app named.
@@ -167,6 +169,7 @@ pub(super) fn link(project: &Project, service: &mut Service) {
             }
         }
     }
+    docket_tasks(project, service, &mut tasks);
     for t in &tasks {
         if !service.entry_points.contains(&t.func) {
             service.entry_points.push(t.func);
@@ -175,4 +178,120 @@ pub(super) fn link(project: &Project, service: &mut Service) {
     service.entry_points.sort();
     service.worker_apps = apps.into_iter().map(|(_, a)| a).collect();
     service.tasks = tasks;
+}
+
+/// pydocket tasks: functions scheduled with `docket.add(task, key=...)(...)` (or registered
+/// with `docket.register(task)`) on a parameter that is a `Docket` (`docket: Docket =
+/// CurrentDocket()`, or typed `Docket` / an `Annotated[Docket, ...]` alias). Their options
+/// are the docket dependencies among their parameters' defaults (`retry: Retry = Retry(...)`,
+/// `timeout: Timeout = Timeout(...)`), by class name.
+fn docket_tasks(project: &Project, service: &Service, tasks: &mut Vec<Task>) {
+    for (_, source, code) in project.code_files(&service.files) {
+        if source.is_test() {
+            continue;
+        }
+        for call in &code.calls {
+            if !matches!(call.callee.last(), "add" | "register") {
+                continue;
+            }
+            let Some(receiver) = call.callee.path.strip_suffix(call.callee.last()) else {
+                continue;
+            };
+            let receiver = receiver.trim_end_matches('.');
+            if receiver.contains('.')
+                || !is_docket_param(project, service, code, call.func, receiver)
+            {
+                continue;
+            }
+            let Some(task) = call
+                .args
+                .first()
+                .and_then(|a| a.value.as_name())
+                .and_then(|r| project.resolve_function(service, r))
+            else {
+                continue;
+            };
+            if tasks.iter().any(|t| t.func == task) {
+                continue;
+            }
+            let task_code = project.code(task.file).expect("function in a parsed file");
+            let function = task_code.function(task.func);
+            let options = function
+                .params
+                .iter()
+                .filter_map(|p| match &p.default {
+                    Some(Value::Call(c)) if c.callee.in_module("docket") => {
+                        Some((c.callee.last().to_string(), p.default.clone()?))
+                    }
+                    _ => None,
+                })
+                .collect();
+            tasks.push(Task {
+                framework: WorkerFramework::Docket,
+                func: task,
+                options,
+                at: Loc {
+                    file: task.file,
+                    range: function.name_range,
+                },
+                retries_in_body: false,
+            });
+        }
+    }
+}
+
+/// `name` is a parameter of the function `func` (or of one around it) that holds a Docket.
+fn is_docket_param(
+    project: &Project,
+    service: &Service,
+    code: &crate::audit::model::CodeFile,
+    mut func: Option<FnId>,
+    name: &str,
+) -> bool {
+    while let Some(id) = func {
+        let f = code.function(id);
+        if let Some(p) = f.params.iter().find(|p| &*p.name == name) {
+            let default_is_current = matches!(&p.default, Some(Value::Call(c))
+                if c.callee.is("docket.CurrentDocket"));
+            return default_is_current
+                || p.annotation
+                    .as_ref()
+                    .is_some_and(|a| names_docket(project, service, a, 1));
+        }
+        func = f.parent;
+    }
+    false
+}
+
+/// An annotation that is `docket.Docket`, `Annotated[docket.Docket, ...]`, or an alias of one
+/// (`Docket = Annotated[Docket_, Depends(docket)]`), one hop away.
+fn names_docket(project: &Project, service: &Service, value: &Value, hops: u8) -> bool {
+    match value {
+        Value::Ref(r) => {
+            if r.is("docket.Docket") || r.is("docket.docket.Docket") {
+                return true;
+            }
+            if hops == 0 {
+                return false;
+            }
+            match service.symbols.resolve(project, &r.path) {
+                Some(crate::audit::model::Symbol::Assign { file, index }) => {
+                    project.code(file).is_some_and(|c| {
+                        names_docket(project, service, &c.assigns[index as usize].value, hops - 1)
+                    })
+                }
+                _ => false,
+            }
+        }
+        Value::Subscript(sub) => {
+            sub.0
+                .as_name()
+                .is_some_and(|b| b.is("typing.Annotated") || b.is("typing_extensions.Annotated"))
+                && sub
+                    .1
+                    .first()
+                    .is_some_and(|v| names_docket(project, service, v, hops))
+        }
+        _ => false,
+    }
 }

@@ -560,6 +560,17 @@ impl<'src> Extractor<'src> {
             },
             Expr::BooleanLiteral(b) => Value::Bool(b.value),
             Expr::NoneLiteral(_) => Value::None,
+            // `-1`: a negative integer literal (RQ's "no timeout").
+            Expr::UnaryOp(u) if u.op == ast::UnaryOp::USub => match &*u.operand {
+                Expr::NumberLiteral(ast::ExprNumberLiteral {
+                    value: ast::Number::Int(i),
+                    ..
+                }) => i
+                    .as_i64()
+                    .and_then(i64::checked_neg)
+                    .map_or(Value::Other, Value::Int),
+                _ => Value::Other,
+            },
             Expr::Name(_) | Expr::Attribute(_) => Value::Ref(self.resolve_or_text(expr)),
             Expr::List(l) => Value::List(self.values(&l.elts, d)),
             Expr::Tuple(t) => Value::Tuple(self.values(&t.elts, d)),

@@ -18,11 +18,21 @@ Reports a service in which nothing configures structured logging. Any of these c
 - a JSON formatter library: `pythonjsonlogger` (python-json-logger), `json_log_formatter`,
   `json_logging`, `ecs_logging`;
 - `aws_lambda_powertools.Logger`;
+- OpenTelemetry log export (`opentelemetry.sdk._logs`, an OTLP log exporter): records leave
+  as OTLP log records with fields;
 - loguru with `logger.add(..., serialize=True)` (or `serialize` in `logger.configure` handlers);
 - a `logging.Formatter` subclass named like a JSON formatter (`JsonFormatter`);
 - `logging.config.dictConfig(...)` or `uvicorn.run(log_config=...)` whose configuration
   mentions a JSON or structlog formatter, or cannot be read (loaded from a file, built by a
-  function): the audit gives those the benefit of the doubt, as it does `fileConfig`.
+  function): the audit gives those the benefit of the doubt, as it does `fileConfig` (except
+  in an alembic migration environment, whose `fileConfig` sets up the migration command's
+  logging) and a logging set-up helper (`setup_logging()`, `configure_logs()`) imported from a
+  package outside the audited tree.
+
+A logging configuration file of the service in the `dictConfig` schema (YAML or JSON with
+`version: 1` and `formatters`, as uvicorn's `--log-config` / `log_config=` takes) counts when
+one of its formatters is a JSON or structlog formatter; one of text formatters only is a
+plain-text set-up.
 
 A service that only sets up plain-text lines (`logging.basicConfig(...)`, a text
 `logging.Formatter(...)`, a loguru sink without `serialize=True`), or configures nothing at
@@ -70,6 +80,22 @@ const STRUCTURED_MODULES: &[&str] = &[
     "ecs_logging",
     "aws_lambda_powertools.Logger",
     "aws_lambda_powertools.logging",
+    // OpenTelemetry log export: records leave the process as OTLP log records with fields
+    // and trace ids, not as text lines.
+    "opentelemetry.sdk._logs",
+    "opentelemetry.exporter.otlp.proto.http._log_exporter",
+    "opentelemetry.exporter.otlp.proto.grpc._log_exporter",
+];
+
+/// Names of helpers that set up a process's logging (`setup_logging()`): when one comes from a
+/// package outside the audited tree, its body is not seen.
+const LOGGING_SETUP_HELPERS: &[&str] = &[
+    "setup_logging",
+    "configure_logging",
+    "configure_logs",
+    "setup_logs",
+    "init_logging",
+    "init_logs",
 ];
 
 /// Words that mark a formatter in a logging configuration as structured.
@@ -84,13 +110,31 @@ fn check(cx: &Context, sink: &mut Sink) {
         || cx.setup_code().any(|(_, _, code)| {
             code.calls
                 .iter()
-                .any(|c| configures_structured(cx, service, c))
+                .any(|c| configures_structured(cx, service, code, c))
                 || code.classes.iter().any(|k| {
                     k.name.to_ascii_lowercase().contains("json")
                         && k.bases.iter().any(|b| b.is("logging.Formatter"))
                 })
         });
-    if structured {
+    // Logging configuration files of the service (`--log-config logging.yaml`).
+    let configs: Vec<(FileId, &crate::audit::artefact::logging::LoggingConfig)> = cx
+        .files
+        .iter()
+        .filter(|&&f| cx.project.file(f).role == FileRole::Service)
+        .filter_map(|&f| {
+            cx.project
+                .artefacts
+                .get(f as usize)?
+                .as_ref()?
+                .logging_config()
+                .map(|c| (f, c))
+        })
+        .collect();
+    if structured
+        || configs
+            .iter()
+            .any(|(_, c)| c.formatters.iter().any(|f| f.structured))
+    {
         return;
     }
     // Point at what makes the lines plain text, where something does: that is the line to
@@ -116,6 +160,18 @@ fn check(cx: &Context, sink: &mut Sink) {
                 })
             })
         })
+        .chain(configs.iter().filter_map(|&(file, c)| {
+            c.formatters.first().map(|f| {
+                (
+                    (false, 0, false),
+                    Loc {
+                        file,
+                        range: f.range,
+                    },
+                    "a logging configuration file of text formatters",
+                )
+            })
+        }))
         .min_by_key(|(key, _, _)| *key)
         .map(|(_, at, what)| (at, what));
     match plain {
@@ -169,7 +225,7 @@ fn plain_text_setup(call: &Call) -> Option<(&'static str, u8)> {
     None
 }
 
-fn configures_structured(cx: &Context, service: &Service, call: &Call) -> bool {
+fn configures_structured(cx: &Context, service: &Service, code: &CodeFile, call: &Call) -> bool {
     let callee = &call.callee;
     if callee.is("aws_lambda_powertools.Logger")
         || callee.in_module("aws_lambda_powertools.logging")
@@ -184,7 +240,18 @@ fn configures_structured(cx: &Context, service: &Service, call: &Call) -> bool {
             });
     }
     if callee.is("logging.config.fileConfig") {
-        // An ini/YAML file the audit does not read: give it the benefit of the doubt.
+        // An ini/YAML file the audit does not read: give it the benefit of the doubt. Not in
+        // an alembic migration environment (`env.py`), whose `fileConfig(alembic.ini)` sets up
+        // the `alembic upgrade` command's logging, not the service's.
+        return !imports_alembic(code);
+    }
+    if callee.origin == RefOrigin::Import
+        && LOGGING_SETUP_HELPERS.contains(&callee.last())
+        && !callee.in_module("logging")
+        && cx.project.resolve(service, callee).is_none()
+    {
+        // `from shared_lib.logger import configure_logs`: the logging set-up of a package
+        // outside the audited tree, which the audit cannot read; the benefit of the doubt.
         return true;
     }
     let config = if callee.is("logging.config.dictConfig") {
@@ -198,6 +265,15 @@ fn configures_structured(cx: &Context, service: &Service, call: &Call) -> bool {
         Some(v) => logging_config_is_structured(cx, service, v),
         None => call.has_star_kwargs,
     }
+}
+
+/// The file is an alembic migration environment (`from alembic import context`).
+fn imports_alembic(code: &CodeFile) -> bool {
+    code.imports.iter().any(|i| {
+        i.full
+            .strip_prefix("alembic")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    })
 }
 
 /// A `dictConfig` / `log_config` value: structured when it mentions a JSON or structlog

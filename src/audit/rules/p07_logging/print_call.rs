@@ -1,5 +1,7 @@
 //! LG001 `print-call`: `print()` in service code.
 
+use rustc_hash::FxHashMap as HashMap;
+
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -14,8 +16,15 @@ pub static RULE: Rule = Rule {
 Reports calls to the builtin `print()` in a service's code. Tests, scripts (`scripts/`,
 `bin/`, `manage.py`, migrations), scaffolding (`templates/`), `if __name__ == "__main__":`
 blocks and command-line commands (a function decorated with a click or typer command, such as
-`@app.command()` on a `typer.Typer()`, and the functions defined inside it: terminal output
-for the person running the command, before any server starts) are left alone.
+`@app.command()` on a `typer.Typer()` or `@tool.command()` on a `@click.group()` function,
+and the functions defined inside it: terminal output
+for the person running the command, before any server starts) are left alone. So are:
+- a function every caller of which is such a command, a script, a notebook helper or a
+  `__main__` block, followed up to six callers (a CLI command's output helper); a function
+  on the request or task path, one never called by name, or one with a caller the audit
+  cannot resolve (`obj.helper()`) is still reported;
+- notebook helpers (a module importing `IPython` or `ipywidgets`);
+- a print in the app's lifespan function itself (a startup banner, printed once).
 
 ## Why is this bad?
 `print()` writes an unstructured line to stdout with no level, no timestamp, no request id
@@ -43,21 +52,157 @@ async def create_order(order: Order):
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
+    let mut callers = None;
+    let mut memo = HashMap::default();
     for (file, _, code) in cx.service_code() {
+        // A notebook helper (`IPython.display`): output for the person at the notebook.
+        if imports_notebook(code) {
+            continue;
+        }
         for call in &code.calls {
-            if call.callee.is("print")
-                && !code.in_main_guard(call.range)
-                && !in_cli_command(code, call.func)
+            if !call.callee.is("print")
+                || code.in_main_guard(call.range)
+                || in_cli_command(code, call.func)
             {
-                sink.report(
-                    Loc {
-                        file,
-                        range: call.callee_range,
-                    },
-                    "`print()` in service code writes unstructured output",
-                );
+                continue;
+            }
+            if let (Some(service), Some(func)) = (cx.service, call.func) {
+                let f = FnRef { file, func };
+                // A line printed once by the lifespan (a startup banner), not per request.
+                if !call.deferred && service.apps.iter().any(|a| a.lifespan.contains(&f)) {
+                    continue;
+                }
+                let index = callers.get_or_insert_with(|| Callers::build(cx));
+                if index.only_user_facing(cx, service, f, MAX_CALLER_DEPTH, &mut memo) {
+                    continue;
+                }
+            }
+            sink.report(
+                Loc {
+                    file,
+                    range: call.callee_range,
+                },
+                "`print()` in service code writes unstructured output",
+            );
+        }
+    }
+}
+
+/// How many callers up the audit follows a function to the commands that reach it.
+const MAX_CALLER_DEPTH: u8 = 6;
+
+/// The file imports IPython or ipywidgets: code run from a notebook.
+fn imports_notebook(code: &CodeFile) -> bool {
+    code.imports.iter().any(|i| {
+        ["IPython", "ipywidgets"].iter().any(|m| {
+            i.full
+                .strip_prefix(m)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+    })
+}
+
+/// Call sites of the unit outside tests, by the callee's last name.
+struct Callers<'a> {
+    by_name: HashMap<&'a str, Vec<(FileId, &'a SourceFile, &'a CodeFile, &'a Call)>>,
+}
+
+impl<'a> Callers<'a> {
+    fn build(cx: &Context<'a>) -> Self {
+        let mut by_name: HashMap<&'a str, Vec<_>> = HashMap::default();
+        for (file, source, code) in cx.code_files().filter(|(_, s, _)| !s.is_test()) {
+            for call in &code.calls {
+                by_name
+                    .entry(call.callee.last())
+                    .or_default()
+                    .push((file, source, code, call));
             }
         }
+        Callers { by_name }
+    }
+
+    /// Every path that reaches `f` starts at a command-line command, a script, a notebook
+    /// helper or a `__main__` block: its output is for the person running the command, not
+    /// the server's log. False when the audit cannot tell: `f` is on the request or task path,
+    /// is never called by name (a callback, a public API), or has a caller the audit cannot
+    /// resolve (`obj.f()`).
+    fn only_user_facing(
+        &self,
+        cx: &Context,
+        service: &Service,
+        f: FnRef,
+        depth: u8,
+        memo: &mut HashMap<FnRef, bool>,
+    ) -> bool {
+        let Some(code) = cx.project.code(f.file) else {
+            return false;
+        };
+        if in_cli_command(code, Some(f.func)) {
+            return true;
+        }
+        if let Some(&known) = memo.get(&f) {
+            // Known, or being worked out further up (a cycle: not shown to be user-facing).
+            return known;
+        }
+        if cx.is_entry_point(f) || depth == 0 {
+            return false;
+        }
+        memo.insert(f, false);
+        let answer = self.callers_user_facing(cx, service, code, f, depth, memo);
+        memo.insert(f, answer);
+        answer
+    }
+
+    fn callers_user_facing(
+        &self,
+        cx: &Context,
+        service: &Service,
+        code: &CodeFile,
+        f: FnRef,
+        depth: u8,
+        memo: &mut HashMap<FnRef, bool>,
+    ) -> bool {
+        let function = code.function(f.func);
+        // A nested function runs when the function around it does.
+        if let Some(parent) = function.parent {
+            return self.only_user_facing(
+                cx,
+                service,
+                FnRef {
+                    file: f.file,
+                    func: parent,
+                },
+                depth,
+                memo,
+            );
+        }
+        let Some(sites) = self.by_name.get(&*function.name) else {
+            return false;
+        };
+        let mut reached = false;
+        for &(file, source, caller_code, call) in sites {
+            if call.callee.origin == RefOrigin::Unknown {
+                return false;
+            }
+            if cx.project.resolve_function(service, &call.callee) != Some(f) {
+                continue;
+            }
+            reached = true;
+            if caller_code.in_main_guard(call.range) || imports_notebook(caller_code) {
+                continue;
+            }
+            let user_facing = match call.func {
+                None => source.role == FileRole::Script,
+                Some(func) => {
+                    (source.role == FileRole::Script && !cx.is_entry_point(FnRef { file, func }))
+                        || self.only_user_facing(cx, service, FnRef { file, func }, depth - 1, memo)
+                }
+            };
+            if !user_facing {
+                return false;
+            }
+        }
+        reached
     }
 }
 
@@ -65,7 +210,10 @@ fn check(cx: &Context, sink: &mut Sink) {
 fn in_cli_command(code: &CodeFile, mut func: Option<FnId>) -> bool {
     while let Some(id) = func {
         let f = code.function(id);
-        if f.decorators.iter().any(|d| is_cli_decorator(&d.value)) {
+        if f.decorators
+            .iter()
+            .any(|d| is_cli_decorator(&d.value) || is_local_group_command(code, &d.value))
+        {
             return true;
         }
         func = f.parent;
@@ -82,4 +230,21 @@ fn is_cli_decorator(value: &Value) -> bool {
     };
     (callee.in_module("typer") || callee.in_module("click"))
         && matches!(callee.last(), "command" | "group" | "callback")
+}
+
+/// `@tool.command()` where `tool` is a function of the same file decorated as a click or typer
+/// group (`@click.group() def tool(): ...`).
+fn is_local_group_command(code: &CodeFile, value: &Value) -> bool {
+    let Value::Call(c) = value else { return false };
+    if c.callee.origin != RefOrigin::Module || !matches!(c.callee.last(), "command" | "group") {
+        return false;
+    }
+    let Some((group, _)) = c.callee.path.rsplit_once('.') else {
+        return false;
+    };
+    code.functions.iter().any(|f| {
+        &*f.qual == group
+            && f.parent.is_none()
+            && f.decorators.iter().any(|d| is_cli_decorator(&d.value))
+    })
 }

@@ -30,7 +30,7 @@ GitPython (`git.Repo(path)`, `Repo.clone_from`, any method of a `Repo`), fsspec 
 and `fsspec.open`, pathlib-style `read_text` / `read_bytes` / `write_text` / `write_bytes`
 and `.open(mode)` on any receiver (a resolved one too: `Path(p).read_text()`,
 `importlib.resources.files(pkg).joinpath(name).read_text()`; anyio's and aiofiles' are
-async), publishing a Celery task of the service (`task.delay(...)`,
+async), publishing a Celery or RQ task of the service (`task.delay(...)`,
 `task.apply_async(...)`) and waiting on a Celery `AsyncResult` (`.get()`, `.ready()`), and
 the methods of parameters typed as sync clients: a SQLAlchemy or SQLModel `Session`
 (`db: Session = Depends(get_db)`, also `Annotated[Session, Depends(...)]`), a sync

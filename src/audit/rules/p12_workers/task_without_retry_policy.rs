@@ -142,7 +142,8 @@ fn check(cx: &Context, sink: &mut Sink) {
                     );
                 }
             }
-            WorkerFramework::Rq => {}
+            // RQ jobs and Docket tasks: not checked.
+            WorkerFramework::Rq | WorkerFramework::Docket => {}
         }
     }
 }
