@@ -377,6 +377,26 @@ pub enum MutationKind {
     MethodCall,
 }
 
+/// Methods that change a list, dict, set or deque in place: a call of one on a module-level
+/// name is a [`Mutation`].
+pub const MUTATING_METHODS: &[&str] = &[
+    "append",
+    "appendleft",
+    "extend",
+    "extendleft",
+    "insert",
+    "add",
+    "update",
+    "setdefault",
+    "pop",
+    "popitem",
+    "popleft",
+    "remove",
+    "discard",
+    "clear",
+    "__setitem__",
+];
+
 /// A function writing to a module-level name, of its own module or of an imported one
 /// (`state.cache[k] = v`, `state.events.append(e)`, `state.events += [e]` after
 /// `from app import state`).

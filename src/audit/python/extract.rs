@@ -15,7 +15,7 @@ use ruff_text_size::{Ranged, TextRange};
 
 use crate::audit::model::code::{
     Arg, Assign, AttrAssign, Call, CallValue, Class, CodeFile, FnId, Function, HeaderName, Import,
-    Kwarg, Mutation, MutationKind, Name, Param, Ref, RefOrigin, Scope, Value,
+    Kwarg, MUTATING_METHODS, Mutation, MutationKind, Name, Param, Ref, RefOrigin, Scope, Value,
 };
 
 /// How deep argument values are summarised; deeper parts become `Value::Other`.
@@ -31,24 +31,6 @@ const MAX_STR_LEN: usize = 256;
 /// knows, and the chain beyond it is left unresolved (its own text, cut, as for any other
 /// expression svc cannot name).
 const MAX_NAME_LEN: usize = 256;
-
-const MUTATING_METHODS: &[&str] = &[
-    "append",
-    "appendleft",
-    "extend",
-    "extendleft",
-    "insert",
-    "add",
-    "update",
-    "setdefault",
-    "pop",
-    "popitem",
-    "popleft",
-    "remove",
-    "discard",
-    "clear",
-    "__setitem__",
-];
 
 const BUILTINS: &[&str] = &[
     "open",

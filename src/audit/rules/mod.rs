@@ -11,7 +11,8 @@ use ruff_text_size::TextRange;
 use serde::Serialize;
 
 use crate::audit::model::artefacts::ServiceArtefacts;
-use crate::audit::model::{CodeFile, FnRef, Kind, Loc, Project, Service};
+use crate::audit::model::code::Value;
+use crate::audit::model::{CodeFile, FnRef, Kind, Loc, Project, Ref, Service, Symbol};
 use crate::audit::source::{FileId, FileRole, SourceFile};
 
 pub mod meta;
@@ -248,6 +249,41 @@ impl<'a> Context<'a> {
     pub fn is_entry_point(&self, f: FnRef) -> bool {
         self.service
             .is_some_and(|s| s.entry_points.binary_search(&f).is_ok())
+    }
+
+    /// The default a settings class of the service declares for `field` (`field: T = x` or
+    /// `field: T = Field(default=x)` / `Field(x)`), with `Class.field` for messages and where
+    /// the field is declared. A deployment may override it; wherever it does not, the default
+    /// is what runs.
+    pub fn settings_field_default(
+        &self,
+        class: &Ref,
+        field: &str,
+    ) -> Option<(&'a Value, String, Loc)> {
+        let service = self.service?;
+        let Some(Symbol::Class { file, index }) = self.project.resolve(service, class) else {
+            return None;
+        };
+        let code = self.project.code(file)?;
+        let name = &code.classes[index as usize].name;
+        let a = code
+            .assigns
+            .iter()
+            .find(|a| a.class.as_deref() == Some(&**name) && &*a.target == field)?;
+        let default = match &a.value {
+            Value::Call(c) if c.callee.last() == "Field" => {
+                c.kwarg("default").or_else(|| c.args.first())?
+            }
+            v => v,
+        };
+        Some((
+            default,
+            format!("{name}.{field}"),
+            Loc {
+                file,
+                range: a.range,
+            },
+        ))
     }
 }
 

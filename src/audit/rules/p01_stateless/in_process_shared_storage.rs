@@ -3,7 +3,7 @@
 use ruff_text_size::TextRange;
 
 use crate::audit::model::Symbol;
-use crate::audit::model::code::Class;
+use crate::audit::model::code::{Class, MUTATING_METHODS};
 use crate::audit::rules::prelude::*;
 
 use super::mutable_global_state::{CONTAINER_CALLS, container_kind};
@@ -173,23 +173,11 @@ fn is_storage_class(code: &CodeFile, class: &Class) -> bool {
 /// Modules whose clients put the storage outside the process.
 const SHARED_BACKENDS: &[&str] = &["redis", "aioredis", "valkey", "pymemcache", "aiomcache"];
 
-/// Methods that change a container in place.
-const MUTATING_METHODS: &[&str] = &[
-    "append",
-    "appendleft",
-    "extend",
-    "insert",
-    "add",
-    "update",
-    "setdefault",
-    "pop",
-    "popitem",
-    "popleft",
-    "remove",
-    "discard",
-    "clear",
-    "move_to_end",
-];
+/// Methods that change a container in place: the ones a module-level mutation is recognised
+/// by, and `OrderedDict.move_to_end` (an LRU's reordering).
+fn is_mutating_method(name: &str) -> bool {
+    MUTATING_METHODS.contains(&name) || name == "move_to_end"
+}
 
 fn is_method_of(code: &CodeFile, class: &Class, func: Option<FnId>) -> bool {
     func.is_some_and(|f| code.function(f).class.as_deref() == Some(&*class.name))
@@ -204,7 +192,7 @@ fn mutated_in_place(code: &CodeFile, class: &Class, attr: &str) -> bool {
         };
         is_method_of(code, class, c.func)
             && (rest.starts_with('.') || rest.starts_with('['))
-            && MUTATING_METHODS.contains(&c.callee.last())
+            && is_mutating_method(c.callee.last())
     })
 }
 

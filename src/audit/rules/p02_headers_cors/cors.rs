@@ -129,22 +129,8 @@ fn settings_default<'a>(cx: &'a Context, value: &Value) -> Option<(&'a Value, St
                 .clone()
         }
     };
-    let Some(Symbol::Class { file, index }) = cx.project.resolve(service, &class) else {
-        return None;
-    };
-    let code = cx.project.code(file)?;
-    let name = &code.classes[index as usize].name;
-    let a = code
-        .assigns
-        .iter()
-        .find(|a| a.class.as_deref() == Some(&**name) && &*a.target == field)?;
-    let default = match &a.value {
-        Value::Call(c) if c.callee.last() == "Field" => {
-            c.kwarg("default").or_else(|| c.args.first())?
-        }
-        v => v,
-    };
-    Some((default, format!("{name}.{field}")))
+    let (default, name, _) = cx.settings_field_default(&class, field)?;
+    Some((default, name))
 }
 
 /// Follow a module-level name of the same file to its assigned value (one hop).

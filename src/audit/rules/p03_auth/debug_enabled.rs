@@ -1,6 +1,5 @@
 //! AU004 `debug-enabled`: an app running in debug mode.
 
-use crate::audit::model::Symbol;
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -140,7 +139,6 @@ fn settings_true_default(
     func: Option<FnId>,
     value: &Value,
 ) -> Option<(String, Loc)> {
-    let service = cx.service?;
     let r = value.as_name()?;
     let (object, field) = r.path.rsplit_once('.')?;
     let class = match r.instance.as_deref().and_then(|i| i.rsplit_once("().")) {
@@ -163,28 +161,6 @@ fn settings_true_default(
             found?
         }
     };
-    let Some(Symbol::Class { file, index }) = cx.project.resolve(service, &class) else {
-        return None;
-    };
-    let ccode = cx.project.code(file)?;
-    let name = &ccode.classes[index as usize].name;
-    let a = ccode
-        .assigns
-        .iter()
-        .find(|a| a.class.as_deref() == Some(&**name) && &*a.target == field)?;
-    let default = match &a.value {
-        Value::Call(c) if c.callee.last() == "Field" => {
-            c.kwarg("default").or_else(|| c.args.first())?
-        }
-        v => v,
-    };
-    (default.as_bool() == Some(true)).then(|| {
-        (
-            format!("{name}.{field}"),
-            Loc {
-                file,
-                range: a.range,
-            },
-        )
-    })
+    let (default, name, at) = cx.settings_field_default(&class, field)?;
+    (default.as_bool() == Some(true)).then_some((name, at))
 }

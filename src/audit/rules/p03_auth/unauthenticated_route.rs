@@ -285,23 +285,9 @@ const EXCHANGE_CLASSES: &[&str] = &[
 /// body, echoing a header) and reaches no data of the service. `request.app.state...` and
 /// `request.state...` reach the service's objects, and do not count.
 fn only_echoes_request(cx: &Context, route: &Route) -> bool {
-    let Some(handler) = route.handler else {
+    let Some((handler, code)) = self_contained_handler(cx, route) else {
         return false;
     };
-    let Some(code) = cx.project.code(handler.file) else {
-        return false;
-    };
-    if route
-        .dependencies
-        .iter()
-        .any(|d| d.level == DependencyLevel::Parameter)
-        || code
-            .functions
-            .iter()
-            .any(|f| f.parent == Some(handler.func))
-    {
-        return false;
-    }
     let f = code.function(handler.func);
     let mut roots: Vec<&str> = f
         .params
@@ -368,19 +354,9 @@ const URL_MODULES: &[&str] = &[
 /// other than a builtin, the redirect or an `HTTPException`, or any dependency, may touch
 /// data, and then the route is judged as usual.
 fn only_redirects(cx: &Context, route: &Route) -> bool {
-    let Some(handler) = route.handler else {
+    let Some((handler, code)) = self_contained_handler(cx, route) else {
         return false;
     };
-    let Some(code) = cx.project.code(handler.file) else {
-        return false;
-    };
-    if route
-        .dependencies
-        .iter()
-        .any(|d| d.level == DependencyLevel::Parameter)
-    {
-        return false;
-    }
     let mut redirects = false;
     for call in code.calls.iter().filter(|c| c.func == Some(handler.func)) {
         match call.callee.last() {
@@ -397,12 +373,24 @@ fn only_redirects(cx: &Context, route: &Route) -> bool {
             _ => return false,
         }
     }
-    // A function nested in the handler may do anything when called.
     redirects
-        && !code
-            .functions
-            .iter()
-            .any(|f| f.parent == Some(handler.func))
+}
+
+/// The route's handler and its file when the handler takes no dependency parameter and
+/// defines no nested function (which may do anything when called): then its own calls are
+/// all it does, and [`only_echoes_request`] and [`only_redirects`] can judge it by them.
+fn self_contained_handler<'a>(cx: &Context<'a>, route: &Route) -> Option<(FnRef, &'a CodeFile)> {
+    let handler = route.handler?;
+    let code = cx.project.code(handler.file)?;
+    let takes_dependency = route
+        .dependencies
+        .iter()
+        .any(|d| d.level == DependencyLevel::Parameter);
+    let nests = code
+        .functions
+        .iter()
+        .any(|f| f.parent == Some(handler.func));
+    (!takes_dependency && !nests).then_some((handler, code))
 }
 
 /// The auth dependency most of the service's authenticated routes use, so the help names the
