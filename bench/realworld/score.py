@@ -16,6 +16,7 @@ generated afresh with that binary) and compares the findings with labels/<entry>
 - violations found: a labelled violation is found when svc reports a finding of its principle
   in the same file whose span is within 3 lines of the labelled line;
 - trap hits: the same match against a labelled trap (code that looks wrong but is fine);
+  a finding that matches a labelled violation at least as near is the violation's, not a hit;
 - findings per rule, over every entry, labelled or not.
 
 Fetch first (fetch.py); an entry missing from the cache is an error.
@@ -59,12 +60,14 @@ class Finding:
     end_line: int
     message: str
 
-    def near(self, path: str, line: int) -> bool:
-        if path != self.path:
-            return False
+    def distance(self, line: int) -> int:
+        """Lines between the finding's span and `line` (0 when the span covers it)."""
         if self.line <= line <= self.end_line:
-            return True
-        return min(abs(line - self.line), abs(line - self.end_line)) <= NEAR
+            return 0
+        return min(abs(line - self.line), abs(line - self.end_line))
+
+    def near(self, path: str, line: int) -> bool:
+        return path == self.path and self.distance(line) <= NEAR
 
 
 # ---------------------------------------------------------------- auditing
@@ -176,6 +179,19 @@ def score_entry(entry: corpus.Entry, findings: list[Finding], labels: dict | Non
         return [f for f in findings
                 if f.principle == item["principle"] and f.near(item["path"], int(item["line"]))]
 
+    # A finding near a labelled violation is evidence of that violation: it is a trap hit only
+    # when it is strictly nearer the trap than every labelled violation it matches (a
+    # `:latest` base image one line above a trap in the same Dockerfile is the violation's).
+    def nearest_violation(f: Finding) -> int | None:
+        ds = [f.distance(int(v["line"])) for v in labels.get("violation", [])
+              if v["principle"] == f.principle and f.near(v["path"], int(v["line"]))]
+        return min(ds) if ds else None
+
+    def trap_hits(trap):
+        line = int(trap["line"])
+        return [f for f in matches(trap)
+                if (d := nearest_violation(f)) is None or f.distance(line) < d]
+
     violations = []
     for v in labels.get("violation", []):
         m = matches(v)
@@ -183,7 +199,7 @@ def score_entry(entry: corpus.Entry, findings: list[Finding], labels: dict | Non
                            "found": bool(m), "by": sorted({f.code for f in m})})
     traps = []
     for t in labels.get("trap", []):
-        m = matches(t)
+        m = trap_hits(t)
         traps.append({"path": t["path"], "line": t["line"], "principle": t["principle"],
                       "hit": bool(m), "by": sorted({f.code for f in m})})
     result.update({

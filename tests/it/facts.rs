@@ -67,6 +67,7 @@ fn render(facts: &CodeFile) -> String {
         mutations,
         classes,
         header_names,
+        branch_tests,
         suppressions,
         statement_ranges,
         main_guards,
@@ -178,6 +179,16 @@ fn render(facts: &CodeFile) -> String {
     }
     for h in header_names {
         let _ = writeln!(out, "header {}", h.lower);
+    }
+    for t in branch_tests {
+        let _ = writeln!(
+            out,
+            "branch {} {:?} {}{}",
+            value(&t.left),
+            t.op,
+            value(&t.right),
+            if t.body_raises { " raises" } else { "" }
+        );
     }
     for s in suppressions {
         let _ = writeln!(
@@ -433,6 +444,37 @@ if __name__ == "__main__":
     settings().bind(|| insta::assert_snapshot!("branches_mark_calls_conditional", out));
 }
 
+/// The comparisons that decide `if` / `elif` branches, each operand of an `and` on its own;
+/// other tests (calls, `<`, chained comparisons, `or`) are not comparisons a branch requires.
+#[test]
+fn branch_tests_record_comparisons_and_refusals() {
+    let out = facts(
+        r#"import os
+
+BAD = "password1234"
+ORIGINS = os.environ.get("ORIGINS", "").split(",")
+
+
+def check(password, key):
+    if password == BAD:
+        raise ValueError("refused")
+    if ORIGINS and "*" in ORIGINS:
+        return ["*"]
+    elif key not in ("a", "b"):
+        if key != BAD:
+            raise KeyError(key)
+    if key == "x" or key == "y":
+        pass
+    if len(key) < 3 or os.path.exists(key):
+        pass
+    if 1 < key == 2:
+        pass
+"#,
+    );
+    let branches: Vec<&str> = out.lines().filter(|l| l.starts_with("branch ")).collect();
+    settings().bind(|| insta::assert_snapshot!("branch_tests", branches.join("\n")));
+}
+
 /// One input that exercises every kind of fact: each list must come back non-empty, so a
 /// fact the front end stops filling (or never fills) fails here rather than silently.
 #[test]
@@ -452,6 +494,8 @@ class Client:
 
 @app.get("/x")
 def handler(request):
+    if request.method == "HEAD":
+        raise ValueError
     TOKENS.append(request.headers.get("x-request-id"))
     seen = []
     seen += [request.url]
@@ -480,6 +524,7 @@ if __name__ == "__main__":
         mutations,
         classes,
         header_names,
+        branch_tests,
         suppressions,
         statement_ranges,
         main_guards,
@@ -495,6 +540,7 @@ if __name__ == "__main__":
         ("mutations", mutations.len()),
         ("classes", classes.len()),
         ("header_names", header_names.len()),
+        ("branch_tests", branch_tests.len()),
         ("suppressions", suppressions.len()),
         ("statement_ranges", statement_ranges.len()),
         ("main_guards", main_guards.len()),

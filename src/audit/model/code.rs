@@ -423,6 +423,41 @@ pub struct Class {
     pub name_range: TextRange,
 }
 
+/// How a [`BranchTest`] compares its operands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    Eq,
+    NotEq,
+    /// `left in right`
+    In,
+    /// `left not in right`
+    NotIn,
+}
+
+/// A comparison that decides a branch: the test of an `if` / `elif` (or one operand of an
+/// `and` test, which must hold too), with the statements that run only when it holds. Rules
+/// read what a branch depends on (`"*" in allowed_origins`) and what it does when a value
+/// matches (`if password == KNOWN_BAD: raise ...`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BranchTest {
+    pub left: Value,
+    pub op: CompareOp,
+    pub right: Value,
+    /// The comparison expression.
+    pub range: TextRange,
+    /// The branch's own statements, first to last.
+    pub body: TextRange,
+    /// One of the branch's own statements (not nested deeper) raises: the branch refuses.
+    pub body_raises: bool,
+}
+
+impl BranchTest {
+    /// The operands, left first.
+    pub fn operands(&self) -> [&Value; 2] {
+        [&self.left, &self.right]
+    }
+}
+
 /// A string literal that reads like an HTTP header name (`Content-Security-Policy`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeaderName {
@@ -458,6 +493,8 @@ pub struct CodeFile {
     pub mutations: Vec<Mutation>,
     pub classes: Vec<Class>,
     pub header_names: Vec<HeaderName>,
+    /// Comparisons that decide `if` / `elif` branches.
+    pub branch_tests: Vec<BranchTest>,
     pub suppressions: Vec<SuppressionComment>,
     /// Multi-line statements (or compound statement headers): a suppression comment on any of
     /// their lines covers a finding inside them. Only filled when the file has suppressions.
@@ -481,6 +518,7 @@ impl CodeFile {
             mutations,
             classes,
             header_names,
+            branch_tests,
             suppressions,
             statement_ranges,
             main_guards,
@@ -498,6 +536,7 @@ impl CodeFile {
         mutations.shrink_to_fit();
         classes.shrink_to_fit();
         header_names.shrink_to_fit();
+        branch_tests.shrink_to_fit();
         suppressions.shrink_to_fit();
         statement_ranges.shrink_to_fit();
         main_guards.shrink_to_fit();

@@ -14,8 +14,9 @@ use ruff_python_ast::{
 use ruff_text_size::{Ranged, TextRange};
 
 use crate::audit::model::code::{
-    Arg, Assign, AttrAssign, Call, CallValue, Class, CodeFile, FnId, Function, HeaderName, Import,
-    Kwarg, MUTATING_METHODS, Mutation, MutationKind, Name, Param, Ref, RefOrigin, Scope, Value,
+    Arg, Assign, AttrAssign, BranchTest, Call, CallValue, Class, CodeFile, CompareOp, FnId,
+    Function, HeaderName, Import, Kwarg, MUTATING_METHODS, Mutation, MutationKind, Name, Param,
+    Ref, RefOrigin, Scope, Value,
 };
 
 /// How deep argument values are summarised; deeper parts become `Value::Other`.
@@ -685,6 +686,43 @@ impl<'src> Extractor<'src> {
         });
     }
 
+    /// The comparisons `test` requires (itself, or each operand of an `and`) that compare
+    /// two values with `==`, `!=`, `in` or `not in`, each with the branch `body` they decide.
+    fn record_branch_tests(&mut self, test: &Expr, body: &[Stmt]) {
+        let (Some(first), Some(last)) = (body.first(), body.last()) else {
+            return;
+        };
+        let body_range = TextRange::new(first.range().start(), last.range().end());
+        let body_raises = body.iter().any(|s| matches!(s, Stmt::Raise(_)));
+        let conjuncts = match test {
+            Expr::BoolOp(b) if b.op == ast::BoolOp::And => b.values.iter().collect(),
+            other => vec![other],
+        };
+        for c in conjuncts {
+            let Expr::Compare(cmp) = c else { continue };
+            let ([op], [right]) = (&*cmp.ops, &*cmp.comparators) else {
+                continue;
+            };
+            let op = match op {
+                ast::CmpOp::Eq => CompareOp::Eq,
+                ast::CmpOp::NotEq => CompareOp::NotEq,
+                ast::CmpOp::In => CompareOp::In,
+                ast::CmpOp::NotIn => CompareOp::NotIn,
+                _ => continue,
+            };
+            let left = self.value(&cmp.left, 0);
+            let right = self.value(right, 0);
+            self.out.branch_tests.push(BranchTest {
+                left,
+                op,
+                right,
+                range: cmp.range(),
+                body: body_range,
+                body_raises,
+            });
+        }
+    }
+
     /// Inside a branch of an `if` or `match` of the current function (or of the module body).
     fn in_branch(&self) -> bool {
         match self.fns.last() {
@@ -1216,11 +1254,13 @@ impl<'src> Visitor<'src> for Extractor<'src> {
             }
             Stmt::If(i) => {
                 self.visit_expr(&i.test);
+                self.record_branch_tests(&i.test, &i.body);
                 self.branch_depth(1);
                 self.visit_body(&i.body);
                 for clause in &i.elif_else_clauses {
                     if let Some(test) = &clause.test {
                         self.visit_expr(test);
+                        self.record_branch_tests(test, &clause.body);
                     }
                     self.visit_body(&clause.body);
                 }

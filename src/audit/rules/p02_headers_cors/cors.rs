@@ -3,7 +3,7 @@
 use ruff_text_size::TextRange;
 
 use crate::audit::model::Symbol;
-use crate::audit::model::code::Kwarg;
+use crate::audit::model::code::{CompareOp, Kwarg};
 use crate::audit::rules::prelude::*;
 
 const CORS_MIDDLEWARE: &[&str] = &[
@@ -24,6 +24,11 @@ pub struct WildcardCors {
     pub what: String,
     /// `allow_credentials=True` (literally, or through a module-level constant).
     pub credentials: bool,
+    /// The wildcard literal sits in a branch that runs only when a configured value already
+    /// holds `"*"` (`if "*" in allowed_origins: ... allow_origins=["*"]`): it spells out the
+    /// deployment's choice rather than making one. Wildcard origins alone are then not
+    /// hard-coded; with credentials they are an error wherever they come from.
+    pub mirrors_configuration: bool,
 }
 
 /// Every `CORSMiddleware` in the unit's non-test code that allows any origin:
@@ -38,8 +43,30 @@ pub fn wildcard_configs(cx: &Context) -> Vec<WildcardCors> {
         for call in code.calls.iter().filter(|c| is_cors_setup(c)) {
             let origins = call.kwarg("allow_origins");
             let regex = call.kwarg("allow_origin_regex");
+            let mut mirrors_configuration = false;
             let (at, what) = if let Some(k) = origins.filter(|k| is_wildcard_list(code, &k.value)) {
-                (k.range, "`allow_origins` contains \"*\"".to_string())
+                match mirrored_configuration(code, call.range) {
+                    // The configured value is what the literal stands for: judged like
+                    // `allow_origins=<configured value>`, by its settings default.
+                    Some(configured) => match settings_default(cx, configured)
+                        .filter(|(v, _)| is_wildcard_list(code, v))
+                    {
+                        Some((_, field)) => (
+                            k.range,
+                            format!(
+                                "`allow_origins` is \"*\" when `{field}` holds it, and its default contains \"*\""
+                            ),
+                        ),
+                        None => {
+                            mirrors_configuration = true;
+                            (
+                                k.range,
+                                "`allow_origins` contains \"*\" (as configured)".to_string(),
+                            )
+                        }
+                    },
+                    None => (k.range, "`allow_origins` contains \"*\"".to_string()),
+                }
             } else if let Some((k, field)) = origins.and_then(|k| {
                 settings_default(cx, &k.value)
                     .filter(|(v, _)| is_wildcard_list(code, v))
@@ -73,6 +100,7 @@ pub fn wildcard_configs(cx: &Context) -> Vec<WildcardCors> {
                 at,
                 what,
                 credentials,
+                mirrors_configuration,
             });
         }
     }
@@ -154,6 +182,24 @@ fn is_wildcard_list(code: &CodeFile, value: &Value) -> bool {
             .is_some_and(|items| items.iter().any(|i| i.as_str() == Some("*"))),
         None => false,
     }
+}
+
+/// The configured value that a wildcard literal at `call` mirrors: the call sits in the
+/// branch of an `if` requiring `"*" in configured` (or `configured == "*"` /
+/// `configured == ["*"]`), where `configured` is not itself a wildcard literal or a constant
+/// holding one (that would be hard-coded twice over).
+fn mirrored_configuration(code: &CodeFile, call: TextRange) -> Option<&Value> {
+    let is_star = |v: &Value| v.as_str() == Some("*") || is_wildcard_list(code, v);
+    let configured = |v: &Value| matches!(v, Value::Ref(_)) && !is_wildcard_list(code, v);
+    code.branch_tests
+        .iter()
+        .filter(|t| t.body.contains_range(call))
+        .find_map(|t| match t.op {
+            CompareOp::In if t.left.as_str() == Some("*") && configured(&t.right) => Some(&t.right),
+            CompareOp::Eq if is_star(&t.left) && configured(&t.right) => Some(&t.right),
+            CompareOp::Eq if is_star(&t.right) && configured(&t.left) => Some(&t.left),
+            _ => None,
+        })
 }
 
 /// `configured or ["*"]` (or `configured if configured else ["*"]`): the wildcard is what runs

@@ -18,6 +18,13 @@ that matches every origin, without `allow_credentials=True` (that combination is
 configured (`allow_origins=configured or ["*"]`), or come from a settings field whose default
 is `"*"`. Other origins read from settings or non-literal expressions are not reported.
 
+A wildcard literal in a branch that runs only when a configured value already holds `"*"`
+(`if "*" in allowed_origins:`, `if origins == ["*"]:`, where `allowed_origins` is read from
+the environment or settings) is judged like that value: it only spells out what the
+deployment chose, so it is reported only when the value is a settings field whose default
+holds `"*"`. With `allow_credentials=True` it is `cors-wildcard-with-credentials` wherever
+it comes from.
+
 ## Why is this bad?
 A wildcard origin lets any web page read the API's responses from a visitor's browser. For
 an API that relies on network position (an internal service, a VPN, an IP allow list) or
@@ -47,7 +54,7 @@ app.add_middleware(
 fn check(cx: &Context, sink: &mut Sink) {
     for c in cors::wildcard_configs(cx)
         .into_iter()
-        .filter(|c| !c.credentials)
+        .filter(|c| !c.credentials && !c.mirrors_configuration)
     {
         sink.report(
             Loc {

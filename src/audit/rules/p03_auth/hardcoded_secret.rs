@@ -2,6 +2,10 @@
 
 use ruff_text_size::TextRange;
 
+use rustc_hash::FxHashSet as HashSet;
+
+use crate::audit::model::Symbol;
+use crate::audit::model::code::{CompareOp, Name};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -38,6 +42,13 @@ cannot work as a value (`"<your-api-key>"`, `"${API_KEY}"`, `"xxxx"`), or a memb
 that spells its own name or its end (`_USER_API_KEY = "UserApiKey"`, a GraphQL type;
 `REASON_MISSING_SECRET = "missing_secret"`, a reason code). Values such as
 `"changeme"` are reported: a default that works is a secret that ships.
+
+A module-level constant that the service's code refuses is not reported: an `if` / `elif`
+test comparing a value with it (`==`, or `in` a list of such constants) whose branch raises
+(`if password == LEGACY_DEFAULT_PASSWORD: raise ...`). That is a known-bad value kept to
+turn it away (an old default, a leaked key), not a credential in use. A check that raises
+when the value differs (`if key != API_KEY: raise`) accepts the constant, so it stays
+reported, and so does a refusal written as a call (`if hmac.compare_digest(...)`).
 
 ## Why is this bad?
 A secret in the source is in every clone, fork, CI log, container image and backup of the
@@ -88,6 +99,7 @@ const SECRET_WORDS: &[&str] = &[
 const WRAPPERS: &[&str] = &["Field", "SecretStr", "SecretBytes"];
 
 fn check(cx: &Context, sink: &mut Sink) {
+    let refused = refused_constants(cx);
     for (file, source, code) in cx.code_files() {
         if source.is_test() {
             continue;
@@ -117,6 +129,11 @@ fn check(cx: &Context, sink: &mut Sink) {
             // `class AuthMethods(Enum): username_and_password = "username-password"` names
             // a choice, not a credential.
             if a.class.as_deref().is_some_and(|c| is_enum_class(code, c)) {
+                continue;
+            }
+            // A known-bad value the service turns away (an old shipped default password):
+            // a denylist entry, not a credential in use.
+            if a.scope == Scope::Module && refused.contains(&(file, a.target.clone())) {
                 continue;
             }
             let (value, range) = match &a.value {
@@ -210,6 +227,43 @@ fn check(cx: &Context, sink: &mut Sink) {
             }
         }
     }
+}
+
+/// Module-level constants (file, name) that some branch of the service's code refuses on
+/// sight: `if password == LEGACY_DEFAULT_PASSWORD: raise ...`, or `in (A, B)` with the
+/// constant among the listed values. A service does not raise when it meets the credential it
+/// authenticates with, so such a constant is a known-bad value kept to reject it. A check that
+/// raises when the value differs (`if key != API_KEY: raise`) accepts the constant: it is a
+/// credential and stays reported.
+fn refused_constants(cx: &Context) -> HashSet<(FileId, Name)> {
+    let mut out = HashSet::default();
+    let Some(service) = cx.service else {
+        return out;
+    };
+    for (_, source, code) in cx.code_files() {
+        if source.is_test() {
+            continue;
+        }
+        for t in code.branch_tests.iter().filter(|t| t.body_raises) {
+            let candidates: Vec<&Value> = match t.op {
+                CompareOp::Eq => t.operands().to_vec(),
+                CompareOp::In => match t.right.elements() {
+                    Some(items) => items.iter().collect(),
+                    None => vec![&t.right],
+                },
+                CompareOp::NotEq | CompareOp::NotIn => continue,
+            };
+            for r in candidates.into_iter().filter_map(Value::as_name) {
+                if let Some(Symbol::Assign { file, index }) = cx.project.resolve(service, r)
+                    && let Some(assign) = cx.project.code(file).map(|c| &c.assigns[index as usize])
+                    && assign.scope == Scope::Module
+                {
+                    out.insert((file, assign.target.clone()));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `os.getenv("JWT_SECRET", "dev")` / `os.environ.get("JWT_SECRET", "dev")`: the secret word,

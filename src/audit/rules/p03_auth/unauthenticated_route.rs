@@ -2,7 +2,7 @@
 
 use crate::audit::model::code::RefOrigin;
 use crate::audit::model::fastapi::names_authentication;
-use crate::audit::model::{DependencyLevel, Middleware, Mount, Route};
+use crate::audit::model::{DependencyLevel, Middleware, Mount, Route, Symbol};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -52,6 +52,15 @@ dependency) reads nothing; the route it points to is the one to protect. Neither
 handler that works only on the exchange it is given: every call a method of its `Request` or
 `Response` parameter or of a local read from them (`body = await request.json()`,
 `response.set_cookie(...)`), none through `request.app` or `request.state`.
+A handler authenticated by the sender's signature through a known SDK is left alone too: in
+its own body (not under an `if`) it passes its `Request` to a slack_bolt request handler
+(`SlackRequestHandler(app).handle(request)` or `AsyncSlackRequestHandler`, of any adapter:
+the Bolt app checks `X-Slack-Signature` before any listener runs), or it calls Stripe's
+`stripe.Webhook.construct_event(payload, sig_header, secret)`, which raises unless the
+`Stripe-Signature` header is valid. The list is kept to SDKs whose documented entry point
+refuses an unsigned request by itself; checks that only return a verdict (Twilio's
+`RequestValidator.validate`) or skip verification when no credentials are configured
+(Bot Framework adapters) are not on it.
 A route added with `add_api_route` whose path is not a literal and whose handler cannot be
 resolved (`app.add_api_route(path, public if x else private)`) is not a route the audit can
 speak of: neither where it is nor what protects it is known. A service with an
@@ -178,6 +187,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             || serves_static_files(route)
             || only_redirects(cx, route)
             || only_echoes_request(cx, route)
+            || verifies_signature(cx, route)
         {
             continue;
         }
@@ -374,6 +384,93 @@ fn only_redirects(cx: &Context, route: &Route) -> bool {
         }
     }
     redirects
+}
+
+/// Request handlers of SDKs that verify the sender's signature before anything else runs:
+/// every slack_bolt adapter (`SlackRequestHandler(app).handle(request)`, and the async one)
+/// hands the request to the Bolt app, whose `RequestVerification` middleware checks
+/// `X-Slack-Signature` against the signing secret and answers 401 when it does not match.
+const SIGNATURE_HANDLER_MODULES: &[&str] = &["slack_bolt.adapter"];
+const SIGNATURE_HANDLER_CLASSES: &[&str] = &["SlackRequestHandler", "AsyncSlackRequestHandler"];
+
+/// Calls that raise unless the payload carries the sender's valid signature: Stripe's
+/// `Webhook.construct_event(payload, sig_header, secret)` raises `SignatureVerificationError`.
+const SIGNATURE_CHECKS: &[&str] = &[
+    "stripe.Webhook.construct_event",
+    "stripe.webhook.Webhook.construct_event",
+];
+
+/// The handler authenticates the caller by signature through a known SDK: its own body (not
+/// a branch of it) passes its `Request` to a verifying request handler of
+/// [`SIGNATURE_HANDLER_CLASSES`], or calls one of [`SIGNATURE_CHECKS`]. Webhooks from such
+/// services carry no user credential; the signature is their authentication.
+fn verifies_signature(cx: &Context, route: &Route) -> bool {
+    let (Some(service), Some(handler)) = (cx.service, route.handler) else {
+        return false;
+    };
+    let Some(code) = cx.project.code(handler.file) else {
+        return false;
+    };
+    let f = code.function(handler.func);
+    let requests: Vec<&str> = f
+        .params
+        .iter()
+        .filter(|p| {
+            p.annotation
+                .as_ref()
+                .and_then(Value::as_name)
+                .is_some_and(|a| a.is_any(EXCHANGE_CLASSES))
+        })
+        .map(|p| &*p.name)
+        .collect();
+    let is_handler_class = |path: &str| {
+        SIGNATURE_HANDLER_MODULES.iter().any(|m| {
+            path.strip_prefix(m)
+                .is_some_and(|rest| rest.starts_with('.'))
+        }) && path
+            .rsplit_once('.')
+            .is_some_and(|(_, class)| SIGNATURE_HANDLER_CLASSES.contains(&class))
+    };
+    code.calls_in(handler.func)
+        .filter(|c| !c.conditional)
+        .any(|call| {
+            if call.callee.is_any(SIGNATURE_CHECKS) {
+                return true;
+            }
+            let passes_request = call.args.first().is_some_and(|a| {
+                a.value
+                    .as_name()
+                    .is_some_and(|r| requests.contains(&&*r.path))
+            });
+            if call.callee.last() != "handle" || !passes_request {
+                return false;
+            }
+            // The receiver: built in this file (`handler = AsyncSlackRequestHandler(app)`,
+            // recorded with the call) or imported from where it is built.
+            if let Some(instance) = call.callee.instance.as_deref()
+                && let Some(class) = instance.strip_suffix("().handle")
+            {
+                return is_handler_class(class);
+            }
+            let Some((receiver, _)) = call.callee.path.rsplit_once('.') else {
+                return false;
+            };
+            let receiver = Ref {
+                path: receiver.into(),
+                origin: call.callee.origin,
+                instance: None,
+            };
+            match cx.project.resolve(service, &receiver) {
+                Some(Symbol::Assign { file, index }) => cx
+                    .project
+                    .code(file)
+                    .and_then(|c| c.assigns[index as usize].value.as_call())
+                    .is_some_and(|c| {
+                        c.callee.origin != RefOrigin::Unknown && is_handler_class(&c.callee.path)
+                    }),
+                _ => false,
+            }
+        })
 }
 
 /// The route's handler and its file when the handler takes no dependency parameter and
