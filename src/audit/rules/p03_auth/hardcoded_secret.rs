@@ -37,7 +37,10 @@ Names that only mention a secret (`token_url`, `password_field`, `secret_name`,
 environment variable name (`"SECRET_KEY"`), a path or URL, `"bearer"`, text with spaces, a
 value equal to the secret word itself (`GRANT_TYPE_PASSWORD = "password"`), a key name
 (`TOKEN_KEY = "access_token"`), a header name (`API_KEY = "X-API-Key"`), a placeholder that
-cannot work as a value (`"<your-api-key>"`, `"${API_KEY}"`, `"xxxx"`), or a member of an
+cannot work as a value (`"<your-api-key>"`, `"${API_KEY}"`, `"xxxx"`), a key or token
+spelled as a stand-in for a provider that needs none (`api_key = "sk-placeholder"`,
+`api_key="dummy"`, `"EMPTY"`; a stand-in password or signing secret is still reported, since
+it works as one, and so is a stand-in environment fallback), or a member of an
 `Enum` (`username_and_password = "username-password"` names a sign-in method), or a value
 that spells its own name or its end (`_USER_API_KEY = "UserApiKey"`, a GraphQL type;
 `REASON_MISSING_SECRET = "missing_secret"`, a reason code). Values such as
@@ -381,7 +384,21 @@ fn snake_case(name: &str) -> String {
 
 /// False for values that are clearly not a secret.
 pub(crate) fn is_secret_value(value: &str, name: &str, word: &str) -> bool {
-    secret_value(value, name, word, true)
+    secret_value(value, name, word, true) && !is_stand_in_key(value, word)
+}
+
+/// `api_key = "sk-placeholder"`, `api_key="dummy"`, `api_key="EMPTY"`: a key the service
+/// presents to a provider that needs none (a local OpenAI-compatible server), spelled as a
+/// stand-in. It unlocks nothing, so it is no secret. Only keys and tokens qualify, and only
+/// as a literal value: a stand-in password or signing secret (`SECRET_KEY = "dummy"`) still
+/// works as one, and so does an environment fallback (`os.getenv("API_TOKEN", "dummy")`).
+fn is_stand_in_key(value: &str, word: &str) -> bool {
+    const KEY_WORDS: &[&str] = &["token", "api_key", "apikey", "access_key", "auth_token"];
+    const STAND_INS: &[&str] = &["placeholder", "dummy", "fake", "empty", "unused", "none"];
+    KEY_WORDS.contains(&word)
+        && value
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| STAND_INS.iter().any(|s| w.eq_ignore_ascii_case(s)))
 }
 
 /// A secret variable's fallback value: the value itself, so one that reads like an
@@ -512,5 +529,12 @@ mod tests {
         ] {
             assert!(!is_secret_value(v, "password", "password"), "{v}");
         }
+        for v in ["sk-placeholder", "dummy", "EMPTY", "xapp-fake-token"] {
+            assert!(!is_secret_value(v, "api_key", "api_key"), "{v}");
+            // A stand-in password or signing secret still works as one.
+            assert!(is_secret_value(v, "SECRET_KEY", "secret_key"), "{v}");
+        }
+        assert!(is_secret_value("sk-live-4f9a8c", "api_key", "api_key"));
+        assert!(is_secret_fallback("dummy", "API_TOKEN", "token"));
     }
 }
