@@ -41,7 +41,11 @@ Public routes are left alone: the root `/`; health and probes (`/health`, `/heal
 acting on the account: `/auth/me`, `/auth/password`, ...); the server's own facts a client
 reads before signing in (`/version`, `/info`, `/get_info`, with no path parameter and not
 under the account); static files served by a catch-all (`/assets/{name:path}`,
-`/static/{name:path}`), a single-page app's fallback (`/{full_path:path}`) and what the
+`/static/{name:path}`, or any read-only catch-all whose handler, taking no dependency,
+answers with a `FileResponse`: `/copilot/{filename:path}`), a single-page app's fallback
+(`/{full_path:path}`), the other paths of a read-only handler already served without
+authentication at a public path (`@app.get("/")` stacked over `@app.get("/index.html")`
+serves the same page at both), and what the
 sign-in page loads (`GET` of `/favicon`, `/logo`, `/translations`, `/manifest`); paths with a
 `webhook(s)`, `callback(s)`, `public` or `.well-known` segment; files a browser fetches without
 credentials (`/favicon.ico`, `/robots.txt`, `*.js`, `*.css`, ...); and the paths listed in
@@ -180,11 +184,16 @@ fn check(cx: &Context, sink: &mut Sink) {
     // its router) covers them all. The other paths are named in the message.
     let mut sites: Vec<(&Route, Vec<&str>)> = Vec::new();
     let mut switched: Vec<(&Route, Switch)> = Vec::new();
+    let public_pages = public_page_handlers(cx, service);
     for route in &service.routes {
         if route.has_unconditional_auth()
             || route.methods.iter().any(|m| m == "WEBSOCKET")
             || is_public(&route.path, &cx.config.public_routes)
             || serves_static_files(route)
+            || serves_file_catch_all(cx, route)
+            || route
+                .handler
+                .is_some_and(|h| reads_only(route) && public_pages.contains(&h))
             || only_redirects(cx, route)
             || only_echoes_request(cx, route)
             || verifies_signature(cx, route)
@@ -638,6 +647,44 @@ fn serves_static_files(route: &Route) -> bool {
         [.., folder, _file] => matches!(folder.to_ascii_lowercase().as_str(), "static" | "assets"),
         [] => false,
     }
+}
+
+fn reads_only(route: &Route) -> bool {
+    route.methods.iter().all(|m| m == "GET" || m == "HEAD")
+}
+
+/// Handlers that already answer without authentication at a public page (`GET /`, a static
+/// file): stacked on further paths (`@app.get("/")` over `@app.get("/index.html")`), they
+/// serve the same page there, which exposes nothing the public path does not.
+fn public_page_handlers(cx: &Context, service: &Service) -> Vec<FnRef> {
+    let mut out: Vec<FnRef> = service
+        .routes
+        .iter()
+        .filter(|r| reads_only(r) && !r.has_auth())
+        .filter(|r| is_public(&r.path, &cx.config.public_routes) || serves_static_files(r))
+        .filter_map(|r| r.handler)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// A read-only catch-all (`GET /copilot/{filename:path}`) whose handler answers with a
+/// `FileResponse` and takes no dependency: a folder of built UI files, whatever its name.
+fn serves_file_catch_all(cx: &Context, route: &Route) -> bool {
+    if !reads_only(route) || !route.path.trim_end_matches('/').ends_with(":path}") {
+        return false;
+    }
+    let Some((handler, code)) = self_contained_handler(cx, route) else {
+        return false;
+    };
+    code.calls
+        .iter()
+        .filter(|c| c.func == Some(handler.func))
+        .any(|c| {
+            c.callee.last() == "FileResponse"
+                && (c.callee.in_module("fastapi") || c.callee.in_module("starlette"))
+        })
 }
 
 /// A whole segment that is a path parameter: `{user_id}`, not `{usr}.webmanifest`.
