@@ -12,3 +12,4 @@ pub mod plural;
 pub mod stdout;
 pub mod toml_check;
 pub mod update;
+pub mod yaml_tree;

@@ -11,7 +11,9 @@
 //! repository; anything else (two documents, a top level that is not a mapping, a layout this
 //! does not foresee) is refused with an error that shows the lines to add by hand.
 
-use saphyr_parser::{Event, Parser};
+use saphyr_parser::{Event, ScanError};
+
+use crate::yaml_tree::{self, Open};
 
 /// The hook's id, by which a second run sees it is there.
 pub const HOOK_ID: &str = "svc-audit";
@@ -535,51 +537,34 @@ fn same(a: &Node, b: &Node) -> bool {
     }
 }
 
-enum Frame {
-    Seq {
-        start: usize,
-        flow: bool,
-        items: Vec<Node>,
-    },
-    Map {
-        start: usize,
-        flow: bool,
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
-    },
+/// What a collection's start event leaves for its end: where its content starts (a flow
+/// collection: its bracket), and whether it is a flow collection.
+struct Frame {
+    start: usize,
+    flow: bool,
 }
 
-/// Every document of the stream, positions in bytes.
-fn parse(text: &str) -> Result<Vec<Node>, String> {
-    // The parser counts characters; the edits need byte offsets.
-    let bytes: Vec<usize> = text
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain([text.len()])
-        .collect();
-    let byte = |index: usize| bytes.get(index).copied().unwrap_or(text.len());
-    let mut docs = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut finished: Option<Node> = None;
-    for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| {
-            format!(
-                "{} (line {}, column {})",
-                e.info(),
-                e.marker().line(),
-                e.marker().col() + 1
-            )
-        })?;
-        let (start, end) = (byte(span.start.index()), byte(span.end.index()));
-        // A flow collection's start event spans its anchor and tag, its bracket and the
-        // spaces after it: where the bracket is, if it is one.
-        let opens = |bracket: char| {
-            let spanned = text[start..end].trim_end();
-            spanned
-                .ends_with(bracket)
-                .then(|| start + spanned.len() - 1)
-        };
-        let node = match event {
+/// Builds [`Node`]s with byte positions for text edits; empty documents are left out.
+struct Reader<'t> {
+    text: &'t str,
+}
+
+impl yaml_tree::Builder for Reader<'_> {
+    type Node = Node;
+    type Frame = Frame;
+    type Error = String;
+
+    fn error(&mut self, e: &ScanError, _at: usize) -> String {
+        format!(
+            "{} (line {}, column {})",
+            e.info(),
+            e.marker().line(),
+            e.marker().col() + 1
+        )
+    }
+
+    fn leaf(&mut self, event: Event<'_>, (start, end): (usize, usize)) -> Option<Node> {
+        match event {
             Event::Scalar(value, style, _, tag) => Some(Node {
                 start,
                 end,
@@ -594,83 +579,77 @@ fn parse(text: &str) -> Result<Vec<Node>, String> {
                 end,
                 kind: Kind::Alias(id),
             }),
-            Event::SequenceStart(..) => {
-                let open = opens('[');
-                stack.push(Frame::Seq {
-                    start: open.unwrap_or(start),
-                    flow: open.is_some(),
-                    items: Vec::new(),
-                });
-                None
-            }
-            Event::MappingStart(..) => {
-                let open = opens('{');
-                stack.push(Frame::Map {
-                    start: open.unwrap_or(start),
-                    flow: open.is_some(),
-                    entries: Vec::new(),
-                    key: None,
-                });
-                None
-            }
-            Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq {
-                    start: s,
-                    flow,
-                    items,
-                }) => {
-                    let (close, e) = match flow {
-                        true => (Some(start), start + 1),
-                        false => (None, items.last().map_or(s, |n| n.end)),
-                    };
-                    Some(Node {
-                        start: s,
-                        end: e,
-                        kind: Kind::Seq { flow, close, items },
-                    })
-                }
-                _ => return Err("unbalanced sequence".into()),
-            },
-            Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map {
-                    start: s,
-                    flow,
-                    entries,
-                    ..
-                }) => {
-                    let (close, e) = match flow {
-                        true => (Some(start), start + 1),
-                        false => (None, entries.last().map_or(s, |(k, v)| v.end.max(k.end))),
-                    };
-                    Some(Node {
-                        start: s,
-                        end: e,
-                        kind: Kind::Map {
-                            flow,
-                            close,
-                            entries,
-                        },
-                    })
-                }
-                _ => return Err("unbalanced mapping".into()),
-            },
-            Event::DocumentEnd => {
-                docs.extend(finished.take());
-                None
-            }
             _ => None,
-        };
-        let Some(node) = node else { continue };
-        match stack.last_mut() {
-            None => finished = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
-            },
         }
     }
-    Ok(docs)
+
+    fn start(&mut self, _event: Event<'_>, (start, end): (usize, usize), seq: bool) -> Frame {
+        // A flow collection's start event spans its anchor and tag, its bracket and the
+        // spaces after it: where the bracket is, if it is one.
+        let bracket = if seq { '[' } else { '{' };
+        let spanned = self.text[start..end].trim_end();
+        let open = spanned
+            .ends_with(bracket)
+            .then(|| start + spanned.len() - 1);
+        Frame {
+            start: open.unwrap_or(start),
+            flow: open.is_some(),
+        }
+    }
+
+    fn end(
+        &mut self,
+        open: Option<Open<Node, Frame>>,
+        (start, _): (usize, usize),
+        seq: bool,
+    ) -> Result<Node, String> {
+        match open {
+            Some(Open::Seq {
+                frame: Frame { start: s, flow },
+                items,
+            }) if seq => {
+                let (close, e) = match flow {
+                    true => (Some(start), start + 1),
+                    false => (None, items.last().map_or(s, |n| n.end)),
+                };
+                Ok(Node {
+                    start: s,
+                    end: e,
+                    kind: Kind::Seq { flow, close, items },
+                })
+            }
+            Some(Open::Map {
+                frame: Frame { start: s, flow },
+                entries,
+                ..
+            }) if !seq => {
+                let (close, e) = match flow {
+                    true => (Some(start), start + 1),
+                    false => (None, entries.last().map_or(s, |(k, v)| v.end.max(k.end))),
+                };
+                Ok(Node {
+                    start: s,
+                    end: e,
+                    kind: Kind::Map {
+                        flow,
+                        close,
+                        entries,
+                    },
+                })
+            }
+            _ if seq => Err("unbalanced sequence".into()),
+            _ => Err("unbalanced mapping".into()),
+        }
+    }
+
+    fn document(&mut self, root: Option<Node>, _span: (usize, usize)) -> Option<Node> {
+        root
+    }
+}
+
+/// Every document of the stream, positions in bytes.
+fn parse(text: &str) -> Result<Vec<Node>, String> {
+    yaml_tree::build(text, &mut Reader { text })
 }
 
 #[cfg(test)]

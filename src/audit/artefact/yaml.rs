@@ -2,9 +2,10 @@
 //! CloudFormation's `!Ref`/`!GetAtt` survive and every node can be pointed at.
 
 use ruff_text_size::{TextRange, TextSize};
-use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use saphyr_parser::{Event, ScalarStyle};
 
 use super::ParseError;
+use crate::yaml_tree::{self, Open};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -122,53 +123,10 @@ impl Node {
     }
 }
 
-/// Converts the parser's character offsets into byte offsets.
-struct Offsets {
-    /// Byte offset of each character, when the text is not ASCII.
-    table: Option<Vec<u32>>,
-    len: u32,
-}
-
-impl Offsets {
-    fn new(text: &str) -> Self {
-        let table = (!text.is_ascii()).then(|| {
-            let mut t: Vec<u32> = text.char_indices().map(|(i, _)| i as u32).collect();
-            t.push(text.len() as u32);
-            t
-        });
-        Offsets {
-            table,
-            len: text.len() as u32,
-        }
-    }
-
-    fn byte(&self, char_index: usize) -> TextSize {
-        let b = match &self.table {
-            Some(t) => t.get(char_index).copied().unwrap_or(self.len),
-            None => (char_index as u32).min(self.len),
-        };
-        TextSize::from(b)
-    }
-
-    fn range(&self, span: &Span) -> TextRange {
-        let s = self.byte(span.start.index());
-        let e = self.byte(span.end.index()).max(s);
-        TextRange::new(s, e)
-    }
-}
-
-enum Frame {
-    Seq {
-        tag: Option<String>,
-        start: TextSize,
-        items: Vec<Node>,
-    },
-    Map {
-        tag: Option<String>,
-        start: TextSize,
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
-    },
+/// What a collection's start event leaves for its end.
+struct Frame {
+    tag: Option<String>,
+    start: TextSize,
 }
 
 fn tag_text(tag: Option<&saphyr_parser::Tag>) -> Option<String> {
@@ -204,22 +162,32 @@ fn quoted_range(text: &str, range: TextRange) -> TextRange {
     range
 }
 
-/// Parse every document of a YAML stream.
-pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
-    let offsets = Offsets::new(text);
-    let mut docs = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut finished: Option<Node> = None;
-    for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| {
-            let at = offsets.byte(e.marker().index());
-            ParseError::new(
-                format!("invalid YAML: {}", e.info()),
-                TextRange::new(at, at),
-            )
-        })?;
-        let range = offsets.range(&span);
-        let node = match event {
+/// Builds [`Node`]s: ranges in bytes, tags as written, an empty document as an empty scalar.
+struct Reader<'t> {
+    text: &'t str,
+}
+
+fn text_range((start, end): (usize, usize)) -> TextRange {
+    let s = TextSize::from(start as u32);
+    TextRange::new(s, TextSize::from(end as u32).max(s))
+}
+
+impl yaml_tree::Builder for Reader<'_> {
+    type Node = Node;
+    type Frame = Frame;
+    type Error = ParseError;
+
+    fn error(&mut self, e: &saphyr_parser::ScanError, at: usize) -> ParseError {
+        let at = TextSize::from(at as u32);
+        ParseError::new(
+            format!("invalid YAML: {}", e.info()),
+            TextRange::new(at, at),
+        )
+    }
+
+    fn leaf(&mut self, event: Event<'_>, span: (usize, usize)) -> Option<Node> {
+        let range = text_range(span);
+        match event {
             Event::Scalar(value, style, _, tag) => Some(Node {
                 value: Value::Scalar {
                     text: value.into_owned(),
@@ -228,7 +196,7 @@ pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
                 tag: tag_text(tag.as_deref()),
                 range: match style {
                     ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
-                        quoted_range(text, range)
+                        quoted_range(self.text, range)
                     }
                     _ => range,
                 },
@@ -238,77 +206,67 @@ pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
                 tag: None,
                 range,
             }),
-            Event::SequenceStart(_, tag) => {
-                stack.push(Frame::Seq {
-                    tag: tag_text(tag.as_deref()),
-                    start: range.start(),
-                    items: Vec::new(),
-                });
-                None
-            }
-            Event::MappingStart(_, tag) => {
-                stack.push(Frame::Map {
-                    tag: tag_text(tag.as_deref()),
-                    start: range.start(),
-                    entries: Vec::new(),
-                    key: None,
-                });
-                None
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let frame = stack.pop().expect("balanced YAML events");
-                let (value, tag, start, last_end) = match frame {
-                    Frame::Seq { tag, start, items } => {
-                        let end = items.last().map(|n| n.range.end());
-                        (Value::Seq(items), tag, start, end)
-                    }
-                    Frame::Map {
-                        tag,
-                        start,
-                        entries,
-                        ..
-                    } => {
-                        let end = entries.last().map(|(_, v)| v.range.end());
-                        (Value::Map(entries), tag, start, end)
-                    }
-                };
-                // Block collections end where their last item ends, not at the next token.
-                let end = match last_end {
-                    Some(e) if range.end() > e && range.is_empty() => e,
-                    Some(e) => range.end().max(e),
-                    None => range.end(),
-                }
-                .max(start);
-                Some(Node {
-                    value,
-                    tag,
-                    range: TextRange::new(start, end),
-                })
-            }
-            Event::DocumentEnd => {
-                docs.push(finished.take().unwrap_or(Node {
-                    value: Value::Scalar {
-                        text: String::new(),
-                        plain: true,
-                    },
-                    tag: None,
-                    range,
-                }));
-                None
-            }
             _ => None,
-        };
-        let Some(node) = node else { continue };
-        match stack.last_mut() {
-            None => finished = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
-            },
         }
     }
-    Ok(docs)
+
+    fn start(&mut self, event: Event<'_>, span: (usize, usize), _seq: bool) -> Frame {
+        let tag = match event {
+            Event::SequenceStart(_, tag) | Event::MappingStart(_, tag) => tag_text(tag.as_deref()),
+            _ => None,
+        };
+        Frame {
+            tag,
+            start: text_range(span).start(),
+        }
+    }
+
+    fn end(
+        &mut self,
+        open: Option<Open<Node, Frame>>,
+        span: (usize, usize),
+        _seq: bool,
+    ) -> Result<Node, ParseError> {
+        let range = text_range(span);
+        let (value, Frame { tag, start }, last_end) = match open.expect("balanced YAML events") {
+            Open::Seq { frame, items } => {
+                let end = items.last().map(|n| n.range.end());
+                (Value::Seq(items), frame, end)
+            }
+            Open::Map { frame, entries, .. } => {
+                let end = entries.last().map(|(_, v)| v.range.end());
+                (Value::Map(entries), frame, end)
+            }
+        };
+        // Block collections end where their last item ends, not at the next token.
+        let end = match last_end {
+            Some(e) if range.end() > e && range.is_empty() => e,
+            Some(e) => range.end().max(e),
+            None => range.end(),
+        }
+        .max(start);
+        Ok(Node {
+            value,
+            tag,
+            range: TextRange::new(start, end),
+        })
+    }
+
+    fn document(&mut self, root: Option<Node>, span: (usize, usize)) -> Option<Node> {
+        Some(root.unwrap_or(Node {
+            value: Value::Scalar {
+                text: String::new(),
+                plain: true,
+            },
+            tag: None,
+            range: text_range(span),
+        }))
+    }
+}
+
+/// Parse every document of a YAML stream.
+pub fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
+    yaml_tree::build(text, &mut Reader { text })
 }
 
 /// The comments of a YAML text that parsed into `docs`: from each `#` that starts one (at the

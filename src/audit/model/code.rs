@@ -546,6 +546,27 @@ impl CodeFile {
         &self.functions[id as usize]
     }
 
+    /// The qualified name an assignment binds: `pkg.mod.app` at module level,
+    /// `pkg.mod.create_app.app` inside a function. `None` for a class attribute, which no
+    /// other code refers to by a dotted name of its own. Apps, routers and worker apps are
+    /// all keyed by it, so that a reference resolved to the assignment finds them.
+    pub fn binding_name(&self, a: &Assign) -> Option<String> {
+        match a.scope {
+            Scope::Module => Some(format!("{}.{}", self.module, a.target)),
+            Scope::Function(f) => Some(format!("{}.{}", self.function(f).qual, a.target)),
+            Scope::Class => None,
+        }
+    }
+
+    /// The index in [`CodeFile::calls`] of the call written at `range` (a call value in an
+    /// assignment or a decorator names its call only by range).
+    pub fn call_at(&self, range: TextRange) -> Option<u32> {
+        self.calls
+            .iter()
+            .position(|c| c.range == range)
+            .map(|i| i as u32)
+    }
+
     /// Module-level assignment to `name`, the last one if several.
     pub fn module_assign(&self, name: &str) -> Option<&Assign> {
         self.assigns

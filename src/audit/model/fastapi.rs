@@ -133,8 +133,10 @@ struct Include {
     inferred: bool,
 }
 
-/// What one file adds to the routes: step 2 of [`link`], per file.
-struct FileLinks {
+/// What code adds to the routes: found per file by [`Linker::collect_links`], then joined in
+/// file order and extended by [`Linker::constructor_links`].
+#[derive(Default)]
+struct Links {
     raw_routes: Vec<RawRoute>,
     includes: Vec<SlotInclude>,
     open_includes: Vec<OpenInclude>,
@@ -142,6 +144,17 @@ struct FileLinks {
     /// Where each of `middleware` was added, in the same order.
     middleware_slots: Vec<Slot>,
     entry: Vec<FnRef>,
+}
+
+impl Links {
+    fn extend(&mut self, other: Links) {
+        self.raw_routes.extend(other.raw_routes);
+        self.includes.extend(other.includes);
+        self.open_includes.extend(other.open_includes);
+        self.middleware.extend(other.middleware);
+        self.middleware_slots.extend(other.middleware_slots);
+        self.entry.extend(other.entry);
+    }
 }
 
 /// Whether a callee is an app or router class, memoised for the threads linking one service:
@@ -183,6 +196,15 @@ struct RawRoute {
     rate_limited_by_decorator: bool,
 }
 
+/// Links the FastAPI side of a service: its apps, routes (with full paths and dependencies),
+/// middleware and entry points, plus its HTTP clients, settings classes and Lambda handlers.
+///
+/// The steps run in this order because each needs the one before: the router objects
+/// ([`Linker::collect_routers`]) are what every route, include and middleware hangs off
+/// ([`Linker::collect_links`], [`Linker::constructor_links`]); apps ([`Linker::apps`]) must be
+/// numbered before includes are resolved against them ([`resolve_includes`]); the full paths
+/// ([`expand_routes`]) need every include; and the entry points ([`Linker::entry_points`])
+/// need the expanded routes' dependencies.
 pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOptions) {
     let files: Vec<FileId> = service
         .files
@@ -196,31 +218,252 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
         options,
     };
 
-    // 1. Router and app objects, file by file in parallel. Most assignments call something
-    // unrelated (`logging.getLogger`): each callee is looked up once, and each class's bases
-    // once, in memos the threads share.
     let memo = ClassMemo::default();
-    let routers_of = |file: FileId| -> Vec<RouterObj> {
+    // HTTP clients, settings classes and Lambda handlers do not depend on routers: they are
+    // found meanwhile.
+    let ((http_clients, settings, lambda_handlers), mut routers) = rayon::join(
+        || {
+            (
+                find_http_clients(project, &files),
+                find_settings(project, &files),
+                find_lambda_handlers(project, &files),
+            )
+        },
+        || cx.collect_routers(&files, &memo),
+    );
+    let index = RouterIndex::new(project, cx.service, &routers);
+    let mut links = cx.collect_links(&files, &index);
+    cx.constructor_links(&routers, &mut links);
+    let mut apps = cx.apps(&mut routers, &files);
+
+    let apps_as_routers: Vec<usize> = (0..routers.len()).filter(|&i| routers[i].is_app).collect();
+    let params = ParamBindings::resolve(
+        project,
+        cx.service,
+        &files,
+        &links.raw_routes,
+        &links.includes,
+        &links.open_includes,
+        &|r: &Ref| index.find(r),
+        &apps_as_routers,
+        routers.len(),
+        &memo,
+    );
+    let Links {
+        raw_routes,
+        includes: slot_includes,
+        open_includes,
+        mut middleware,
+        middleware_slots,
+        entry,
+    } = links;
+    let includes = resolve_includes(
+        &routers,
+        &raw_routes,
+        &params,
+        slot_includes,
+        &open_includes,
+    );
+    note_mounted_apps(&routers, &includes, &mut apps);
+    middleware_apps(
+        &routers,
+        &includes,
+        &params,
+        &middleware_slots,
+        &mut middleware,
+    );
+    let routes = expand_routes(&routers, &includes, &params, raw_routes);
+    let entry_points = cx.entry_points(&routes, entry);
+
+    service.apps = apps;
+    service.http_clients = http_clients;
+    service.routes = routes;
+    service.middleware = middleware;
+    service.entry_points = entry_points;
+    service.settings = settings;
+    service.lambda_handlers = lambda_handlers;
+}
+
+/// The router and app objects by qualified binding name, to resolve the names routes,
+/// includes and middleware are attached through.
+struct RouterIndex<'a> {
+    project: &'a Project,
+    service: &'a Service,
+    by_key: HashMap<String, usize>,
+}
+
+impl<'a> RouterIndex<'a> {
+    fn new(project: &'a Project, service: &'a Service, routers: &[RouterObj]) -> Self {
+        let by_key = routers
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.key.clone(), i))
+            .collect();
+        RouterIndex {
+            project,
+            service,
+            by_key,
+        }
+    }
+
+    /// The router object a name refers to: by its own path, or through the service's symbols
+    /// (an import, an alias) to the assignment that binds it.
+    fn find(&self, r: &Ref) -> Option<usize> {
+        if let Some(i) = self.by_key.get(&*r.path) {
+            return Some(*i);
+        }
+        match self.project.resolve(self.service, r)? {
+            Symbol::Assign { file, index } => {
+                let code = self.project.code(file)?;
+                let key = code.binding_name(&code.assigns[index as usize])?;
+                self.by_key.get(&key).copied()
+            }
+            _ => None,
+        }
+    }
+
+    /// A name as the code at `func` sees it: a router object, or a parameter of `func` (or of
+    /// a function around it).
+    fn slot_of(&self, r: &Ref, file: FileId, code: &CodeFile, func: Option<FnId>) -> Option<Slot> {
+        self.find(r)
+            .map(Slot::Known)
+            .or_else(|| param_slot(code, file, func, r))
+    }
+}
+
+/// The includes between router objects: each written include for every pair of objects its
+/// parent and child slots stand for, then the orphans adopted by open includes. Needs the
+/// parameter bindings, so runs after them.
+fn resolve_includes(
+    routers: &[RouterObj],
+    raw_routes: &[RawRoute],
+    params: &ParamBindings,
+    slot_includes: Vec<SlotInclude>,
+    open_includes: &[OpenInclude],
+) -> Vec<Include> {
+    let mut includes: Vec<Include> = Vec::new();
+    for inc in slot_includes {
+        for &parent in params.targets(inc.parent) {
+            for &child in params.targets(inc.child) {
+                includes.push(Include {
+                    parent,
+                    child,
+                    prefix: inc.prefix.clone(),
+                    deps: inc.deps.clone(),
+                    inferred: false,
+                });
+            }
+        }
+    }
+    adopt_orphans(routers, raw_routes, params, open_includes, &mut includes);
+    includes
+}
+
+/// Records, for each app, the apps it is mounted in (`app.mount("/v1", v1_app)`), in the order
+/// of the includes.
+fn note_mounted_apps(routers: &[RouterObj], includes: &[Include], apps: &mut [HttpApp]) {
+    for inc in includes {
+        if let (Some(parent), Some(child)) =
+            (routers[inc.parent].app_index, routers[inc.child].app_index)
+            && !apps[child].mounted_in.contains(&parent)
+        {
+            apps[child].mounted_in.push(parent);
+        }
+    }
+}
+
+/// Full paths: each route once per chain of includes from its router up to an app (or to a
+/// router no include reaches), with the prefixes joined and the dependencies gathered along
+/// the chain. Runs last among the route steps, since it needs every include.
+fn expand_routes(
+    routers: &[RouterObj],
+    includes: &[Include],
+    params: &ParamBindings,
+    raw_routes: Vec<RawRoute>,
+) -> Vec<Route> {
+    // The includes of each router, in source order.
+    let mut parents_of: HashMap<usize, Vec<usize>> = HashMap::default();
+    for (i, inc) in includes.iter().enumerate() {
+        parents_of.entry(inc.child).or_default().push(i);
+    }
+    let mut routes = Vec::new();
+    for raw in raw_routes {
+        let targets = params.targets(raw.router);
+        if targets.is_empty() {
+            // A parameter no caller could be found for: the route exists, its mounting is
+            // unknown. It stays in the model so that rules can still speak of it.
+            routes.push(Route {
+                app: None,
+                methods: raw.methods.clone(),
+                path: raw.path.clone(),
+                path_known: raw.path_known,
+                handler: raw.handler,
+                at: raw.at,
+                dependencies: raw.deps.clone(),
+                rate_limited_by_decorator: raw.rate_limited_by_decorator,
+                mount: Mount::Unresolved,
+            });
+            continue;
+        }
+        for &router in targets {
+            let chains = chains_to_apps(routers, includes, &parents_of, router);
+            for (app, prefix, mut deps, inferred) in chains {
+                deps.extend(raw.deps.iter().cloned());
+                routes.push(Route {
+                    app,
+                    methods: raw.methods.clone(),
+                    path: join_paths(&prefix, &raw.path),
+                    path_known: raw.path_known,
+                    handler: raw.handler,
+                    at: raw.at,
+                    dependencies: deps,
+                    rate_limited_by_decorator: raw.rate_limited_by_decorator,
+                    mount: match (app, inferred) {
+                        (None, _) => Mount::Unresolved,
+                        (Some(_), true) => Mount::Inferred,
+                        (Some(_), false) => Mount::Resolved,
+                    },
+                });
+            }
+        }
+    }
+    routes
+}
+
+impl Linker<'_> {
+    /// Router and app objects, file by file in parallel, in file order (collect keeps it).
+    /// First, because every route, include and middleware is attached to one of them.
+    fn collect_routers(&self, files: &[FileId], memo: &ClassMemo) -> Vec<RouterObj> {
+        files
+            .par_iter()
+            .with_max_len(PER_TASK)
+            .flat_map_iter(|&file| self.routers_in(file, memo))
+            .collect()
+    }
+
+    /// The router and app objects one file binds to names. Most assignments call something
+    /// unrelated (`logging.getLogger`): each callee is looked up once, and each class's bases
+    /// once, in memos the threads share.
+    fn routers_in(&self, file: FileId, memo: &ClassMemo) -> Vec<RouterObj> {
+        let project = self.project;
         let code = project.code(file).expect("parsed");
         let mut routers = Vec::new();
         for a in &code.assigns {
             let Some(call) = a.value.as_call() else {
                 continue;
             };
-            let (is_app, is_router) = memo.kinds(project, cx.service, &call.callee);
+            let (is_app, is_router) = memo.kinds(project, self.service, &call.callee);
             if !is_app && !is_router {
                 continue;
             }
-            let key = match a.scope {
-                Scope::Module => format!("{}.{}", code.module, a.target),
-                Scope::Function(f) => format!("{}.{}", code.function(f).qual, a.target),
-                Scope::Class => continue,
+            let Some(key) = code.binding_name(a) else {
+                continue;
             };
-            let Some(index) = call_index(code, call.range) else {
+            let Some(index) = code.call_at(call.range) else {
                 continue;
             };
             let call_ref = CallRef { file, index };
-            let prefix = cx.path_str(call.kwarg("prefix")).unwrap_or_default();
+            let prefix = self.path_str(call.kwarg("prefix")).unwrap_or_default();
             let level = if is_app {
                 DependencyLevel::App
             } else {
@@ -230,7 +473,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 Scope::Function(f) => Some(f),
                 _ => None,
             };
-            let deps = cx.dependency_list(
+            let deps = self.dependency_list(
                 file,
                 code,
                 scope_fn,
@@ -254,66 +497,32 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
             });
         }
         routers
-    };
-    // In file order (collect keeps it). HTTP clients, settings classes and Lambda handlers
-    // do not depend on routers: they are found meanwhile.
-    let ((http_clients, settings, lambda_handlers), mut routers) = rayon::join(
-        || {
-            (
-                find_http_clients(project, &files),
-                find_settings(project, &files),
-                find_lambda_handlers(project, &files),
-            )
-        },
-        || -> Vec<RouterObj> {
-            files
-                .par_iter()
-                .with_max_len(PER_TASK)
-                .flat_map_iter(|&file| routers_of(file))
-                .collect()
-        },
-    );
-    let by_key: HashMap<String, usize> = routers
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.key.clone(), i))
-        .collect();
-    let find_router = |r: &Ref| -> Option<usize> {
-        if let Some(i) = by_key.get(&*r.path) {
-            return Some(*i);
-        }
-        match project.resolve(cx.service, r)? {
-            Symbol::Assign { file, index } => {
-                let code = project.code(file)?;
-                let a = &code.assigns[index as usize];
-                let key = match a.scope {
-                    Scope::Module => format!("{}.{}", code.module, a.target),
-                    Scope::Function(f) => format!("{}.{}", code.function(f).qual, a.target),
-                    Scope::Class => return None,
-                };
-                by_key.get(&key).copied()
-            }
-            _ => None,
-        }
-    };
+    }
 
-    // A name as the code at `func` sees it: a router object, or a parameter of `func` (or of
-    // a function around it).
-    let slot_of = |r: &Ref, file: FileId, code: &CodeFile, func: Option<FnId>| -> Option<Slot> {
-        find_router(r)
-            .map(Slot::Known)
-            .or_else(|| param_slot(code, file, func, r))
-    };
+    /// Routes, includes and middleware written in code: file by file in parallel, then joined
+    /// in file order. Needs the router objects to know what each is attached to.
+    fn collect_links(&self, files: &[FileId], index: &RouterIndex) -> Links {
+        let per_file: Vec<Links> = files
+            .par_iter()
+            .with_max_len(PER_TASK)
+            .map(|&file| {
+                let mut links = Links::default();
+                self.decorator_links(file, index, &mut links);
+                self.call_links(file, index, &mut links);
+                links
+            })
+            .collect();
+        let mut links = Links::default();
+        for file_links in per_file {
+            links.extend(file_links);
+        }
+        links
+    }
 
-    // 2. Routes, includes, middleware: file by file in parallel, then joined in file order.
-    let links_of = |file: FileId| -> FileLinks {
-        let mut raw_routes = Vec::new();
-        let mut includes = Vec::new();
-        let mut open_includes = Vec::new();
-        let mut middleware_slots = Vec::new();
-        let mut middleware = Vec::new();
-        let mut entry: Vec<FnRef> = Vec::new();
-        let code = project.code(file).expect("parsed");
+    /// Routes and middleware one file declares by decorator (`@router.get(...)`,
+    /// `@app.middleware("http")`).
+    fn decorator_links(&self, file: FileId, index: &RouterIndex, links: &mut Links) {
+        let code = self.project.code(file).expect("parsed");
         for (fid, f) in code.functions.iter().enumerate() {
             let func = FnRef {
                 file,
@@ -341,15 +550,15 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     instance: None,
                 };
                 if method == "middleware" {
-                    if let Some(slot) = slot_of(&base_ref, file, code, f.parent) {
+                    if let Some(slot) = index.slot_of(&base_ref, file, code, f.parent) {
                         // The decorator runs where the function is defined: under an `if`,
                         // the middleware exists only when that branch is taken.
                         let conditional = code
                             .calls
                             .iter()
                             .any(|c| c.range == call.range && c.conditional);
-                        middleware_slots.push(slot);
-                        middleware.push(Middleware {
+                        links.middleware_slots.push(slot);
+                        links.middleware.push(Middleware {
                             target: Ref {
                                 path: f.qual.clone(),
                                 origin: crate::audit::model::code::RefOrigin::Module,
@@ -363,17 +572,17 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                             apps: Vec::new(),
                             conditional,
                         });
-                        entry.push(func);
+                        links.entry.push(func);
                     }
                     continue;
                 }
                 if !ROUTE_METHODS.contains(&method) {
                     continue;
                 }
-                let Some(router) = slot_of(&base_ref, file, code, f.parent) else {
+                let Some(router) = index.slot_of(&base_ref, file, code, f.parent) else {
                     continue;
                 };
-                let path = cx.path_str(call.args.first().or_else(|| call.kwarg("path")));
+                let path = self.path_str(call.args.first().or_else(|| call.kwarg("path")));
                 let path_known = path.is_some();
                 let path = path.unwrap_or_default();
                 let methods = match method {
@@ -391,15 +600,15 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     m => vec![m.to_uppercase()],
                 };
                 // Route-level `dependencies=[...]`: find the kwarg's range in the decorator.
-                let mut deps = cx.dependency_list(
+                let mut deps = self.dependency_list(
                     file,
                     code,
                     f.parent,
                     call.kwarg("dependencies").map(|v| (v, d.range)),
                     DependencyLevel::Route,
                 );
-                deps.extend(cx.parameter_dependencies(file, code, fid as FnId));
-                raw_routes.push(RawRoute {
+                deps.extend(self.parameter_dependencies(file, code, fid as FnId));
+                links.raw_routes.push(RawRoute {
                     router,
                     methods,
                     path,
@@ -412,10 +621,20 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     deps,
                     rate_limited_by_decorator: rate_limited,
                 });
-                entry.push(func);
+                links.entry.push(func);
             }
         }
-        for (index, call) in code.calls.iter().enumerate() {
+    }
+
+    /// Includes, mounts, routes and middleware one file adds by method call
+    /// (`include_router`, `mount`, `add_api_route`, `add_route`, `add_middleware`).
+    fn call_links(&self, file: FileId, index: &RouterIndex, links: &mut Links) {
+        let project = self.project;
+        let code = project.code(file).expect("parsed");
+        let slot_of = |r: &Ref, file: FileId, code: &CodeFile, func: Option<FnId>| {
+            index.slot_of(r, file, code, func)
+        };
+        for (call_index, call) in code.calls.iter().enumerate() {
             let Some((base, method)) = call.callee.path.rsplit_once('.') else {
                 continue;
             };
@@ -430,12 +649,12 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 origin: call.callee.origin,
                 instance: None,
             };
-            let Some(parent) = slot_of(&base_ref, file, code, call.func) else {
+            let Some(parent) = index.slot_of(&base_ref, file, code, call.func) else {
                 continue;
             };
             let call_ref = CallRef {
                 file,
-                index: index as u32,
+                index: call_index as u32,
             };
             match method {
                 "include_router" | "mount" => {
@@ -446,7 +665,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     // (`app.include_router(create_v1_router(deps))`, or its result bound to
                     // a name first).
                     let children: Vec<Slot> = match child_value {
-                        Some(Value::Ref(r)) => match slot_of(r, file, code, call.func) {
+                        Some(Value::Ref(r)) => match index.slot_of(r, file, code, call.func) {
                             Some(s) => vec![s],
                             None => r
                                 .instance
@@ -454,7 +673,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                                 .map(|i| {
                                     returned_slots(
                                         project,
-                                        cx.service,
+                                        self.service,
                                         &instance_callee(r, i),
                                         &slot_of,
                                         0,
@@ -463,7 +682,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                                 .unwrap_or_default(),
                         },
                         Some(Value::Call(c)) => {
-                            returned_slots(project, cx.service, &c.callee, &slot_of, 0)
+                            returned_slots(project, self.service, &c.callee, &slot_of, 0)
                         }
                         _ => Vec::new(),
                     };
@@ -472,8 +691,8 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     } else {
                         call.kwarg("prefix").map(|k| &k.value)
                     };
-                    let prefix = cx.path_str(prefix_value).unwrap_or_default();
-                    let deps = cx.dependency_list(
+                    let prefix = self.path_str(prefix_value).unwrap_or_default();
+                    let deps = self.dependency_list(
                         file,
                         code,
                         call.func,
@@ -481,19 +700,23 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                         DependencyLevel::Include,
                     );
                     match children.as_slice() {
-                        [_, ..] => includes.extend(children.iter().map(|&child| SlotInclude {
-                            parent,
-                            child,
-                            prefix: prefix.clone(),
-                            deps: deps.clone(),
-                        })),
+                        [_, ..] => {
+                            links
+                                .includes
+                                .extend(children.iter().map(|&child| SlotInclude {
+                                    parent,
+                                    child,
+                                    prefix: prefix.clone(),
+                                    deps: deps.clone(),
+                                }))
+                        }
                         // A router built by a call (`fastapi_users.get_auth_router(...)`) is a
                         // library's own; a name or subscript the audit cannot follow is one of
                         // the service's routers, mounted indirectly.
                         [] if method == "include_router"
                             && child_value.is_some_and(|v| v.as_call().is_none()) =>
                         {
-                            open_includes.push(OpenInclude {
+                            links.open_includes.push(OpenInclude {
                                 parent,
                                 prefix,
                                 deps,
@@ -503,13 +726,13 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     }
                 }
                 "add_api_route" | "add_route" => {
-                    let literal_path = cx.path_str(call.arg(0, "path"));
+                    let literal_path = self.path_str(call.arg(0, "path"));
                     let path_known = literal_path.is_some();
                     let path = literal_path.clone().unwrap_or_default();
                     let handler = call
                         .arg(1, "endpoint")
                         .and_then(Value::as_name)
-                        .and_then(|r| project.resolve_function(cx.service, r));
+                        .and_then(|r| project.resolve_function(self.service, r));
                     // Registered at run time from data (`for r in config.routes:
                     // app.add_api_route(r.path, pick(r))`): no path, no handler to judge.
                     if literal_path.is_none() && handler.is_none() {
@@ -525,7 +748,7 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                                 .collect()
                         })
                         .unwrap_or_else(|| vec!["GET".to_string()]);
-                    let mut deps = cx.dependency_list(
+                    let mut deps = self.dependency_list(
                         file,
                         code,
                         call.func,
@@ -534,11 +757,11 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                     );
                     if let Some(h) = handler {
                         if let Some(hcode) = project.code(h.file) {
-                            deps.extend(cx.parameter_dependencies(h.file, hcode, h.func));
+                            deps.extend(self.parameter_dependencies(h.file, hcode, h.func));
                         }
-                        entry.push(h);
+                        links.entry.push(h);
                     }
-                    raw_routes.push(RawRoute {
+                    links.raw_routes.push(RawRoute {
                         router: parent,
                         methods,
                         path,
@@ -554,8 +777,8 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 }
                 "add_middleware" => {
                     if let Some(target) = call.args.first().and_then(|a| a.value.as_name()) {
-                        middleware_slots.push(parent);
-                        middleware.push(Middleware {
+                        links.middleware_slots.push(parent);
+                        links.middleware.push(Middleware {
                             target: target.clone(),
                             call: Some(call_ref),
                             at: Loc {
@@ -570,241 +793,123 @@ pub(super) fn link(project: &Project, service: &mut Service, options: &ModelOpti
                 _ => {}
             }
         }
-        FileLinks {
-            raw_routes,
-            includes,
-            open_includes,
-            middleware,
-            middleware_slots,
-            entry,
-        }
-    };
-    let mut raw_routes = Vec::new();
-    let mut slot_includes = Vec::new();
-    let mut open_includes = Vec::new();
-    let mut middleware_slots = Vec::new();
-    let mut middleware = Vec::new();
-    let mut entry: Vec<FnRef> = Vec::new();
-    let per_file: Vec<FileLinks> = files
-        .par_iter()
-        .with_max_len(PER_TASK)
-        .map(|&file| links_of(file))
-        .collect();
-    for links in per_file {
-        raw_routes.extend(links.raw_routes);
-        slot_includes.extend(links.includes);
-        open_includes.extend(links.open_includes);
-        middleware_slots.extend(links.middleware_slots);
-        middleware.extend(links.middleware);
-        entry.extend(links.entry);
     }
-    // `FastAPI(routes=[APIRoute("/v2/health/live", endpoints.live), ...])`: routes given to
-    // the constructor, in a list that may be built up in code first.
-    for (i, r) in routers.iter().enumerate() {
-        let call = project.call(r.call);
-        let Some(k) = call.kwarg("routes") else {
-            continue;
-        };
-        let code = project.code(r.call.file).expect("parsed");
-        for item in cx.list_calls(r.call.file, code, call.func, &k.value, k.range) {
-            if let Some(raw) = cx.constructed_route(&item, Slot::Known(i)) {
-                if let Some(h) = raw.handler {
-                    entry.push(h);
+
+    /// Routes and middleware given to the constructors, after those written in code (the
+    /// order the model keeps):
+    /// `FastAPI(routes=[APIRoute("/v2/health/live", endpoints.live), ...])`, in a list that
+    /// may be built up in code first, and `FastAPI(middleware=[Middleware(Cls, ...)])`.
+    fn constructor_links(&self, routers: &[RouterObj], links: &mut Links) {
+        let project = self.project;
+        for (i, r) in routers.iter().enumerate() {
+            let call = project.call(r.call);
+            let Some(k) = call.kwarg("routes") else {
+                continue;
+            };
+            let code = project.code(r.call.file).expect("parsed");
+            for item in self.list_calls(r.call.file, code, call.func, &k.value, k.range) {
+                if let Some(raw) = self.constructed_route(&item, Slot::Known(i)) {
+                    if let Some(h) = raw.handler {
+                        links.entry.push(h);
+                    }
+                    links.raw_routes.push(raw);
                 }
-                raw_routes.push(raw);
             }
         }
-    }
-    // `FastAPI(middleware=[Middleware(Cls, ...)])`
-    for (i, r) in routers.iter().enumerate().filter(|(_, r)| r.is_app) {
-        let call = project.call(r.call);
-        if let Some(list) = call.kwarg("middleware").and_then(|k| k.value.elements()) {
-            for m in list {
-                if let Some(c) = m.as_call()
-                    && let Some(target) = c.args.first().and_then(Value::as_name)
-                {
-                    middleware_slots.push(Slot::Known(i));
-                    middleware.push(Middleware {
-                        target: target.clone(),
-                        call: None,
-                        at: Loc {
-                            file: r.call.file,
-                            range: c.range,
-                        },
-                        apps: Vec::new(),
-                        conditional: false,
-                    });
+        for (i, r) in routers.iter().enumerate().filter(|(_, r)| r.is_app) {
+            let call = project.call(r.call);
+            if let Some(list) = call.kwarg("middleware").and_then(|k| k.value.elements()) {
+                for m in list {
+                    if let Some(c) = m.as_call()
+                        && let Some(target) = c.args.first().and_then(Value::as_name)
+                    {
+                        links.middleware_slots.push(Slot::Known(i));
+                        links.middleware.push(Middleware {
+                            target: target.clone(),
+                            call: None,
+                            at: Loc {
+                                file: r.call.file,
+                                range: c.range,
+                            },
+                            apps: Vec::new(),
+                            conditional: false,
+                        });
+                    }
                 }
             }
         }
     }
 
-    // 3. Apps, in source order.
-    let mut apps = Vec::new();
-    for r in routers.iter_mut().filter(|r| r.is_app) {
-        r.app_index = Some(apps.len());
-        let call = project.call(r.call);
-        let lifespan_value = call.kwarg("lifespan").map(|k| &k.value);
-        let mut lifespan: Vec<FnRef> = lifespan_value
-            .and_then(Value::as_name)
-            .and_then(|l| project.resolve_function(cx.service, l))
-            .into_iter()
-            .collect();
-        // `lifespan=make_lifespan(...)`: the function the factory returns.
-        if let Some(factory) = lifespan_value
-            .and_then(Value::as_call)
-            .and_then(|c| project.resolve_function(cx.service, &c.callee))
-        {
-            lifespan.extend(
-                project
-                    .function(factory)
-                    .returns
-                    .iter()
-                    .filter_map(|r| project.resolve_function(cx.service, r)),
-            );
-        }
-        lifespan.extend(startup_hooks(project, &files, &r.key));
-        apps.push(HttpApp {
-            name: r.key.clone(),
-            call: r.call,
-            at: r.at,
-            lifespan,
-            mounted_in: Vec::new(),
-        });
-    }
-
-    // 4. Parameters: what the callers of a function pass for its app or router parameters.
-    let apps_as_routers: Vec<usize> = (0..routers.len()).filter(|&i| routers[i].is_app).collect();
-    let params = ParamBindings::resolve(
-        project,
-        cx.service,
-        &files,
-        &raw_routes,
-        &slot_includes,
-        &open_includes,
-        &find_router,
-        &apps_as_routers,
-        routers.len(),
-        &memo,
-    );
-    let mut includes: Vec<Include> = Vec::new();
-    for inc in slot_includes {
-        for &parent in params.targets(inc.parent) {
-            for &child in params.targets(inc.child) {
-                includes.push(Include {
-                    parent,
-                    child,
-                    prefix: inc.prefix.clone(),
-                    deps: inc.deps.clone(),
-                    inferred: false,
-                });
+    /// The apps, in source order, with their lifespan and startup hooks; numbers each app
+    /// object (`app_index`), which include resolution and route expansion then read.
+    fn apps(&self, routers: &mut [RouterObj], files: &[FileId]) -> Vec<HttpApp> {
+        let project = self.project;
+        let mut apps = Vec::new();
+        for r in routers.iter_mut().filter(|r| r.is_app) {
+            r.app_index = Some(apps.len());
+            let call = project.call(r.call);
+            let lifespan_value = call.kwarg("lifespan").map(|k| &k.value);
+            let mut lifespan: Vec<FnRef> = lifespan_value
+                .and_then(Value::as_name)
+                .and_then(|l| project.resolve_function(self.service, l))
+                .into_iter()
+                .collect();
+            // `lifespan=make_lifespan(...)`: the function the factory returns.
+            if let Some(factory) = lifespan_value
+                .and_then(Value::as_call)
+                .and_then(|c| project.resolve_function(self.service, &c.callee))
+            {
+                lifespan.extend(
+                    project
+                        .function(factory)
+                        .returns
+                        .iter()
+                        .filter_map(|r| project.resolve_function(self.service, r)),
+                );
             }
-        }
-    }
-    adopt_orphans(
-        &routers,
-        &raw_routes,
-        &params,
-        &open_includes,
-        &mut includes,
-    );
-    for inc in &includes {
-        if let (Some(parent), Some(child)) =
-            (routers[inc.parent].app_index, routers[inc.child].app_index)
-            && !apps[child].mounted_in.contains(&parent)
-        {
-            apps[child].mounted_in.push(parent);
-        }
-    }
-    middleware_apps(
-        &routers,
-        &includes,
-        &params,
-        &middleware_slots,
-        &mut middleware,
-    );
-
-    // 5. Full paths: walk include chains from each router up to the apps.
-    // The includes of each router, in source order.
-    let mut parents_of: HashMap<usize, Vec<usize>> = HashMap::default();
-    for (i, inc) in includes.iter().enumerate() {
-        parents_of.entry(inc.child).or_default().push(i);
-    }
-    let mut routes = Vec::new();
-    for raw in raw_routes {
-        let targets = params.targets(raw.router);
-        if targets.is_empty() {
-            // A parameter no caller could be found for: the route exists, its mounting is
-            // unknown. It stays in the model so that rules can still speak of it.
-            routes.push(Route {
-                app: None,
-                methods: raw.methods.clone(),
-                path: raw.path.clone(),
-                path_known: raw.path_known,
-                handler: raw.handler,
-                at: raw.at,
-                dependencies: raw.deps.clone(),
-                rate_limited_by_decorator: raw.rate_limited_by_decorator,
-                mount: Mount::Unresolved,
+            lifespan.extend(startup_hooks(project, files, &r.key));
+            apps.push(HttpApp {
+                name: r.key.clone(),
+                call: r.call,
+                at: r.at,
+                lifespan,
+                mounted_in: Vec::new(),
             });
-            continue;
         }
-        for &router in targets {
-            let chains = chains_to_apps(&routers, &includes, &parents_of, router);
-            for (app, prefix, mut deps, inferred) in chains {
-                deps.extend(raw.deps.iter().cloned());
-                routes.push(Route {
-                    app,
-                    methods: raw.methods.clone(),
-                    path: join_paths(&prefix, &raw.path),
-                    path_known: raw.path_known,
-                    handler: raw.handler,
-                    at: raw.at,
-                    dependencies: deps,
-                    rate_limited_by_decorator: raw.rate_limited_by_decorator,
-                    mount: match (app, inferred) {
-                        (None, _) => Mount::Unresolved,
-                        (Some(_), true) => Mount::Inferred,
-                        (Some(_), false) => Mount::Resolved,
-                    },
-                });
-            }
-        }
+        apps
     }
 
-    // 6. Entry points: handlers plus the dependency functions they pull in, transitively.
-    for r in &routes {
-        for d in &r.dependencies {
-            if let Some(f) = project.resolve_function(cx.service, &d.target) {
-                entry.push(f);
-            }
-        }
-    }
-    let mut seen: HashSet<FnRef> = HashSet::default();
-    let mut queue = entry;
-    let mut entry_points = Vec::new();
-    while let Some(f) = queue.pop() {
-        if !seen.insert(f) {
-            continue;
-        }
-        entry_points.push(f);
-        if let Some(code) = project.code(f.file) {
-            for d in cx.parameter_dependencies(f.file, code, f.func) {
-                if let Some(g) = project.resolve_function(cx.service, &d.target) {
-                    queue.push(g);
+    /// Entry points: the handlers and middleware functions found while linking, plus the
+    /// dependency functions the routes pull in, transitively; sorted. Last, because a route's
+    /// dependencies are complete only once its include chains are expanded.
+    fn entry_points(&self, routes: &[Route], mut entry: Vec<FnRef>) -> Vec<FnRef> {
+        let project = self.project;
+        for r in routes {
+            for d in &r.dependencies {
+                if let Some(f) = project.resolve_function(self.service, &d.target) {
+                    entry.push(f);
                 }
             }
         }
+        let mut seen: HashSet<FnRef> = HashSet::default();
+        let mut queue = entry;
+        let mut entry_points = Vec::new();
+        while let Some(f) = queue.pop() {
+            if !seen.insert(f) {
+                continue;
+            }
+            entry_points.push(f);
+            if let Some(code) = project.code(f.file) {
+                for d in self.parameter_dependencies(f.file, code, f.func) {
+                    if let Some(g) = project.resolve_function(self.service, &d.target) {
+                        queue.push(g);
+                    }
+                }
+            }
+        }
+        entry_points.sort();
+        entry_points
     }
-    entry_points.sort();
-
-    service.apps = apps;
-    service.http_clients = http_clients;
-    service.routes = routes;
-    service.middleware = middleware;
-    service.entry_points = entry_points;
-    service.settings = settings;
-    service.lambda_handlers = lambda_handlers;
 }
 
 /// How many factories deep a returned router is followed (`make_api()` returning what
@@ -1288,13 +1393,6 @@ fn join_paths(prefix: &str, path: &str) -> String {
     } else {
         format!("{p}/{path}")
     }
-}
-
-fn call_index(code: &CodeFile, range: TextRange) -> Option<u32> {
-    code.calls
-        .iter()
-        .position(|c| c.range == range)
-        .map(|i| i as u32)
 }
 
 fn is_rate_limit_decorator(callee: &Ref) -> bool {

@@ -285,6 +285,26 @@ pub struct Service {
 }
 
 impl Service {
+    /// The routes grouped by where the code declares them (one decorator, one
+    /// `add_api_route` call, one `APIRoute(...)`), in order of first appearance; each group
+    /// in the order of [`Self::routes`]. `routes` holds a route once per include chain (a
+    /// router included twice, or by two apps, serves it at several paths), while a finding
+    /// about a route belongs where it is declared: one fix there covers every path.
+    pub fn route_sites(&self) -> Vec<Vec<&Route>> {
+        let mut index: HashMap<(FileId, TextRange), usize> = HashMap::new();
+        let mut sites: Vec<Vec<&Route>> = Vec::new();
+        for route in &self.routes {
+            let i = *index
+                .entry((route.at.file, route.at.range))
+                .or_insert_with(|| {
+                    sites.push(Vec::new());
+                    sites.len() - 1
+                });
+            sites[i].push(route);
+        }
+        sites
+    }
+
     /// Where a finding about the whole service points: its first HTTP app, else its first
     /// worker app.
     pub fn anchor(&self) -> Option<Loc> {

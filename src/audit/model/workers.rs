@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::audit::model::code::{FnId, Scope, Value};
+use crate::audit::model::code::{FnId, Value};
 use crate::audit::model::{
     CallRef, FnRef, Loc, Project, Service, Task, WorkerApp, WorkerFramework,
 };
@@ -65,12 +65,10 @@ pub(super) fn link(project: &Project, service: &mut Service) {
             let Some(&(_, framework)) = WORKER_APPS.iter().find(|(p, _)| call.callee.is(p)) else {
                 continue;
             };
-            let key = match a.scope {
-                Scope::Module => format!("{}.{}", code.module, a.target),
-                Scope::Function(f) => format!("{}.{}", code.function(f).qual, a.target),
-                Scope::Class => continue,
+            let Some(key) = code.binding_name(a) else {
+                continue;
             };
-            let Some(index) = code.calls.iter().position(|c| c.range == call.range) else {
+            let Some(index) = code.call_at(call.range) else {
                 continue;
             };
             apps.push((
@@ -78,10 +76,7 @@ pub(super) fn link(project: &Project, service: &mut Service) {
                 WorkerApp {
                     framework,
                     name: key,
-                    call: CallRef {
-                        file,
-                        index: index as u32,
-                    },
+                    call: CallRef { file, index },
                     at: Loc {
                         file,
                         range: call.range,

@@ -185,57 +185,58 @@ fn check(cx: &Context, sink: &mut Sink) {
     let mut sites: Vec<(&Route, Vec<&str>)> = Vec::new();
     let mut switched: Vec<(&Route, Switch)> = Vec::new();
     let public_pages = public_page_handlers(cx, service);
-    for route in &service.routes {
-        if route.has_unconditional_auth()
-            || route.methods.iter().any(|m| m == "WEBSOCKET")
-            || is_public(&route.path, &cx.config.public_routes)
-            || serves_static_files(route)
-            || serves_file_catch_all(cx, route)
-            || route
-                .handler
-                .is_some_and(|h| reads_only(route) && public_pages.contains(&h))
-            || only_redirects(cx, route)
-            || only_echoes_request(cx, route)
-            || verifies_signature(cx, route)
-        {
-            continue;
-        }
-        let middleware = auth_middleware(service, route);
-        if middleware.iter().any(|m| !m.conditional) {
-            continue;
-        }
-        // Authentication that only a branch of the code switches on: the route is open in
-        // the configuration that skips it, which is the default when the switch is unset.
-        let switch = route
-            .dependencies
-            .iter()
-            .find(|d| d.is_auth)
-            .map(|d| Switch::Dependency(d.target.last().to_owned(), d.at))
-            .or_else(|| {
-                middleware
-                    .first()
-                    .map(|m| Switch::Middleware(m.target.last().to_owned(), m.at))
-            });
-        if let Some(switch) = switch {
-            if !switched
-                .iter()
-                .any(|(r, _)| r.at.file == route.at.file && r.at.range == route.at.range)
+    for site in service.route_sites() {
+        // The first open path of the declaration, and the other paths it is open at.
+        let mut open: Option<(&Route, Vec<&str>)> = None;
+        let mut open_when_unset: Option<(&Route, Switch)> = None;
+        for route in site {
+            if route.has_unconditional_auth()
+                || route.methods.iter().any(|m| m == "WEBSOCKET")
+                || is_public(&route.path, &cx.config.public_routes)
+                || serves_static_files(route)
+                || serves_file_catch_all(cx, route)
+                || route
+                    .handler
+                    .is_some_and(|h| reads_only(route) && public_pages.contains(&h))
+                || only_redirects(cx, route)
+                || only_echoes_request(cx, route)
+                || verifies_signature(cx, route)
             {
-                switched.push((route, switch));
+                continue;
             }
-            continue;
-        }
-        match sites
-            .iter_mut()
-            .find(|(r, _)| r.at.file == route.at.file && r.at.range == route.at.range)
-        {
-            Some((first, others)) => {
-                if first.path != route.path && !others.contains(&route.path.as_str()) {
-                    others.push(&route.path);
+            let middleware = auth_middleware(service, route);
+            if middleware.iter().any(|m| !m.conditional) {
+                continue;
+            }
+            // Authentication that only a branch of the code switches on: the route is open in
+            // the configuration that skips it, which is the default when the switch is unset.
+            let switch = route
+                .dependencies
+                .iter()
+                .find(|d| d.is_auth)
+                .map(|d| Switch::Dependency(d.target.last().to_owned(), d.at))
+                .or_else(|| {
+                    middleware
+                        .first()
+                        .map(|m| Switch::Middleware(m.target.last().to_owned(), m.at))
+                });
+            if let Some(switch) = switch {
+                if open_when_unset.is_none() {
+                    open_when_unset = Some((route, switch));
                 }
+                continue;
             }
-            None => sites.push((route, Vec::new())),
+            match &mut open {
+                Some((first, others)) => {
+                    if first.path != route.path && !others.contains(&route.path.as_str()) {
+                        others.push(&route.path);
+                    }
+                }
+                None => open = Some((route, Vec::new())),
+            }
         }
+        sites.extend(open);
+        switched.extend(open_when_unset);
     }
     let help = own_auth_dependency(service).map(|name| {
         format!(

@@ -50,28 +50,28 @@ async def healthz():
 
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
-    let mut seen = Vec::new();
-    for route in &service.routes {
-        if !(is_liveness(cx.project, route) || is_readiness(cx.project, route))
-            || seen.contains(&route.at)
-        {
-            continue;
-        }
-        let auth = route.dependencies.iter().find(|d| d.is_auth);
-        let limit = route
-            .dependencies
-            .iter()
-            .find(|d| d.is_rate_limit && !d.is_auth);
-        let guard = match (auth, limit) {
-            (Some(a), _) => format!("requires authentication (`{}`)", name_of(&a.target)),
-            (None, Some(l)) => format!("is rate limited (`{}`)", name_of(&l.target)),
-            (None, None) if route.rate_limited_by_decorator => {
-                "is rate limited by a decorator".to_string()
+    // One finding per route in the code, at the first of its paths that is guarded.
+    for site in service.route_sites() {
+        for route in site {
+            if !(is_liveness(cx.project, route) || is_readiness(cx.project, route)) {
+                continue;
             }
-            (None, None) => continue,
-        };
-        seen.push(route.at);
-        sink.report(route.at, format!("health route `{}` {guard}", route.path));
+            let auth = route.dependencies.iter().find(|d| d.is_auth);
+            let limit = route
+                .dependencies
+                .iter()
+                .find(|d| d.is_rate_limit && !d.is_auth);
+            let guard = match (auth, limit) {
+                (Some(a), _) => format!("requires authentication (`{}`)", name_of(&a.target)),
+                (None, Some(l)) => format!("is rate limited (`{}`)", name_of(&l.target)),
+                (None, None) if route.rate_limited_by_decorator => {
+                    "is rate limited by a decorator".to_string()
+                }
+                (None, None) => continue,
+            };
+            sink.report(route.at, format!("health route `{}` {guard}", route.path));
+            break;
+        }
     }
 }
 
