@@ -48,9 +48,13 @@ reported at the call in the async function, up to six helpers deep
 Calls in a nested `def`, a lambda or a generator expression, awaited calls, and functions
 passed to `asyncio.to_thread`, `run_in_threadpool`, `loop.run_in_executor` or
 `anyio.to_thread.run_sync` are not reported, nor `async def` CLI commands (click, typer:
-their event loop serves only the command) and `async def` RQ jobs (each runs on an event loop
-of its own in the work horse), nor the app's lifespan and startup functions
-(they run before the app serves anyone). Tests and scripts are skipped.
+their event loop serves only the command), coroutines of a module run as a process of its
+own (its `if __name__ == "__main__":` block calls `asyncio.run(...)`, directly or through a
+`main()` of the module that parses arguments, it starts no ASGI server and builds no app, and
+no other module of the project imports it: an operator tool run with `python -m`), and
+`async def` RQ jobs (each runs on an event loop of its own in the work horse), nor the app's
+lifespan and startup functions (they run before the app serves anyone). Tests and scripts are
+skipped.
 
 ## Why is this bad?
 An event loop runs every request of the process on one thread. A blocking call inside a
@@ -620,6 +624,74 @@ fn is_memoized(f: &Function) -> bool {
     })
 }
 
+/// Functions that start an event loop of their own and run a coroutine on it to the end.
+const LOOP_RUNNERS: &[&str] = &["asyncio.run", "anyio.run", "trio.run", "uvloop.run"];
+
+/// ASGI servers and app constructors: a module that starts or builds one of these serves
+/// requests on its loop, whatever else it does.
+const SERVER_MODULES: &[&str] = &["uvicorn", "hypercorn", "granian", "daphne"];
+
+/// A module run as a process of its own (`python -m pkg.tool`): its `if __name__ ==
+/// "__main__":` block starts an event loop (`asyncio.run(...)`, directly or through a
+/// `main()` of the same module that parses arguments and calls it), it starts no ASGI server
+/// and builds no app, and no other module of the project imports it. Its coroutines then run
+/// only on the loop that block creates, which serves that one command, like a click or typer
+/// command's: a blocking call there stalls no request.
+fn runs_as_own_process(cx: &Context, file: FileId, code: &CodeFile) -> bool {
+    if code.main_guards.is_empty() {
+        return false;
+    }
+    let runs_loop = |c: &Call| c.callee.is_any(LOOP_RUNNERS);
+    let starts_loop = code
+        .calls
+        .iter()
+        .filter(|c| c.func.is_none() && code.in_main_guard(c.range))
+        .any(|c| {
+            runs_loop(c)
+                || (c.callee.origin == RefOrigin::Module
+                    && c.callee
+                        .path
+                        .strip_prefix(&*code.module)
+                        .and_then(|n| n.strip_prefix('.'))
+                        .and_then(|n| code.module_function(n))
+                        .is_some_and(|(id, f)| !f.is_async && code.calls_in(id).any(runs_loop)))
+        });
+    if !starts_loop {
+        return false;
+    }
+    let serves = code.calls.iter().any(|c| {
+        SERVER_MODULES.iter().any(|m| c.callee.in_module(m))
+            || crate::audit::model::frameworks::is_app_constructor(&c.callee.path)
+    }) || cx
+        .service
+        .is_some_and(|s| s.apps.iter().any(|a| a.at.file == file));
+    !serves && !imported_elsewhere(cx.project, file, &code.module)
+}
+
+/// True when a file of the project other than `file` itself (tests aside) may import the
+/// module: an import naming any dotted suffix of its path (imports name a module relative to
+/// some import root, as the symbol table matches them), or something inside it.
+fn imported_elsewhere(project: &Project, file: FileId, module: &str) -> bool {
+    let suffixes: Vec<&str> = std::iter::once(module)
+        .chain(module.match_indices('.').map(|(i, _)| &module[i + 1..]))
+        .collect();
+    let names = |path: &str| {
+        suffixes.iter().any(|s| {
+            path.strip_prefix(s)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+    };
+    project.code.iter().enumerate().any(|(id, code)| {
+        let Some(code) = code else { return false };
+        id as FileId != file
+            && !project.file(id as FileId).is_test()
+            && code
+                .imports
+                .iter()
+                .any(|i| !i.type_checking && (names(&i.target) || names(&i.full)))
+    })
+}
+
 fn check(cx: &Context, sink: &mut Sink) {
     // A helper is looked up once however many async functions call it: scanning a file's
     // calls per call site is quadratic on large services.
@@ -639,6 +711,8 @@ fn check(cx: &Context, sink: &mut Sink) {
         if source.role != FileRole::Service {
             continue;
         }
+        // Asked only of a file with an async call to report (few have a `__main__` block).
+        let mut own_process: Option<bool> = None;
         for call in &code.calls {
             let Some(fid) = call.func else { continue };
             let func = code.function(fid);
@@ -648,6 +722,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 || is_cli_command(func)
                 || lifespan.contains(&FnRef { file, func: fid })
                 || is_rq_job(cx, FnRef { file, func: fid }, func)
+                || *own_process.get_or_insert_with(|| runs_as_own_process(cx, file, code))
             {
                 continue;
             }
