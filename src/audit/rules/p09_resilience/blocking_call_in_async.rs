@@ -22,7 +22,8 @@ pub static RULE: Rule = Rule {
     doc: r#"## What it does
 Reports blocking calls made inside an `async def`: requests, sync httpx (`httpx.get`,
 `httpx.Client` methods), `time.sleep`, sync redis client methods, builtin `open`,
-`os.fdopen`, `io.open`, `subprocess.run/call/check_call/check_output/Popen`, `os.system`,
+`os.fdopen`, `io.open` (not of a kernel pseudo-file: `open("/proc/meminfo")` and
+`Path(f"/proc/{pid}/stat").read_text()` read memory, not a disk), `subprocess.run/call/check_call/check_output/Popen`, `os.system`,
 `urllib.request.urlopen`, `socket.create_connection`, websocket-client
 (`websocket.create_connection(url)` and its connection's `send` / `recv`), `sqlite3.connect` / `psycopg2.connect` (and their `execute`),
 boto3 client methods and resource actions (`boto3.resource("s3").Bucket(b).upload_file(...)`),
@@ -450,11 +451,54 @@ fn is_rq_job(cx: &Context, at: FnRef, func: &Function) -> bool {
 }
 
 /// True when the call itself blocks (not through a helper).
-fn blocks(cx: &Context, func: &Function, call: &Call) -> bool {
-    is_blocking(&call.callee)
-        || is_path_io(call)
+fn blocks(cx: &Context, code: &CodeFile, func: &Function, call: &Call) -> bool {
+    (is_blocking(&call.callee) || is_path_io(call)) && !reads_pseudo_file(code, call)
         || blocks_through_parameter(func, call)
         || is_task_publish(cx, call)
+}
+
+/// Kernel pseudo-file systems: their files are made from kernel memory when read, with no
+/// disk or network to wait on (a read costs what a `psutil` call beside it costs).
+const PSEUDO_FILE_ROOTS: &[&str] = &["/proc/", "/sys/"];
+
+/// pathlib's constructors, for `Path("/proc/self/status").read_text()`.
+const PATH_CLASSES: &[&str] = &["pathlib.Path", "pathlib.PosixPath", "pathlib.PurePath"];
+
+/// `open("/proc/meminfo")`, `Path(f"/proc/{pid}/stat").read_text()`: a file read under
+/// `/proc` or `/sys`, named by a literal or an f-string that starts with one of them.
+fn reads_pseudo_file(code: &CodeFile, call: &Call) -> bool {
+    let pseudo = |v: &Value| match v {
+        Value::Str(s) | Value::FormattedStr(s) => {
+            PSEUDO_FILE_ROOTS.iter().any(|r| s.starts_with(r))
+        }
+        _ => false,
+    };
+    if call.callee.is_any(&["open", "io.open"]) {
+        return call.arg(0, "file").is_some_and(pseudo);
+    }
+    if !is_path_io(call) {
+        return false;
+    }
+    // The receiver is the `Path(...)` call the callee expression starts with.
+    let callee = call.callee_range;
+    code.calls.iter().any(|c| {
+        c.range.start() == callee.start()
+            && c.range.end() < callee.end()
+            && c.callee.is_any(PATH_CLASSES)
+            && c.args.first().is_some_and(|a| pseudo(&a.value))
+            && source_gap_is_method(c.range.end(), callee.end(), call)
+    })
+}
+
+/// The receiver call ends where the method name begins (`Path(..)` then `.read_text`), not
+/// earlier (`Path(..).parent.read_text` reads another file).
+fn source_gap_is_method(
+    receiver_end: ruff_text_size::TextSize,
+    callee_end: ruff_text_size::TextSize,
+    call: &Call,
+) -> bool {
+    let method = call.callee.last();
+    u32::from(callee_end) - u32::from(receiver_end) == method.len() as u32 + 1
 }
 
 /// How many sync helpers deep a blocking call is looked for (`route -> a() -> b() -> open()`).
@@ -524,7 +568,7 @@ fn blocking_reached<'a>(
     let calls = memo.calls_in(helper.file, code, helper.func);
     let mut found = calls
         .iter()
-        .find(|c| !c.awaited && blocks(cx, func, c))
+        .find(|c| !c.awaited && blocks(cx, code, func, c))
         .map(|&call| Reached {
             call,
             file: helper.file,
@@ -732,7 +776,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             };
             // Only for a message: reading the text costs a file read once it is released.
             let name = || source.slice(call.callee_range);
-            if blocks(cx, func, call) {
+            if blocks(cx, code, func, call) {
                 sink.report(
                     at,
                     format!(
