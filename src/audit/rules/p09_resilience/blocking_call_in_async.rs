@@ -54,8 +54,11 @@ own (its `if __name__ == "__main__":` block calls `asyncio.run(...)`, directly o
 `main()` of the module that parses arguments, it starts no ASGI server and builds no app, and
 no other module of the project imports it: an operator tool run with `python -m`), and
 `async def` RQ jobs (each runs on an event loop of its own in the work horse), nor the app's
-lifespan and startup functions (they run before the app serves anyone). Tests and scripts are
-skipped.
+lifespan and startup functions (they run before the app serves anyone), nor the coroutines
+awaited only from startup code, up to four callers up (`lifespan -> migrate() ->
+load_fixtures()`; a decorator's `wrapper` counts as awaited where the functions it decorates
+are): one also awaited elsewhere, started as a task (`asyncio.create_task(poll())`) or passed
+as a value is not startup code. Tests and scripts are skipped.
 
 ## Why is this bad?
 An event loop runs every request of the process on one thread. A blocking call inside a
@@ -736,6 +739,108 @@ fn imported_elsewhere(project: &Project, file: FileId, module: &str) -> bool {
     })
 }
 
+/// How many callers up the startup exemption is followed (`lifespan -> seed() -> load()`).
+const MAX_STARTUP_DEPTH: u8 = 4;
+
+/// Startup code: the app's lifespan and startup functions, and the coroutines awaited only
+/// from startup code (transitively). A coroutine made by a decorator (the `wrapper` a
+/// decorator returns) is awaited wherever the functions it decorates are.
+struct Startup {
+    roots: Vec<FnRef>,
+    memo: HashMap<FnRef, bool>,
+}
+
+impl Startup {
+    fn is(&mut self, cx: &Context, f: FnRef, depth: u8) -> bool {
+        if self.roots.contains(&f) {
+            return true;
+        }
+        if let Some(&known) = self.memo.get(&f) {
+            return known;
+        }
+        // A cycle finds no startup caller on the way back.
+        self.memo.insert(f, false);
+        let found = depth > 0 && self.only_awaited_by_startup(cx, f, depth);
+        self.memo.insert(f, found);
+        found
+    }
+
+    fn only_awaited_by_startup(&mut self, cx: &Context, f: FnRef, depth: u8) -> bool {
+        let Some(service) = cx.service else {
+            return false;
+        };
+        if cx.is_entry_point(f) || service.tasks.iter().any(|t| t.func == f) {
+            return false;
+        }
+        let Some(code) = cx.project.code(f.file) else {
+            return false;
+        };
+        let func = code.function(f.func);
+        // What the callers call: the function itself, or for a decorator's wrapper every
+        // function the decorator is applied to.
+        let mut targets = vec![f];
+        if let Some(parent) = func.parent {
+            let decorator = code.function(parent);
+            if decorator.returns.iter().any(|r| r.path == func.qual) {
+                let applied = |g: &Function| {
+                    g.decorators.iter().any(|d| match &d.value {
+                        Value::Ref(r) => r.path == decorator.qual,
+                        _ => false,
+                    })
+                };
+                // Called as a function (`memoize(fn)`), its result may go anywhere.
+                if code.calls.iter().any(|c| c.callee.path == decorator.qual) {
+                    return false;
+                }
+                targets = (0..code.functions.len() as FnId)
+                    .filter(|&i| applied(code.function(i)))
+                    .map(|i| FnRef {
+                        file: f.file,
+                        func: i,
+                    })
+                    .collect();
+            }
+        }
+        let mut callers = Vec::new();
+        for &t in &targets {
+            let target = cx.project.function(t);
+            for (file, source, other) in cx.project.code_files(&service.files) {
+                if source.is_test() {
+                    continue;
+                }
+                for call in other.calls.iter() {
+                    if call.callee.last() != &*target.name {
+                        continue;
+                    }
+                    let runs = (file == t.file && call.callee.path == target.qual)
+                        || cx.project.resolve_function(service, &call.callee) == Some(t);
+                    if !runs {
+                        continue;
+                    }
+                    // Started as a task (`create_task(seed())`) it runs while the app serves.
+                    let Some(caller) = call.func.filter(|_| call.awaited && !call.deferred) else {
+                        return false;
+                    };
+                    callers.push(FnRef { file, func: caller });
+                }
+            }
+            // Passed as a value (a callback, a task to schedule), it may run at any time.
+            let passed = code.calls.iter().any(|c| {
+                c.args
+                    .iter()
+                    .any(|a| matches!(&a.value, Value::Ref(r) if r.path == target.qual))
+                    || c.kwargs
+                        .iter()
+                        .any(|k| matches!(&k.value, Value::Ref(r) if r.path == target.qual))
+            });
+            if passed {
+                return false;
+            }
+        }
+        !callers.is_empty() && callers.into_iter().all(|c| self.is(cx, c, depth - 1))
+    }
+}
+
 fn check(cx: &Context, sink: &mut Sink) {
     // A helper is looked up once however many async functions call it: scanning a file's
     // calls per call site is quadratic on large services.
@@ -751,6 +856,11 @@ fn check(cx: &Context, sink: &mut Sink) {
                 .collect()
         })
         .unwrap_or_default();
+    // Asked only of a function with a finding: it searches the service's calls.
+    let mut startup = Startup {
+        roots: lifespan.clone(),
+        memo: HashMap::default(),
+    };
     for (file, source, code) in cx.code_files() {
         if source.role != FileRole::Service {
             continue;
@@ -777,6 +887,9 @@ fn check(cx: &Context, sink: &mut Sink) {
             // Only for a message: reading the text costs a file read once it is released.
             let name = || source.slice(call.callee_range);
             if blocks(cx, code, func, call) {
+                if startup.is(cx, FnRef { file, func: fid }, MAX_STARTUP_DEPTH) {
+                    continue;
+                }
                 sink.report(
                     at,
                     format!(
@@ -799,6 +912,9 @@ fn check(cx: &Context, sink: &mut Sink) {
             let Some(inner) = blocking_reached(cx, helper, MAX_HELPER_DEPTH, &mut reached) else {
                 continue;
             };
+            if startup.is(cx, FnRef { file, func: fid }, MAX_STARTUP_DEPTH) {
+                continue;
+            }
             let inner_source = cx.project.file(inner.file);
             let via = match inner.via {
                 Some((next, next_file)) => format!(
