@@ -22,7 +22,8 @@ pub static RULE: Rule = Rule {
     doc: r#"## What it does
 Reports blocking calls made inside an `async def`: requests, sync httpx (`httpx.get`,
 `httpx.Client` methods), `time.sleep`, sync redis client methods, builtin `open`,
-`os.fdopen`, `io.open`, `subprocess.run/call/check_call/check_output/Popen`, `os.system`,
+`os.fdopen`, `io.open` (not of a kernel pseudo-file: `open("/proc/meminfo")` and
+`Path(f"/proc/{pid}/stat").read_text()` read memory, not a disk), `subprocess.run/call/check_call/check_output/Popen`, `os.system`,
 `urllib.request.urlopen`, `socket.create_connection`, websocket-client
 (`websocket.create_connection(url)` and its connection's `send` / `recv`), `sqlite3.connect` / `psycopg2.connect` (and their `execute`),
 boto3 client methods and resource actions (`boto3.resource("s3").Bucket(b).upload_file(...)`),
@@ -48,9 +49,16 @@ reported at the call in the async function, up to six helpers deep
 Calls in a nested `def`, a lambda or a generator expression, awaited calls, and functions
 passed to `asyncio.to_thread`, `run_in_threadpool`, `loop.run_in_executor` or
 `anyio.to_thread.run_sync` are not reported, nor `async def` CLI commands (click, typer:
-their event loop serves only the command) and `async def` RQ jobs (each runs on an event loop
-of its own in the work horse), nor the app's lifespan and startup functions
-(they run before the app serves anyone). Tests and scripts are skipped.
+their event loop serves only the command), coroutines of a module run as a process of its
+own (its `if __name__ == "__main__":` block calls `asyncio.run(...)`, directly or through a
+`main()` of the module that parses arguments, it starts no ASGI server and builds no app, and
+no other module of the project imports it: an operator tool run with `python -m`), and
+`async def` RQ jobs (each runs on an event loop of its own in the work horse), nor the app's
+lifespan and startup functions (they run before the app serves anyone), nor the coroutines
+awaited only from startup code, up to four callers up (`lifespan -> migrate() ->
+load_fixtures()`; a decorator's `wrapper` counts as awaited where the functions it decorates
+are): one also awaited elsewhere, started as a task (`asyncio.create_task(poll())`) or passed
+as a value is not startup code. Tests and scripts are skipped.
 
 ## Why is this bad?
 An event loop runs every request of the process on one thread. A blocking call inside a
@@ -446,11 +454,54 @@ fn is_rq_job(cx: &Context, at: FnRef, func: &Function) -> bool {
 }
 
 /// True when the call itself blocks (not through a helper).
-fn blocks(cx: &Context, func: &Function, call: &Call) -> bool {
-    is_blocking(&call.callee)
-        || is_path_io(call)
+fn blocks(cx: &Context, code: &CodeFile, func: &Function, call: &Call) -> bool {
+    (is_blocking(&call.callee) || is_path_io(call)) && !reads_pseudo_file(code, call)
         || blocks_through_parameter(func, call)
         || is_task_publish(cx, call)
+}
+
+/// Kernel pseudo-file systems: their files are made from kernel memory when read, with no
+/// disk or network to wait on (a read costs what a `psutil` call beside it costs).
+const PSEUDO_FILE_ROOTS: &[&str] = &["/proc/", "/sys/"];
+
+/// pathlib's constructors, for `Path("/proc/self/status").read_text()`.
+const PATH_CLASSES: &[&str] = &["pathlib.Path", "pathlib.PosixPath", "pathlib.PurePath"];
+
+/// `open("/proc/meminfo")`, `Path(f"/proc/{pid}/stat").read_text()`: a file read under
+/// `/proc` or `/sys`, named by a literal or an f-string that starts with one of them.
+fn reads_pseudo_file(code: &CodeFile, call: &Call) -> bool {
+    let pseudo = |v: &Value| match v {
+        Value::Str(s) | Value::FormattedStr(s) => {
+            PSEUDO_FILE_ROOTS.iter().any(|r| s.starts_with(r))
+        }
+        _ => false,
+    };
+    if call.callee.is_any(&["open", "io.open"]) {
+        return call.arg(0, "file").is_some_and(pseudo);
+    }
+    if !is_path_io(call) {
+        return false;
+    }
+    // The receiver is the `Path(...)` call the callee expression starts with.
+    let callee = call.callee_range;
+    code.calls.iter().any(|c| {
+        c.range.start() == callee.start()
+            && c.range.end() < callee.end()
+            && c.callee.is_any(PATH_CLASSES)
+            && c.args.first().is_some_and(|a| pseudo(&a.value))
+            && source_gap_is_method(c.range.end(), callee.end(), call)
+    })
+}
+
+/// The receiver call ends where the method name begins (`Path(..)` then `.read_text`), not
+/// earlier (`Path(..).parent.read_text` reads another file).
+fn source_gap_is_method(
+    receiver_end: ruff_text_size::TextSize,
+    callee_end: ruff_text_size::TextSize,
+    call: &Call,
+) -> bool {
+    let method = call.callee.last();
+    u32::from(callee_end) - u32::from(receiver_end) == method.len() as u32 + 1
 }
 
 /// How many sync helpers deep a blocking call is looked for (`route -> a() -> b() -> open()`).
@@ -520,7 +571,7 @@ fn blocking_reached<'a>(
     let calls = memo.calls_in(helper.file, code, helper.func);
     let mut found = calls
         .iter()
-        .find(|c| !c.awaited && blocks(cx, func, c))
+        .find(|c| !c.awaited && blocks(cx, code, func, c))
         .map(|&call| Reached {
             call,
             file: helper.file,
@@ -620,6 +671,176 @@ fn is_memoized(f: &Function) -> bool {
     })
 }
 
+/// Functions that start an event loop of their own and run a coroutine on it to the end.
+const LOOP_RUNNERS: &[&str] = &["asyncio.run", "anyio.run", "trio.run", "uvloop.run"];
+
+/// ASGI servers and app constructors: a module that starts or builds one of these serves
+/// requests on its loop, whatever else it does.
+const SERVER_MODULES: &[&str] = &["uvicorn", "hypercorn", "granian", "daphne"];
+
+/// A module run as a process of its own (`python -m pkg.tool`): its `if __name__ ==
+/// "__main__":` block starts an event loop (`asyncio.run(...)`, directly or through a
+/// `main()` of the same module that parses arguments and calls it), it starts no ASGI server
+/// and builds no app, and no other module of the project imports it. Its coroutines then run
+/// only on the loop that block creates, which serves that one command, like a click or typer
+/// command's: a blocking call there stalls no request.
+fn runs_as_own_process(cx: &Context, file: FileId, code: &CodeFile) -> bool {
+    if code.main_guards.is_empty() {
+        return false;
+    }
+    let runs_loop = |c: &Call| c.callee.is_any(LOOP_RUNNERS);
+    let starts_loop = code
+        .calls
+        .iter()
+        .filter(|c| c.func.is_none() && code.in_main_guard(c.range))
+        .any(|c| {
+            runs_loop(c)
+                || (c.callee.origin == RefOrigin::Module
+                    && c.callee
+                        .path
+                        .strip_prefix(&*code.module)
+                        .and_then(|n| n.strip_prefix('.'))
+                        .and_then(|n| code.module_function(n))
+                        .is_some_and(|(id, f)| !f.is_async && code.calls_in(id).any(runs_loop)))
+        });
+    if !starts_loop {
+        return false;
+    }
+    let serves = code.calls.iter().any(|c| {
+        SERVER_MODULES.iter().any(|m| c.callee.in_module(m))
+            || crate::audit::model::frameworks::is_app_constructor(&c.callee.path)
+    }) || cx
+        .service
+        .is_some_and(|s| s.apps.iter().any(|a| a.at.file == file));
+    !serves && !imported_elsewhere(cx.project, file, &code.module)
+}
+
+/// True when a file of the project other than `file` itself (tests aside) may import the
+/// module: an import naming any dotted suffix of its path (imports name a module relative to
+/// some import root, as the symbol table matches them), or something inside it.
+fn imported_elsewhere(project: &Project, file: FileId, module: &str) -> bool {
+    let suffixes: Vec<&str> = std::iter::once(module)
+        .chain(module.match_indices('.').map(|(i, _)| &module[i + 1..]))
+        .collect();
+    let names = |path: &str| {
+        suffixes.iter().any(|s| {
+            path.strip_prefix(s)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+    };
+    project.code.iter().enumerate().any(|(id, code)| {
+        let Some(code) = code else { return false };
+        id as FileId != file
+            && !project.file(id as FileId).is_test()
+            && code
+                .imports
+                .iter()
+                .any(|i| !i.type_checking && (names(&i.target) || names(&i.full)))
+    })
+}
+
+/// How many callers up the startup exemption is followed (`lifespan -> seed() -> load()`).
+const MAX_STARTUP_DEPTH: u8 = 4;
+
+/// Startup code: the app's lifespan and startup functions, and the coroutines awaited only
+/// from startup code (transitively). A coroutine made by a decorator (the `wrapper` a
+/// decorator returns) is awaited wherever the functions it decorates are.
+struct Startup {
+    roots: Vec<FnRef>,
+    memo: HashMap<FnRef, bool>,
+}
+
+impl Startup {
+    fn is(&mut self, cx: &Context, f: FnRef, depth: u8) -> bool {
+        if self.roots.contains(&f) {
+            return true;
+        }
+        if let Some(&known) = self.memo.get(&f) {
+            return known;
+        }
+        // A cycle finds no startup caller on the way back.
+        self.memo.insert(f, false);
+        let found = depth > 0 && self.only_awaited_by_startup(cx, f, depth);
+        self.memo.insert(f, found);
+        found
+    }
+
+    fn only_awaited_by_startup(&mut self, cx: &Context, f: FnRef, depth: u8) -> bool {
+        let Some(service) = cx.service else {
+            return false;
+        };
+        if cx.is_entry_point(f) || service.tasks.iter().any(|t| t.func == f) {
+            return false;
+        }
+        let Some(code) = cx.project.code(f.file) else {
+            return false;
+        };
+        let func = code.function(f.func);
+        // What the callers call: the function itself, or for a decorator's wrapper every
+        // function the decorator is applied to.
+        let mut targets = vec![f];
+        if let Some(parent) = func.parent {
+            let decorator = code.function(parent);
+            if decorator.returns.iter().any(|r| r.path == func.qual) {
+                let applied = |g: &Function| {
+                    g.decorators.iter().any(|d| match &d.value {
+                        Value::Ref(r) => r.path == decorator.qual,
+                        _ => false,
+                    })
+                };
+                // Called as a function (`memoize(fn)`), its result may go anywhere.
+                if code.calls.iter().any(|c| c.callee.path == decorator.qual) {
+                    return false;
+                }
+                targets = (0..code.functions.len() as FnId)
+                    .filter(|&i| applied(code.function(i)))
+                    .map(|i| FnRef {
+                        file: f.file,
+                        func: i,
+                    })
+                    .collect();
+            }
+        }
+        let mut callers = Vec::new();
+        for &t in &targets {
+            let target = cx.project.function(t);
+            for (file, source, other) in cx.project.code_files(&service.files) {
+                if source.is_test() {
+                    continue;
+                }
+                for call in other.calls.iter() {
+                    if call.callee.last() != &*target.name {
+                        continue;
+                    }
+                    let runs = (file == t.file && call.callee.path == target.qual)
+                        || cx.project.resolve_function(service, &call.callee) == Some(t);
+                    if !runs {
+                        continue;
+                    }
+                    // Started as a task (`create_task(seed())`) it runs while the app serves.
+                    let Some(caller) = call.func.filter(|_| call.awaited && !call.deferred) else {
+                        return false;
+                    };
+                    callers.push(FnRef { file, func: caller });
+                }
+            }
+            // Passed as a value (a callback, a task to schedule), it may run at any time.
+            let passed = code.calls.iter().any(|c| {
+                c.args
+                    .iter()
+                    .any(|a| matches!(&a.value, Value::Ref(r) if r.path == target.qual))
+                    || c.kwargs
+                        .iter()
+                        .any(|k| matches!(&k.value, Value::Ref(r) if r.path == target.qual))
+            });
+            if passed {
+                return false;
+            }
+        }
+        !callers.is_empty() && callers.into_iter().all(|c| self.is(cx, c, depth - 1))
+    }
+}
+
 fn check(cx: &Context, sink: &mut Sink) {
     // A helper is looked up once however many async functions call it: scanning a file's
     // calls per call site is quadratic on large services.
@@ -635,10 +856,17 @@ fn check(cx: &Context, sink: &mut Sink) {
                 .collect()
         })
         .unwrap_or_default();
+    // Asked only of a function with a finding: it searches the service's calls.
+    let mut startup = Startup {
+        roots: lifespan.clone(),
+        memo: HashMap::default(),
+    };
     for (file, source, code) in cx.code_files() {
         if source.role != FileRole::Service {
             continue;
         }
+        // Asked only of a file with an async call to report (few have a `__main__` block).
+        let mut own_process: Option<bool> = None;
         for call in &code.calls {
             let Some(fid) = call.func else { continue };
             let func = code.function(fid);
@@ -648,6 +876,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 || is_cli_command(func)
                 || lifespan.contains(&FnRef { file, func: fid })
                 || is_rq_job(cx, FnRef { file, func: fid }, func)
+                || *own_process.get_or_insert_with(|| runs_as_own_process(cx, file, code))
             {
                 continue;
             }
@@ -657,7 +886,10 @@ fn check(cx: &Context, sink: &mut Sink) {
             };
             // Only for a message: reading the text costs a file read once it is released.
             let name = || source.slice(call.callee_range);
-            if blocks(cx, func, call) {
+            if blocks(cx, code, func, call) {
+                if startup.is(cx, FnRef { file, func: fid }, MAX_STARTUP_DEPTH) {
+                    continue;
+                }
                 sink.report(
                     at,
                     format!(
@@ -680,6 +912,9 @@ fn check(cx: &Context, sink: &mut Sink) {
             let Some(inner) = blocking_reached(cx, helper, MAX_HELPER_DEPTH, &mut reached) else {
                 continue;
             };
+            if startup.is(cx, FnRef { file, func: fid }, MAX_STARTUP_DEPTH) {
+                continue;
+            }
             let inner_source = cx.project.file(inner.file);
             let via = match inner.via {
                 Some((next, next_file)) => format!(
