@@ -20,7 +20,9 @@ Reports outbound HTTP calls that have no timeout:
   `send`) on a `requests.Session`, without `timeout=` (or with `timeout=None`);
 - `urllib.request.urlopen(...)` without a timeout;
 - httpx (and httpx2) calls, clients and client methods given `timeout=None`, and
-  `httpx.Timeout(None)` without a read timeout;
+  `httpx.Timeout(None)` without a read timeout; a `stream(...)` (`client.stream("GET",
+  "/events", timeout=None)`) is not reported: a long-lived event stream turns the timeout off
+  on purpose, since a read timeout would cut it whenever it is idle;
 - `aiohttp.ClientTimeout(...)` that sets neither `total` nor `sock_read`.
 
 httpx's default 5 second timeout is a timeout: `httpx.get(url)` and `httpx.AsyncClient()`
@@ -94,7 +96,11 @@ fn check(cx: &Context, sink: &mut Sink) {
                 || is_httpx_sync_client_send(&call.callee)
                 || is_httpx_async_client_send(&call.callee)
             {
-                if let Some(k) = explicit_none {
+                // A long-lived stream (`client.stream("GET", "/events", timeout=None)`, an
+                // event subscription read in a reconnect loop) turns the timeout off on
+                // purpose: a read timeout would cut the stream whenever it is idle.
+                let stream = call.callee.last() == "stream";
+                if let Some(k) = explicit_none.filter(|_| !stream) {
                     sink.report(
                         Loc {
                             file,
