@@ -745,13 +745,37 @@ const MAX_STARTUP_DEPTH: u8 = 4;
 /// Startup code: the app's lifespan and startup functions, and the coroutines awaited only
 /// from startup code (transitively). A coroutine made by a decorator (the `wrapper` a
 /// decorator returns) is awaited wherever the functions it decorates are.
-struct Startup {
+struct Startup<'a> {
     roots: Vec<FnRef>,
     memo: HashMap<FnRef, bool>,
+    /// The service's non-test calls by the last part of their callee, built on the first
+    /// question: each question looks up its callers instead of scanning every call.
+    calls: Option<HashMap<&'a str, Vec<(FileId, &'a Call)>>>,
 }
 
-impl Startup {
-    fn is(&mut self, cx: &Context, f: FnRef, depth: u8) -> bool {
+impl<'a> Startup<'a> {
+    fn calls_named(&mut self, cx: &Context<'a>, name: &str) -> &[(FileId, &'a Call)] {
+        let calls = self.calls.get_or_insert_with(|| {
+            let mut index: HashMap<&'a str, Vec<(FileId, &'a Call)>> = HashMap::default();
+            if let Some(service) = cx.service {
+                for (file, source, code) in cx.project.code_files(&service.files) {
+                    if source.is_test() {
+                        continue;
+                    }
+                    for call in &code.calls {
+                        index
+                            .entry(call.callee.last())
+                            .or_default()
+                            .push((file, call));
+                    }
+                }
+            }
+            index
+        });
+        calls.get(name).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    fn is(&mut self, cx: &Context<'a>, f: FnRef, depth: u8) -> bool {
         if self.roots.contains(&f) {
             return true;
         }
@@ -765,7 +789,7 @@ impl Startup {
         found
     }
 
-    fn only_awaited_by_startup(&mut self, cx: &Context, f: FnRef, depth: u8) -> bool {
+    fn only_awaited_by_startup(&mut self, cx: &Context<'a>, f: FnRef, depth: u8) -> bool {
         let Some(service) = cx.service else {
             return false;
         };
@@ -804,25 +828,17 @@ impl Startup {
         let mut callers = Vec::new();
         for &t in &targets {
             let target = cx.project.function(t);
-            for (file, source, other) in cx.project.code_files(&service.files) {
-                if source.is_test() {
+            for &(file, call) in self.calls_named(cx, &target.name) {
+                let runs = (file == t.file && call.callee.path == target.qual)
+                    || cx.project.resolve_function(service, &call.callee) == Some(t);
+                if !runs {
                     continue;
                 }
-                for call in other.calls.iter() {
-                    if call.callee.last() != &*target.name {
-                        continue;
-                    }
-                    let runs = (file == t.file && call.callee.path == target.qual)
-                        || cx.project.resolve_function(service, &call.callee) == Some(t);
-                    if !runs {
-                        continue;
-                    }
-                    // Started as a task (`create_task(seed())`) it runs while the app serves.
-                    let Some(caller) = call.func.filter(|_| call.awaited && !call.deferred) else {
-                        return false;
-                    };
-                    callers.push(FnRef { file, func: caller });
-                }
+                // Started as a task (`create_task(seed())`) it runs while the app serves.
+                let Some(caller) = call.func.filter(|_| call.awaited && !call.deferred) else {
+                    return false;
+                };
+                callers.push(FnRef { file, func: caller });
             }
             // Passed as a value (a callback, a task to schedule), it may run at any time.
             let passed = code.calls.iter().any(|c| {
@@ -860,6 +876,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let mut startup = Startup {
         roots: lifespan.clone(),
         memo: HashMap::default(),
+        calls: None,
     };
     for (file, source, code) in cx.code_files() {
         if source.role != FileRole::Service {
