@@ -1,6 +1,6 @@
 //! AU001 `unauthenticated-route`: a non-public route with no authentication.
 
-use crate::audit::model::code::RefOrigin;
+use crate::audit::model::code::{Function, RefOrigin};
 use crate::audit::model::fastapi::names_authentication;
 use crate::audit::model::{DependencyLevel, Middleware, Mount, Route, Symbol};
 use crate::audit::rules::prelude::*;
@@ -290,6 +290,20 @@ enum Switch {
     Middleware(String, Loc),
 }
 
+/// The handler's parameters annotated as its `Request` or `Response`.
+fn exchange_params(f: &Function) -> Vec<&str> {
+    f.params
+        .iter()
+        .filter(|p| {
+            p.annotation
+                .as_ref()
+                .and_then(Value::as_name)
+                .is_some_and(|a| a.is_any(EXCHANGE_CLASSES))
+        })
+        .map(|p| &*p.name)
+        .collect()
+}
+
 /// The request and response classes whose objects a handler receives as parameters.
 const EXCHANGE_CLASSES: &[&str] = &[
     "fastapi.Request",
@@ -309,17 +323,7 @@ fn only_echoes_request(cx: &Context, route: &Route) -> bool {
         return false;
     };
     let f = code.function(handler.func);
-    let mut roots: Vec<&str> = f
-        .params
-        .iter()
-        .filter(|p| {
-            p.annotation
-                .as_ref()
-                .and_then(Value::as_name)
-                .is_some_and(|a| a.is_any(EXCHANGE_CLASSES))
-        })
-        .map(|p| &*p.name)
-        .collect();
+    let mut roots = exchange_params(f);
     if roots.is_empty() {
         return false;
     }
@@ -422,17 +426,7 @@ fn verifies_signature(cx: &Context, route: &Route) -> bool {
         return false;
     };
     let f = code.function(handler.func);
-    let requests: Vec<&str> = f
-        .params
-        .iter()
-        .filter(|p| {
-            p.annotation
-                .as_ref()
-                .and_then(Value::as_name)
-                .is_some_and(|a| a.is_any(EXCHANGE_CLASSES))
-        })
-        .map(|p| &*p.name)
-        .collect();
+    let requests = exchange_params(f);
     let is_handler_class = |path: &str| {
         SIGNATURE_HANDLER_MODULES.iter().any(|m| {
             path.strip_prefix(m)
