@@ -384,7 +384,7 @@ fn snake_case(name: &str) -> String {
 
 /// False for values that are clearly not a secret.
 pub(crate) fn is_secret_value(value: &str, name: &str, word: &str) -> bool {
-    secret_value(value, name, word, true) && !is_stand_in_key(value, word)
+    secret_value(value, name, word, true)
 }
 
 /// `api_key = "sk-placeholder"`, `api_key="dummy"`, `api_key="EMPTY"`: a key the service
@@ -458,7 +458,10 @@ fn secret_value(value: &str, name: &str, word: &str, may_name_a_variable: bool) 
     let placeholder = (v.starts_with('<') && v.ends_with('>'))
         || v.starts_with("${")
         || v.starts_with("{{")
-        || v.chars().all(|c| matches!(c, 'x' | 'X' | '*' | '.'));
+        || v.chars().all(|c| matches!(c, 'x' | 'X' | '*' | '.'))
+        // A literal key spelled as a stand-in; a fallback (`may_name_a_variable` false)
+        // is kept, since it becomes the value wherever the variable is missing.
+        || (may_name_a_variable && is_stand_in_key(v, word));
     !(env_name || key_name || header_name || placeholder)
 }
 
