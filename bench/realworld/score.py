@@ -453,6 +453,10 @@ def recheck_precision(args) -> int:
                     for f in found[s["entry"]])
         j = s["judgement"].strip().lower()
         (kept if still else gone)[j] += 1
+        if args.verbose and still and j == "false":
+            print(f"false, still reported: {s['rule']} {s['entry']} {s['path']}:{s['line']}")
+        if args.verbose and not still and j == "true":
+            print(f"true, no longer reported: {s['rule']} {s['entry']} {s['path']}:{s['line']}")
     def line(label: str, c: Counter) -> str:
         n = c["true"] + c["false"]
         p = f"{100 * c['true'] / n:.0f}%" if n else "-"
