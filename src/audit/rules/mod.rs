@@ -7,11 +7,13 @@
 
 use std::fmt;
 
+use rustc_hash::FxHashMap as HashMap;
+
 use ruff_text_size::TextRange;
 use serde::Serialize;
 
 use crate::audit::model::artefacts::ServiceArtefacts;
-use crate::audit::model::code::Value;
+use crate::audit::model::code::{Call, Value};
 use crate::audit::model::{CodeFile, FnRef, Kind, Loc, Project, Ref, Service, Symbol};
 use crate::audit::source::{FileId, FileRole, SourceFile};
 
@@ -186,6 +188,53 @@ pub struct Context<'a> {
     /// The files of the unit.
     pub files: &'a [FileId],
     pub config: &'a RuleConfig,
+    /// Indexes of the whole unit, shared by every rule and every job of the unit.
+    pub index: &'a UnitIndex<'a>,
+}
+
+/// A call site: the file, and the call.
+pub type CallSite<'a> = (FileId, &'a Call);
+
+/// Indexes of one unit's code that rules look things up in, built on the first question and
+/// shared by all of the unit's jobs: a rule that checks a large service runs as several jobs
+/// over slices of its files (see [`run`]), and each job building its own index of the whole
+/// service cost RS002 11 of its 19 ms on prefect (8 builds of 1.4 ms each).
+pub struct UnitIndex<'a> {
+    project: &'a Project,
+    /// The unit's files: the whole service's, not one job's slice.
+    files: &'a [FileId],
+    calls_by_name: std::sync::OnceLock<HashMap<&'a str, Vec<CallSite<'a>>>>,
+}
+
+impl<'a> UnitIndex<'a> {
+    pub fn new(project: &'a Project, files: &'a [FileId]) -> Self {
+        UnitIndex {
+            project,
+            files,
+            calls_by_name: Default::default(),
+        }
+    }
+
+    /// The unit's calls outside tests whose callee's last name is `name` (`seed` finds
+    /// `seed()`, `db.seed()` and `jobs.seed()`): the candidates a caller search resolves.
+    pub fn calls_named(&self, name: &str) -> &[CallSite<'a>] {
+        let index = self.calls_by_name.get_or_init(|| {
+            let mut index: HashMap<&'a str, Vec<CallSite<'a>>> = HashMap::default();
+            for (file, source, code) in self.project.code_files(self.files) {
+                if source.is_test() {
+                    continue;
+                }
+                for call in &code.calls {
+                    index
+                        .entry(call.callee.last())
+                        .or_default()
+                        .push((file, call));
+                }
+            }
+            index
+        });
+        index.get(name).map(Vec::as_slice).unwrap_or_default()
+    }
 }
 
 /// Settings a rule may read.
@@ -475,6 +524,14 @@ pub fn run(project: &Project, selected: &[&'static Rule], config: &RuleConfig) -
             _ => vec![(r, s, files)],
         })
         .collect();
+    let indexes: Vec<UnitIndex> = units
+        .iter()
+        .map(|(s, _)| match s {
+            Some(i) => UnitIndex::new(project, &project.services[*i].files),
+            None => UnitIndex::new(project, &project.loose_files),
+        })
+        .collect();
+    let index_of = |s: Option<usize>| &indexes[s.unwrap_or(indexes.len() - 1)];
     let timed = crate::audit::timings_enabled();
     let results: Vec<(Vec<Finding>, &'static str, f64)> = jobs
         .into_par_iter()
@@ -488,6 +545,7 @@ pub fn run(project: &Project, selected: &[&'static Rule], config: &RuleConfig) -
                 service: service.map(|i| &project.services[i]),
                 files,
                 config,
+                index: index_of(service),
             };
             let mut sink = Sink::new(rule, service);
             (rule.check)(&cx, &mut sink);

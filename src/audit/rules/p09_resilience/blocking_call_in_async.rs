@@ -1,7 +1,7 @@
 //! RS002 `blocking-call-in-async`: a blocking call inside `async def`, directly or through a
 //! sync helper of the same service.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{
     any_path, is_cli_command, is_httpx_function, is_httpx_sync_client_send, is_requests_send,
@@ -748,31 +748,29 @@ const MAX_STARTUP_DEPTH: u8 = 4;
 struct Startup<'a> {
     roots: Vec<FnRef>,
     memo: HashMap<FnRef, bool>,
-    /// The service's non-test calls by the last part of their callee, built on the first
-    /// question: each question looks up its callers instead of scanning every call.
-    calls: Option<HashMap<&'a str, Vec<(FileId, &'a Call)>>>,
+    /// Per file, the names its calls pass as values (`create_task(run)`, `on(callback=run)`),
+    /// built on the first question about a function of that file: scanning the file's calls
+    /// once per question was most of the rule's cost on large services.
+    passed: HashMap<FileId, HashSet<&'a str>>,
 }
 
 impl<'a> Startup<'a> {
-    fn calls_named(&mut self, cx: &Context<'a>, name: &str) -> &[(FileId, &'a Call)] {
-        let calls = self.calls.get_or_insert_with(|| {
-            let mut index: HashMap<&'a str, Vec<(FileId, &'a Call)>> = HashMap::default();
-            if let Some(service) = cx.service {
-                for (file, source, code) in cx.project.code_files(&service.files) {
-                    if source.is_test() {
-                        continue;
-                    }
-                    for call in &code.calls {
-                        index
-                            .entry(call.callee.last())
-                            .or_default()
-                            .push((file, call));
+    fn passed_as_value(&mut self, file: FileId, code: &'a CodeFile, path: &str) -> bool {
+        self.passed
+            .entry(file)
+            .or_insert_with(|| {
+                let mut names = HashSet::default();
+                for c in &code.calls {
+                    let values = c.args.iter().map(|a| &a.value);
+                    for value in values.chain(c.kwargs.iter().map(|k| &k.value)) {
+                        if let Value::Ref(r) = value {
+                            names.insert(&*r.path);
+                        }
                     }
                 }
-            }
-            index
-        });
-        calls.get(name).map(Vec::as_slice).unwrap_or_default()
+                names
+            })
+            .contains(path)
     }
 
     fn is(&mut self, cx: &Context<'a>, f: FnRef, depth: u8) -> bool {
@@ -813,7 +811,12 @@ impl<'a> Startup<'a> {
                     })
                 };
                 // Called as a function (`memoize(fn)`), its result may go anywhere.
-                if code.calls.iter().any(|c| c.callee.path == decorator.qual) {
+                if cx
+                    .index
+                    .calls_named(&decorator.name)
+                    .iter()
+                    .any(|&(file, c)| file == f.file && c.callee.path == decorator.qual)
+                {
                     return false;
                 }
                 targets = (0..code.functions.len() as FnId)
@@ -828,7 +831,7 @@ impl<'a> Startup<'a> {
         let mut callers = Vec::new();
         for &t in &targets {
             let target = cx.project.function(t);
-            for &(file, call) in self.calls_named(cx, &target.name) {
+            for &(file, call) in cx.index.calls_named(&target.name) {
                 let runs = (file == t.file && call.callee.path == target.qual)
                     || cx.project.resolve_function(service, &call.callee) == Some(t);
                 if !runs {
@@ -841,15 +844,7 @@ impl<'a> Startup<'a> {
                 callers.push(FnRef { file, func: caller });
             }
             // Passed as a value (a callback, a task to schedule), it may run at any time.
-            let passed = code.calls.iter().any(|c| {
-                c.args
-                    .iter()
-                    .any(|a| matches!(&a.value, Value::Ref(r) if r.path == target.qual))
-                    || c.kwargs
-                        .iter()
-                        .any(|k| matches!(&k.value, Value::Ref(r) if r.path == target.qual))
-            });
-            if passed {
+            if self.passed_as_value(f.file, code, &target.qual) {
                 return false;
             }
         }
@@ -876,7 +871,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let mut startup = Startup {
         roots: lifespan.clone(),
         memo: HashMap::default(),
-        calls: None,
+        passed: HashMap::default(),
     };
     for (file, source, code) in cx.code_files() {
         if source.role != FileRole::Service {
