@@ -39,7 +39,8 @@ value equal to the secret word itself (`GRANT_TYPE_PASSWORD = "password"`), a ke
 (`TOKEN_KEY = "access_token"`), a header name (`API_KEY = "X-API-Key"`), a placeholder that
 cannot work as a value (`"<your-api-key>"`, `"${API_KEY}"`, `"xxxx"`), a key or token
 spelled as a stand-in for a provider that needs none (`api_key = "sk-placeholder"`,
-`api_key="dummy"`, `"EMPTY"`; a stand-in password or signing secret is still reported, since
+`api_key="dummy"`, `"EMPTY"`, or the whole key a local server documents: `"ollama"`,
+`"lm-studio"`; a stand-in password or signing secret is still reported, since
 it works as one, and so is a stand-in environment fallback), or a member of an
 `Enum` (`username_and_password = "username-password"` names a sign-in method), or a value
 that spells its own name or its end (`_USER_API_KEY = "UserApiKey"`, a GraphQL type;
@@ -387,7 +388,8 @@ pub(crate) fn is_secret_value(value: &str, name: &str, word: &str) -> bool {
     secret_value(value, name, word, true)
 }
 
-/// `api_key = "sk-placeholder"`, `api_key="dummy"`, `api_key="EMPTY"`: a key the service
+/// `api_key = "sk-placeholder"`, `api_key="dummy"`, `api_key="EMPTY"`, `api_key="ollama"`:
+/// a key the service
 /// presents to a provider that needs none (a local OpenAI-compatible server), spelled as a
 /// stand-in. It unlocks nothing, so it is no secret. Only keys and tokens qualify, and only
 /// as a literal value: a stand-in password or signing secret (`SECRET_KEY = "dummy"`) still
@@ -395,10 +397,16 @@ pub(crate) fn is_secret_value(value: &str, name: &str, word: &str) -> bool {
 fn is_stand_in_key(value: &str, word: &str) -> bool {
     const KEY_WORDS: &[&str] = &["token", "api_key", "apikey", "access_key", "auth_token"];
     const STAND_INS: &[&str] = &["placeholder", "dummy", "fake", "empty", "unused", "none"];
+    // The whole key a local OpenAI-compatible server documents for clients that must send
+    // one (Ollama: "required, but unused"; LM Studio): the server checks nothing.
+    const LOCAL_SERVER_KEYS: &[&str] = &["ollama", "lm-studio", "lmstudio"];
     KEY_WORDS.contains(&word)
-        && value
+        && (value
             .split(|c: char| !c.is_ascii_alphanumeric())
             .any(|w| STAND_INS.iter().any(|s| w.eq_ignore_ascii_case(s)))
+            || LOCAL_SERVER_KEYS
+                .iter()
+                .any(|k| value.eq_ignore_ascii_case(k)))
 }
 
 /// A secret variable's fallback value: the value itself, so one that reads like an
@@ -532,12 +540,21 @@ mod tests {
         ] {
             assert!(!is_secret_value(v, "password", "password"), "{v}");
         }
-        for v in ["sk-placeholder", "dummy", "EMPTY", "xapp-fake-token"] {
+        for v in [
+            "sk-placeholder",
+            "dummy",
+            "EMPTY",
+            "xapp-fake-token",
+            "ollama",
+            "lm-studio",
+        ] {
             assert!(!is_secret_value(v, "api_key", "api_key"), "{v}");
             // A stand-in password or signing secret still works as one.
             assert!(is_secret_value(v, "SECRET_KEY", "secret_key"), "{v}");
         }
         assert!(is_secret_value("sk-live-4f9a8c", "api_key", "api_key"));
+        // Only the whole documented key: a real key that starts with the server's name is one.
+        assert!(is_secret_value("ollama-7f3a9c2e1b", "api_key", "api_key"));
         assert!(is_secret_fallback("dummy", "API_TOKEN", "token"));
     }
 }
