@@ -744,7 +744,9 @@ const MAX_STARTUP_DEPTH: u8 = 4;
 
 /// Startup code: the app's lifespan and startup functions, and the coroutines awaited only
 /// from startup code (transitively). A coroutine made by a decorator (the `wrapper` a
-/// decorator returns) is awaited wherever the functions it decorates are.
+/// decorator returns) is awaited wherever the functions it decorates are. A command-line
+/// command among the callers runs in a process of its own, not on the server's loop, so a
+/// coroutine awaited only by startup code and commands is off the serving path too.
 struct Startup<'a> {
     roots: Vec<FnRef>,
     memo: HashMap<FnRef, bool>,
@@ -774,7 +776,7 @@ impl<'a> Startup<'a> {
     }
 
     fn is(&mut self, cx: &Context<'a>, f: FnRef, depth: u8) -> bool {
-        if self.roots.contains(&f) {
+        if self.roots.contains(&f) || is_cli_command(cx.project.function(f)) {
             return true;
         }
         if let Some(&known) = self.memo.get(&f) {
