@@ -849,6 +849,17 @@ impl Linker<'_> {
             r.app_index = Some(apps.len());
             let call = project.call(r.call);
             let lifespan_value = call.kwarg("lifespan").map(|k| &k.value);
+            // `lifespan = make_lifespan(...)`, then `FastAPI(lifespan=lifespan)`: the value
+            // assigned to the name (langflow-base), read like the value written in place.
+            let assigned = lifespan_value.and_then(Value::as_name).and_then(|l| {
+                match project.resolve(self.service, l)? {
+                    Symbol::Assign { file, index } => project
+                        .code(file)
+                        .map(|code| &code.assigns[index as usize].value),
+                    _ => None,
+                }
+            });
+            let lifespan_value = assigned.or(lifespan_value);
             let mut lifespan: Vec<FnRef> = lifespan_value
                 .and_then(Value::as_name)
                 .and_then(|l| project.resolve_function(self.service, l))

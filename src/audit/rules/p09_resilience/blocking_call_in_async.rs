@@ -1,6 +1,7 @@
 //! RS002 `blocking-call-in-async`: a blocking call inside `async def`, directly or through a
 //! sync helper of the same service.
 
+use ruff_text_size::TextRange;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{
@@ -57,8 +58,13 @@ no other module of the project imports it: an operator tool run with `python -m`
 lifespan and startup functions (they run before the app serves anyone), nor the coroutines
 awaited only from startup code, up to four callers up (`lifespan -> migrate() ->
 load_fixtures()`; a decorator's `wrapper` counts as awaited where the functions it decorates
-are): one also awaited elsewhere, started as a task (`asyncio.create_task(poll())`) or passed
-as a value is not startup code. Tests and scripts are skipped.
+are; the lifespan may be bound to a name first, `lifespan = make_lifespan()`): one also
+awaited elsewhere, started as a task (`asyncio.create_task(poll())`) or passed as a value is
+not startup code. Callers that are command-line commands, and `asyncio.run(reconcile())` in
+a command or script (an event loop of its own, unless the coroutine itself starts the
+server: `asyncio.run(main())` where `main` awaits `uvicorn.Server(...).serve()`), do not
+count as serving either, so a coroutine the lifespan and a command both await is startup
+code. Tests and scripts are skipped.
 
 ## Why is this bad?
 An event loop runs every request of the process on one thread. A blocking call inside a
@@ -715,6 +721,16 @@ fn runs_as_own_process(cx: &Context, file: FileId, code: &CodeFile) -> bool {
     !serves && !imported_elsewhere(cx.project, file, &code.module)
 }
 
+/// The function itself starts an ASGI server or builds an app: the loop it runs on serves.
+fn serves(cx: &Context, f: FnRef) -> bool {
+    cx.project.code(f.file).is_some_and(|code| {
+        code.calls_in(f.func).any(|c| {
+            SERVER_MODULES.iter().any(|m| c.callee.in_module(m))
+                || crate::audit::model::frameworks::is_app_constructor(&c.callee.path)
+        })
+    })
+}
+
 /// True when a file of the project other than `file` itself (tests aside) may import the
 /// module: an import naming any dotted suffix of its path (imports name a module relative to
 /// some import root, as the symbol table matches them), or something inside it.
@@ -754,6 +770,8 @@ struct Startup<'a> {
     /// built on the first question about a function of that file: scanning the file's calls
     /// once per question was most of the rule's cost on large services.
     passed: HashMap<FileId, HashSet<&'a str>>,
+    /// Per file, the coroutine calls handed to `asyncio.run(...)`, built on first use.
+    run_by_asyncio: HashMap<FileId, HashSet<TextRange>>,
 }
 
 impl<'a> Startup<'a> {
@@ -831,12 +849,21 @@ impl<'a> Startup<'a> {
             }
         }
         let mut callers = Vec::new();
+        // Run by `asyncio.run(...)`: on an event loop of its own, not the running server's
+        // (asyncio.run refuses to start inside a running loop), unless the coroutine itself
+        // starts the server on it (`asyncio.run(main())` where `main` awaits
+        // `uvicorn.Server(config).serve()`).
+        let mut own_loops = false;
         for &t in &targets {
             let target = cx.project.function(t);
             for &(file, call) in cx.index.calls_named(&target.name) {
                 let runs = (file == t.file && call.callee.path == target.qual)
                     || cx.project.resolve_function(service, &call.callee) == Some(t);
                 if !runs {
+                    continue;
+                }
+                if !call.awaited && self.starts_own_loop(cx, file, call) && !serves(cx, t) {
+                    own_loops = true;
                     continue;
                 }
                 // Started as a task (`create_task(seed())`) it runs while the app serves.
@@ -850,7 +877,27 @@ impl<'a> Startup<'a> {
                 return false;
             }
         }
-        !callers.is_empty() && callers.into_iter().all(|c| self.is(cx, c, depth - 1))
+        (own_loops || !callers.is_empty()) && callers.into_iter().all(|c| self.is(cx, c, depth - 1))
+    }
+
+    /// `call` is the coroutine `asyncio.run(call)` runs.
+    fn starts_own_loop(&mut self, cx: &Context<'a>, file: FileId, call: &Call) -> bool {
+        let Some(code) = cx.project.code(file) else {
+            return false;
+        };
+        self.run_by_asyncio
+            .entry(file)
+            .or_insert_with(|| {
+                code.calls
+                    .iter()
+                    .filter(|c| c.callee.path == "asyncio.run")
+                    .filter_map(|c| match c.args.first().map(|a| &a.value) {
+                        Some(Value::Call(coroutine)) => Some(coroutine.range),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .contains(&call.range)
     }
 }
 
@@ -874,6 +921,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         roots: lifespan.clone(),
         memo: HashMap::default(),
         passed: HashMap::default(),
+        run_by_asyncio: HashMap::default(),
     };
     for (file, source, code) in cx.code_files() {
         if source.role != FileRole::Service {
