@@ -52,7 +52,6 @@ async def create_order(order: Order):
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let mut callers = None;
     let mut memo = HashMap::default();
     for (file, _, code) in cx.service_code() {
         // A notebook helper (`IPython.display`): output for the person at the notebook.
@@ -72,8 +71,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 if !call.deferred && service.apps.iter().any(|a| a.lifespan.contains(&f)) {
                     continue;
                 }
-                let index = callers.get_or_insert_with(|| Callers::build(cx));
-                if index.only_user_facing(cx, service, f, MAX_CALLER_DEPTH, &mut memo) {
+                if only_user_facing(cx, service, f, MAX_CALLER_DEPTH, &mut memo) {
                     continue;
                 }
             }
@@ -102,108 +100,88 @@ fn imports_notebook(code: &CodeFile) -> bool {
     })
 }
 
-/// Call sites of the unit outside tests, by the callee's last name.
-struct Callers<'a> {
-    by_name: HashMap<&'a str, Vec<(FileId, &'a SourceFile, &'a CodeFile, &'a Call)>>,
+/// Every path that reaches `f` starts at a command-line command, a script, a notebook
+/// helper or a `__main__` block: its output is for the person running the command, not
+/// the server's log. False when the audit cannot tell: `f` is on the request or task path,
+/// is never called by name (a callback, a public API), or has a caller the audit cannot
+/// resolve (`obj.f()`).
+fn only_user_facing(
+    cx: &Context,
+    service: &Service,
+    f: FnRef,
+    depth: u8,
+    memo: &mut HashMap<FnRef, bool>,
+) -> bool {
+    let Some(code) = cx.project.code(f.file) else {
+        return false;
+    };
+    if in_cli_command(code, Some(f.func)) {
+        return true;
+    }
+    if let Some(&known) = memo.get(&f) {
+        // Known, or being worked out further up (a cycle: not shown to be user-facing).
+        return known;
+    }
+    if cx.is_entry_point(f) || depth == 0 {
+        return false;
+    }
+    memo.insert(f, false);
+    let answer = callers_user_facing(cx, service, code, f, depth, memo);
+    memo.insert(f, answer);
+    answer
 }
 
-impl<'a> Callers<'a> {
-    fn build(cx: &Context<'a>) -> Self {
-        let mut by_name: HashMap<&'a str, Vec<_>> = HashMap::default();
-        for (file, source, code) in cx.code_files().filter(|(_, s, _)| !s.is_test()) {
-            for call in &code.calls {
-                by_name
-                    .entry(call.callee.last())
-                    .or_default()
-                    .push((file, source, code, call));
-            }
-        }
-        Callers { by_name }
+fn callers_user_facing(
+    cx: &Context,
+    service: &Service,
+    code: &CodeFile,
+    f: FnRef,
+    depth: u8,
+    memo: &mut HashMap<FnRef, bool>,
+) -> bool {
+    let function = code.function(f.func);
+    // A nested function runs when the function around it does.
+    if let Some(parent) = function.parent {
+        return only_user_facing(
+            cx,
+            service,
+            FnRef {
+                file: f.file,
+                func: parent,
+            },
+            depth,
+            memo,
+        );
     }
-
-    /// Every path that reaches `f` starts at a command-line command, a script, a notebook
-    /// helper or a `__main__` block: its output is for the person running the command, not
-    /// the server's log. False when the audit cannot tell: `f` is on the request or task path,
-    /// is never called by name (a callback, a public API), or has a caller the audit cannot
-    /// resolve (`obj.f()`).
-    fn only_user_facing(
-        &self,
-        cx: &Context,
-        service: &Service,
-        f: FnRef,
-        depth: u8,
-        memo: &mut HashMap<FnRef, bool>,
-    ) -> bool {
-        let Some(code) = cx.project.code(f.file) else {
+    // Callers are looked up in the whole unit's index, not in this job's slice of its
+    // files: a request-path caller in another slice must still keep the print reported.
+    let mut reached = false;
+    for &(file, call) in cx.index.calls_named(&function.name) {
+        if call.callee.origin == RefOrigin::Unknown {
             return false;
+        }
+        let (source, Some(caller_code)) = (cx.project.file(file), cx.project.code(file)) else {
+            continue;
         };
-        if in_cli_command(code, Some(f.func)) {
-            return true;
+        if cx.project.resolve_function(service, &call.callee) != Some(f) {
+            continue;
         }
-        if let Some(&known) = memo.get(&f) {
-            // Known, or being worked out further up (a cycle: not shown to be user-facing).
-            return known;
+        reached = true;
+        if caller_code.in_main_guard(call.range) || imports_notebook(caller_code) {
+            continue;
         }
-        if cx.is_entry_point(f) || depth == 0 {
-            return false;
-        }
-        memo.insert(f, false);
-        let answer = self.callers_user_facing(cx, service, code, f, depth, memo);
-        memo.insert(f, answer);
-        answer
-    }
-
-    fn callers_user_facing(
-        &self,
-        cx: &Context,
-        service: &Service,
-        code: &CodeFile,
-        f: FnRef,
-        depth: u8,
-        memo: &mut HashMap<FnRef, bool>,
-    ) -> bool {
-        let function = code.function(f.func);
-        // A nested function runs when the function around it does.
-        if let Some(parent) = function.parent {
-            return self.only_user_facing(
-                cx,
-                service,
-                FnRef {
-                    file: f.file,
-                    func: parent,
-                },
-                depth,
-                memo,
-            );
-        }
-        let Some(sites) = self.by_name.get(&*function.name) else {
-            return false;
+        let user_facing = match call.func {
+            None => source.role == FileRole::Script,
+            Some(func) => {
+                (source.role == FileRole::Script && !cx.is_entry_point(FnRef { file, func }))
+                    || only_user_facing(cx, service, FnRef { file, func }, depth - 1, memo)
+            }
         };
-        let mut reached = false;
-        for &(file, source, caller_code, call) in sites {
-            if call.callee.origin == RefOrigin::Unknown {
-                return false;
-            }
-            if cx.project.resolve_function(service, &call.callee) != Some(f) {
-                continue;
-            }
-            reached = true;
-            if caller_code.in_main_guard(call.range) || imports_notebook(caller_code) {
-                continue;
-            }
-            let user_facing = match call.func {
-                None => source.role == FileRole::Script,
-                Some(func) => {
-                    (source.role == FileRole::Script && !cx.is_entry_point(FnRef { file, func }))
-                        || self.only_user_facing(cx, service, FnRef { file, func }, depth - 1, memo)
-                }
-            };
-            if !user_facing {
-                return false;
-            }
+        if !user_facing {
+            return false;
         }
-        reached
     }
+    reached
 }
 
 /// The function `func`, or one enclosing it, is a click or typer command.
