@@ -153,8 +153,8 @@ fn callers_user_facing(
             memo,
         );
     }
-    // Callers are looked up in the whole unit's index, not in this job's slice of its
-    // files: a request-path caller in another slice must still keep the print reported.
+    // The unit's index of calls by name, built once and shared with the other rules that
+    // search callers (RS002), rather than a second index of the same calls.
     let mut reached = false;
     for &(file, call) in cx.index.calls_named(&function.name) {
         if call.callee.origin == RefOrigin::Unknown {
