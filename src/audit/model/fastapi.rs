@@ -1457,7 +1457,7 @@ struct Linker<'a> {
     options: &'a ModelOptions,
 }
 
-impl Linker<'_> {
+impl<'p> Linker<'p> {
     /// `APIRoute(path, endpoint, methods=[...], dependencies=[...])` (or Starlette's `Route`,
     /// `WebSocketRoute`, or a class of the service named like them) found in a `routes=` list.
     fn constructed_route(&self, item: &ListCall, router: Slot) -> Option<RawRoute> {
@@ -1663,11 +1663,42 @@ impl Linker<'_> {
             {
                 self.collect_list_calls(&c.args[0], site, range, depth + 1, out);
             }
+            // A helper of the service that builds the list (`dependencies=_init_auth(store)`
+            // with `deps = []; if auth: deps.append(Depends(auth)); return deps`): the names
+            // it returns, in its own function.
+            Value::Call(c) if self.list_builder(c).is_some() => {
+                let Some((target, tcode)) = self.list_builder(c) else {
+                    return;
+                };
+                let inner = ListSite {
+                    file: target.file,
+                    code: tcode,
+                    func: Some(target.func),
+                    at: followed.at,
+                };
+                for ret in &tcode.function(target.func).returns {
+                    self.collect_named_list(ret, &inner, range, depth + 1, out);
+                }
+            }
             // A single `Depends(x)` appended or passed on its own.
             Value::Call(c) => out.push(found(c)),
             Value::Ref(r) => self.collect_named_list(r, &followed, range, depth, out),
             _ => {}
         }
+    }
+
+    /// The function of the service a call runs, when it returns names (a list it built) and
+    /// is not a dependency marker itself.
+    fn list_builder(
+        &self,
+        c: &crate::audit::model::code::CallValue,
+    ) -> Option<(FnRef, &'p CodeFile)> {
+        if c.callee.origin == RefOrigin::Unknown {
+            return None;
+        }
+        let target = self.project.resolve_function(self.service, &c.callee)?;
+        let code = self.project.code(target.file)?;
+        (!code.function(target.func).returns.is_empty()).then_some((target, code))
     }
 
     /// The list a name stands for: a local of the function (every assignment to it, and what

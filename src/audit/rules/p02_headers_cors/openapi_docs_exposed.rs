@@ -18,6 +18,14 @@ it nor `docs_url` / `redoc_url` set to an expression (a setting, a conditional) 
 deployment decide. `openapi_url=None` turns the schema and both docs pages off; with only
 `docs_url=None` and `redoc_url=None` the schema itself is still served and reported.
 
+An app's schema describes the routes of the routers included into it, not those of the apps
+mounted under it (`app.mount("/api/v1", rest_app)` leaves `rest_app`'s routes out of `app`'s
+`/openapi.json`). So an app is reported only when a route it serves itself is authenticated,
+an authentication middleware covers it, or a route whose app the audit could not find is
+authenticated (it may be this app's): an outer UI app with only public pages, mounting an
+authenticated API app, exposes nothing of that API through its own docs, unless the app
+builds its schema itself (`app.openapi = custom_openapi`), which may describe any routes.
+
 ## Why is this bad?
 `/openapi.json`, `/docs` and `/redoc` bypass the service's authentication and describe every
 route, parameter and model, including internal and admin endpoints. That is a map for an
@@ -61,7 +69,12 @@ fn check(cx: &Context, sink: &mut Sink) {
     if !has_auth {
         return;
     }
-    for app in &service.apps {
+    for (index, app) in service.apps.iter().enumerate() {
+        // A schema of the app's own making (`app.openapi = custom_openapi`) may describe any
+        // routes, a mounted app's among them (`get_openapi(routes=api_app.routes)`).
+        if !describes_protected_routes(service, index) && !set_later(cx, &app.name, "openapi") {
+            continue;
+        }
         let call = cx.project.call(app.call);
         if !call.callee.is_any(FASTAPI) || call.has_star_kwargs {
             continue;
@@ -102,6 +115,16 @@ fn check(cx: &Context, sink: &mut Sink) {
             ),
         );
     }
+}
+
+/// The schema of app `index` describes a route that needs authentication: an authenticated
+/// route of its own (or one whose app is unknown), or an auth middleware its requests pass.
+fn describes_protected_routes(service: &Service, index: usize) -> bool {
+    service
+        .routes
+        .iter()
+        .any(|r| r.has_auth() && r.app.is_none_or(|a| a == index))
+        || crate::audit::rules::p03_auth::unauthenticated_route::auth_middleware_on(service, index)
 }
 
 /// `app.openapi_url = ...` somewhere in the service's code.

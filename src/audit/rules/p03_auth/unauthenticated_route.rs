@@ -24,7 +24,8 @@ the dependencies it pulls in; `auth-dependencies` in the configuration adds name
 
 A `dependencies=` list is followed where it is built: a name for a list defined elsewhere, a
 local list and what is added to it (`append`, `extend`, `+=`), `list(x)`, a parameter (what
-the function's callers pass), and a router returned by a factory of the service
+the function's callers pass), a helper of the service that returns the list it built
+(`FastAPI(dependencies=auth_dependencies())`), and a router returned by a factory of the service
 (`app.include_router(create_v1_router(deps))`, with the `deps` of that call); `deps or []` is
 a fallback for a missing argument and follows `deps`. Authentication that only a branch
 switches on (`[Depends(auth)] if settings.api_key else []`, `if auth_enabled:
@@ -528,6 +529,15 @@ fn describe(route: &Route) -> String {
 /// (`JWTMiddleware`, `@app.middleware("http") async def token_validation`).
 pub(crate) fn has_auth_middleware(service: &Service) -> bool {
     service.middleware.iter().any(is_auth_middleware)
+}
+
+/// An authentication middleware that requests to app `index` pass through (or one on an
+/// unknown app, which may be that one).
+pub(crate) fn auth_middleware_on(service: &Service, index: usize) -> bool {
+    service
+        .middleware
+        .iter()
+        .any(|m| is_auth_middleware(m) && (m.apps.is_empty() || m.apps.contains(&index)))
 }
 
 fn is_auth_middleware(m: &Middleware) -> bool {
