@@ -630,7 +630,7 @@ mod tests {
         );
         write(
             "b.py",
-            "def g():\n    print(2)  # svc: ignore[print-call] kept\n\n    print(3)\n",
+            "def g():\n    print(2)  # svc: ignore[print-call] kept\n\n    print(3)\n\n\ng()\n",
         );
         let options = AuditOptions {
             paths: vec![d.to_path_buf()],

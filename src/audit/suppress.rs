@@ -465,6 +465,9 @@ print(1)
 
 def f():
     print(2)
+
+
+f()
 ";
         assert_eq!(
             audited(code, &["print-call", "unused-suppression"]),

@@ -436,7 +436,11 @@ fn diff_reports_only_findings_on_changed_lines() {
         "    return CACHE[invoice_id]\n",
         "    print(\"returning\", invoice_id)\n    return CACHE[invoice_id]\n",
     );
-    std::fs::write(dir.join("app/audit_log.py"), "def log(x):\n    print(x)\n").unwrap();
+    std::fs::write(
+        dir.join("app/audit_log.py"),
+        "def log(x):\n    print(x)\n\n\nlog(\"loaded\")\n",
+    )
+    .unwrap();
     let report = json_in(dir, &["audit", "--format", "json", "--diff", "HEAD", "."]);
     assert_eq!(
         located(&report),

@@ -726,7 +726,7 @@ fn generated_monorepo() -> tempfile::TempDir {
     write(
         dir,
         legacy,
-        "def debug(x):\n    print(\"debug\", x)\n    return x\n",
+        "def debug(x):\n    print(\"debug\", x)\n    return x\n\n\nDEFAULT = debug(0)\n",
     );
     // The repository's configuration: applies in file-name mode as in directory mode.
     write(dir, "svc.toml", "[severity]\nprint-call = \"error\"\n");

@@ -56,7 +56,17 @@ a redirect (builtins, `RedirectResponse` and `HTTPException` are all it calls, w
 dependency) reads nothing; the route it points to is the one to protect. Neither does a
 handler that works only on the exchange it is given: every call a method of its `Request` or
 `Response` parameter or of a local read from them (`body = await request.json()`,
-`response.set_cookie(...)`), none through `request.app` or `request.state`.
+`response.set_cookie(...)`), none through `request.app` or `request.state`. Nor one that
+answers from the caller's own input alone: with no dependency, every call it makes (its
+nested functions' and, three calls deep, the service helpers' it calls, each of which calls
+something) a value builtin, a response or `HTTPException`, a method of its parameters, or a
+function or object of the standard library's codecs and value types (`json`, `base64`,
+`uuid`, `io`, `hashlib`, `urllib.parse`, ...) or of a QR-code renderer (`qrcode`,
+`pyqrcode`, `segno`), one of them given a parameter (`GET /qrcode/{data}` answering
+`pyqrcode.create(data)`). A read-only handler with no parameter that only reads an HTML file
+of the package (`open(os.path.join(static_dir, "index.html"))` answered as `text/html`)
+serves the same page to everyone and is left alone too; reading any other file, or a file the
+caller names, is judged as usual.
 A handler authenticated by the sender's signature through a known SDK is left alone too: in
 its own body (not under an `if`) it passes its `Request` to a slack_bolt request handler
 (`SlackRequestHandler(app).handle(request)` or `AsyncSlackRequestHandler`, of any adapter:
@@ -201,6 +211,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                     .is_some_and(|h| reads_only(route) && public_pages.contains(&h))
                 || only_redirects(cx, route)
                 || only_echoes_request(cx, route)
+                || answers_from_own_input(cx, route)
                 || verifies_signature(cx, route)
             {
                 continue;
@@ -399,6 +410,305 @@ fn only_redirects(cx: &Context, route: &Route) -> bool {
         }
     }
     redirects
+}
+
+/// Modules whose functions and objects compute a value from their arguments and reach
+/// nothing else: the standard library's codecs, parsers and value types, and QR-code
+/// renderers. A library that may reach a network, a disk or a database is never on it.
+const PURE_MODULES: &[&str] = &[
+    "base64",
+    "binascii",
+    "collections",
+    "datetime",
+    "decimal",
+    "enum",
+    "fractions",
+    "functools",
+    "hashlib",
+    "html",
+    "io",
+    "itertools",
+    "json",
+    "math",
+    "re",
+    "string",
+    "struct",
+    "textwrap",
+    "unicodedata",
+    "urllib.parse",
+    "uuid",
+    "zlib",
+    "pyqrcode",
+    "qrcode",
+    "segno",
+];
+
+/// Builtins that only build, convert or measure values.
+const PURE_BUILTINS: &[&str] = &[
+    "abs",
+    "all",
+    "any",
+    "bool",
+    "bytes",
+    "chr",
+    "dict",
+    "divmod",
+    "enumerate",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "hex",
+    "int",
+    "isinstance",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "next",
+    "ord",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "sorted",
+    "str",
+    "sum",
+    "tuple",
+    "zip",
+];
+
+/// Builtins that reach beyond the values they are given.
+const IMPURE_BUILTINS: &[&str] = &[
+    "open",
+    "exec",
+    "eval",
+    "compile",
+    "input",
+    "__import__",
+    "globals",
+    "vars",
+    "getattr",
+    "setattr",
+    "delattr",
+    "breakpoint",
+];
+
+/// Modules that locate and read files shipped inside the package (`importlib.resources`,
+/// paths built with `os.path` or `pathlib`).
+const PACKAGE_FILE_MODULES: &[&str] = &[
+    "importlib.resources",
+    "importlib_resources",
+    "os.path",
+    "pathlib",
+];
+
+/// How far into the service's own helpers [`answers_from_own_input`] follows calls.
+const MAX_PURE_DEPTH: u8 = 3;
+
+/// The handler answers from the caller's own input alone, or serves a page of the package,
+/// and reaches no data of the service: it takes no dependency, and every call it makes (in
+/// its own body, its nested functions and the service's helpers it calls, three calls deep)
+/// is a value builtin, a response or `HTTPException`, a function or object of
+/// [`PURE_MODULES`], or a method of its own parameters. Then either one such call is given
+/// one of its parameters (`GET /qrcode/{data}` rendering `pyqrcode.create(data)`, a
+/// redirect built by a pure helper from the path), or it takes no parameter at all and only
+/// reads an HTML file of the package (`open(os.path.join(static_dir, "index.html"))` answered
+/// as `text/html`): the same page for everyone, like the single-page app's shell. Whatever
+/// the route computes, it could compute for the caller without the service.
+fn answers_from_own_input(cx: &Context, route: &Route) -> bool {
+    let (Some(service), Some(handler)) = (cx.service, route.handler) else {
+        return false;
+    };
+    let Some(code) = cx.project.code(handler.file) else {
+        return false;
+    };
+    if route
+        .dependencies
+        .iter()
+        .any(|d| d.level == DependencyLevel::Parameter)
+    {
+        return false;
+    }
+    let f = code.function(handler.func);
+    let exchange = exchange_params(f);
+    let inputs: Vec<&str> = f
+        .params
+        .iter()
+        .map(|p| &*p.name)
+        .filter(|n| !exchange.contains(n))
+        .collect();
+    if !exchange.is_empty() {
+        return false;
+    }
+    let mut judge = Purity {
+        cx,
+        service,
+        page: inputs.is_empty() && reads_only(route),
+        renders_input: false,
+        reads_page: false,
+        html: false,
+    };
+    if !judge.function(handler, code, Some(&inputs), MAX_PURE_DEPTH) {
+        return false;
+    }
+    if inputs.is_empty() {
+        judge.reads_page && judge.html
+    } else {
+        judge.renders_input
+    }
+}
+
+/// The state of one [`answers_from_own_input`] judgement.
+struct Purity<'c, 'a> {
+    cx: &'c Context<'a>,
+    service: &'a Service,
+    /// The handler takes no input: reading files of the package is allowed.
+    page: bool,
+    /// A pure call of the handler's own body is given one of its parameters.
+    renders_input: bool,
+    /// A file of the package is read.
+    reads_page: bool,
+    /// The answer is HTML: an `.html` file, `HTMLResponse` or `media_type="text/html"`.
+    html: bool,
+}
+
+impl Purity<'_, '_> {
+    /// Every call of `f` (lambdas and comprehensions included) is pure. `inputs`: the
+    /// handler's parameters, given only for the handler's own body.
+    fn function(&mut self, f: FnRef, code: &CodeFile, inputs: Option<&[&str]>, depth: u8) -> bool {
+        let params: Vec<&str> = code
+            .function(f.func)
+            .params
+            .iter()
+            .map(|p| &*p.name)
+            .collect();
+        for call in code.calls.iter().filter(|c| c.func == Some(f.func)) {
+            if !self.call(f, code, call, &params, depth) {
+                return false;
+            }
+            if let Some(inputs) = inputs {
+                let given = call
+                    .args
+                    .iter()
+                    .map(|a| &a.value)
+                    .chain(call.kwargs.iter().map(|k| &k.value))
+                    .any(|v| v.as_name().is_some_and(|r| inputs.contains(&&*r.path)));
+                if given && !is_response(&call.callee) {
+                    self.renders_input = true;
+                }
+            }
+        }
+        true
+    }
+
+    fn call(&mut self, f: FnRef, code: &CodeFile, call: &Call, params: &[&str], depth: u8) -> bool {
+        let callee = &call.callee;
+        let path = &*callee.path;
+        for v in call.args.iter().map(|a| &a.value) {
+            if let Value::Str(s) = v
+                && (s.ends_with(".html") || s.ends_with(".htm"))
+            {
+                self.html = true;
+            }
+        }
+        if is_response(callee) {
+            if callee.last() == "HTMLResponse"
+                || call.kwarg("media_type").is_some_and(
+                    |k| matches!(&k.value, Value::Str(s) if s.starts_with("text/html")),
+                )
+            {
+                self.html = true;
+            }
+            return true;
+        }
+        if callee.origin == RefOrigin::Builtin {
+            if path == "open" {
+                return self.page && reads_file(call) && {
+                    self.reads_page = true;
+                    true
+                };
+            }
+            return !IMPURE_BUILTINS.contains(&path);
+        }
+        // Builtins the front end leaves unresolved (`len(s)`, `int(s, 16)`, `ValueError(..)`).
+        if callee.origin == RefOrigin::Unknown
+            && (PURE_BUILTINS.contains(&path)
+                || (!path.contains('.')
+                    && (path.ends_with("Error") || path.ends_with("Exception"))))
+        {
+            return true;
+        }
+        if PURE_MODULES.iter().any(|m| callee.in_module(m)) {
+            return true;
+        }
+        // The file object `open()` gave (`f.read()`), and the package's own paths.
+        if self.page
+            && (callee.in_module("open")
+                || PACKAGE_FILE_MODULES.iter().any(|m| callee.in_module(m)))
+        {
+            return true;
+        }
+        // A method of a parameter (`stream.getvalue()`, `payload.strip()`).
+        if callee.origin == RefOrigin::Unknown
+            && callee.instance.is_none()
+            && path
+                .split_once('.')
+                .is_some_and(|(head, _)| params.contains(&head))
+        {
+            return true;
+        }
+        if depth == 0 {
+            return false;
+        }
+        // A function nested in this one (`async def _generator(stream): yield ...`).
+        if let Some(id) = (0..code.functions.len() as FnId)
+            .find(|&i| code.function(i).parent == Some(f.func) && *code.function(i).qual == *path)
+        {
+            return self.function(
+                FnRef {
+                    file: f.file,
+                    func: id,
+                },
+                code,
+                None,
+                depth - 1,
+            );
+        }
+        // A helper of the service (`to_valid_user_id(hex_value)`), judged the same way. It must
+        // compute something: a helper that calls nothing may read the service's data without
+        // a call (`return BLOCKS[block_id]`), which no fact shows.
+        if callee.origin != RefOrigin::Unknown
+            && let Some(target) = self.cx.project.resolve_function(self.service, callee)
+            && let Some(tcode) = self.cx.project.code(target.file)
+        {
+            let computes = tcode.calls.iter().any(|c| c.func == Some(target.func));
+            return computes && self.function(target, tcode, None, depth - 1);
+        }
+        false
+    }
+}
+
+/// `open(path)` or `open(path, "r")` / `"rb"`: a read, not a write.
+fn reads_file(call: &Call) -> bool {
+    let mode = call
+        .args
+        .get(1)
+        .map(|a| &a.value)
+        .or_else(|| call.kwarg("mode").map(|k| &k.value));
+    match mode {
+        None => true,
+        Some(Value::Str(m)) => !m.contains(['w', 'a', 'x', '+']),
+        Some(_) => false,
+    }
+}
+
+/// A response class or `HTTPException` of FastAPI or Starlette.
+fn is_response(callee: &Ref) -> bool {
+    (callee.in_module("fastapi") || callee.in_module("starlette"))
+        && (callee.last().ends_with("Response") || callee.last() == "HTTPException")
 }
 
 /// Request handlers of SDKs that verify the sender's signature before anything else runs:

@@ -1,6 +1,6 @@
 //! LG001 `print-call`: `print()` in service code.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::audit::rules::prelude::*;
 
@@ -21,8 +21,14 @@ and the functions defined inside it: terminal output
 for the person running the command, before any server starts) are left alone. So are:
 - a function every caller of which is such a command, a script, a notebook helper or a
   `__main__` block, followed up to six callers (a CLI command's output helper); a function
-  on the request or task path, one never called by name, or one with a caller the audit
-  cannot resolve (`obj.helper()`) is still reported;
+  on the request or task path, or one with a caller the audit cannot resolve
+  (`obj.helper()`) is still reported;
+- a function nothing in the service calls or names: no call of its name on any receiver, no
+  reference to it as a value (an argument, an assignment, a returned name, a decorator), no
+  decorator of its own, not a dunder, and not a method of a class with a base from outside
+  the service (whose framework calls the overrides: `logging.Handler.emit`); no path of the
+  service runs it (a debugging helper, SDK code for the package's users), and a function
+  called only from such functions is left alone with it;
 - notebook helpers (a module importing `IPython` or `ipywidgets`);
 - a print in the app's lifespan function itself (a startup banner, printed once).
 
@@ -52,7 +58,7 @@ async def create_order(order: Order):
 };
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let mut memo = HashMap::default();
+    let mut memo = Memo::default();
     for (file, _, code) in cx.service_code() {
         // A notebook helper (`IPython.display`): output for the person at the notebook.
         if imports_notebook(code) {
@@ -86,6 +92,16 @@ fn check(cx: &Context, sink: &mut Sink) {
     }
 }
 
+/// What the caller search has worked out so far.
+#[derive(Default)]
+struct Memo<'a> {
+    /// Per function: every path reaching it starts at a command (see [`only_user_facing`]).
+    user_facing: HashMap<FnRef, bool>,
+    /// The last component of every name the service's code uses as a value (passed as an
+    /// argument, assigned, put in a list or dict, used as a decorator), built on first use.
+    referenced: Option<HashSet<&'a str>>,
+}
+
 /// How many callers up the audit follows a function to the commands that reach it.
 const MAX_CALLER_DEPTH: u8 = 6;
 
@@ -101,16 +117,16 @@ fn imports_notebook(code: &CodeFile) -> bool {
 }
 
 /// Every path that reaches `f` starts at a command-line command, a script, a notebook
-/// helper or a `__main__` block: its output is for the person running the command, not
-/// the server's log. False when the audit cannot tell: `f` is on the request or task path,
-/// is never called by name (a callback, a public API), or has a caller the audit cannot
-/// resolve (`obj.f()`).
-fn only_user_facing(
-    cx: &Context,
+/// helper or a `__main__` block, or no path reaches it at all ([`never_referenced`]): its
+/// output is for the person running the command, not the server's log. False when the audit
+/// cannot tell: `f` is on the request or task path, is passed or named as a value (a
+/// callback), or has a caller the audit cannot resolve (`obj.f()`).
+fn only_user_facing<'a>(
+    cx: &Context<'a>,
     service: &Service,
     f: FnRef,
     depth: u8,
-    memo: &mut HashMap<FnRef, bool>,
+    memo: &mut Memo<'a>,
 ) -> bool {
     let Some(code) = cx.project.code(f.file) else {
         return false;
@@ -118,26 +134,26 @@ fn only_user_facing(
     if in_cli_command(code, Some(f.func)) {
         return true;
     }
-    if let Some(&known) = memo.get(&f) {
+    if let Some(&known) = memo.user_facing.get(&f) {
         // Known, or being worked out further up (a cycle: not shown to be user-facing).
         return known;
     }
     if cx.is_entry_point(f) || depth == 0 {
         return false;
     }
-    memo.insert(f, false);
+    memo.user_facing.insert(f, false);
     let answer = callers_user_facing(cx, service, code, f, depth, memo);
-    memo.insert(f, answer);
+    memo.user_facing.insert(f, answer);
     answer
 }
 
-fn callers_user_facing(
-    cx: &Context,
+fn callers_user_facing<'a>(
+    cx: &Context<'a>,
     service: &Service,
-    code: &CodeFile,
+    code: &'a CodeFile,
     f: FnRef,
     depth: u8,
-    memo: &mut HashMap<FnRef, bool>,
+    memo: &mut Memo<'a>,
 ) -> bool {
     let function = code.function(f.func);
     // A nested function runs when the function around it does.
@@ -181,7 +197,104 @@ fn callers_user_facing(
             return false;
         }
     }
-    reached
+    reached || never_referenced(cx, service, code, f, memo)
+}
+
+/// Nothing in the service calls `f` by name (no call of that name at all, whatever its
+/// receiver) or names it: it is passed nowhere as a value (a callback, a handler registered by reference),
+/// carries no decorator that could register it, is no dunder method Python calls itself, and
+/// is no method of a class with a base from outside the service, whose framework may call
+/// the overrides (`dispatch`, `emit`, `run`). No path of the service reaches such a function
+/// (a debugging helper, SDK code for the package's users): its print is no server output.
+fn never_referenced<'a>(
+    cx: &Context<'a>,
+    service: &Service,
+    code: &CodeFile,
+    f: FnRef,
+    memo: &mut Memo<'a>,
+) -> bool {
+    let function = code.function(f.func);
+    // Any call by the name may run it: `source.paid_invoices_stream()` on an object whose
+    // class the audit does not know, or a call of a base class's method it overrides.
+    if !function.decorators.is_empty()
+        || (function.name.starts_with("__") && function.name.ends_with("__"))
+        || !cx.index.calls_named(&function.name).is_empty()
+    {
+        return false;
+    }
+    if let Some(class) = function.class.as_deref() {
+        let Some(class) = code
+            .classes
+            .iter()
+            .find(|c| *c.qual == *class || *c.name == *class)
+        else {
+            return false;
+        };
+        let own_base = |b: &Ref| {
+            b.is("object")
+                || matches!(
+                    cx.project.resolve(service, b),
+                    Some(crate::audit::model::Symbol::Class { .. })
+                )
+        };
+        if !class.bases.iter().all(own_base) {
+            return false;
+        }
+    }
+    let referenced = memo.referenced.get_or_insert_with(|| {
+        let mut names = HashSet::default();
+        for (_, _, code) in cx.service_code() {
+            for call in &code.calls {
+                let values = call.args.iter().map(|a| &a.value);
+                for v in values.chain(call.kwargs.iter().map(|k| &k.value)) {
+                    value_names(v, &mut names);
+                }
+            }
+            for a in code.assigns.iter().chain(&code.extends) {
+                value_names(&a.value, &mut names);
+            }
+            for a in &code.attr_assigns {
+                value_names(&a.value, &mut names);
+            }
+            for func in &code.functions {
+                for d in &func.decorators {
+                    value_names(&d.value, &mut names);
+                }
+                // `return ch_type_to_feast_value_type`: handed to whoever calls the function.
+                for r in &func.returns {
+                    names.insert(r.last());
+                }
+            }
+        }
+        names
+    });
+    !referenced.contains(&*function.name)
+}
+
+/// The last component of every name in `v`, however deeply nested in lists, dicts and calls.
+fn value_names<'a>(v: &'a Value, out: &mut HashSet<&'a str>) {
+    match v {
+        Value::Ref(r) => {
+            out.insert(r.last());
+        }
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::Either(items) => {
+            items.iter().for_each(|i| value_names(i, out));
+        }
+        Value::Dict(items) => items.iter().for_each(|(k, v)| {
+            value_names(k, out);
+            value_names(v, out);
+        }),
+        Value::Call(c) => {
+            out.insert(c.callee.last());
+            c.args.iter().for_each(|a| value_names(a, out));
+            c.kwargs.iter().for_each(|(_, a)| value_names(a, out));
+        }
+        Value::Subscript(s) => {
+            value_names(&s.0, out);
+            s.1.iter().for_each(|i| value_names(i, out));
+        }
+        _ => {}
+    }
 }
 
 /// The function `func`, or one enclosing it, is a click or typer command.
