@@ -63,7 +63,9 @@ something) a value builtin, a response or `HTTPException`, a method of its param
 function or object of the standard library's codecs and value types (`json`, `base64`,
 `uuid`, `io`, `hashlib`, `urllib.parse`, ...) or of a QR-code renderer (`qrcode`,
 `pyqrcode`, `segno`), one of them given a parameter (`GET /qrcode/{data}` answering
-`pyqrcode.create(data)`). A read-only handler with no parameter that only reads an HTML file
+`pyqrcode.create(data)`). Its `Request` counts as input (`request.url`), but nothing reached
+through `request.app` or `request.state`, and no call may be given a module's object,
+setting or table (`json.dumps(CONFIG)`, `lookup(STORE, key)`): those are the service's data. A read-only handler with no parameter that only reads an HTML file
 of the package (`open(os.path.join(static_dir, "index.html"))` answered as `text/html`)
 serves the same page to everyone and is left alone too; reading any other file, or a file the
 caller names, is judged as usual.
@@ -533,6 +535,8 @@ fn answers_from_own_input(cx: &Context, route: &Route) -> bool {
         return false;
     }
     let f = code.function(handler.func);
+    // The `Request` is the caller's input too (`request.url`), short of what it reaches of
+    // the service (`request.app`, `request.state`), which [`reads_service_value`] refuses.
     let exchange = exchange_params(f);
     let inputs: Vec<&str> = f
         .params
@@ -540,9 +544,6 @@ fn answers_from_own_input(cx: &Context, route: &Route) -> bool {
         .map(|p| &*p.name)
         .filter(|n| !exchange.contains(n))
         .collect();
-    if !exchange.is_empty() {
-        return false;
-    }
     let mut judge = Purity {
         cx,
         service,
@@ -607,6 +608,20 @@ impl Purity<'_, '_> {
     fn call(&mut self, f: FnRef, code: &CodeFile, call: &Call, params: &[&str], depth: u8) -> bool {
         let callee = &call.callee;
         let path = &*callee.path;
+        // What the call is given must be the caller's input or the function's own values: a
+        // module's object or setting (`json.dumps(CONFIG)`, `lookup(STORE, key)`) or the
+        // service's state through the request is the service's data. An error's detail and a
+        // response's status, media type and headers are not the answer's content.
+        let raises = callee.last() == "HTTPException" || path.ends_with("Error");
+        let content = call.args.iter().map(|a| &a.value).chain(
+            call.kwargs
+                .iter()
+                .filter(|k| !matches!(&*k.name, "status_code" | "media_type" | "headers"))
+                .map(|k| &k.value),
+        );
+        if !raises && content.into_iter().any(reads_service_value) {
+            return false;
+        }
         for v in call.args.iter().map(|a| &a.value) {
             if let Value::Str(s) = v
                 && (s.ends_with(".html") || s.ends_with(".htm"))
@@ -651,12 +666,14 @@ impl Purity<'_, '_> {
         {
             return true;
         }
-        // A method of a parameter (`stream.getvalue()`, `payload.strip()`).
+        // A method of a parameter (`stream.getvalue()`, `payload.strip()`), short of the
+        // service's state behind a request (`request.app.state.db.get(...)`).
         if callee.origin == RefOrigin::Unknown
             && callee.instance.is_none()
             && path
                 .split_once('.')
                 .is_some_and(|(head, _)| params.contains(&head))
+            && !path.split('.').any(|p| matches!(p, "app" | "state"))
         {
             return true;
         }
@@ -688,6 +705,29 @@ impl Purity<'_, '_> {
             return computes && self.function(target, tcode, None, depth - 1);
         }
         false
+    }
+}
+
+/// A value that reads the service's data: a name of a module (an imported or module-level
+/// object, setting or constant table), or anything reached through an `app` or `state`
+/// attribute (`request.app.state.db`).
+fn reads_service_value(v: &Value) -> bool {
+    match v {
+        // A parameter's attribute is unresolved (`request.app.state.db`); locals are
+        // qualified by their module, whose path may hold any segment.
+        Value::Ref(r) => match r.origin {
+            RefOrigin::Module | RefOrigin::Import => true,
+            RefOrigin::Unknown => r.path.split('.').any(|p| matches!(p, "app" | "state")),
+            _ => false,
+        },
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::Either(items) => {
+            items.iter().any(reads_service_value)
+        }
+        Value::Dict(items) => items
+            .iter()
+            .any(|(k, v)| reads_service_value(k) || reads_service_value(v)),
+        Value::Subscript(s) => reads_service_value(&s.0) || s.1.iter().any(reads_service_value),
+        _ => false,
     }
 }
 

@@ -24,7 +24,10 @@ Clients built at module level, in lifespan or startup functions, in lifecycle me
 run once per process or listener (`__init__`, `__aenter__`, `main`, `run`, `start`,
 `serve`, `setup`), in modules that define CLI commands, in generator functions (an `@asynccontextmanager` whose client outlives the
 call around its `yield`), in CLI commands, in tests and in scripts are not reported, nor a
-client a helper constructs without `with` (it may be kept: `self.client = httpx.Client()`).
+client a helper constructs without `with` (it may be kept: `self.client = httpx.Client()`),
+nor a client whose transport calls an app in the same process (`transport=
+httpx.ASGITransport(app=request.app)`, `WSGITransport`, `MockTransport`, given directly or
+through a local of the same function): it opens no connection, so there is no pool to lose.
 
 ## Why is this bad?
 A client is a connection pool. Building one per request throws the pool away each time:
@@ -77,7 +80,10 @@ fn check(cx: &Context, sink: &mut Sink) {
         let cli_module = code.functions.iter().any(is_cli_command);
         for call in &code.calls {
             let Some(func) = call.func else { continue };
-            if call.deferred || !is_client_constructor(&call.callee) {
+            if call.deferred
+                || !is_client_constructor(&call.callee)
+                || has_in_process_transport(code, func, call)
+            {
                 continue;
             }
             let at = FnRef { file, func };
@@ -94,6 +100,34 @@ fn check(cx: &Context, sink: &mut Sink) {
                 ),
             );
         }
+    }
+}
+
+/// httpx transports that hand requests to an app or a function in the same process.
+const IN_PROCESS_TRANSPORTS: &[&str] = &["ASGITransport", "WSGITransport", "MockTransport"];
+
+/// The client's `transport=` is an in-process transport: built in the call, or bound to a
+/// local of the same function (`transport = httpx.ASGITransport(app=app)`).
+fn has_in_process_transport(code: &CodeFile, func: FnId, call: &Call) -> bool {
+    let in_process = |c: &crate::audit::model::code::CallValue| {
+        c.callee.in_module("httpx") && IN_PROCESS_TRANSPORTS.contains(&c.callee.last())
+    };
+    match call.kwarg("transport").map(|k| &k.value) {
+        Some(Value::Call(c)) => in_process(c),
+        Some(Value::Ref(r)) => {
+            let local = r.path.rsplit('.').next().unwrap_or(&r.path);
+            let assigned: Vec<&Value> = code
+                .assigns
+                .iter()
+                .filter(|a| a.scope == Scope::Function(func) && *a.target == *local)
+                .map(|a| &a.value)
+                .collect();
+            !assigned.is_empty()
+                && assigned
+                    .iter()
+                    .all(|v| v.as_call().is_some_and(&in_process))
+        }
+        _ => false,
     }
 }
 
