@@ -12,6 +12,7 @@ pub mod code;
 pub mod deps;
 pub(crate) mod fastapi;
 pub mod frameworks;
+pub mod health;
 mod kustomize;
 pub mod name;
 mod symbols;

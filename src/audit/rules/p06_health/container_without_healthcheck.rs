@@ -47,26 +47,14 @@ fn check(cx: &Context, sink: &mut Sink) {
     if a.dockerfiles.is_empty() && a.workloads.is_empty() {
         return;
     }
-    let image_checks = cx
+    // The image's HEALTHCHECK, a liveness or readiness probe, or the compose file that runs
+    // the image (`healthcheck:`).
+    if cx
         .project
-        .final_stages(&service.artefacts)
-        .any(|(_, d, stage)| {
-            d.effective(stage, "HEALTHCHECK")
-                .is_some_and(|h| h.command().is_some())
-        });
-    let probed = a.workloads.iter().any(|r| {
-        cx.project
-            .workload(*r)
-            .containers
-            .iter()
-            .any(|c| c.liveness.is_some() || c.readiness.is_some())
-    });
-    // The compose file that runs the image can check it too (`healthcheck:`).
-    let composed = a.compose.iter().any(|c| {
-        let c = cx.project.compose_service(*c);
-        c.healthcheck.is_some() && !c.healthcheck_disabled
-    });
-    if image_checks || probed || composed {
+        .health_checks(a)
+        .iter()
+        .any(|c| c.watches_running_container())
+    {
         return;
     }
     let at = cx

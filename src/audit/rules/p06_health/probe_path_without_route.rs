@@ -1,6 +1,6 @@
 //! HC005 `probe-path-without-route`: a probe or HEALTHCHECK path no route of the app serves.
 
-use crate::audit::artefact::command::probe_url;
+use crate::audit::model::health::CheckSource;
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -64,50 +64,29 @@ fn check(cx: &Context, sink: &mut Sink) {
     }
     let served = |path: &str| service.routes.iter().any(|r| route_matches(&r.path, path));
     let mut probes: Vec<(Loc, String, String)> = Vec::new();
-    for r in &service.artefacts.workloads {
-        let w = cx.project.workload(*r);
-        for c in w.containers.iter().filter(|c| !c.init) {
-            for p in c.probes() {
-                if let Some((path, range)) = &p.http_path {
-                    probes.push((
-                        Loc {
-                            file: r.file,
-                            range: *range,
-                        },
-                        path.split(['?', '#']).next().unwrap_or("/").to_string(),
-                        format!("the {} of container `{}`", p.field, c.name),
-                    ));
-                }
+    for check in cx.project.health_checks(&service.artefacts) {
+        let (at, path) = match &check.source {
+            CheckSource::Kubernetes {
+                workload,
+                container,
+                probe,
+            } => {
+                let Some((path, range)) = probe.http_path.as_ref().filter(|_| !container.init)
+                else {
+                    continue;
+                };
+                let at = Loc {
+                    file: workload.file,
+                    range: *range,
+                };
+                (at, path.split(['?', '#']).next().unwrap_or("/").to_string())
             }
-        }
-    }
-    for (file, d, stage) in cx.project.final_stages(&service.artefacts) {
-        if let Some(h) = d.effective(stage, "HEALTHCHECK")
-            && let Some(cmd) = h.command()
-            && let Some((_, path)) = cmd.probe_url()
-        {
-            probes.push((
-                Loc {
-                    file,
-                    range: h.range,
-                },
-                path,
-                "the Dockerfile HEALTHCHECK".into(),
-            ));
-        }
-    }
-    for r in &service.artefacts.compose {
-        let c = cx.project.compose_service(*r);
-        if let Some((_, path)) = c.healthcheck.as_ref().and_then(|h| probe_url(&h.text)) {
-            probes.push((
-                Loc {
-                    file: r.file,
-                    range: c.range,
-                },
-                path,
-                format!("the healthcheck of compose service `{}`", c.name),
-            ));
-        }
+            _ => match &check.url {
+                Some((_, path)) => (check.at, path.clone()),
+                None => continue,
+            },
+        };
+        probes.push((at, path, check.describe()));
     }
     for (at, path, what) in probes {
         if !served(&path) {

@@ -1,8 +1,8 @@
 //! HC006 `probe-port-mismatch`: a probe, HEALTHCHECK or containerPort that is not the port the
 //! app listens on.
 
-use crate::audit::artefact::command::probe_url;
 use crate::audit::model::artefacts::container_port;
+use crate::audit::model::health::CheckSource;
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -87,35 +87,22 @@ fn check(cx: &Context, sink: &mut Sink) {
         return;
     };
     let mut urls = Vec::new();
-    for (file, d, stage) in cx.project.final_stages(&service.artefacts) {
-        if let Some(h) = d.effective(stage, "HEALTHCHECK")
-            && let Some((Some(port), _)) = h.command().and_then(|c| c.probe_url())
-        {
-            urls.push((
-                Loc {
-                    file,
-                    range: h.range,
-                },
-                port,
-                "the Dockerfile HEALTHCHECK".to_string(),
-            ));
-        }
-    }
-    for r in &service.artefacts.compose {
-        let c = cx.project.compose_service(*r);
-        if let Some((Some(port), _)) = c.healthcheck.as_ref().and_then(|h| probe_url(&h.text)) {
-            let own = c.command.as_ref().and_then(|c| c.listen_port());
-            if own.is_none_or(|p| p != port) && port != listen.port {
-                urls.push((
-                    Loc {
-                        file: r.file,
-                        range: c.range,
-                    },
-                    port,
-                    format!("the healthcheck of compose service `{}`", c.name),
-                ));
+    for check in cx.project.health_checks(&service.artefacts) {
+        let Some((Some(port), _)) = check.url else {
+            continue;
+        };
+        match &check.source {
+            CheckSource::Kubernetes { .. } => continue,
+            CheckSource::Dockerfile => {}
+            // A compose service that starts the app on a port of its own is probed there.
+            CheckSource::Compose { service, .. } => {
+                let own = service.command.as_ref().and_then(|c| c.listen_port());
+                if own.is_some_and(|p| p == port) || port == listen.port {
+                    continue;
+                }
             }
         }
+        urls.push((check.at, port, check.describe()));
     }
     for (at, port, what) in urls {
         if port != listen.port {
