@@ -206,6 +206,21 @@ pub struct Middleware {
     pub conditional: bool,
 }
 
+impl Middleware {
+    /// Authentication: Starlette's `AuthenticationMiddleware`, or a middleware named like
+    /// authentication (`JWTMiddleware`, `@app.middleware("http") async def token_validation`).
+    pub fn authenticates(&self) -> bool {
+        self.target
+            .is("starlette.middleware.authentication.AuthenticationMiddleware")
+            || fastapi::names_authentication(&self.target.last().to_ascii_lowercase())
+    }
+
+    /// Requests to app `index` pass through it (or its app is unknown, and may be that one).
+    pub fn covers_app(&self, index: usize) -> bool {
+        self.apps.is_empty() || self.apps.contains(&index)
+    }
+}
+
 /// A worker application (`Celery(...)`, a taskiq broker, Dramatiq broker, RQ queue).
 #[derive(Debug, Clone)]
 pub struct WorkerApp {
@@ -286,6 +301,29 @@ pub struct Service {
 }
 
 impl Service {
+    /// The service has an authentication middleware on any of its apps.
+    pub fn has_auth_middleware(&self) -> bool {
+        self.middleware.iter().any(Middleware::authenticates)
+    }
+
+    /// An authentication middleware that requests to app `index` pass through (or one on an
+    /// unknown app, which may be that one).
+    pub fn auth_middleware_on(&self, index: usize) -> bool {
+        self.middleware
+            .iter()
+            .any(|m| m.authenticates() && m.covers_app(index))
+    }
+
+    /// The authentication middleware that wrap the route's app. Middleware on an unknown
+    /// app, or a route on an unknown app, gets the benefit of the doubt.
+    pub fn auth_middleware_for(&self, route: &Route) -> Vec<&Middleware> {
+        self.middleware
+            .iter()
+            .filter(|m| m.authenticates())
+            .filter(|m| route.app.is_none_or(|app| m.covers_app(app)))
+            .collect()
+    }
+
     /// The routes grouped by where the code declares them (one decorator, one
     /// `add_api_route` call, one `APIRoute(...)`), in order of first appearance; each group
     /// in the order of [`Self::routes`]. `routes` holds a route once per include chain (a

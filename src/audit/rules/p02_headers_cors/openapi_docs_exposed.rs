@@ -64,8 +64,7 @@ enum Setting {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(service) = cx.service else { return };
-    let has_auth = service.routes.iter().any(|r| r.has_auth())
-        || crate::audit::rules::p03_auth::unauthenticated_route::has_auth_middleware(service);
+    let has_auth = service.routes.iter().any(|r| r.has_auth()) || service.has_auth_middleware();
     if !has_auth {
         return;
     }
@@ -124,7 +123,7 @@ fn describes_protected_routes(service: &Service, index: usize) -> bool {
         .routes
         .iter()
         .any(|r| r.has_auth() && r.app.is_none_or(|a| a == index))
-        || crate::audit::rules::p03_auth::unauthenticated_route::auth_middleware_on(service, index)
+        || service.auth_middleware_on(index)
 }
 
 /// `app.openapi_url = ...` somewhere in the service's code.

@@ -1,8 +1,7 @@
 //! AU001 `unauthenticated-route`: a non-public route with no authentication.
 
 use crate::audit::model::code::{Function, RefOrigin};
-use crate::audit::model::fastapi::names_authentication;
-use crate::audit::model::{DependencyLevel, Middleware, Mount, Route, Symbol};
+use crate::audit::model::{DependencyLevel, Mount, Route, Symbol};
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -218,7 +217,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             {
                 continue;
             }
-            let middleware = auth_middleware(service, route);
+            let middleware = service.auth_middleware_for(route);
             if middleware.iter().any(|m| !m.conditional) {
                 continue;
             }
@@ -873,38 +872,6 @@ fn describe(route: &Route) -> String {
         &route.path
     };
     format!("`{} {}`", route.methods.join(", "), path)
-}
-
-/// Starlette's `AuthenticationMiddleware`, or any middleware named like authentication
-/// (`JWTMiddleware`, `@app.middleware("http") async def token_validation`).
-pub(crate) fn has_auth_middleware(service: &Service) -> bool {
-    service.middleware.iter().any(is_auth_middleware)
-}
-
-/// An authentication middleware that requests to app `index` pass through (or one on an
-/// unknown app, which may be that one).
-pub(crate) fn auth_middleware_on(service: &Service, index: usize) -> bool {
-    service
-        .middleware
-        .iter()
-        .any(|m| is_auth_middleware(m) && (m.apps.is_empty() || m.apps.contains(&index)))
-}
-
-fn is_auth_middleware(m: &Middleware) -> bool {
-    m.target
-        .is("starlette.middleware.authentication.AuthenticationMiddleware")
-        || names_authentication(&m.target.last().to_ascii_lowercase())
-}
-
-/// The authentication middleware that wrap the route's app. Middleware on an unknown app, or
-/// a route on an unknown app, gets the benefit of the doubt.
-fn auth_middleware<'a>(service: &'a Service, route: &Route) -> Vec<&'a Middleware> {
-    service
-        .middleware
-        .iter()
-        .filter(|m| is_auth_middleware(m))
-        .filter(|m| m.apps.is_empty() || route.app.is_none_or(|app| m.apps.contains(&app)))
-        .collect()
 }
 
 fn is_public(path: &str, configured: &[String]) -> bool {
