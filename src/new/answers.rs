@@ -13,16 +13,16 @@ use miette::Diagnostic;
 use thiserror::Error;
 
 use super::constraint::Constraint;
-use super::manifest::{BUILTINS, Kind, Manifest, Rejection, Value, Variable};
+use super::manifest::{BUILTINS, Manifest, Rejection, VarKind, VarValue, Variable};
 use super::name::{self, ServiceName};
 
 /// The one validation function: reads `raw` as a value of the variable's type and checks it
 /// against the variable's own constraints (rules across variables: [`Ask::variable`]).
-pub fn parse_answer(variable: &Variable, raw: &str) -> Result<Value, Rejection> {
+pub fn parse_answer(variable: &Variable, raw: &str) -> Result<VarValue, Rejection> {
     let value = match &variable.kind {
-        Kind::String { .. } | Kind::Choice { .. } => Value::String(raw.to_owned()),
-        Kind::Bool => Value::Bool(parse_bool(raw).ok_or(Rejection::NotABool)?),
-        Kind::Int { min, max } => Value::Int(parse_int(raw, *min, *max)?),
+        VarKind::String { .. } | VarKind::Choice { .. } => VarValue::String(raw.to_owned()),
+        VarKind::Bool => VarValue::Bool(parse_bool(raw).ok_or(Rejection::NotABool)?),
+        VarKind::Int { min, max } => VarValue::Int(parse_int(raw, *min, *max)?),
     };
     variable.check(&value)?;
     Ok(value)
@@ -114,8 +114,8 @@ impl From<dialoguer::Error> for AnswerError {
 pub fn parse_sets(
     sets: &[String],
     manifest: &Manifest,
-) -> Result<Vec<(String, Value)>, AnswerError> {
-    let mut parsed: Vec<(String, Value)> = Vec::new();
+) -> Result<Vec<(String, VarValue)>, AnswerError> {
+    let mut parsed: Vec<(String, VarValue)> = Vec::new();
     for argument in sets {
         let Some((key, raw)) = argument.split_once('=') else {
             return Err(AnswerError::Malformed {
@@ -224,7 +224,7 @@ pub trait Ask {
     ) -> Result<usize, AnswerError>;
     /// Asks for one variable. `fits` checks a candidate against the answers so far (the
     /// template's `[[constraints]]`); a prompt asks again until it passes.
-    fn variable(&mut self, variable: &Variable, fits: &Fits<'_>) -> Result<Value, AnswerError>;
+    fn variable(&mut self, variable: &Variable, fits: &Fits<'_>) -> Result<VarValue, AnswerError>;
     /// Whether `--force` may overwrite these existing files of `target` (project paths).
     fn overwrite(&mut self, target: &str, files: &[&str]) -> Result<bool, AnswerError>;
     /// Whether answers come from a person (prompts) rather than from the defaults.
@@ -232,7 +232,7 @@ pub trait Ask {
 }
 
 /// Whether a value for the variable being asked fits the answers so far, and if not, why.
-pub type Fits<'a> = dyn Fn(&Value) -> Result<(), String> + 'a;
+pub type Fits<'a> = dyn Fn(&VarValue) -> Result<(), String> + 'a;
 
 /// No terminal, or `--yes`: every unanswered variable takes its default.
 pub struct Defaults;
@@ -250,7 +250,7 @@ impl Ask for Defaults {
         Ok(default)
     }
 
-    fn variable(&mut self, variable: &Variable, _fits: &Fits<'_>) -> Result<Value, AnswerError> {
+    fn variable(&mut self, variable: &Variable, _fits: &Fits<'_>) -> Result<VarValue, AnswerError> {
         // Nobody to ask again: a default that does not fit is reported by `resolve`.
         Ok(variable.default.clone())
     }
@@ -331,14 +331,14 @@ impl Ask for Terminal {
             .interact_on(&self.term)?)
     }
 
-    fn variable(&mut self, variable: &Variable, fits: &Fits<'_>) -> Result<Value, AnswerError> {
+    fn variable(&mut self, variable: &Variable, fits: &Fits<'_>) -> Result<VarValue, AnswerError> {
         let prompt = match &variable.help {
             Some(help) => format!("{}: {help}", variable.name),
             None => variable.name.clone(),
         };
         match (&variable.kind, &variable.default) {
-            (Kind::Bool, Value::Bool(default)) => loop {
-                let value = Value::Bool(
+            (VarKind::Bool, VarValue::Bool(default)) => loop {
+                let value = VarValue::Bool(
                     Confirm::with_theme(&self.theme)
                         .with_prompt(&prompt)
                         .default(*default)
@@ -351,14 +351,14 @@ impl Ask for Terminal {
                     Err(why) => self.show_error(&why)?,
                 }
             },
-            (Kind::Choice { choices }, Value::String(default)) => loop {
+            (VarKind::Choice { choices }, VarValue::String(default)) => loop {
                 let index = choices.iter().position(|c| c == default).unwrap_or(0);
                 let picked = Select::with_theme(&self.theme)
                     .with_prompt(&prompt)
                     .items(choices)
                     .default(index)
                     .interact_on(&self.term)?;
-                let value = Value::String(choices[picked].clone());
+                let value = VarValue::String(choices[picked].clone());
                 match fits(&value) {
                     Ok(()) => return Ok(value),
                     Err(why) => self.show_error(&why)?,
@@ -422,7 +422,7 @@ impl Terminal {
 /// The value of every variable, in manifest order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answers {
-    pub values: Vec<(String, Value)>,
+    pub values: Vec<(String, VarValue)>,
     /// `--set` values that had no effect because their variable's `when` did not hold.
     pub ignored: Vec<String>,
     /// Variables that took their default without being asked, when nobody could be asked.
@@ -430,7 +430,7 @@ pub struct Answers {
 }
 
 impl Answers {
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub fn get(&self, key: &str) -> Option<&VarValue> {
         self.values.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 }
@@ -444,7 +444,7 @@ impl Answers {
 /// option it guards is off.
 pub fn resolve(
     manifest: &Manifest,
-    sets: Vec<(String, Value)>,
+    sets: Vec<(String, VarValue)>,
     ask: &mut dyn Ask,
 ) -> Result<Answers, AnswerError> {
     let mut answers = Answers::default();
@@ -455,7 +455,7 @@ pub fn resolve(
             .find(|(k, _)| *k == variable.name)
             .map(|(_, v)| v.clone());
         let applies = variable.when.as_ref().is_none_or(
-            |when| matches!(answers.get(&when.variable), Some(Value::Bool(b)) if when.holds(*b)),
+            |when| matches!(answers.get(&when.variable), Some(VarValue::Bool(b)) if when.holds(*b)),
         );
         let value = if !applies {
             if given.is_some() {
@@ -476,7 +476,7 @@ pub fn resolve(
             if !ask.is_interactive() {
                 answers.defaulted.push(variable.name.clone());
             }
-            let fits = |candidate: &Value| {
+            let fits = |candidate: &VarValue| {
                 broken_by(manifest, &answers, &not_applying, &variable.name, candidate)
                     .map_or(Ok(()), |(_, broken)| Err(broken))
             };
@@ -499,7 +499,7 @@ fn broken_by<'m>(
     answers: &Answers,
     not_applying: &[&str],
     name: &str,
-    value: &Value,
+    value: &VarValue,
 ) -> Option<(&'m Constraint, String)> {
     let value_of = |key: &str| {
         if key == name {
@@ -569,13 +569,13 @@ rule = "issuer != 'https://retired.example'"
         manifest::parse("t/template.toml", MANIFEST).unwrap()
     }
 
-    fn sets(args: &[&str]) -> Result<Vec<(String, Value)>, AnswerError> {
+    fn sets(args: &[&str]) -> Result<Vec<(String, VarValue)>, AnswerError> {
         let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
         parse_sets(&args, &manifest())
     }
 
     /// Answers with a fixed script, in order, as a person at a prompt would.
-    struct Scripted(Vec<Value>, Vec<String>);
+    struct Scripted(Vec<VarValue>, Vec<String>);
 
     impl Ask for Scripted {
         fn service_name(&mut self, _: bool) -> Result<ServiceName, AnswerError> {
@@ -588,7 +588,11 @@ rule = "issuer != 'https://retired.example'"
             unreachable!()
         }
         /// Like a prompt: an answer that does not fit is refused, and the next one is taken.
-        fn variable(&mut self, variable: &Variable, fits: &Fits<'_>) -> Result<Value, AnswerError> {
+        fn variable(
+            &mut self,
+            variable: &Variable,
+            fits: &Fits<'_>,
+        ) -> Result<VarValue, AnswerError> {
             self.1.push(variable.name.clone());
             loop {
                 let value = self.0.remove(0);
@@ -607,17 +611,23 @@ rule = "issuer != 'https://retired.example'"
         let m = manifest();
         assert_eq!(
             parse_answer(&m.variables[0], "3.13"),
-            Ok(Value::String("3.13".into()))
+            Ok(VarValue::String("3.13".into()))
         );
-        assert_eq!(parse_answer(&m.variables[1], "Yes"), Ok(Value::Bool(true)));
-        assert_eq!(parse_answer(&m.variables[1], "off"), Ok(Value::Bool(false)));
+        assert_eq!(
+            parse_answer(&m.variables[1], "Yes"),
+            Ok(VarValue::Bool(true))
+        );
+        assert_eq!(
+            parse_answer(&m.variables[1], "off"),
+            Ok(VarValue::Bool(false))
+        );
         assert_eq!(
             parse_answer(&m.variables[1], "maybe"),
             Err(Rejection::NotABool)
         );
         assert_eq!(
             parse_answer(&m.variables[3], " 8080 "),
-            Ok(Value::Int(8080))
+            Ok(VarValue::Int(8080))
         );
         assert_eq!(
             parse_answer(&m.variables[3], "80x"),
@@ -686,7 +696,10 @@ rule = "issuer != 'https://retired.example'"
         ));
         // Only the first '=' separates: values may contain more.
         let parsed = sets(&["auth=true", "issuer=https://a.example/?x=1"]).unwrap();
-        assert_eq!(parsed[1].1, Value::String("https://a.example/?x=1".into()));
+        assert_eq!(
+            parsed[1].1,
+            VarValue::String("https://a.example/?x=1".into())
+        );
     }
 
     #[test]
@@ -696,14 +709,14 @@ rule = "issuer != 'https://retired.example'"
         assert_eq!(
             answers.values,
             [
-                ("python_version".to_owned(), Value::String("3.12".into())),
-                ("auth".to_owned(), Value::Bool(false)),
+                ("python_version".to_owned(), VarValue::String("3.12".into())),
+                ("auth".to_owned(), VarValue::Bool(false)),
                 (
                     "issuer".to_owned(),
-                    Value::String("https://auth.example.com".into())
+                    VarValue::String("https://auth.example.com".into())
                 ),
-                ("port".to_owned(), Value::Int(9001)),
-                ("metrics_port".to_owned(), Value::Int(9000)),
+                ("port".to_owned(), VarValue::Int(9001)),
+                ("metrics_port".to_owned(), VarValue::Int(9000)),
             ]
         );
         // `issuer` is not asked (auth is false), so it is not "defaulted" either.
@@ -718,9 +731,9 @@ rule = "issuer != 'https://retired.example'"
         let m = manifest();
         let mut ask = Scripted(
             vec![
-                Value::String("3.11".into()),
-                Value::Int(1),
-                Value::Int(9000),
+                VarValue::String("3.11".into()),
+                VarValue::Int(1),
+                VarValue::Int(9000),
             ],
             Vec::new(),
         );
@@ -733,7 +746,7 @@ rule = "issuer != 'https://retired.example'"
         assert_eq!(ask.1, ["python_version", "port", "metrics_port"]);
         assert_eq!(
             answers.get("issuer"),
-            Some(&Value::String("https://auth.example.com".into()))
+            Some(&VarValue::String("https://auth.example.com".into()))
         );
         assert_eq!(answers.ignored.len(), 1);
         assert!(
@@ -748,11 +761,11 @@ rule = "issuer != 'https://retired.example'"
         let m = manifest();
         let mut ask = Scripted(
             vec![
-                Value::String("3.12".into()),
-                Value::Bool(true),
-                Value::String("https://id".into()),
-                Value::Int(80),
-                Value::Int(9000),
+                VarValue::String("3.12".into()),
+                VarValue::Bool(true),
+                VarValue::String("https://id".into()),
+                VarValue::Int(80),
+                VarValue::Int(9000),
             ],
             Vec::new(),
         );
@@ -763,7 +776,7 @@ rule = "issuer != 'https://retired.example'"
         );
         assert_eq!(
             answers.get("issuer"),
-            Some(&Value::String("https://id".into()))
+            Some(&VarValue::String("https://id".into()))
         );
         assert!(answers.defaulted.is_empty());
     }
@@ -796,17 +809,17 @@ rule = "issuer != 'https://retired.example'"
     fn a_prompt_asks_again_until_the_answer_fits_the_rules() {
         let mut ask = Scripted(
             vec![
-                Value::String("3.12".into()),
-                Value::Bool(false),
-                Value::Int(8080),
+                VarValue::String("3.12".into()),
+                VarValue::Bool(false),
+                VarValue::Int(8080),
                 // Refused: the same as port. Then accepted.
-                Value::Int(8080),
-                Value::Int(9090),
+                VarValue::Int(8080),
+                VarValue::Int(9090),
             ],
             Vec::new(),
         );
         let answers = resolve(&manifest(), Vec::new(), &mut ask).unwrap();
-        assert_eq!(answers.get("metrics_port"), Some(&Value::Int(9090)));
+        assert_eq!(answers.get("metrics_port"), Some(&VarValue::Int(9090)));
         assert!(ask.0.is_empty());
     }
 

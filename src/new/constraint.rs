@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::manifest::Value;
+use super::manifest::VarValue;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -60,14 +60,14 @@ impl fmt::Display for Op {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operand {
     Variable(String),
-    Literal(Value),
+    Literal(VarValue),
 }
 
 impl fmt::Display for Operand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Operand::Variable(name) => write!(f, "`{name}`"),
-            Operand::Literal(Value::String(s)) => write!(f, "{s:?}"),
+            Operand::Literal(VarValue::String(s)) => write!(f, "{s:?}"),
             Operand::Literal(value) => write!(f, "{value}"),
         }
     }
@@ -104,11 +104,11 @@ impl Rule {
             }
         };
         let right = match tokens.next()? {
-            Some(Token::Word("true")) => Operand::Literal(Value::Bool(true)),
-            Some(Token::Word("false")) => Operand::Literal(Value::Bool(false)),
+            Some(Token::Word("true")) => Operand::Literal(VarValue::Bool(true)),
+            Some(Token::Word("false")) => Operand::Literal(VarValue::Bool(false)),
             Some(Token::Word(word)) => Operand::Variable(word.to_owned()),
-            Some(Token::Int(i)) => Operand::Literal(Value::Int(i)),
-            Some(Token::Str(s)) => Operand::Literal(Value::String(s.to_owned())),
+            Some(Token::Int(i)) => Operand::Literal(VarValue::Int(i)),
+            Some(Token::Str(s)) => Operand::Literal(VarValue::String(s.to_owned())),
             Some(token @ Token::Op(_)) => {
                 return Err(format!(
                     "expected a variable or a value after `{op}`, found {token}"
@@ -135,14 +135,14 @@ impl Rule {
 
     /// Whether the values hold the rule; `None` while one of them is not known yet. Values of
     /// different types (which the manifest parser rules out) never hold.
-    pub fn holds<'v>(&self, value_of: impl Fn(&str) -> Option<&'v Value>) -> Option<bool> {
+    pub fn holds<'v>(&self, value_of: impl Fn(&str) -> Option<&'v VarValue>) -> Option<bool> {
         let left = value_of(&self.left)?;
         let right = match &self.right {
             Operand::Variable(name) => value_of(name)?,
             Operand::Literal(value) => value,
         };
         Some(match (left, right) {
-            (Value::Int(a), Value::Int(b)) => match self.op {
+            (VarValue::Int(a), VarValue::Int(b)) => match self.op {
                 Op::Lt => a < b,
                 Op::Le => a <= b,
                 Op::Gt => a > b,
@@ -169,7 +169,7 @@ impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let right = match &self.right {
             Operand::Variable(name) => name.clone(),
-            Operand::Literal(Value::String(s)) => format!("{s:?}"),
+            Operand::Literal(VarValue::String(s)) => format!("{s:?}"),
             Operand::Literal(value) => value.to_string(),
         };
         write!(f, "{} {} {right}", self.left, self.op)
@@ -185,7 +185,7 @@ pub struct Constraint {
 
 impl Constraint {
     /// Checks the rule once every value it names is known: `Err` says how the values break it.
-    pub fn check<'v>(&self, value_of: impl Fn(&str) -> Option<&'v Value>) -> Result<(), String> {
+    pub fn check<'v>(&self, value_of: impl Fn(&str) -> Option<&'v VarValue>) -> Result<(), String> {
         match self.rule.holds(&value_of) {
             Some(false) => {
                 let values: Vec<String> = self
@@ -193,7 +193,7 @@ impl Constraint {
                     .variables()
                     .filter_map(|name| {
                         value_of(name).map(|value| match value {
-                            Value::String(s) => format!("{name} = {s:?}"),
+                            VarValue::String(s) => format!("{name} = {s:?}"),
                             other => format!("{name} = {other}"),
                         })
                     })
@@ -277,7 +277,7 @@ impl<'a> Tokens<'a> {
 mod tests {
     use super::*;
 
-    fn values<'a>(pairs: &'a [(&'a str, Value)]) -> impl Fn(&str) -> Option<&'a Value> {
+    fn values<'a>(pairs: &'a [(&'a str, VarValue)]) -> impl Fn(&str) -> Option<&'a VarValue> {
         move |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
@@ -305,11 +305,11 @@ mod tests {
         }
         assert_eq!(
             Rule::parse("a != 'x y'").unwrap().right,
-            Operand::Literal(Value::String("x y".into()))
+            Operand::Literal(VarValue::String("x y".into()))
         );
         assert_eq!(
             Rule::parse("a >= -1").unwrap().right,
-            Operand::Literal(Value::Int(-1))
+            Operand::Literal(VarValue::Int(-1))
         );
     }
 
@@ -342,14 +342,14 @@ mod tests {
     #[test]
     fn holds_compares_known_values_only() {
         let rule = Rule::parse("soft < hard").unwrap();
-        let known = [("soft", Value::Int(240)), ("hard", Value::Int(300))];
+        let known = [("soft", VarValue::Int(240)), ("hard", VarValue::Int(300))];
         assert_eq!(rule.holds(values(&known)), Some(true));
-        let broken = [("soft", Value::Int(300)), ("hard", Value::Int(300))];
+        let broken = [("soft", VarValue::Int(300)), ("hard", VarValue::Int(300))];
         assert_eq!(rule.holds(values(&broken)), Some(false));
         assert_eq!(rule.holds(values(&known[..1])), None);
 
         let rule = Rule::parse("broker != 'rabbitmq'").unwrap();
-        let known = [("broker", Value::String("redis".into()))];
+        let known = [("broker", VarValue::String("redis".into()))];
         assert_eq!(rule.holds(values(&known)), Some(true));
     }
 
@@ -359,7 +359,7 @@ mod tests {
             rule: Rule::parse("soft < hard").unwrap(),
             message: "the soft limit must be below the hard one".into(),
         };
-        let broken = [("soft", Value::Int(86400)), ("hard", Value::Int(2))];
+        let broken = [("soft", VarValue::Int(86400)), ("hard", VarValue::Int(2))];
         assert_eq!(
             constraint.check(values(&broken)),
             Err("the soft limit must be below the hard one (soft = 86400, hard = 2)".into())

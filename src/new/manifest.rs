@@ -107,28 +107,30 @@ pub struct Migration {
 #[derive(Debug, Clone)]
 pub struct Variable {
     pub name: String,
-    pub kind: Kind,
-    pub default: Value,
+    pub kind: VarKind,
+    pub default: VarValue,
     pub help: Option<String>,
     /// Asked only when this holds; otherwise the variable keeps its default.
     pub when: Option<Condition>,
 }
 
+/// The type of a template variable. Named apart from the audit's service `Kind` and the
+/// facts' `Value`, which mean other things.
 #[derive(Debug, Clone)]
-pub enum Kind {
+pub enum VarKind {
     String { pattern: Option<Pattern> },
     Bool,
     Choice { choices: Vec<String> },
     Int { min: Option<i64>, max: Option<i64> },
 }
 
-impl Kind {
+impl VarKind {
     pub fn type_name(&self) -> &'static str {
         match self {
-            Kind::String { .. } => "string",
-            Kind::Bool => "bool",
-            Kind::Choice { .. } => "choice",
-            Kind::Int { .. } => "int",
+            VarKind::String { .. } => "string",
+            VarKind::Bool => "bool",
+            VarKind::Choice { .. } => "choice",
+            VarKind::Int { .. } => "int",
         }
     }
 }
@@ -148,20 +150,20 @@ impl Pattern {
     }
 }
 
-/// A typed answer. Choices are strings.
+/// A typed answer to a template variable. Choices are strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
+pub enum VarValue {
     String(String),
     Bool(bool),
     Int(i64),
 }
 
-impl fmt::Display for Value {
+impl fmt::Display for VarValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::String(s) => f.write_str(s),
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Int(i) => write!(f, "{i}"),
+            VarValue::String(s) => f.write_str(s),
+            VarValue::Bool(b) => write!(f, "{b}"),
+            VarValue::Int(i) => write!(f, "{i}"),
         }
     }
 }
@@ -186,16 +188,16 @@ pub enum Rejection {
 
 impl Variable {
     /// Checks a value of the right type against the variable's constraints.
-    pub fn check(&self, value: &Value) -> Result<(), Rejection> {
+    pub fn check(&self, value: &VarValue) -> Result<(), Rejection> {
         match (&self.kind, value) {
-            (Kind::String { pattern }, Value::String(s)) => match pattern {
+            (VarKind::String { pattern }, VarValue::String(s)) => match pattern {
                 Some(p) if !p.regex.is_match(s) => Err(Rejection::PatternMismatch {
                     expected: p.help.clone(),
                 }),
                 _ => Ok(()),
             },
-            (Kind::Bool, Value::Bool(_)) => Ok(()),
-            (Kind::Choice { choices }, Value::String(s)) => {
+            (VarKind::Bool, VarValue::Bool(_)) => Ok(()),
+            (VarKind::Choice { choices }, VarValue::String(s)) => {
                 if choices.iter().any(|c| c == s) {
                     Ok(())
                 } else {
@@ -204,19 +206,19 @@ impl Variable {
                     })
                 }
             }
-            (Kind::Int { min, max }, Value::Int(i)) => match (min, max) {
+            (VarKind::Int { min, max }, VarValue::Int(i)) => match (min, max) {
                 (Some(min), _) if i < min => Err(Rejection::TooSmall { min: *min }),
                 (_, Some(max)) if i > max => Err(Rejection::TooLarge { max: *max }),
                 _ => Ok(()),
             },
-            (Kind::Bool, _) => Err(Rejection::NotABool),
-            (Kind::Int { .. }, _) => Err(Rejection::NotAnInt),
-            (Kind::Choice { choices }, _) => Err(Rejection::NotAChoice {
+            (VarKind::Bool, _) => Err(Rejection::NotABool),
+            (VarKind::Int { .. }, _) => Err(Rejection::NotAnInt),
+            (VarKind::Choice { choices }, _) => Err(Rejection::NotAChoice {
                 choices: choices.clone(),
             }),
             // Only reachable with a non-string value for a string variable, which the parser
             // never builds; answer as the closest rejection rather than panic.
-            (Kind::String { .. }, _) => Err(Rejection::PatternMismatch {
+            (VarKind::String { .. }, _) => Err(Rejection::PatternMismatch {
                 expected: "a string".to_owned(),
             }),
         }
@@ -594,10 +596,10 @@ impl Parser<'_> {
                         })?)
                     }
                 };
-                Kind::String { pattern }
+                VarKind::String { pattern }
             }
-            "bool" => Kind::Bool,
-            "choice" => Kind::Choice {
+            "bool" => VarKind::Bool,
+            "choice" => VarKind::Choice {
                 choices: self.choices(table, &key("choices"))?,
             },
             "int" => {
@@ -612,7 +614,7 @@ impl Parser<'_> {
                         format!("max ({max}) is less than min ({min})"),
                     ));
                 }
-                Kind::Int { min, max }
+                VarKind::Int { min, max }
             }
             other => {
                 return Err(self.error(
@@ -632,11 +634,12 @@ impl Parser<'_> {
             ));
         };
         let default = match (&kind, default_item.as_value()) {
-            (Kind::String { .. } | Kind::Choice { .. }, Some(toml_edit::Value::String(s))) => {
-                Value::String(s.value().clone())
-            }
-            (Kind::Bool, Some(toml_edit::Value::Boolean(b))) => Value::Bool(*b.value()),
-            (Kind::Int { .. }, Some(toml_edit::Value::Integer(i))) => Value::Int(*i.value()),
+            (
+                VarKind::String { .. } | VarKind::Choice { .. },
+                Some(toml_edit::Value::String(s)),
+            ) => VarValue::String(s.value().clone()),
+            (VarKind::Bool, Some(toml_edit::Value::Boolean(b))) => VarValue::Bool(*b.value()),
+            (VarKind::Int { .. }, Some(toml_edit::Value::Integer(i))) => VarValue::Int(*i.value()),
             _ => {
                 return Err(self.error(
                     &key("default"),
@@ -658,7 +661,7 @@ impl Parser<'_> {
                 let span = table.get("when").and_then(Item::span);
                 let condition = self.condition(&text, &key("when"), span.clone())?;
                 match earlier.iter().find(|v| v.name == condition.variable) {
-                    Some(v) if matches!(v.kind, Kind::Bool) => Some(condition),
+                    Some(v) if matches!(v.kind, VarKind::Bool) => Some(condition),
                     Some(v) => {
                         return Err(self.error(
                             &key("when"),
@@ -812,7 +815,7 @@ impl Parser<'_> {
             let span = table.get("when").and_then(Item::span);
             let when = self.condition(&text, &when_key, span.clone())?;
             match variables.iter().find(|v| v.name == when.variable) {
-                Some(v) if matches!(v.kind, Kind::Bool) => {}
+                Some(v) if matches!(v.kind, VarKind::Bool) => {}
                 Some(v) => {
                     return Err(self.error(
                         &when_key,
@@ -936,9 +939,9 @@ impl Parser<'_> {
             }
             Operand::Literal(value) => {
                 let (type_name, toml) = match value {
-                    Value::String(_) => ("string", "string"),
-                    Value::Bool(_) => ("bool", "boolean"),
-                    Value::Int(_) => ("int", "integer"),
+                    VarValue::String(_) => ("string", "string"),
+                    VarValue::Bool(_) => ("bool", "boolean"),
+                    VarValue::Int(_) => ("int", "integer"),
                 };
                 (type_name, toml, Some(value))
             }
@@ -1101,11 +1104,11 @@ impl Parser<'_> {
     }
 }
 
-fn toml_type_for(kind: &Kind) -> &'static str {
+fn toml_type_for(kind: &VarKind) -> &'static str {
     match kind {
-        Kind::String { .. } | Kind::Choice { .. } => "string",
-        Kind::Bool => "boolean",
-        Kind::Int { .. } => "integer",
+        VarKind::String { .. } | VarKind::Choice { .. } => "string",
+        VarKind::Bool => "boolean",
+        VarKind::Int { .. } => "integer",
     }
 }
 
@@ -1200,8 +1203,8 @@ rule = "python_version != '3.11'"
         assert!(m.common);
         let names: Vec<&str> = m.variables.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(names, ["python_version", "auth", "issuer", "port"]);
-        assert_eq!(m.variables[0].default, Value::String("3.12".into()));
-        assert_eq!(m.variables[1].default, Value::Bool(true));
+        assert_eq!(m.variables[0].default, VarValue::String("3.12".into()));
+        assert_eq!(m.variables[1].default, VarValue::Bool(true));
         assert_eq!(
             m.variables[2].when,
             Some(Condition {
@@ -1211,7 +1214,7 @@ rule = "python_version != '3.11'"
         );
         assert!(matches!(
             m.variables[3].kind,
-            Kind::Int {
+            VarKind::Int {
                 min: Some(1),
                 max: Some(65535)
             }
@@ -1437,21 +1440,21 @@ rule = "python_version != '3.11'"
         let port = &m.variables[3];
         let issuer = &m.variables[2];
         assert_eq!(
-            issuer.check(&Value::String("http://x".into())),
+            issuer.check(&VarValue::String("http://x".into())),
             Err(Rejection::PatternMismatch {
                 expected: "an https:// URL".into()
             })
         );
         assert_eq!(
-            port.check(&Value::Int(0)),
+            port.check(&VarValue::Int(0)),
             Err(Rejection::TooSmall { min: 1 })
         );
         assert_eq!(
-            port.check(&Value::Int(65536)),
+            port.check(&VarValue::Int(65536)),
             Err(Rejection::TooLarge { max: 65535 })
         );
-        assert_eq!(port.check(&Value::Int(8080)), Ok(()));
-        assert_eq!(port.check(&Value::Bool(true)), Err(Rejection::NotAnInt));
+        assert_eq!(port.check(&VarValue::Int(8080)), Ok(()));
+        assert_eq!(port.check(&VarValue::Bool(true)), Err(Rejection::NotAnInt));
     }
 
     #[test]

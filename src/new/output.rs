@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::answers::Answers;
-use super::manifest::{Kind, Manifest, Value};
+use super::manifest::{Manifest, VarKind, VarValue};
 use super::render::RenderedTree;
 
 /// One block per template: its name, version and description (and whether it is `default`, the
@@ -42,15 +42,15 @@ pub fn list(manifests: &[&Manifest], default: Option<&str>) -> String {
                 shown(&variable.default)
             );
             match &variable.kind {
-                Kind::Choice { choices } => {
+                VarKind::Choice { choices } => {
                     let _ = write!(line, "  choices: {}", choices.join(", "));
                 }
-                Kind::String {
+                VarKind::String {
                     pattern: Some(pattern),
                 } => {
                     let _ = write!(line, "  expects: {}", pattern.help);
                 }
-                Kind::Int { min, max } if min.is_some() || max.is_some() => {
+                VarKind::Int { min, max } if min.is_some() || max.is_some() => {
                     let bound = |b: &Option<i64>| b.map_or(String::new(), |b| b.to_string());
                     let _ = write!(line, "  range: {}..{}", bound(min), bound(max));
                 }
@@ -76,9 +76,9 @@ pub fn list(manifests: &[&Manifest], default: Option<&str>) -> String {
     out
 }
 
-fn shown(value: &Value) -> String {
+fn shown(value: &VarValue) -> String {
     match value {
-        Value::String(s) if s.is_empty() || s.contains(char::is_whitespace) => format!("{s:?}"),
+        VarValue::String(s) if s.is_empty() || s.contains(char::is_whitespace) => format!("{s:?}"),
         other => other.to_string(),
     }
 }
@@ -143,7 +143,7 @@ pub fn tree(root: &str, tree: &RenderedTree) -> String {
 /// generated for (`python_version`), as its README says, when the template has that option.
 pub fn next_steps(target: &str, manifest: &Manifest, answers: &Answers) -> String {
     let python = match answers.get("python_version") {
-        Some(Value::String(version))
+        Some(VarValue::String(version))
             if !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.') =>
         {
             format!("python{version}")
@@ -221,13 +221,13 @@ mod tests {
             "[template]\nname = \"t\"\nversion = \"1\"\n",
         )
         .unwrap();
-        let answers = |values: Vec<(String, Value)>| Answers {
+        let answers = |values: Vec<(String, VarValue)>| Answers {
             values,
             ..Answers::default()
         };
         let chosen = answers(vec![(
             "python_version".to_owned(),
-            Value::String("3.11".to_owned()),
+            VarValue::String("3.11".to_owned()),
         )]);
         let steps = next_steps("orders-api", &manifest, &chosen);
         assert!(
@@ -239,7 +239,7 @@ mod tests {
         assert!(steps.contains("\n  python3 -m venv .venv && "), "{steps}");
         let odd = answers(vec![(
             "python_version".to_owned(),
-            Value::String("3.12; rm -rf /".to_owned()),
+            VarValue::String("3.12; rm -rf /".to_owned()),
         )]);
         let steps = next_steps("orders-api", &manifest, &odd);
         assert!(steps.contains("\n  python3 -m venv .venv && "), "{steps}");

@@ -21,7 +21,7 @@ use thiserror::Error;
 use toml_edit::{DocumentMut, Item, Table, value};
 
 use super::answers::Answers;
-use super::manifest::{Manifest, Value};
+use super::manifest::{Manifest, VarValue};
 use super::name::ServiceName;
 use super::render::{RenderedFile, RenderedTree};
 
@@ -118,9 +118,9 @@ fn with_template_table(
     recorded.insert("name", value(&name.slug));
     for (key, answer) in &answers.values {
         let item = match answer {
-            Value::String(s) => value(s),
-            Value::Bool(b) => value(*b),
-            Value::Int(i) => value(*i),
+            VarValue::String(s) => value(s),
+            VarValue::Bool(b) => value(*b),
+            VarValue::Int(i) => value(*i),
         };
         recorded.insert(key, item);
     }
@@ -174,8 +174,8 @@ mod tests {
         .unwrap();
         let answers = Answers {
             values: vec![
-                ("auth".to_owned(), Value::Bool(false)),
-                ("replicas".to_owned(), Value::Int(3)),
+                ("auth".to_owned(), VarValue::Bool(false)),
+                ("replicas".to_owned(), VarValue::Int(3)),
             ],
             ..Answers::default()
         };

@@ -20,7 +20,7 @@ use thiserror::Error;
 
 use super::answers::Answers;
 use super::engine;
-use super::manifest::{BUILTINS, Manifest, Value};
+use super::manifest::{BUILTINS, Manifest, VarValue};
 use super::name::ServiceName;
 use super::nesting;
 use super::recursion::{self, Recursion};
@@ -137,9 +137,9 @@ pub fn context(
     context.insert("year", &builtins.year);
     for (key, value) in &answers.values {
         match value {
-            Value::String(s) => context.insert(key, s),
-            Value::Bool(b) => context.insert(key, b),
-            Value::Int(i) => context.insert(key, i),
+            VarValue::String(s) => context.insert(key, s),
+            VarValue::Bool(b) => context.insert(key, b),
+            VarValue::Int(i) => context.insert(key, i),
         }
     }
     for (key, expression) in &manifest.derived {
@@ -347,7 +347,7 @@ fn conditional_patterns(
     let mut patterns = Vec::new();
     for conditional in &manifest.conditionals {
         let keep = match answers.get(&conditional.when.variable) {
-            Some(Value::Bool(b)) => conditional.when.holds(*b),
+            Some(VarValue::Bool(b)) => conditional.when.holds(*b),
             // The manifest guarantees a bool variable; keep files rather than lose them.
             _ => true,
         };
@@ -498,7 +498,7 @@ when = "not auth"
             year: 2030,
         };
         let answers = Answers {
-            values: vec![("auth".to_owned(), Value::Bool(auth))],
+            values: vec![("auth".to_owned(), VarValue::Bool(auth))],
             ..Answers::default()
         };
         let context = context(&template.manifest, &builtins, &answers)?;
