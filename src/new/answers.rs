@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use super::constraint::Constraint;
 use super::manifest::{BUILTINS, Manifest, Rejection, VarKind, VarValue, Variable};
-use super::name::{self, ServiceName};
+use super::service_name::{self, ServiceName};
 
 /// The one validation function: reads `raw` as a value of the variable's type and checks it
 /// against the variable's own constraints (rules across variables: [`Ask::variable`]).
@@ -214,7 +214,7 @@ pub fn asker(yes: bool) -> Box<dyn Ask> {
 
 /// Where answers that were not given with `--set` come from.
 pub trait Ask {
-    /// `package`: the template makes a Python package of the name (see [`name::check_package`]).
+    /// `package`: the template makes a Python package of the name (see [`service_name::check_package`]).
     fn service_name(&mut self, package: bool) -> Result<ServiceName, AnswerError>;
     /// Picks one of `options` (`(name, description)`); `default` is an index into them.
     fn variant(
@@ -296,11 +296,11 @@ impl Drop for Terminal {
 impl Ask for Terminal {
     fn service_name(&mut self, package: bool) -> Result<ServiceName, AnswerError> {
         let check = |input: &str| {
-            let name = name::parse(input)?;
+            let name = service_name::parse(input)?;
             if package {
-                name::check_package(&name)?;
+                service_name::check_package(&name)?;
             }
-            Ok::<_, name::NameError>(name)
+            Ok::<_, service_name::NameError>(name)
         };
         let raw: String = Input::with_theme(&self.theme)
             .with_prompt("Service name (a DNS label, e.g. orders-api)")

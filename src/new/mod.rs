@@ -15,14 +15,14 @@ pub mod constraint;
 mod engine;
 pub mod interrupt;
 pub mod manifest;
-pub mod name;
 pub mod nesting;
 mod output;
 pub mod record;
 pub mod recursion;
 pub mod render;
+pub mod service_name;
 mod skip;
-pub mod source;
+pub mod templates;
 pub mod write;
 
 use std::io;
@@ -35,7 +35,7 @@ use thiserror::Error;
 
 use self::answers::{AnswerError, Ask};
 use self::render::Builtins;
-use self::source::{DEFAULT_VARIANT, Template};
+use self::templates::{DEFAULT_VARIANT, Template};
 use crate::cli::NewArgs;
 use crate::plural;
 
@@ -73,11 +73,11 @@ fn generate(args: &NewArgs) -> miette::Result<ExitCode> {
     let mut ask = answers::asker(args.yes);
 
     // Everything given on the command line is checked before the first question.
-    let given_name = args.name.as_deref().map(name::parse).transpose()?;
+    let given_name = args.name.as_deref().map(service_name::parse).transpose()?;
     let template = choose_template(args, ask.as_mut())?;
     let package = render::uses_package(&template);
     if package && let Some(name) = &given_name {
-        name::check_package(name)?;
+        service_name::check_package(name)?;
     }
     let sets = answers::parse_sets(&args.set, &template.manifest)?;
 
@@ -187,17 +187,17 @@ fn list(args: &NewArgs) -> miette::Result<ExitCode> {
     // The default is marked where it applies: when no variant or template is chosen.
     let mut default = None;
     let templates: Vec<Template> = if let Some(dir) = &args.template {
-        vec![source::directory(dir)?]
+        vec![templates::directory(dir)?]
     } else if let Some(variant) = &args.variant {
-        vec![source::embedded(variant)?]
+        vec![templates::embedded(variant)?]
     } else {
-        let variants = source::visible_variants();
-        default = source::default_variant(&variants)
+        let variants = templates::visible_variants();
+        default = templates::default_variant(&variants)
             .ok()
             .map(|index| variants[index]);
         variants
             .into_iter()
-            .map(source::embedded)
+            .map(templates::embedded)
             .collect::<Result<_, _>>()?
     };
     if templates.is_empty() {
@@ -216,10 +216,10 @@ fn choose_template(args: &NewArgs, ask: &mut dyn Ask) -> miette::Result<Template
         return Ok(template);
     };
     let variant = template.manifest.name.clone();
-    match source::embedded_at(&variant, version)? {
+    match templates::embedded_at(&variant, version)? {
         Some(template) => Ok(template),
         None => {
-            let mut known = source::released_versions(&variant);
+            let mut known = templates::released_versions(&variant);
             known.push(template.manifest.version);
             Err(miette::miette!(
                 code = "svc::new::usage",
@@ -232,16 +232,16 @@ fn choose_template(args: &NewArgs, ask: &mut dyn Ask) -> miette::Result<Template
 
 fn choose_current_template(args: &NewArgs, ask: &mut dyn Ask) -> miette::Result<Template> {
     if let Some(dir) = &args.template {
-        return Ok(source::directory(dir)?);
+        return Ok(templates::directory(dir)?);
     }
     if let Some(variant) = &args.variant {
-        return Ok(source::embedded(variant)?);
+        return Ok(templates::embedded(variant)?);
     }
-    let variants = source::visible_variants();
+    let variants = templates::visible_variants();
     let index = if variants.len() > 1 && ask.is_interactive() {
         let mut options = Vec::new();
         for variant in &variants {
-            let manifest = source::embedded(variant)?.manifest;
+            let manifest = templates::embedded(variant)?.manifest;
             options.push((manifest.name, manifest.description));
         }
         let default = variants
@@ -250,9 +250,9 @@ fn choose_current_template(args: &NewArgs, ask: &mut dyn Ask) -> miette::Result<
             .unwrap_or(0);
         ask.variant(&options, default)?
     } else {
-        source::default_variant(&variants)?
+        templates::default_variant(&variants)?
     };
-    Ok(source::embedded(variants[index])?)
+    Ok(templates::embedded(variants[index])?)
 }
 
 /// Writes to stdout; a closed pipe (`svc new --list | head -1`) is not an error.

@@ -22,8 +22,8 @@ use toml_edit::{DocumentMut, Item, Table, value};
 
 use super::answers::Answers;
 use super::manifest::{Manifest, VarValue};
-use super::name::ServiceName;
 use super::render::{RenderedFile, RenderedTree};
+use super::service_name::ServiceName;
 
 pub const PYPROJECT: &str = "pyproject.toml";
 
@@ -162,7 +162,7 @@ fn table_at<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::new::{manifest, name};
+    use crate::new::{manifest, service_name};
 
     fn recorded(text: &str) -> String {
         let manifest = manifest::parse(
@@ -182,7 +182,7 @@ mod tests {
         with_template_table(
             text,
             &manifest,
-            &name::parse("orders-api").unwrap(),
+            &service_name::parse("orders-api").unwrap(),
             &answers,
             "9.9.9",
             None,
@@ -242,7 +242,7 @@ mod tests {
     #[test]
     fn invalid_toml_and_non_tables_are_errors() {
         let manifest = manifest::parse("t", "[template]\nname = \"t\"\nversion = \"1\"\n").unwrap();
-        let service = name::parse("orders-api").unwrap();
+        let service = service_name::parse("orders-api").unwrap();
         let err = with_template_table(
             "[project\n",
             &manifest,
@@ -279,7 +279,7 @@ mod tests {
         let mut tree = RenderedTree {
             files: vec![file("README.md"), file("src/x.py")],
         };
-        let service = name::parse("orders-api").unwrap();
+        let service = service_name::parse("orders-api").unwrap();
         record(
             &mut tree,
             &manifest,

@@ -21,10 +21,10 @@ use thiserror::Error;
 use super::answers::Answers;
 use super::engine;
 use super::manifest::{BUILTINS, Manifest, VarValue};
-use super::name::ServiceName;
 use super::nesting;
 use super::recursion::{self, Recursion};
-use super::source::{Template, TemplateFile};
+use super::service_name::ServiceName;
+use super::templates::{Template, TemplateFile};
 
 /// Files under this top-level directory are includable pieces, never output.
 pub const PARTIALS_DIR: &str = "_partials";
@@ -265,7 +265,7 @@ fn is_tera(path: &str) -> bool {
 
 /// Whether the template uses the `package` built-in anywhere: in a file name, a rendered file
 /// (partials included), a derived value or a conditional path. Only then does the service name
-/// become a Python package, and only then can it shadow one (see [`super::name::check_package`]).
+/// become a Python package, and only then can it shadow one (see [`super::service_name::check_package`]).
 pub fn uses_package(template: &Template) -> bool {
     let tag = regex::Regex::new(r"(?s)\{[{%].*?[%}]\}").expect("a valid pattern");
     let word = regex::Regex::new(r"\bpackage\b").expect("a valid pattern");
@@ -451,7 +451,7 @@ mod tests {
 
     use super::*;
     use crate::new::manifest;
-    use crate::new::name;
+    use crate::new::service_name;
 
     fn template(manifest_text: &str, files: &[(&str, &str)]) -> Template {
         Template {
@@ -491,7 +491,7 @@ when = "not auth"
 "#;
 
     fn run(template: &Template, auth: bool) -> Result<RenderedTree, RenderError> {
-        let service = name::parse("orders-api").unwrap();
+        let service = service_name::parse("orders-api").unwrap();
         let builtins = Builtins {
             name: &service,
             svc_version: "0.0.0",

@@ -19,7 +19,7 @@ use super::recorded;
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::new::answers::Defaults;
 use crate::new::render::RenderedTree;
-use crate::new::source::compare_versions;
+use crate::new::templates::compare_versions;
 use crate::plural;
 
 #[derive(Debug, Serialize)]
@@ -111,7 +111,7 @@ fn describe(c: &ServiceCheck) -> String {
 
 fn check(root: &Path, template: Option<&Path>) -> miette::Result<ServiceCheck> {
     let recorded = recorded::read(root)?;
-    let templates = super::source::templates(&recorded, template, None)?;
+    let templates = super::versions::templates(&recorded, template, None)?;
     let current_version = templates.theirs.manifest.version.clone();
     let behind = compare_versions(&recorded.version, &current_version).is_lt()
         || (recorded.commit.is_some()

@@ -15,7 +15,7 @@ pub mod check;
 pub mod merge;
 pub mod plan;
 pub mod recorded;
-mod source;
+mod versions;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,8 +31,8 @@ use crate::cli::{ConflictMode, UpdateArgs};
 use crate::new::answers::{self, Answers, Ask};
 use crate::new::manifest::Manifest;
 use crate::new::render::{self, Builtins, RenderedTree};
-use crate::new::source::{Template, compare_versions};
-use crate::new::{interrupt, name, record};
+use crate::new::templates::{Template, compare_versions};
+use crate::new::{interrupt, record, service_name};
 use crate::plural;
 
 pub const SVC_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -80,7 +80,7 @@ pub fn run(args: &UpdateArgs) -> miette::Result<ExitCode> {
     if !args.allow_dirty && !args.dry_run {
         refuse_dirty(&root)?;
     }
-    let templates = source::templates(&recorded, args.template.as_deref(), args.to.as_deref())?;
+    let templates = versions::templates(&recorded, args.template.as_deref(), args.to.as_deref())?;
     for note in &templates.notes {
         eprintln!("note: {note}");
     }
@@ -197,12 +197,12 @@ pub fn run(args: &UpdateArgs) -> miette::Result<ExitCode> {
 
 /// The commit to record for a template directory: HEAD when the template is committed.
 pub fn template_commit(dir: &Path) -> Option<String> {
-    source::clean_head(dir)
+    versions::clean_head(dir)
 }
 
 /// Whether a template directory is inside a git work tree.
 pub fn in_git(dir: &Path) -> bool {
-    source::is_git(dir)
+    versions::is_git(dir)
 }
 
 /// A lock file comes from the template (its dependencies, pinned and hashed), so after an
@@ -247,7 +247,7 @@ pub fn renders(
     sets: &[String],
     ask: &mut dyn Ask,
 ) -> miette::Result<Renders> {
-    let service = name::parse(&recorded.name)?;
+    let service = service_name::parse(&recorded.name)?;
     let mut notes = Vec::new();
 
     let base_answers = recorded_answers(&recorded, &base_template.manifest, &recorded.answers)?;
@@ -386,7 +386,7 @@ fn migrate(
 
 fn render_tree(
     template: &Template,
-    service: &name::ServiceName,
+    service: &service_name::ServiceName,
     answers: &Answers,
     (svc_version, commit): (&str, Option<&str>),
 ) -> miette::Result<RenderedTree> {

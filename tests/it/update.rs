@@ -531,8 +531,8 @@ fn every_older_embedded_version_renders_and_updates_cleanly() {
                 + &String::from_utf8_lossy(&out.stderr),
         )
     };
-    for variant in svc::new::source::visible_variants() {
-        let live = svc::new::source::embedded(variant)
+    for variant in svc::new::templates::visible_variants() {
+        let live = svc::new::templates::embedded(variant)
             .unwrap()
             .manifest
             .version;
@@ -544,7 +544,7 @@ fn every_older_embedded_version_renders_and_updates_cleanly() {
         for older in 1..live_number {
             let older = older.to_string();
             assert!(
-                svc::new::source::released_versions(variant).contains(&older),
+                svc::new::templates::released_versions(variant).contains(&older),
                 "{variant} {older} is not frozen: run scripts/freeze_template.py at the commit \
                  that released it"
             );

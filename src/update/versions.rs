@@ -12,7 +12,7 @@ use thiserror::Error;
 
 use super::recorded::Recorded;
 use crate::new::manifest;
-use crate::new::source::{
+use crate::new::templates::{
     self, COMMON_DIR, MANIFEST_FILE, Template, TemplateFile, is_skipped_path, merge_common,
 };
 
@@ -78,15 +78,15 @@ pub fn templates(
     to: Option<&str>,
 ) -> miette::Result<Templates> {
     let Some(dir) = dir else {
-        if !source::visible_variants().contains(&recorded.template.as_str()) {
+        if !templates::visible_variants().contains(&recorded.template.as_str()) {
             return Err(TemplateSourceError::NotEmbedded {
                 template: recorded.template.clone(),
             }
             .into());
         }
-        let theirs = source::embedded(&recorded.template)?;
-        let Some(base) = source::embedded_at(&recorded.template, &recorded.version)? else {
-            let mut known = source::released_versions(&recorded.template);
+        let theirs = templates::embedded(&recorded.template)?;
+        let Some(base) = templates::embedded_at(&recorded.template, &recorded.version)? else {
+            let mut known = templates::released_versions(&recorded.template);
             known.push(theirs.manifest.version.clone());
             return Err(TemplateSourceError::UnknownVersion {
                 svc: super::SVC_VERSION,
@@ -110,7 +110,7 @@ pub fn templates(
             let commit = resolve(dir, reference)?;
             (at_commit(dir, &commit)?, Some(commit))
         }
-        None => (source::directory(dir)?, clean_head(dir)),
+        None => (templates::directory(dir)?, clean_head(dir)),
     };
     if commit.is_none() && is_git(dir) {
         notes.push(format!(
