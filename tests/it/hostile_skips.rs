@@ -874,7 +874,11 @@ fn pre_commit_with_a_baseline_in_a_monorepo_of_generated_services() {
     // A new violation in the other service: blocked, named by its path from the root.
     let main = dir.join("services/billing/app/main.py");
     let text = std::fs::read_to_string(&main).unwrap();
-    std::fs::write(&main, format!("{text}\n\ndef shout(x):\n    print(x)\n")).unwrap();
+    std::fs::write(
+        &main,
+        format!("{text}\n\ndef shout(x):\n    print(x)\n\n\nshout(\"billing started\")\n"),
+    )
+    .unwrap();
     git(dir, &["add", "services/billing/app/main.py"]);
     let (passed, output) = commit("shout");
     assert!(!passed, "{output}");
