@@ -17,6 +17,7 @@ use crate::audit::model::code::{Call, Value};
 use crate::audit::model::{CodeFile, FnRef, Kind, Loc, Project, Ref, Service, Symbol};
 use crate::audit::source::{FileId, FileRole, SourceFile};
 
+mod cli;
 pub mod meta;
 mod p01_stateless;
 mod p02_headers_cors;
@@ -30,6 +31,7 @@ mod p09_resilience;
 mod p10_deployment;
 mod p11_lambda;
 mod p12_workers;
+mod runs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -204,6 +206,7 @@ pub struct UnitIndex<'a> {
     /// The unit's files: the whole service's, not one job's slice.
     files: &'a [FileId],
     calls_by_name: std::sync::OnceLock<HashMap<&'a str, Vec<CallSite<'a>>>>,
+    may_run: std::sync::OnceLock<rustc_hash::FxHashSet<FnRef>>,
 }
 
 impl<'a> UnitIndex<'a> {
@@ -212,6 +215,7 @@ impl<'a> UnitIndex<'a> {
             project,
             files,
             calls_by_name: Default::default(),
+            may_run: Default::default(),
         }
     }
 
@@ -234,6 +238,14 @@ impl<'a> UnitIndex<'a> {
             index
         });
         index.get(name).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// Some path of `service` (the unit's service) may run `f`: see [`runs::may_run`], built
+    /// on the first question.
+    pub fn may_run(&self, service: &Service, f: FnRef) -> bool {
+        self.may_run
+            .get_or_init(|| runs::may_run(self.project, service, self.files))
+            .contains(&f)
     }
 }
 

@@ -2,7 +2,9 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
+use crate::audit::rules::cli::in_cli_command;
 use crate::audit::rules::prelude::*;
+use crate::audit::rules::runs::value_names;
 
 pub static RULE: Rule = Rule {
     code: "LG001",
@@ -31,6 +33,15 @@ for the person running the command, before any server starts) are left alone. So
   function holding the print is asked this: a function whose only callers are such
   functions is still reported (following every dead end up the callers was measured at 6 ms
   on prefect for no finding of the corpus);
+- a function no path of the service may run: walking forward from what the service starts
+  with (its handlers, dependencies, middleware, tasks and lifespan, every call at module or
+  class level outside `__main__`, every function handed around as a value or carrying a
+  decorator that may register it) through every call, nothing reaches it. Where a call cannot
+  be resolved the walk takes every candidate: `obj.plan()` reaches every method named `plan`,
+  and a bare `plan()` every other function of that name. A method Python or a framework calls
+  (`__init__`, a `logging.Handler.emit` override, a decorated validator) runs only for a class
+  the service builds, subclasses or names somewhere: SDK code for the package's users (a
+  class whose constructor prints, a `plan()` only the command line calls) is left alone;
 - notebook helpers (a module importing `IPython` or `ipywidgets`);
 - a print in the app's lifespan function itself (a startup banner, printed once).
 
@@ -81,6 +92,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 }
                 if only_user_facing(cx, service, f, MAX_CALLER_DEPTH, &mut memo)
                     || never_referenced(cx, service, code, f, &mut memo)
+                    || !cx.index.may_run(service, f)
                 {
                     continue;
                 }
@@ -273,71 +285,4 @@ fn never_referenced<'a>(
         names
     });
     !referenced.contains(&*function.name)
-}
-
-/// The last component of every name in `v`, however deeply nested in lists and dicts.
-fn value_names<'a>(v: &'a Value, out: &mut HashSet<&'a str>) {
-    match v {
-        Value::Ref(r) => {
-            out.insert(r.last());
-        }
-        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::Either(items) => {
-            items.iter().for_each(|i| value_names(i, out));
-        }
-        Value::Dict(items) => items.iter().for_each(|(k, v)| {
-            value_names(k, out);
-            value_names(v, out);
-        }),
-        // A call in a value is one of the file's calls too (`Depends(get_db)` as a default),
-        // whose arguments the scan of the calls reads: no need to walk it twice.
-        Value::Call(_) => {}
-        Value::Subscript(s) => {
-            value_names(&s.0, out);
-            s.1.iter().for_each(|i| value_names(i, out));
-        }
-        _ => {}
-    }
-}
-
-/// The function `func`, or one enclosing it, is a click or typer command.
-fn in_cli_command(code: &CodeFile, mut func: Option<FnId>) -> bool {
-    while let Some(id) = func {
-        let f = code.function(id);
-        if f.decorators
-            .iter()
-            .any(|d| is_cli_decorator(&d.value) || is_local_group_command(code, &d.value))
-        {
-            return true;
-        }
-        func = f.parent;
-    }
-    false
-}
-
-/// `@app.command()` on a `typer.Typer()`, `@click.command()`, `@cli.group()`, `@app.callback()`.
-fn is_cli_decorator(value: &Value) -> bool {
-    let callee = match value {
-        Value::Call(c) => &c.callee,
-        Value::Ref(r) => r,
-        _ => return false,
-    };
-    (callee.in_module("typer") || callee.in_module("click"))
-        && matches!(callee.last(), "command" | "group" | "callback")
-}
-
-/// `@tool.command()` where `tool` is a function of the same file decorated as a click or typer
-/// group (`@click.group() def tool(): ...`).
-fn is_local_group_command(code: &CodeFile, value: &Value) -> bool {
-    let Value::Call(c) = value else { return false };
-    if c.callee.origin != RefOrigin::Module || !matches!(c.callee.last(), "command" | "group") {
-        return false;
-    }
-    let Some((group, _)) = c.callee.path.rsplit_once('.') else {
-        return false;
-    };
-    code.functions.iter().any(|f| {
-        &*f.qual == group
-            && f.parent.is_none()
-            && f.decorators.iter().any(|d| is_cli_decorator(&d.value))
-    })
 }
