@@ -432,10 +432,15 @@ pub enum CompareOp {
     In,
     /// `left not in right`
     NotIn,
+    /// `left is None`: kept only against `None` (a memo or an unset option).
+    IsNone,
+    /// `left is not None`: kept only against `None`.
+    IsNotNone,
 }
 
 /// A comparison that decides a branch: the test of an `if` / `elif` (or one operand of an
-/// `and` test, which must hold too), with the statements that run only when it holds. Rules
+/// `and` test, which must hold too), with the statements that run only when it holds.
+/// Identity tests are kept only against `None` (`right` is then `Value::None`). Rules
 /// read what a branch depends on (`"*" in allowed_origins`) and what it does when a value
 /// matches (`if password == KNOWN_BAD: raise ...`).
 #[derive(Debug, Clone, PartialEq)]

@@ -687,7 +687,8 @@ impl<'src> Extractor<'src> {
     }
 
     /// The comparisons `test` requires (itself, or each operand of an `and`) that compare
-    /// two values with `==`, `!=`, `in` or `not in`, each with the branch `body` they decide.
+    /// two values with `==`, `!=`, `in` or `not in`, or one with `None` by `is` / `is not`,
+    /// each with the branch `body` they decide.
     fn record_branch_tests(&mut self, test: &Expr, body: &[Stmt]) {
         let (Some(first), Some(last)) = (body.first(), body.last()) else {
             return;
@@ -708,6 +709,8 @@ impl<'src> Extractor<'src> {
                 ast::CmpOp::NotEq => CompareOp::NotEq,
                 ast::CmpOp::In => CompareOp::In,
                 ast::CmpOp::NotIn => CompareOp::NotIn,
+                ast::CmpOp::Is if right.is_none_literal_expr() => CompareOp::IsNone,
+                ast::CmpOp::IsNot if right.is_none_literal_expr() => CompareOp::IsNotNone,
                 _ => continue,
             };
             let left = self.value(&cmp.left, 0);

@@ -255,7 +255,9 @@ fn refused_constants(cx: &Context) -> HashSet<(FileId, Name)> {
                     Some(items) => items.iter().collect(),
                     None => vec![&t.right],
                 },
-                CompareOp::NotEq | CompareOp::NotIn => continue,
+                CompareOp::NotEq | CompareOp::NotIn | CompareOp::IsNone | CompareOp::IsNotNone => {
+                    continue;
+                }
             };
             for r in candidates.into_iter().filter_map(Value::as_name) {
                 if let Some(Symbol::Assign { file, index }) = cx.project.resolve(service, r)

@@ -8,7 +8,7 @@ use super::{
     any_path, is_cli_command, is_httpx_function, is_httpx_sync_client_send, is_requests_send,
     method_of,
 };
-use crate::audit::model::code::Function;
+use crate::audit::model::code::{CompareOp, Function};
 use crate::audit::model::{Symbol, WorkerFramework};
 use crate::audit::rules::prelude::*;
 
@@ -45,7 +45,10 @@ reported at the call in the async function, up to six helpers deep
 `server.wait()` runs `Server.wait` (or a direct base's) when `server = Server(...)`, and
 `self.client.get_item()` is a boto3 call when a method above assigned
 `self.client = boto3.client(...)`. Helpers memoized with `functools.lru_cache` /
-`functools.cache` are not followed: their body runs once, not per call.
+`functools.cache` are not followed: their body runs once, not per call. Neither is what a
+helper calls in a memo branch, `if self._key is None:` (or `if _client is None:` on a
+module's global) whose body stores that same attribute or name: it runs the first time only
+(`self._key = load_secret()`); a branch that tests for `None` but stores nothing is followed.
 
 Calls in a nested `def`, a lambda or a generator expression, awaited calls, and functions
 passed to `asyncio.to_thread`, `run_in_threadpool`, `loop.run_in_executor` or
@@ -543,7 +546,12 @@ impl<'a> ReachMemo<'a> {
     fn calls_in(&mut self, file: FileId, code: &'a CodeFile, func: FnId) -> &[&'a Call] {
         let by_func = self.calls.entry(file).or_insert_with(|| {
             let mut by_func = vec![Vec::new(); code.functions.len()];
-            for c in code.calls.iter().filter(|c| !c.deferred) {
+            let memos = memo_branches(code);
+            for c in code
+                .calls
+                .iter()
+                .filter(|c| !c.deferred && !memos.iter().any(|b| b.contains_range(c.range)))
+            {
                 if let Some(f) = c.func {
                     by_func[f as usize].push(c);
                 }
@@ -552,6 +560,32 @@ impl<'a> ReachMemo<'a> {
         });
         &by_func[func as usize]
     }
+}
+
+/// The bodies of the file's memo branches: `if self._key is None:` (or `if _client is None:`
+/// on a module's global) whose body assigns that same attribute or name. What the body calls
+/// runs once per instance (or process), the first time, like an `lru_cache`d helper's body:
+/// `_get_signing_key` deriving its key from a secret file on first use blocks no later call.
+fn memo_branches(code: &CodeFile) -> Vec<TextRange> {
+    code.branch_tests
+        .iter()
+        .filter(|t| t.op == CompareOp::IsNone)
+        .filter_map(|t| {
+            let tested = t.left.as_name()?;
+            let name = tested.last();
+            let assigns_attr = code
+                .attr_assigns
+                .iter()
+                .any(|a| t.body.contains_range(a.range) && a.target.last() == name);
+            let assigns_global = !tested.path.contains('.') || tested.origin == RefOrigin::Module;
+            let assigns_name = assigns_global
+                && code
+                    .assigns
+                    .iter()
+                    .any(|a| t.body.contains_range(a.range) && *a.target == *name);
+            (assigns_attr || assigns_name).then_some(t.body)
+        })
+        .collect()
 }
 
 /// The first blocking call `helper` makes, directly or through sync helpers of its own, at
