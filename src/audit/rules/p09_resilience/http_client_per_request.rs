@@ -83,6 +83,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             if call.deferred
                 || !is_client_constructor(&call.callee)
                 || has_in_process_transport(code, func, call)
+                || configured_by_caller(code, func, call)
             {
                 continue;
             }
@@ -129,6 +130,22 @@ fn has_in_process_transport(code: &CodeFile, func: FnId, call: &Call) -> bool {
         }
         _ => false,
     }
+}
+
+/// Client options that fix where its connections go: the proxy, the transport, the TLS
+/// identity and trust.
+const ROUTING_OPTIONS: &[&str] = &["proxy", "proxies", "mounts", "transport", "cert", "verify"];
+
+/// The client's proxy, transport or TLS settings are a parameter of the function that builds
+/// it (`httpx.AsyncClient(proxy=proxy)` in `fetch(url, proxy)`): each call's connections go
+/// where its caller says, so one shared pool cannot serve every call.
+fn configured_by_caller(code: &CodeFile, func: FnId, call: &Call) -> bool {
+    let params = &code.function(func).params;
+    call.kwargs
+        .iter()
+        .filter(|k| ROUTING_OPTIONS.contains(&&*k.name))
+        .filter_map(|k| k.value.as_name())
+        .any(|r| r.origin == RefOrigin::Unknown && params.iter().any(|p| *p.name == *r.path))
 }
 
 /// Functions that run once for the life of a process, a server or a listener: a client they
