@@ -206,7 +206,6 @@ pub struct UnitIndex<'a> {
     /// The unit's files: the whole service's, not one job's slice.
     files: &'a [FileId],
     calls_by_name: std::sync::OnceLock<HashMap<&'a str, Vec<CallSite<'a>>>>,
-    may_run: std::sync::OnceLock<rustc_hash::FxHashSet<FnRef>>,
 }
 
 impl<'a> UnitIndex<'a> {
@@ -215,7 +214,6 @@ impl<'a> UnitIndex<'a> {
             project,
             files,
             calls_by_name: Default::default(),
-            may_run: Default::default(),
         }
     }
 
@@ -238,14 +236,6 @@ impl<'a> UnitIndex<'a> {
             index
         });
         index.get(name).map(Vec::as_slice).unwrap_or_default()
-    }
-
-    /// Some path of `service` (the unit's service) may run `f`: see [`runs::may_run`], built
-    /// on the first question.
-    pub fn may_run(&self, service: &Service, f: FnRef) -> bool {
-        self.may_run
-            .get_or_init(|| runs::may_run(self.project, service, self.files))
-            .contains(&f)
     }
 }
 

@@ -1,19 +1,25 @@
-//! Which functions of a service may run while it serves: a forward walk of the calls from
-//! everything the service starts with, over-approximated wherever the audit cannot tell.
+//! Whether a function of a service may run while it serves: some path of calls leads to it
+//! from what the service starts with, over-approximated wherever the audit cannot tell.
 //!
 //! Rules that judge code by whether it is on a path of the service (LG001: a print in SDK
 //! code the server never calls is the package users' output, not the server's log) ask
-//! [`super::UnitIndex::may_run`]. The walk errs towards "may run": a call the audit cannot
-//! resolve (`store.materialize()` on an object of unknown class) reaches every function of
-//! the service with that name, and every function the framework or a decorator may call
-//! without a visible call is a start. So "may not run" is a claim the code supports: no
-//! path of calls, by any receiver, leads to the function from the service's start.
+//! [`Runs::may_run`]. The answer errs towards "may run": a call the audit cannot resolve
+//! (`store.materialize()` on an object of unknown class) may run every method of the
+//! service with that name, and every function the framework or a decorator may call without
+//! a visible call is a start. So "may not run" is a claim the code supports: no path of
+//! calls, by any receiver, leads to the function from the service's start.
+//!
+//! The search runs backwards from the function asked about, through the callers of its name
+//! (the unit's calls-by-name index), rather than forwards from every start: a rule asks of a
+//! handful of functions, and the forward walk over all of prefect's code cost 40 ms, more
+//! than the rest of the rules together.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
+use super::Context;
 use crate::audit::model::code::{RefOrigin, Value};
-use crate::audit::model::{CodeFile, FnRef, Project, Ref, Service, Symbol};
-use crate::audit::source::{FileId, FileRole};
+use crate::audit::model::{CodeFile, FnRef, Ref, Service, Symbol};
+use crate::audit::source::FileRole;
 
 /// Decorators that only make a method a property, a class or static method, a cached value,
 /// an overload or an abstract declaration: none of them registers the function with a
@@ -37,195 +43,240 @@ const PLAIN_DECORATORS: &[&str] = &[
     "deprecated",
 ];
 
-/// The functions of the service's own code (not tests, scripts or scaffolding) that some
-/// path of the service may run. Starts: the handlers, dependencies and middleware
-/// (`entry_points`), tasks, lifespan functions, every call at module or class level outside
-/// a `__main__` block, every function named as a value (a callback), carrying a decorator
-/// that may register it (anything but a click/typer command or [`PLAIN_DECORATORS`]), and,
-/// of a class the service's code builds, subclasses or names, every dunder, decorated method
-/// and method of a class with a base from outside the service (the framework calls its
-/// overrides). From each function the walk follows its nested functions and its calls:
-/// to the function a call resolves to, or, when it resolves to nothing of the service, to
-/// every method with the callee's last name (`obj.name()`) or every other function with
-/// that name (`name()`).
-pub(super) fn may_run(project: &Project, service: &Service, files: &[FileId]) -> HashSet<FnRef> {
-    let code: Vec<(FileId, &CodeFile)> = project
-        .code_files(files)
-        .filter(|(_, f, _)| f.role == FileRole::Service)
-        .map(|(id, _, c)| (id, c))
-        .collect();
-    let code_of: HashMap<FileId, &CodeFile> = code.iter().copied().collect();
-    let mut by_name: HashMap<&str, Vec<FnRef>> = HashMap::default();
-    let mut children: HashMap<FnRef, Vec<FnRef>> = HashMap::default();
-    let mut values: Vec<&Ref> = Vec::new();
-    let mut queue: Vec<FnRef> = Vec::new();
-    queue.extend(service.entry_points.iter().copied());
-    queue.extend(service.tasks.iter().map(|t| t.func));
-    queue.extend(service.apps.iter().flat_map(|a| a.lifespan.iter().copied()));
-    // Names a class may be used by: every callee's and base's last name and every name
-    // handed around as a value, in the service's own code. A method the framework or Python
-    // calls (a dunder, an override of an outside base, a decorated validator) runs only for a
-    // class something uses: `DocEmbedder.__init__` of an SDK class the server never builds
-    // starts nothing.
-    let mut used: HashSet<&str> = HashSet::default();
-    for &(file, c) in &code {
-        for call in &c.calls {
-            used.insert(call.callee.last());
-            for v in call.args.iter().map(|a| &a.value) {
-                value_refs(v, &mut |r| values.push(r));
+/// The answers worked out so far for one rule's check of one unit.
+pub(super) struct Runs<'c, 'a> {
+    cx: &'c Context<'a>,
+    service: &'a Service,
+    /// Per function: may run (`Some(true)`), shown not to (`Some(false)`), or being worked
+    /// out (`None`).
+    memo: HashMap<FnRef, Option<bool>>,
+    /// The search below the current question met a function being worked out.
+    through_cycle: bool,
+    /// Every name the service's code hands around as a value (an argument, an assignment, a
+    /// decorator, a returned name) that ends in a function's or class's name of the
+    /// service, by that last component; built on first use.
+    values: Option<HashMap<&'a str, Vec<&'a Ref>>>,
+    /// The last names of the bases of the service's classes; built on first use.
+    bases: Option<HashSet<&'a str>>,
+}
+
+impl<'c, 'a> Runs<'c, 'a> {
+    pub(super) fn new(cx: &'c Context<'a>, service: &'a Service) -> Self {
+        Runs {
+            cx,
+            service,
+            memo: HashMap::default(),
+            through_cycle: false,
+            values: None,
+            bases: None,
+        }
+    }
+
+    /// Some path of the service may run `f`. Starts: the handlers, dependencies and
+    /// middleware (`entry_points`), tasks, lifespan functions, every call at module or class
+    /// level outside a `__main__` block, every function named as a value (a callback) or
+    /// carrying a decorator that may register it (anything but a click/typer command or
+    /// [`PLAIN_DECORATORS`]), and, of a class the service's code builds, subclasses or names,
+    /// every dunder, decorated method and method of a class with a base from outside the
+    /// service (the framework calls its overrides). A nested function runs when the one
+    /// around it does; any other runs when one of its callers does: a call that resolves
+    /// to it, or, resolving to nothing of the service, a call of its name on any receiver
+    /// (`obj.name()`) for a method, a bare `name()` for another function.
+    pub(super) fn may_run(&mut self, f: FnRef) -> bool {
+        match self.memo.get(&f) {
+            Some(&Some(known)) => return known,
+            // Being worked out further up: a cycle of callers starts nothing by itself, but
+            // a "no" found through it holds only once the function up there is answered.
+            Some(None) => {
+                self.through_cycle = true;
+                return false;
             }
-            for v in call.kwargs.iter().map(|k| &k.value) {
-                value_refs(v, &mut |r| values.push(r));
+            None => {}
+        }
+        self.memo.insert(f, None);
+        let outer = std::mem::replace(&mut self.through_cycle, false);
+        let answer = self.search(f);
+        if answer || !self.through_cycle {
+            self.memo.insert(f, Some(answer));
+        } else {
+            self.memo.remove(&f);
+        }
+        self.through_cycle |= outer;
+        answer
+    }
+
+    fn search(&mut self, f: FnRef) -> bool {
+        let (cx, service) = (self.cx, self.service);
+        let Some(code) = cx.project.code(f.file) else {
+            return true;
+        };
+        let function = code.function(f.func);
+        if cx.is_entry_point(f)
+            || service.tasks.iter().any(|t| t.func == f)
+            || service.apps.iter().any(|a| a.lifespan.contains(&f))
+        {
+            return true;
+        }
+        if let Some(parent) = function.parent {
+            return self.may_run(FnRef {
+                file: f.file,
+                func: parent,
+            });
+        }
+        let registers = function
+            .decorators
+            .iter()
+            .any(|d| !plain_decorator(code, &d.value));
+        let method = function.class.is_some();
+        if let Some(class) = function.class.as_deref() {
+            // What Python or a framework calls runs only for a class something uses.
+            let name = class.rsplit('.').next().unwrap_or(class);
+            if self.class_used(name)
+                && (is_dunder(&function.name)
+                    || registers
+                    || outside_base(cx, service, code, class))
+            {
+                return true;
             }
+        } else if registers {
+            return true;
         }
-        for k in &c.classes {
-            used.extend(k.bases.iter().map(|b| b.last()));
+        // A dunder runs with its class, not through `super().__init__()` of every class.
+        if is_dunder(&function.name) {
+            return self.handed_around(f, &function.name, method);
         }
-        for a in c.assigns.iter().chain(&c.extends) {
-            value_refs(&a.value, &mut |r| values.push(r));
-        }
-        for a in &c.attr_assigns {
-            value_refs(&a.value, &mut |r| values.push(r));
-        }
-        for (i, f) in c.functions.iter().enumerate() {
-            let at = FnRef {
-                file,
-                func: i as u32,
+        for &(file, call) in cx.index.calls_named(&function.name) {
+            if call.callee.origin == RefOrigin::Builtin {
+                continue;
+            }
+            let source = cx.project.file(file);
+            if source.role != FileRole::Service {
+                continue;
+            }
+            let targets_f = match cx.project.resolve(service, &call.callee) {
+                Some(Symbol::Function(g)) => g == f,
+                Some(_) => false,
+                None => call.callee.path.contains('.') == method,
             };
-            by_name.entry(&f.name).or_default().push(at);
-            if let Some(parent) = f.parent {
-                children
-                    .entry(FnRef { file, func: parent })
-                    .or_default()
-                    .push(at);
+            if !targets_f {
+                continue;
             }
-            for d in &f.decorators {
-                value_refs(&d.value, &mut |r| values.push(r));
-            }
-            for r in &f.returns {
-                values.push(r);
+            let Some(caller_code) = cx.project.code(file) else {
+                continue;
+            };
+            let runs = match call.func {
+                None => !caller_code.in_main_guard(call.range),
+                Some(func) => self.may_run(FnRef { file, func }),
+            };
+            if runs {
+                return true;
             }
         }
+        // Last, as the index of values is built on first use: most functions asked about
+        // have a caller that runs.
+        self.handed_around(f, &function.name, method)
     }
-    let referenced: HashSet<&str> = values.iter().map(|r| r.last()).collect();
-    for &(file, c) in &code {
-        for (i, f) in c.functions.iter().enumerate() {
-            let dunder = is_dunder(&f.name);
-            let registers = f.decorators.iter().any(|d| !plain_decorator(c, &d.value));
-            let start = match f.class.as_deref() {
-                None => registers,
-                Some(class) => {
-                    let k = c
-                        .classes
-                        .iter()
-                        .find(|k| *k.qual == *class || *k.name == *class);
-                    let overrides = k.is_none_or(|k| {
-                        k.bases.iter().any(|b| {
-                            !b.is("object")
-                                && !matches!(
-                                    project.resolve(service, b),
-                                    Some(Symbol::Class { .. })
-                                )
-                        })
-                    });
-                    let name = k.map_or(class, |k| &*k.name);
-                    (dunder || registers || overrides)
-                        && (used.contains(name) || referenced.contains(name))
+
+    /// Something in the service's code builds, subclasses or names the class `name`.
+    fn class_used(&mut self, name: &str) -> bool {
+        let cx = self.cx;
+        if cx
+            .index
+            .calls_named(name)
+            .iter()
+            .any(|&(file, _)| cx.project.file(file).role == FileRole::Service)
+        {
+            return true;
+        }
+        let bases = self.bases.get_or_insert_with(|| {
+            cx.service_code()
+                .flat_map(|(_, _, code)| code.classes.iter())
+                .flat_map(|k| k.bases.iter().map(|b| b.last()))
+                .collect()
+        });
+        bases.contains(name) || self.values().contains_key(name)
+    }
+
+    /// `f` (named `name`) is handed around as a value somewhere in the service: a name that
+    /// resolves to it, or, resolving to nothing, an attribute of that name for a method
+    /// (`self.on_message`) or an import for another function. A bare name that resolves to
+    /// nothing is a local or a parameter (`return plan`), not a function of the service.
+    fn handed_around(&mut self, f: FnRef, name: &str, method: bool) -> bool {
+        let (project, service) = (self.cx.project, self.service);
+        let Some(refs) = self.values().get(name) else {
+            return false;
+        };
+        refs.iter().any(|r| match project.resolve(service, r) {
+            Some(Symbol::Function(g)) => g == f,
+            Some(_) => false,
+            None if method => r.origin == RefOrigin::Unknown && r.path.contains('.'),
+            None => r.origin == RefOrigin::Import,
+        })
+    }
+
+    /// Some name the service's code hands around as a value ends in `name` (a function's or
+    /// class's name of the service), whatever it resolves to.
+    pub(super) fn names_a_value(&mut self, name: &str) -> bool {
+        self.values().contains_key(name)
+    }
+
+    fn values(&mut self) -> &HashMap<&'a str, Vec<&'a Ref>> {
+        let cx = self.cx;
+        self.values.get_or_insert_with(|| {
+            // Only names a function or class of the service bears are asked about: keeping
+            // the others (every local passed to a call) cost half of LG001 on prefect.
+            let named: HashSet<&str> = cx
+                .service_code()
+                .flat_map(|(_, _, code)| {
+                    let functions = code.functions.iter().map(|f| &*f.name);
+                    functions.chain(code.classes.iter().map(|k| &*k.name))
+                })
+                .collect();
+            let mut values: HashMap<&'a str, Vec<&'a Ref>> = HashMap::default();
+            let mut add = |r: &'a Ref| {
+                if named.contains(r.last()) {
+                    values.entry(r.last()).or_default().push(r);
                 }
             };
-            if start {
-                queue.push(FnRef {
-                    file,
-                    func: i as u32,
-                });
-            }
-        }
-    }
-    // A function handed around as a value (a callback, a handler registered by reference)
-    // may run wherever it is handed: the one it resolves to, or, through an attribute
-    // (`self.on_message`), every method of that name. A bare name that resolves to nothing
-    // is a local or a parameter (`return plan`), not a function of the service; a nested
-    // function runs with the one around it.
-    for r in values {
-        match project.resolve(service, r) {
-            Some(Symbol::Function(f)) => queue.push(f),
-            Some(_) => {}
-            // An import the audit could not follow into the service (a re-export it does not
-            // see) may still name one of its functions; a local, a module's variable or a
-            // builtin names none.
-            None => {
-                let method = r.path.contains('.') && r.origin == RefOrigin::Unknown;
-                if method || r.origin == RefOrigin::Import {
-                    queue.extend(
-                        by_name.get(r.last()).into_iter().flatten().filter(|f| {
-                            code_of[&f.file].function(f.func).class.is_some() == method
-                        }),
-                    );
+            for (_, _, code) in cx.service_code() {
+                for call in &code.calls {
+                    for v in call.args.iter().map(|a| &a.value) {
+                        value_refs(v, &mut add);
+                    }
+                    for v in call.kwargs.iter().map(|k| &k.value) {
+                        value_refs(v, &mut add);
+                    }
+                }
+                for a in code.assigns.iter().chain(&code.extends) {
+                    value_refs(&a.value, &mut add);
+                }
+                for a in &code.attr_assigns {
+                    value_refs(&a.value, &mut add);
+                }
+                for func in &code.functions {
+                    for d in &func.decorators {
+                        value_refs(&d.value, &mut add);
+                    }
+                    func.returns.iter().for_each(&mut add);
                 }
             }
-        }
+            values
+        })
     }
-    // Each function's own calls, and the module-level calls (a start each), by file.
-    let mut calls_of: HashMap<FnRef, Vec<u32>> = HashMap::default();
-    let mut module_calls: Vec<(FileId, u32)> = Vec::new();
-    for &(file, c) in &code {
-        for (i, call) in c.calls.iter().enumerate() {
-            match call.func {
-                Some(func) => calls_of
-                    .entry(FnRef { file, func })
-                    .or_default()
-                    .push(i as u32),
-                None if !c.in_main_guard(call.range) => module_calls.push((file, i as u32)),
-                None => {}
-            }
-        }
-    }
-    let mut seen: HashSet<FnRef> = HashSet::default();
-    let targets = |file: FileId, i: u32, out: &mut Vec<FnRef>| {
-        let call = &code_of[&file].calls[i as usize];
-        if call.callee.origin == RefOrigin::Builtin {
-            return;
-        }
-        match project.resolve(service, &call.callee) {
-            Some(Symbol::Function(f)) => out.push(f),
-            // A class: its dunders are starts already.
-            Some(Symbol::Class { .. }) => {}
-            // Unresolved: `obj.name()` may be any method of that name (the class of `obj`
-            // is unknown), and a bare `name()` any function of that name outside a class
-            // (one defined in a scope the front end does not follow). A module's function
-            // called as an attribute resolves through its import, and one handed around as
-            // a value (`self.callback = plan`) is a start already.
-            // A dunder runs with its class (see `used` above): `super().__init__()` is no
-            // call of every `__init__`.
-            _ if is_dunder(call.callee.last()) => {}
-            _ => {
-                let method = call.callee.path.contains('.');
-                if let Some(fs) = by_name.get(call.callee.last()) {
-                    out.extend(fs.iter().copied().filter(|f| {
-                        let is_method = code_of[&f.file].function(f.func).class.is_some();
-                        is_method == method
-                    }));
-                }
-            }
-        }
-    };
-    for &(file, i) in &module_calls {
-        targets(file, i, &mut queue);
-    }
-    while let Some(f) = queue.pop() {
-        if !seen.insert(f) {
-            continue;
-        }
-        if let Some(nested) = children.get(&f) {
-            queue.extend(nested.iter().copied());
-        }
-        if let Some(calls) = calls_of.get(&f) {
-            for &i in calls {
-                targets(f.file, i, &mut queue);
-            }
-        }
-    }
-    seen
+}
+
+/// The class (named `class` in `code`) has a base from outside the service, whose framework
+/// may call its overrides (`logging.Handler.emit`); a class the audit cannot find may too.
+fn outside_base(cx: &Context, service: &Service, code: &CodeFile, class: &str) -> bool {
+    code.classes
+        .iter()
+        .find(|k| *k.qual == *class || *k.name == *class)
+        .is_none_or(|k| {
+            k.bases.iter().any(|b| {
+                !b.is("object")
+                    && !matches!(cx.project.resolve(service, b), Some(Symbol::Class { .. }))
+            })
+        })
 }
 
 /// A decorator that registers nothing: one of [`PLAIN_DECORATORS`] (`@property`,
@@ -244,7 +295,7 @@ fn plain_decorator(code: &CodeFile, value: &Value) -> bool {
 
 /// Every name in `v`, however deeply nested in lists and dicts: the names the code hands
 /// around as values.
-pub(super) fn value_refs<'a>(v: &'a Value, out: &mut impl FnMut(&'a Ref)) {
+fn value_refs<'a>(v: &'a Value, out: &mut impl FnMut(&'a Ref)) {
     match v {
         Value::Ref(r) => out(r),
         Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::Either(items) => {
@@ -263,13 +314,6 @@ pub(super) fn value_refs<'a>(v: &'a Value, out: &mut impl FnMut(&'a Ref)) {
         }
         _ => {}
     }
-}
-
-/// The last component of every name in `v` (see [`value_refs`]).
-pub(super) fn value_names<'a>(v: &'a Value, out: &mut HashSet<&'a str>) {
-    value_refs(v, &mut |r: &'a Ref| {
-        out.insert(r.last());
-    });
 }
 
 fn is_dunder(name: &str) -> bool {

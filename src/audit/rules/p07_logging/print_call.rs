@@ -1,10 +1,10 @@
 //! LG001 `print-call`: `print()` in service code.
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::audit::rules::cli::in_cli_command;
 use crate::audit::rules::prelude::*;
-use crate::audit::rules::runs::value_names;
+use crate::audit::rules::runs::Runs;
 
 pub static RULE: Rule = Rule {
     code: "LG001",
@@ -72,6 +72,7 @@ async def create_order(order: Order):
 
 fn check(cx: &Context, sink: &mut Sink) {
     let mut memo = Memo::default();
+    let mut runs = cx.service.map(|s| Runs::new(cx, s));
     for (file, _, code) in cx.service_code() {
         // A notebook helper (`IPython.display`): output for the person at the notebook.
         if imports_notebook(code) {
@@ -91,8 +92,9 @@ fn check(cx: &Context, sink: &mut Sink) {
                     continue;
                 }
                 if only_user_facing(cx, service, f, MAX_CALLER_DEPTH, &mut memo)
-                    || never_referenced(cx, service, code, f, &mut memo)
-                    || !cx.index.may_run(service, f)
+                    || runs
+                        .as_mut()
+                        .is_some_and(|r| never_referenced(cx, service, code, f, r) || !r.may_run(f))
                 {
                     continue;
                 }
@@ -110,12 +112,9 @@ fn check(cx: &Context, sink: &mut Sink) {
 
 /// What the caller search has worked out so far.
 #[derive(Default)]
-struct Memo<'a> {
+struct Memo {
     /// Per function: every path reaching it starts at a command (see [`only_user_facing`]).
     user_facing: HashMap<FnRef, bool>,
-    /// The last component of every name the service's code uses as a value (passed as an
-    /// argument, assigned, put in a list or dict, used as a decorator), built on first use.
-    referenced: Option<HashSet<&'a str>>,
 }
 
 /// How many callers up the audit follows a function to the commands that reach it.
@@ -142,7 +141,7 @@ fn only_user_facing<'a>(
     service: &Service,
     f: FnRef,
     depth: u8,
-    memo: &mut Memo<'a>,
+    memo: &mut Memo,
 ) -> bool {
     let Some(code) = cx.project.code(f.file) else {
         return false;
@@ -169,7 +168,7 @@ fn callers_user_facing<'a>(
     code: &'a CodeFile,
     f: FnRef,
     depth: u8,
-    memo: &mut Memo<'a>,
+    memo: &mut Memo,
 ) -> bool {
     let function = code.function(f.func);
     // A nested function runs when the function around it does.
@@ -227,7 +226,7 @@ fn never_referenced<'a>(
     service: &Service,
     code: &CodeFile,
     f: FnRef,
-    memo: &mut Memo<'a>,
+    runs: &mut Runs<'_, 'a>,
 ) -> bool {
     let function = code.function(f.func);
     // Any call by the name may run it: `source.paid_invoices_stream()` on an object whose
@@ -257,32 +256,5 @@ fn never_referenced<'a>(
             return false;
         }
     }
-    let referenced = memo.referenced.get_or_insert_with(|| {
-        let mut names = HashSet::default();
-        for (_, _, code) in cx.service_code() {
-            for call in &code.calls {
-                let values = call.args.iter().map(|a| &a.value);
-                for v in values.chain(call.kwargs.iter().map(|k| &k.value)) {
-                    value_names(v, &mut names);
-                }
-            }
-            for a in code.assigns.iter().chain(&code.extends) {
-                value_names(&a.value, &mut names);
-            }
-            for a in &code.attr_assigns {
-                value_names(&a.value, &mut names);
-            }
-            for func in &code.functions {
-                for d in &func.decorators {
-                    value_names(&d.value, &mut names);
-                }
-                // `return ch_type_to_feast_value_type`: handed to whoever calls the function.
-                for r in &func.returns {
-                    names.insert(r.last());
-                }
-            }
-        }
-        names
-    });
-    !referenced.contains(&*function.name)
+    !runs.names_a_value(&function.name)
 }
