@@ -11,6 +11,7 @@ use std::{env, fs};
 
 #[path = "src/new/skip.rs"]
 mod skip;
+use skip::is_executable;
 
 fn main() {
     let root =
@@ -87,17 +88,4 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String, bool)>) {
             );
         }
     }
-}
-
-#[cfg(unix)]
-fn is_executable(entry: &fs::DirEntry) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    entry
-        .metadata()
-        .is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(_entry: &fs::DirEntry) -> bool {
-    false
 }

@@ -13,7 +13,7 @@ use miette::Diagnostic;
 use thiserror::Error;
 
 use super::manifest::{self, Manifest, ManifestError};
-use super::skip::is_skipped;
+use super::skip::{is_executable, is_skipped};
 
 pub const MANIFEST_FILE: &str = "template.toml";
 pub const COMMON_DIR: &str = "_common";
@@ -403,19 +403,6 @@ fn read_tree(root: &Path, dir: &Path, files: &mut Vec<TemplateFile>) -> Result<(
         }
     }
     Ok(())
-}
-
-#[cfg(unix)]
-fn is_executable(entry: &fs::DirEntry) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    entry
-        .metadata()
-        .is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(_entry: &fs::DirEntry) -> bool {
-    false
 }
 
 #[cfg(test)]
