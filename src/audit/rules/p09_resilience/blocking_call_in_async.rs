@@ -1,7 +1,7 @@
 //! RS002 `blocking-call-in-async`: a blocking call inside `async def`, directly or through a
 //! sync helper of the same service.
 
-use ruff_text_size::TextRange;
+use ruff_text_size::{TextRange, TextSize};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{
@@ -48,7 +48,11 @@ reported at the call in the async function, up to six helpers deep
 `functools.cache` are not followed: their body runs once, not per call. Neither is what a
 helper calls in a memo branch, `if self._key is None:` (or `if _client is None:` on a
 module's global) whose body stores that same attribute or name: it runs the first time only
-(`self._key = load_secret()`); a branch that tests for `None` but stores nothing is followed.
+(`self._key = load_secret()`); a branch that tests for `None` but stores nothing is followed. An `async def` that
+configures or starts an ASGI server itself (`uvicorn.Config`, `uvicorn.Server(...).serve()`,
+hypercorn, granian, daphne) is not reported for what it does before its last such call:
+that is start-up, before the loop serves any request (reading a config file, then
+`await server.serve()`); what it does after is reported.
 
 Calls in a nested `def`, a lambda or a generator expression, awaited calls, and functions
 passed to `asyncio.to_thread`, `run_in_threadpool`, `loop.run_in_executor` or
@@ -714,6 +718,24 @@ fn is_memoized(f: &Function) -> bool {
 /// Functions that start an event loop of their own and run a coroutine on it to the end.
 const LOOP_RUNNERS: &[&str] = &["asyncio.run", "anyio.run", "trio.run", "uvloop.run"];
 
+/// Per function of the file that configures or starts an ASGI server of [`SERVER_MODULES`]
+/// itself (`config = uvicorn.Config(app)`, `await uvicorn.Server(config).serve()`): where its
+/// last such call begins. What the function does before that is its start-up: no request is
+/// being served on the loop yet (mcpo's `async def run` reading its config file, then
+/// `server.serve()`).
+fn last_server_start(code: &CodeFile) -> HashMap<FnId, TextSize> {
+    let mut starts: HashMap<FnId, TextSize> = HashMap::default();
+    for c in &code.calls {
+        if let Some(f) = c.func
+            && SERVER_MODULES.iter().any(|m| c.callee.in_module(m))
+        {
+            let at = starts.entry(f).or_insert(c.range.start());
+            *at = (*at).max(c.range.start());
+        }
+    }
+    starts
+}
+
 /// ASGI servers and app constructors: a module that starts or builds one of these serves
 /// requests on its loop, whatever else it does.
 const SERVER_MODULES: &[&str] = &["uvicorn", "hypercorn", "granian", "daphne"];
@@ -963,6 +985,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
         // Asked only of a file with an async call to report (few have a `__main__` block).
         let mut own_process: Option<bool> = None;
+        let mut server_starts: Option<HashMap<FnId, TextSize>> = None;
         for call in &code.calls {
             let Some(fid) = call.func else { continue };
             let func = code.function(fid);
@@ -973,6 +996,10 @@ fn check(cx: &Context, sink: &mut Sink) {
                 || lifespan.contains(&FnRef { file, func: fid })
                 || is_rq_job(cx, FnRef { file, func: fid }, func)
                 || *own_process.get_or_insert_with(|| runs_as_own_process(cx, file, code))
+                || server_starts
+                    .get_or_insert_with(|| last_server_start(code))
+                    .get(&fid)
+                    .is_some_and(|&start| call.range.end() <= start)
             {
                 continue;
             }
