@@ -432,15 +432,14 @@ pub enum CompareOp {
     In,
     /// `left not in right`
     NotIn,
-    /// `left is None`: kept only against `None` (a memo or an unset option).
+    /// `left is None` (a memo or an unset option). `is not None` is not kept: no rule reads
+    /// it, and every fact is held until the audit ends.
     IsNone,
-    /// `left is not None`: kept only against `None`.
-    IsNotNone,
 }
 
 /// A comparison that decides a branch: the test of an `if` / `elif` (or one operand of an
 /// `and` test, which must hold too), with the statements that run only when it holds.
-/// Identity tests are kept only against `None` (`right` is then `Value::None`). Rules
+/// Identity tests are kept only as `is None` (`right` is then `Value::None`). Rules
 /// read what a branch depends on (`"*" in allowed_origins`) and what it does when a value
 /// matches (`if password == KNOWN_BAD: raise ...`).
 #[derive(Debug, Clone, PartialEq)]

@@ -687,7 +687,7 @@ impl<'src> Extractor<'src> {
     }
 
     /// The comparisons `test` requires (itself, or each operand of an `and`) that compare
-    /// two values with `==`, `!=`, `in` or `not in`, or one with `None` by `is` / `is not`,
+    /// two values with `==`, `!=`, `in` or `not in`, or one with `None` by `is`,
     /// each with the branch `body` they decide.
     fn record_branch_tests(&mut self, test: &Expr, body: &[Stmt]) {
         let (Some(first), Some(last)) = (body.first(), body.last()) else {
@@ -710,7 +710,6 @@ impl<'src> Extractor<'src> {
                 ast::CmpOp::In => CompareOp::In,
                 ast::CmpOp::NotIn => CompareOp::NotIn,
                 ast::CmpOp::Is if right.is_none_literal_expr() => CompareOp::IsNone,
-                ast::CmpOp::IsNot if right.is_none_literal_expr() => CompareOp::IsNotNone,
                 _ => continue,
             };
             let left = self.value(&cmp.left, 0);

@@ -255,7 +255,7 @@ fn refused_constants(cx: &Context) -> HashSet<(FileId, Name)> {
                     Some(items) => items.iter().collect(),
                     None => vec![&t.right],
                 },
-                CompareOp::NotEq | CompareOp::NotIn | CompareOp::IsNone | CompareOp::IsNotNone => {
+                CompareOp::NotEq | CompareOp::NotIn | CompareOp::IsNone => {
                     continue;
                 }
             };

@@ -33,15 +33,16 @@ for the person running the command, before any server starts) are left alone. So
   function holding the print is asked this: a function whose only callers are such
   functions is still reported (following every dead end up the callers was measured at 6 ms
   on prefect for no finding of the corpus);
-- a function no path of the service may run: walking forward from what the service starts
-  with (its handlers, dependencies, middleware, tasks and lifespan, every call at module or
-  class level outside `__main__`, every function handed around as a value or carrying a
-  decorator that may register it) through every call, nothing reaches it. Where a call cannot
-  be resolved the walk takes every candidate: `obj.plan()` reaches every method named `plan`,
-  and a bare `plan()` every other function of that name. A method Python or a framework calls
-  (`__init__`, a `logging.Handler.emit` override, a decorated validator) runs only for a class
-  the service builds, subclasses or names somewhere: SDK code for the package's users (a
-  class whose constructor prints, a `plan()` only the command line calls) is left alone;
+- a function no path of the service may run: searching back from it through every call of
+  its name, no caller chain reaches what the service starts with (its handlers,
+  dependencies, middleware, tasks and lifespan, every call at module or class level outside
+  `__main__`, every function handed around as a value or carrying a decorator that may
+  register it). Where a call cannot be resolved every candidate counts: `obj.plan()` may run
+  every method named `plan`, and a bare `plan()` every other function of that name. A method
+  Python or a framework calls (`__init__`, a `logging.Handler.emit` override, a decorated
+  validator) runs only for a class the service builds, subclasses or names somewhere: SDK
+  code for the package's users (a class whose constructor prints, a `plan()` only the
+  command line calls) is left alone;
 - notebook helpers (a module importing `IPython` or `ipywidgets`);
 - a print in the app's lifespan function itself (a startup banner, printed once).
 

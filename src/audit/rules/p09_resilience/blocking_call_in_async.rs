@@ -48,8 +48,8 @@ reported at the call in the async function, up to six helpers deep
 `functools.cache` are not followed: their body runs once, not per call. Neither is what a
 helper calls in a memo branch, `if self._key is None:` (or `if _client is None:` on a
 module's global) whose body stores that same attribute or name: it runs the first time only
-(`self._key = load_secret()`); a branch that tests for `None` but stores nothing is followed. An `async def` that
-configures or starts an ASGI server itself (`uvicorn.Config`, `uvicorn.Server(...).serve()`,
+(`self._key = load_secret()`); a branch that tests for `None` but stores nothing is
+followed. An `async def` that configures or starts an ASGI server itself (`uvicorn.Config`, `uvicorn.Server(...).serve()`,
 hypercorn, granian, daphne) is not reported for what it does before its last such call:
 that is start-up, before the loop serves any request (reading a config file, then
 `await server.serve()`); what it does after is reported.
