@@ -3,6 +3,7 @@
 //! Data flows one way: `cli` parses arguments, `audit` walks -> parses -> builds the service
 //! model -> runs rules -> suppresses -> reports, and `new` reads answers -> renders -> writes.
 
+pub mod alloc;
 pub mod atomic;
 pub mod audit;
 pub mod cli;

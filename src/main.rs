@@ -3,9 +3,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use svc::cli::{Cli, Command};
 
+// jemalloc for everything, and a bump arena for each file's syntax tree (see `svc::alloc`).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static GLOBAL: svc::alloc::ArenaAlloc<tikv_jemallocator::Jemalloc> =
+    svc::alloc::ArenaAlloc::new(tikv_jemallocator::Jemalloc);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -111,6 +111,7 @@ pub fn discover(
     filters: &Filters,
     named: &[PathBuf],
 ) -> (Vec<Discovered>, Vec<String>) {
+    let tracked = tracked_but_ignored(root);
     let found = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
     let walker = WalkBuilder::new(root)
@@ -167,7 +168,7 @@ pub fn discover(
     let mut files = found.into_inner().expect("walker lock");
     let mut errors = errors.into_inner().expect("walker lock");
     let mut seen: HashSet<String> = files.iter().map(|f| f.rel.clone()).collect();
-    match tracked_but_ignored(root) {
+    match tracked.finish() {
         Ok(tracked) => {
             for rel in tracked {
                 let path = root.join(&rel);
@@ -266,11 +267,11 @@ pub fn work_tree(dir: &Path) -> Option<PathBuf> {
 /// Files under `root` that git tracks although they match its ignore rules (added with
 /// `git add -f`, or ignored after they were added): git audits them in every diff, so svc
 /// does too. Empty outside a git work tree.
-fn tracked_but_ignored(root: &Path) -> Result<Vec<String>, String> {
+fn tracked_but_ignored(root: &Path) -> TrackedButIgnored {
     if work_tree(root).is_none() {
-        return Ok(Vec::new());
+        return TrackedButIgnored::None;
     }
-    let out = std::process::Command::new("git")
+    let child = std::process::Command::new("git")
         // The repository's configuration may name a program for git to run (an fsmonitor
         // hook) on any index read: not for an audit.
         .args([
@@ -284,23 +285,48 @@ fn tracked_but_ignored(root: &Path) -> Result<Vec<String>, String> {
         ])
         .current_dir(root)
         .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .output()
-        .map_err(|e| format!("git: {e}"))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(stderr
-            .lines()
-            .next()
-            .unwrap_or("git ls-files failed")
-            .to_string());
+        .spawn();
+    match child {
+        Ok(child) => TrackedButIgnored::Running(child),
+        Err(e) => TrackedButIgnored::Failed(format!("git: {e}")),
     }
-    Ok(out
-        .stdout
-        .split(|b| *b == 0)
-        .filter(|p| !p.is_empty())
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect())
+}
+
+/// `git ls-files` for the tracked files that match `.gitignore`, started before the walk and
+/// read after it: the two wait on different things (git on its index, the walk on
+/// directories), and one after the other they were most of the walk's time in a work tree.
+enum TrackedButIgnored {
+    /// Not in a git work tree.
+    None,
+    Running(std::process::Child),
+    Failed(String),
+}
+
+impl TrackedButIgnored {
+    fn finish(self) -> Result<Vec<String>, String> {
+        let child = match self {
+            TrackedButIgnored::None => return Ok(Vec::new()),
+            TrackedButIgnored::Failed(why) => return Err(why),
+            TrackedButIgnored::Running(child) => child,
+        };
+        let out = child.wait_with_output().map_err(|e| format!("git: {e}"))?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            return Err(stderr
+                .lines()
+                .next()
+                .unwrap_or("git ls-files failed")
+                .to_string());
+        }
+        Ok(out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect())
+    }
 }
 
 /// Why an entry that is not a regular file is not read, when that is worth saying: a FIFO

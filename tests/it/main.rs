@@ -1,5 +1,11 @@
 //! The integration tests: one binary, one module per area.
 
+// The binary's allocator, so that in-process audits parse in the arena as `svc` does.
+#[global_allocator]
+static GLOBAL: svc::alloc::ArenaAlloc<std::alloc::System> =
+    svc::alloc::ArenaAlloc::new(std::alloc::System);
+
+mod arena;
 mod artefacts;
 mod ci;
 mod cli;

@@ -33,6 +33,9 @@ thread_local! {
         const { RefCell::new(FxHashSet::with_hasher(rustc_hash::FxBuildHasher)) };
 }
 
+/// Names a thread's table holds before it first grows.
+const TABLE_START: usize = 1 << 14;
+
 impl Name {
     pub fn new(s: &str) -> Name {
         if !SHARING.with(Cell::get) {
@@ -41,6 +44,11 @@ impl Name {
         TABLE.with_borrow_mut(|table| {
             if let Some(found) = table.get(s) {
                 return found.clone();
+            }
+            // A service's thread interns thousands of names: growing the table from empty
+            // rehashed it a dozen times (0.6% of a prefect-3.9.1 run).
+            if table.capacity() == 0 {
+                table.reserve(TABLE_START);
             }
             let text = ArcStr::from(s);
             text.leak();

@@ -1,10 +1,12 @@
-//! The Python front end: parse with Ruff's parser, extract [`CodeFile`] facts, drop the tree.
+//! The Python front end: parse with Ruff's parser (the tree in the parse arena), extract
+//! [`CodeFile`] facts, free the tree.
 
 mod extract;
 
 use ruff_python_ast::{Stmt, token::TokenKind};
 use ruff_text_size::{Ranged, TextRange};
 
+use crate::alloc::InArena;
 use crate::audit::model::code::CodeFile;
 use crate::audit::suppress::parse_suppression;
 
@@ -17,10 +19,17 @@ pub struct SyntaxError {
 
 /// Parse `source` (module `module`) and extract its facts.
 pub fn analyze(source: &str, module: &str, is_package: bool) -> Result<CodeFile, SyntaxError> {
-    let parsed = ruff_python_parser::parse_module(source).map_err(|e| SyntaxError {
-        message: e.error.to_string(),
-        range: e.location,
-    })?;
+    // The tree lives in the parse arena and is only borrowed: the facts are made outside it.
+    let parsed = InArena::new(|| ruff_python_parser::parse_module(source));
+    let parsed = match &*parsed {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            return Err(SyntaxError {
+                message: e.error.to_string(),
+                range: e.location,
+            });
+        }
+    };
     let mut suppressions = Vec::new();
     if source.contains("svc:") {
         for token in parsed.tokens().iter() {
