@@ -19,6 +19,10 @@
 //! arena off), and a panic inside the closure retires the thread's slot for good, since
 //! its payload may live in the arena. Debug builds fill the memory they hand back with a
 //! marker byte, so that anything that escaped would show up as garbage in the tests.
+//!
+//! Under an address-space or data limit, or strict overcommit, the arena stays off: the
+//! reservation would come out of what the audit itself may allocate. `SVC_TIMINGS=1` says
+//! whether it was on ([`describe`]).
 
 #![allow(unsafe_code)]
 
@@ -55,6 +59,12 @@ impl<A> ArenaAlloc<A> {
 static BASE: AtomicUsize = AtomicUsize::new(0);
 static LEN: AtomicUsize = AtomicUsize::new(0);
 static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+/// What became of the reservation, for `SVC_TIMINGS` ([`describe`]).
+static OUTCOME: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(NOT_TRIED);
+const NOT_TRIED: u8 = 0;
+const RESERVED: u8 = 1;
+const SCARCE: u8 = 2;
+const REFUSED: u8 = 3;
 /// Set by the first allocation through [`ArenaAlloc`]: when another allocator is the global
 /// one (unit tests, fuzz targets), turning the arena on would mean nothing, and leaking a tree
 /// would be a real leak.
@@ -196,6 +206,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for ArenaAlloc<A> {
 fn reserve() -> bool {
     static DONE: std::sync::Once = std::sync::Once::new();
     DONE.call_once(|| {
+        if address_space_is_scarce() {
+            OUTCOME.store(SCARCE, Ordering::Relaxed);
+            return;
+        }
         let slots = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .clamp(1, MAX_SLOTS);
@@ -217,17 +231,53 @@ fn reserve() -> bool {
         };
         // Refused (a strict overcommit policy, an address-space limit): no arena, every tree
         // goes to the inner allocator as before.
-        if p != libc::MAP_FAILED {
+        if p == libc::MAP_FAILED {
+            OUTCOME.store(REFUSED, Ordering::Relaxed);
+        } else {
             LEN.store(len, Ordering::Relaxed);
             BASE.store(p as usize, Ordering::Release);
+            OUTCOME.store(RESERVED, Ordering::Relaxed);
         }
     });
     BASE.load(Ordering::Acquire) != 0
 }
 
+/// Under an address-space or data limit (`ulimit -v`, `ulimit -d`) the reservation would take
+/// from what the audit's own memory may use, and under strict overcommit (mode 2) it would be
+/// charged in full: the arena stays off, and trees go to the inner allocator as before.
+#[cfg(unix)]
+fn address_space_is_scarce() -> bool {
+    let limited = |resource| {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the one struct it is given.
+        let ok = unsafe { libc::getrlimit(resource, &mut limit) } == 0;
+        !ok || limit.rlim_cur != libc::RLIM_INFINITY
+    };
+    let strict = std::fs::read_to_string("/proc/sys/vm/overcommit_memory")
+        .is_ok_and(|mode| mode.trim() == "2");
+    limited(libc::RLIMIT_AS) || limited(libc::RLIMIT_DATA) || strict
+}
+
 #[cfg(not(unix))]
 fn reserve() -> bool {
     false
+}
+
+/// Whether the parse arena was used, and if not why: `SVC_TIMINGS` prints it.
+pub fn describe() -> &'static str {
+    if !INSTALLED.load(Ordering::Relaxed) {
+        return "off (not the global allocator)";
+    }
+    match OUTCOME.load(Ordering::Relaxed) {
+        RESERVED => "on",
+        SCARCE => "off (an address-space or data limit, or strict overcommit)",
+        REFUSED => "off (the system refused the reservation)",
+        _ if cfg!(unix) => "not used (nothing parsed)",
+        _ => "off (not supported on this system)",
+    }
 }
 
 /// This thread's slot, claimed on first use; `false` when there is none to have.

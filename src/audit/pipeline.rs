@@ -496,6 +496,9 @@ pub(crate) fn model_sources(
     }
 
     timer.mark("parse the other Python files");
+    if crate::audit::timing::timings_enabled() {
+        eprintln!("svc: timing: parse arena: {}", crate::alloc::describe());
+    }
     let artefacts = parse_artefacts(&files, &mut early);
     timer.mark("parse artefacts");
     let mut project = model::build(files, code, &input.model);

@@ -357,6 +357,58 @@ fn under_an_address_space_limit_the_parser_pool_shrinks_instead_of_panicking() {
     }
 }
 
+/// The parse arena reserves address space up front: under `ulimit -v` or `ulimit -d` that
+/// would be taken from what the audit's own memory may use, so the arena stays off there (and
+/// the audit's findings are the same), while without a limit it is on.
+#[cfg(target_os = "linux")]
+#[test]
+fn under_an_address_space_or_data_limit_the_parse_arena_stays_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    service(d);
+    write(d, "app.py", "def main():\n    print(1)\n\nmain()\n");
+    let audit = |limit: &str| {
+        let mut sh = Command::new("sh");
+        sh.env("SVC_TIMINGS", "1")
+            .env("NO_COLOR", "1")
+            .timeout(LIMIT)
+            .arg("-c")
+            .arg(format!(
+                "{limit}exec \"$0\" audit --format json --select print-call \"$1\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_svc"))
+            .arg(d);
+        let (code, stdout, stderr) = run(&mut sh);
+        let arena = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("svc: timing: parse arena: "))
+            .unwrap_or_else(|| panic!("no arena line: {stderr}"))
+            .to_string();
+        let report: Value =
+            serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+        (code, arena, located(&report))
+    };
+    let (code, arena, found) = audit("");
+    let strict = std::fs::read_to_string("/proc/sys/vm/overcommit_memory")
+        .is_ok_and(|mode| mode.trim() == "2");
+    assert_eq!(code, 1);
+    if strict {
+        assert!(arena.starts_with("off (an address-space"), "{arena}");
+    } else {
+        assert_eq!(arena, "on");
+    }
+    assert_eq!(found, ["app.py:2:5 LG001"]);
+    for limit in ["ulimit -v 4000000 && ", "ulimit -d 4000000 && "] {
+        let (code, arena, found) = audit(limit);
+        assert_eq!(code, 1, "{limit}");
+        assert!(
+            arena.starts_with("off (an address-space or data limit"),
+            "{limit}: {arena}"
+        );
+        assert_eq!(found, ["app.py:2:5 LG001"], "{limit}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // --diff (#3, #4, #24, #35)
 
