@@ -129,7 +129,9 @@ fn bump(layout: Layout) -> Option<*mut u8> {
 fn grow_in_place(ptr: *mut u8, old: usize, new: usize) -> bool {
     LOCAL.with(|l| {
         let at = ptr as usize;
-        if !l.on.get() || at + old != l.cursor.get() {
+        // `at >= start`: a block of the slot below that ends where this one starts is not
+        // this thread's to grow.
+        if !l.on.get() || at < l.start.get() || at + old != l.cursor.get() {
             return false;
         }
         match at.checked_add(new) {
