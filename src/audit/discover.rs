@@ -296,7 +296,8 @@ fn tracked_but_ignored(root: &Path) -> TrackedButIgnored {
 
 /// `git ls-files` for the tracked files that match `.gitignore`, started before the walk and
 /// read after it: the two wait on different things (git on its index, the walk on
-/// directories), and one after the other they were most of the walk's time in a work tree.
+/// directories), and one after the other git added about half again to the walk's time in a
+/// work tree (prefect-3.9.1: 9-11 ms against 6-7 ms side by side).
 enum TrackedButIgnored {
     /// Not in a git work tree.
     None,
