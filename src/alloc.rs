@@ -383,6 +383,12 @@ impl<T> InArena<T> {
     pub fn in_arena(&self) -> bool {
         self.arena
     }
+
+    /// Whether part of the value did not fit in the slot and went to the inner allocator
+    /// (for tests).
+    pub fn spilled(&self) -> bool {
+        self.arena && LOCAL.with(|l| l.spilled.get())
+    }
 }
 
 impl<T> Deref for InArena<T> {

@@ -78,10 +78,13 @@ fn a_value_larger_than_the_slot_spills_to_the_real_allocator() {
         (small, huge)
     });
     assert!(big.in_arena());
+    assert!(big.spilled());
     assert_eq!(big.0, vec![5u8; 32]);
     assert!(big.1.capacity() >= 768 << 20);
     drop(big);
-    assert!(InArena::new(|| vec![6u8; 16]).in_arena());
+    let next = InArena::new(|| vec![6u8; 16]);
+    assert!(next.in_arena());
+    assert!(!next.spilled(), "the reset clears the spill");
 }
 
 /// The front end's facts do not point into the tree they came from: facts of a file parsed

@@ -309,6 +309,22 @@ fn paths_in_different_projects_are_each_walked_in_their_own_project() {
 // ---------------------------------------------------------------------------------------------
 // Thread start (#21)
 
+/// `svc audit --format json --select print-call DIR` run by `sh` after `limit` (a `ulimit ...
+/// && ` prefix, or nothing), with `env` set.
+fn print_calls_under(limit: &str, dir: &Path, env: &[(&str, &str)]) -> (i32, Vec<u8>, String) {
+    let mut sh = Command::new("sh");
+    sh.envs(env.iter().copied())
+        .env("NO_COLOR", "1")
+        .timeout(LIMIT)
+        .arg("-c")
+        .arg(format!(
+            "{limit}exec \"$0\" audit --format json --select print-call \"$1\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_svc"))
+        .arg(dir);
+    run(&mut sh)
+}
+
 /// Four parser threads of 512 MiB stack each cannot start in 600 MB of address space: the
 /// audit starts fewer threads with smaller stacks and says so (the fallback order itself is
 /// unit-tested in `svc::audit`).
@@ -331,16 +347,11 @@ fn under_an_address_space_limit_the_parser_pool_shrinks_instead_of_panicking() {
     );
     for backtrace in ["0", "1"] {
         let (code, report) = {
-            let mut sh = Command::new("sh");
-            sh.env("RAYON_NUM_THREADS", "4")
-                .env("RUST_BACKTRACE", backtrace)
-                .env("NO_COLOR", "1")
-                .timeout(LIMIT)
-                .arg("-c")
-                .arg("ulimit -v 600000 && exec \"$0\" audit --format json --select print-call \"$1\"")
-                .arg(env!("CARGO_BIN_EXE_svc"))
-                .arg(d);
-            let (code, stdout, stderr) = run(&mut sh);
+            let (code, stdout, stderr) = print_calls_under(
+                "ulimit -v 600000 && ",
+                d,
+                &[("RAYON_NUM_THREADS", "4"), ("RUST_BACKTRACE", backtrace)],
+            );
             assert!(!stderr.contains("panicked"), "{stderr}");
             assert!(
                 stderr.contains("svc: warning: memory or process limit: "),
@@ -368,17 +379,7 @@ fn under_an_address_space_or_data_limit_the_parse_arena_stays_off() {
     service(d);
     write(d, "app.py", "def main():\n    print(1)\n\nmain()\n");
     let audit = |limit: &str| {
-        let mut sh = Command::new("sh");
-        sh.env("SVC_TIMINGS", "1")
-            .env("NO_COLOR", "1")
-            .timeout(LIMIT)
-            .arg("-c")
-            .arg(format!(
-                "{limit}exec \"$0\" audit --format json --select print-call \"$1\""
-            ))
-            .arg(env!("CARGO_BIN_EXE_svc"))
-            .arg(d);
-        let (code, stdout, stderr) = run(&mut sh);
+        let (code, stdout, stderr) = print_calls_under(limit, d, &[("SVC_TIMINGS", "1")]);
         let arena = stderr
             .lines()
             .find_map(|l| l.strip_prefix("svc: timing: parse arena: "))
