@@ -71,6 +71,7 @@ fn render(facts: &CodeFile) -> String {
         suppressions,
         statement_ranges,
         main_guards,
+        loop_values,
     } = facts;
     let fname = |id: Option<u32>| match id {
         Some(id) => functions[id as usize].qual.to_string(),
@@ -197,6 +198,9 @@ fn render(facts: &CodeFile) -> String {
             if s.file_level { "-file" } else { "" },
             s.rules.join(", ")
         );
+    }
+    for v in loop_values {
+        let _ = writeln!(out, "loop over {}", value(v));
     }
     let _ = writeln!(
         out,
@@ -499,6 +503,8 @@ def handler(request):
     TOKENS.append(request.headers.get("x-request-id"))
     seen = []
     seen += [request.url]
+    for check in (handler, Client):
+        pass
     return requests.get("http://y", timeout=3)  # svc: ignore[RS001] why
     # a multi-line statement follows
     x = (
@@ -528,6 +534,7 @@ if __name__ == "__main__":
         suppressions,
         statement_ranges,
         main_guards,
+        loop_values,
     } = &f;
     assert_eq!(&**module, "app.main");
     for (name, len) in [
@@ -544,7 +551,32 @@ if __name__ == "__main__":
         ("suppressions", suppressions.len()),
         ("statement_ranges", statement_ranges.len()),
         ("main_guards", main_guards.len()),
+        ("loop_values", loop_values.len()),
     ] {
         assert!(len > 0, "the front end filled no {name}");
     }
+}
+
+/// A loop over a literal collection hands the names in it to its body (`for step in (a, b):
+/// await step(db)`): they are values the service uses, which `never_referenced` must see. A
+/// loop over a name adds nothing: that name's assignment already holds the collection.
+#[test]
+fn a_loop_over_a_literal_collection_hands_its_names_on() {
+    let out = facts(
+        r#"async def migrate(db): ...
+async def seed(db): ...
+ROUTERS = []
+
+async def startup(db):
+    for step in (migrate, seed):
+        await step(db)
+    for r in ROUTERS:
+        pass
+"#,
+    );
+    let loops: Vec<&str> = out.lines().filter(|l| l.starts_with("loop over")).collect();
+    assert_eq!(
+        loops,
+        ["loop over [app.main.migrate<module>, app.main.seed<module>]"]
+    );
 }

@@ -505,6 +505,10 @@ pub struct CodeFile {
     pub statement_ranges: Vec<TextRange>,
     /// Ranges of `if __name__ == "__main__":` blocks.
     pub main_guards: Vec<TextRange>,
+    /// The literal collections a loop walks (`for step in (migrate, seed):`): the names in
+    /// them are handed to the loop's body one by one, as values. Only literals: a loop over
+    /// a name (`for r in ROUTERS:`) reads what that name's assignment already says.
+    pub loop_values: Vec<Value>,
 }
 
 impl CodeFile {
@@ -526,6 +530,7 @@ impl CodeFile {
             suppressions,
             statement_ranges,
             main_guards,
+            loop_values,
         } = self;
         functions.shrink_to_fit();
         for f in functions.iter_mut() {
@@ -544,6 +549,7 @@ impl CodeFile {
         suppressions.shrink_to_fit();
         statement_ranges.shrink_to_fit();
         main_guards.shrink_to_fit();
+        loop_values.shrink_to_fit();
     }
 
     pub fn function(&self, id: FnId) -> &Function {

@@ -329,6 +329,46 @@ impl<'a> RouterIndex<'a> {
             .map(Slot::Known)
             .or_else(|| param_slot(code, file, func, r))
     }
+
+    /// What the object of a method call (`app.get`, `app.include_router`) stands for: a router
+    /// object or parameter, or, bound to the result of a factory of the service (`app =
+    /// _create_base_app()`, then `@app.get("/")`), the router that factory returns. A factory
+    /// returning one of several routers attaches to the first: a route attached to one of the
+    /// apps it may belong to is judged, where no attachment would drop it unseen.
+    fn object_of(
+        &self,
+        callee: &Ref,
+        base: &str,
+        file: FileId,
+        code: &CodeFile,
+        func: Option<FnId>,
+    ) -> Option<Slot> {
+        let base_ref = Ref {
+            path: base.into(),
+            origin: callee.origin,
+            instance: None,
+        };
+        if let Some(slot) = self.slot_of(&base_ref, file, code, func) {
+            return Some(slot);
+        }
+        let method = &callee.path[base.len()..];
+        let made_by = callee.instance.as_deref()?.strip_suffix(method)?;
+        if !made_by.ends_with("()") {
+            return None;
+        }
+        let slot_of = |r: &Ref, file: FileId, code: &CodeFile, func: Option<FnId>| {
+            self.slot_of(r, file, code, func)
+        };
+        returned_slots(
+            self.project,
+            self.service,
+            &instance_callee(&base_ref, made_by),
+            &slot_of,
+            0,
+        )
+        .into_iter()
+        .next()
+    }
 }
 
 /// The includes between router objects: each written include for every pair of objects its
@@ -544,13 +584,8 @@ impl Linker<'_> {
                 let Some((base, method)) = call.callee.path.rsplit_once('.') else {
                     continue;
                 };
-                let base_ref = Ref {
-                    path: base.into(),
-                    origin: call.callee.origin,
-                    instance: None,
-                };
                 if method == "middleware" {
-                    if let Some(slot) = index.slot_of(&base_ref, file, code, f.parent) {
+                    if let Some(slot) = index.object_of(&call.callee, base, file, code, f.parent) {
                         // The decorator runs where the function is defined: under an `if`,
                         // the middleware exists only when that branch is taken.
                         let conditional = code
@@ -579,7 +614,7 @@ impl Linker<'_> {
                 if !ROUTE_METHODS.contains(&method) {
                     continue;
                 }
-                let Some(router) = index.slot_of(&base_ref, file, code, f.parent) else {
+                let Some(router) = index.object_of(&call.callee, base, file, code, f.parent) else {
                     continue;
                 };
                 let path = self.path_str(call.args.first().or_else(|| call.kwarg("path")));
@@ -644,12 +679,7 @@ impl Linker<'_> {
             ) {
                 continue;
             }
-            let base_ref = Ref {
-                path: base.into(),
-                origin: call.callee.origin,
-                instance: None,
-            };
-            let Some(parent) = index.slot_of(&base_ref, file, code, call.func) else {
+            let Some(parent) = index.object_of(&call.callee, base, file, code, call.func) else {
                 continue;
             };
             let call_ref = CallRef {

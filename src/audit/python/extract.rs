@@ -1276,6 +1276,13 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 }
                 self.branch_depth(-1);
             }
+            Stmt::For(f) => {
+                let walked = self.value(&f.iter, 1);
+                if matches!(walked, Value::List(_) | Value::Tuple(_) | Value::Set(_)) {
+                    self.out.loop_values.push(walked);
+                }
+                visitor::walk_stmt(self, stmt);
+            }
             _ => visitor::walk_stmt(self, stmt),
         }
     }

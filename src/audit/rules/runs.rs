@@ -214,6 +214,47 @@ impl<'c, 'a> Runs<'c, 'a> {
         })
     }
 
+    /// Nothing in the service calls `f` by name (no call of that name at all, whatever its
+    /// receiver) or names it: it is passed nowhere as a value (a callback, a handler
+    /// registered by reference), carries no decorator that could register it, is no dunder
+    /// method Python calls itself, and is no method of a class with a base from outside the
+    /// service, whose framework may call the overrides (`dispatch`, `emit`, `run`). No path of
+    /// the service reaches such a function (a debugging helper, SDK code for the package's
+    /// users, a coroutine left behind by a refactor): nothing it does is the server's work.
+    /// Narrower than [`Runs::may_run`], which also follows who calls the callers.
+    pub(super) fn never_referenced(&mut self, code: &CodeFile, f: FnRef) -> bool {
+        let (cx, service) = (self.cx, self.service);
+        let function = code.function(f.func);
+        // Any call by the name may run it: `source.paid_invoices_stream()` on an object whose
+        // class the audit does not know, or a call of a base class's method it overrides.
+        if !function.decorators.is_empty()
+            || (function.name.starts_with("__") && function.name.ends_with("__"))
+            || !cx.index.calls_named(&function.name).is_empty()
+        {
+            return false;
+        }
+        if let Some(class) = function.class.as_deref() {
+            let Some(class) = code
+                .classes
+                .iter()
+                .find(|c| *c.qual == *class || *c.name == *class)
+            else {
+                return false;
+            };
+            let own_base = |b: &Ref| {
+                b.is("object")
+                    || matches!(
+                        cx.project.resolve(service, b),
+                        Some(crate::audit::model::Symbol::Class { .. })
+                    )
+            };
+            if !class.bases.iter().all(own_base) {
+                return false;
+            }
+        }
+        !self.names_a_value(&function.name)
+    }
+
     /// Some name the service's code hands around as a value ends in `name` (a function's or
     /// class's name of the service), whatever it resolves to.
     pub(super) fn names_a_value(&mut self, name: &str) -> bool {
@@ -252,6 +293,9 @@ impl<'c, 'a> Runs<'c, 'a> {
                 }
                 for a in &code.attr_assigns {
                     value_refs(&a.value, &mut add);
+                }
+                for v in &code.loop_values {
+                    value_refs(v, &mut add);
                 }
                 for func in &code.functions {
                     for d in &func.decorators {

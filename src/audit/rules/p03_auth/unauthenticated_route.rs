@@ -89,7 +89,8 @@ Routes whose mounting the audit cannot see are still reported, and the message s
 router included in a loop or through a dynamic import (`for r in ROUTERS:
 app.include_router(r)`) is taken to be mounted by that include; a router or app passed as a
 parameter (`def register(app: FastAPI): app.include_router(...)`) is followed to the callers'
-arguments; a route for which no app is found at all is reported with that caveat.
+arguments; an app built by a helper of the service (`app = _base_app()`, then `@app.get(...)`
+in the function that called it) is the helper's app, with its dependencies; a route for which no app is found at all is reported with that caveat.
 
 ## Why is this bad?
 A route without authentication is reachable by anyone who can reach the service. Within a

@@ -95,7 +95,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 if only_user_facing(cx, service, f, MAX_CALLER_DEPTH, &mut memo)
                     || runs
                         .as_mut()
-                        .is_some_and(|r| never_referenced(cx, service, code, f, r) || !r.may_run(f))
+                        .is_some_and(|r| r.never_referenced(code, f) || !r.may_run(f))
                 {
                     continue;
                 }
@@ -135,7 +135,7 @@ fn imports_notebook(code: &CodeFile) -> bool {
 /// Every path that reaches `f` starts at a command-line command, a script, a notebook
 /// helper or a `__main__` block: its output is for the person running the command, not
 /// the server's log. False when the audit cannot tell: `f` is on the request or task path,
-/// is never called by name (see [`never_referenced`] for that case), or has a caller the
+/// is never called by name (see [`Runs::never_referenced`] for that case), or has a caller the
 /// audit cannot resolve (`obj.f()`).
 fn only_user_facing<'a>(
     cx: &Context<'a>,
@@ -214,48 +214,4 @@ fn callers_user_facing<'a>(
         }
     }
     reached
-}
-
-/// Nothing in the service calls `f` by name (no call of that name at all, whatever its
-/// receiver) or names it: it is passed nowhere as a value (a callback, a handler registered by reference),
-/// carries no decorator that could register it, is no dunder method Python calls itself, and
-/// is no method of a class with a base from outside the service, whose framework may call
-/// the overrides (`dispatch`, `emit`, `run`). No path of the service reaches such a function
-/// (a debugging helper, SDK code for the package's users): its print is no server output.
-fn never_referenced<'a>(
-    cx: &Context<'a>,
-    service: &Service,
-    code: &CodeFile,
-    f: FnRef,
-    runs: &mut Runs<'_, 'a>,
-) -> bool {
-    let function = code.function(f.func);
-    // Any call by the name may run it: `source.paid_invoices_stream()` on an object whose
-    // class the audit does not know, or a call of a base class's method it overrides.
-    if !function.decorators.is_empty()
-        || (function.name.starts_with("__") && function.name.ends_with("__"))
-        || !cx.index.calls_named(&function.name).is_empty()
-    {
-        return false;
-    }
-    if let Some(class) = function.class.as_deref() {
-        let Some(class) = code
-            .classes
-            .iter()
-            .find(|c| *c.qual == *class || *c.name == *class)
-        else {
-            return false;
-        };
-        let own_base = |b: &Ref| {
-            b.is("object")
-                || matches!(
-                    cx.project.resolve(service, b),
-                    Some(crate::audit::model::Symbol::Class { .. })
-                )
-        };
-        if !class.bases.iter().all(own_base) {
-            return false;
-        }
-    }
-    !runs.names_a_value(&function.name)
 }

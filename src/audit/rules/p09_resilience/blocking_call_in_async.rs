@@ -11,6 +11,7 @@ use super::{
 use crate::audit::model::code::{CompareOp, Function};
 use crate::audit::model::{Symbol, WorkerFramework};
 use crate::audit::rules::prelude::*;
+use crate::audit::rules::runs::Runs;
 
 pub static RULE: Rule = Rule {
     code: "RS002",
@@ -71,7 +72,11 @@ not startup code. Callers that are command-line commands, and `asyncio.run(recon
 a command or script (an event loop of its own, unless the coroutine itself starts the
 server: `asyncio.run(main())` where `main` awaits `uvicorn.Server(...).serve()`), do not
 count as serving either, so a coroutine the lifespan and a command both await is startup
-code. Tests and scripts are skipped.
+code. Nor a coroutine nothing in the service runs: no call of its name on any receiver, no
+reference to it as a value (a callback, an item of a list a loop walks: `for step in
+(migrate, seed): await step()`), no decorator, no dunder, no override of a method of a class
+from outside the service (a coroutine left behind by a refactor stalls no event loop). Tests
+and scripts are skipped.
 
 ## Why is this bad?
 An event loop runs every request of the process on one thread. A blocking call inside a
@@ -979,6 +984,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         passed: HashMap::default(),
         run_by_asyncio: HashMap::default(),
     };
+    let mut runs = cx.service.map(|s| Runs::new(cx, s));
     for (file, source, code) in cx.code_files() {
         if source.role != FileRole::Service {
             continue;
@@ -1010,7 +1016,11 @@ fn check(cx: &Context, sink: &mut Sink) {
             // Only for a message: reading the text costs a file read once it is released.
             let name = || source.slice(call.callee_range);
             if blocks(cx, code, func, call) {
-                if startup.is(cx, FnRef { file, func: fid }, MAX_STARTUP_DEPTH) {
+                if startup.is(cx, FnRef { file, func: fid }, MAX_STARTUP_DEPTH)
+                    || runs
+                        .as_mut()
+                        .is_some_and(|r| r.never_referenced(code, FnRef { file, func: fid }))
+                {
                     continue;
                 }
                 sink.report(
@@ -1035,7 +1045,11 @@ fn check(cx: &Context, sink: &mut Sink) {
             let Some(inner) = blocking_reached(cx, helper, MAX_HELPER_DEPTH, &mut reached) else {
                 continue;
             };
-            if startup.is(cx, FnRef { file, func: fid }, MAX_STARTUP_DEPTH) {
+            if startup.is(cx, FnRef { file, func: fid }, MAX_STARTUP_DEPTH)
+                || runs
+                    .as_mut()
+                    .is_some_and(|r| r.never_referenced(code, FnRef { file, func: fid }))
+            {
                 continue;
             }
             let inner_source = cx.project.file(inner.file);
