@@ -39,8 +39,9 @@ Public routes are left alone: the root `/`; health and probes (`/health`, `/heal
 (paths ending in `/token`, `/login`, `/logout`, `/signup`, `/register`, `/password-recovery`,
 `/reset-password`, `/verify-email`, and every step under `/auth/` or `/oauth/` except those
 acting on the account: `/auth/me`, `/auth/password`, ...); the server's own facts a client
-reads before signing in (`/version`, `/info`, `/get_info`, with no path parameter and not
-under the account); static files served by a catch-all (`/assets/{name:path}`,
+reads before signing in (`/version`, `/info`, `/get_info`, a version named for what it
+versions: `/arize_phoenix_version`, `/server-version`; with no path parameter and not under
+the account); static files served by a catch-all (`/assets/{name:path}`,
 `/static/{name:path}`, or any read-only catch-all whose handler, taking no dependency,
 answers with a `FileResponse`: `/copilot/{filename:path}`), a single-page app's fallback
 (`/{full_path:path}`), the other paths of a read-only handler already served without
@@ -909,7 +910,10 @@ fn is_public(path: &str, configured: &[String]) -> bool {
     // Server-wide facts a client reads before it signs in (`/version`, `/api/server/info`):
     // public only for the server as a whole, not for a resource (`/users/{id}/info`) or the
     // signed-in account (`/me/info`).
-    if SERVER_SEGMENTS.contains(&named)
+    // A version named for what it versions is the same fact: `/arize_phoenix_version`,
+    // `/server-version`.
+    let versions = last.rsplit(['-', '_']).next() == Some("version");
+    if (SERVER_SEGMENTS.contains(&named) || versions)
         && !path.split('/').any(is_parameter)
         && !segments
             .iter()
@@ -1060,6 +1064,8 @@ mod tests {
             "/api/v1/version",
             "/api/server/get_info",
             "/info",
+            "/arize_phoenix_version",
+            "/api/server-version",
         ] {
             assert!(is_public(p, &cfg), "{p}");
         }
@@ -1077,6 +1083,9 @@ mod tests {
             "/users/{id}/info",
             "/me/info",
             "/account/version",
+            "/me/app_version",
+            "/models/{id}/model_version",
+            "/versions",
             "/{item_id}",
             "/files/{name:path}",
             "/assets/{asset_id}",

@@ -72,7 +72,9 @@ not startup code. Callers that are command-line commands, and `asyncio.run(recon
 a command or script (an event loop of its own, unless the coroutine itself starts the
 server: `asyncio.run(main())` where `main` awaits `uvicorn.Server(...).serve()`), do not
 count as serving either, so a coroutine the lifespan and a command both await is startup
-code. Nor a coroutine nothing in the service runs: no call of its name on any receiver, no
+code. A method awaited on an object whose class the audit cannot tell (`manager =
+registry.get("config"); await manager.init_config()`) is awaited wherever a call of its name
+on such an object is. Nor a coroutine nothing in the service runs: no call of its name on any receiver, no
 reference to it as a value (a callback, an item of a list a loop walks: `for step in
 (migrate, seed): await step()`), no decorator, no dunder, no override of a method of a class
 from outside the service (a coroutine left behind by a refactor stalls no event loop). Tests
@@ -917,9 +919,17 @@ impl<'a> Startup<'a> {
         let mut own_loops = false;
         for &t in &targets {
             let target = cx.project.function(t);
+            let method = target.class.is_some();
             for &(file, call) in cx.index.calls_named(&target.name) {
+                // A method called on an object the audit cannot type (`manager =
+                // get_manager(); await manager.init_config()`) may be this one: every such
+                // call of its name counts as a caller, as in `Runs::may_run`.
                 let runs = (file == t.file && call.callee.path == target.qual)
-                    || cx.project.resolve_function(service, &call.callee) == Some(t);
+                    || match cx.project.resolve(service, &call.callee) {
+                        Some(Symbol::Function(g)) => g == t,
+                        Some(_) => false,
+                        None => method && call.callee.path.contains('.'),
+                    };
                 if !runs {
                     continue;
                 }
