@@ -18,6 +18,9 @@ returned by a function (a settings helper's fallback), and calls to `sqlite3.con
 `aiosqlite.connect(...)`. An f-string counts when its literal start is such a URL with the
 file path interpolated: `f"sqlite+aiosqlite:///{data_dir}/app.db"`.
 
+A connection opened to copy a database is not the service's store: `sqlite3.connect(...)` in
+a function that copies one with SQLite's backup API (`source.backup(target)`) or `VACUUM INTO`
+(an operator's backup or migration step for an install already on SQLite) is not reported.
 In-memory databases (`sqlite://`, `sqlite:///:memory:`, `":memory:"`), string tests such as
 `url.startswith("sqlite://")`, mentions in comments and docstrings, and tests and scripts
 are not reported.
@@ -101,10 +104,40 @@ fn sqlite_literal(value: &Value) -> bool {
     }
 }
 
+/// A call that copies a SQLite database: `source.backup(target)` (the backup API, both
+/// connections given) or `execute("VACUUM INTO ?", ...)`.
+fn copies_database(call: &Call) -> bool {
+    match call.callee.last() {
+        "backup" => call.callee.path.contains('.') && !call.args.is_empty(),
+        "execute" => call.args.first().and_then(|a| a.value.as_str()).is_some_and(|sql| {
+            sql.trim_start()
+                .get(..11)
+                .is_some_and(|head| head.eq_ignore_ascii_case("vacuum into"))
+        }),
+        _ => false,
+    }
+}
+
 fn check(cx: &Context, sink: &mut Sink) {
     for (file, _, code) in cx.service_code() {
+        // Functions that copy a database: their connections are the copy's two ends.
+        let mut copying: Option<Vec<FnId>> = None;
         for call in &code.calls {
             if call.callee.is_any(CONNECTS) {
+                let copies = call.func.is_some_and(|f| {
+                    copying
+                        .get_or_insert_with(|| {
+                            code.calls
+                                .iter()
+                                .filter(|c| copies_database(c))
+                                .filter_map(|c| c.func)
+                                .collect()
+                        })
+                        .contains(&f)
+                });
+                if copies {
+                    continue;
+                }
                 let memory = call.arg(0, "database").and_then(Value::as_str) == Some(":memory:");
                 if !memory {
                     sink.report(
