@@ -109,11 +109,15 @@ fn sqlite_literal(value: &Value) -> bool {
 fn copies_database(call: &Call) -> bool {
     match call.callee.last() {
         "backup" => call.callee.path.contains('.') && !call.args.is_empty(),
-        "execute" => call.args.first().and_then(|a| a.value.as_str()).is_some_and(|sql| {
-            sql.trim_start()
-                .get(..11)
-                .is_some_and(|head| head.eq_ignore_ascii_case("vacuum into"))
-        }),
+        "execute" => call
+            .args
+            .first()
+            .and_then(|a| a.value.as_str())
+            .is_some_and(|sql| {
+                sql.trim_start()
+                    .get(..11)
+                    .is_some_and(|head| head.eq_ignore_ascii_case("vacuum into"))
+            }),
         _ => false,
     }
 }

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::audit::model::code::{CompareOp, Function};
 use crate::audit::model::{Symbol, WorkerFramework};
+use crate::audit::rules::cli::{SERVER_MODULES, runs_as_own_process};
 use crate::audit::rules::prelude::*;
 use crate::audit::rules::runs::Runs;
 
@@ -722,9 +723,6 @@ fn is_memoized(f: &Function) -> bool {
     })
 }
 
-/// Functions that start an event loop of their own and run a coroutine on it to the end.
-const LOOP_RUNNERS: &[&str] = &["asyncio.run", "anyio.run", "trio.run", "uvloop.run"];
-
 /// Per function of the file that configures or starts an ASGI server of [`SERVER_MODULES`]
 /// itself (`config = uvicorn.Config(app)`, `await uvicorn.Server(config).serve()`): where its
 /// last such call begins. What the function does before that is its start-up: no request is
@@ -743,47 +741,6 @@ fn last_server_start(code: &CodeFile) -> HashMap<FnId, TextSize> {
     starts
 }
 
-/// ASGI servers and app constructors: a module that starts or builds one of these serves
-/// requests on its loop, whatever else it does.
-const SERVER_MODULES: &[&str] = &["uvicorn", "hypercorn", "granian", "daphne"];
-
-/// A module run as a process of its own (`python -m pkg.tool`): its `if __name__ ==
-/// "__main__":` block starts an event loop (`asyncio.run(...)`, directly or through a
-/// `main()` of the same module that parses arguments and calls it), it starts no ASGI server
-/// and builds no app, and no other module of the project imports it. Its coroutines then run
-/// only on the loop that block creates, which serves that one command, like a click or typer
-/// command's: a blocking call there stalls no request.
-fn runs_as_own_process(cx: &Context, file: FileId, code: &CodeFile) -> bool {
-    if code.main_guards.is_empty() {
-        return false;
-    }
-    let runs_loop = |c: &Call| c.callee.is_any(LOOP_RUNNERS);
-    let starts_loop = code
-        .calls
-        .iter()
-        .filter(|c| c.func.is_none() && code.in_main_guard(c.range))
-        .any(|c| {
-            runs_loop(c)
-                || (c.callee.origin == RefOrigin::Module
-                    && c.callee
-                        .path
-                        .strip_prefix(&*code.module)
-                        .and_then(|n| n.strip_prefix('.'))
-                        .and_then(|n| code.module_function(n))
-                        .is_some_and(|(id, f)| !f.is_async && code.calls_in(id).any(runs_loop)))
-        });
-    if !starts_loop {
-        return false;
-    }
-    let serves = code.calls.iter().any(|c| {
-        SERVER_MODULES.iter().any(|m| c.callee.in_module(m))
-            || crate::audit::model::frameworks::is_app_constructor(&c.callee.path)
-    }) || cx
-        .service
-        .is_some_and(|s| s.apps.iter().any(|a| a.at.file == file));
-    !serves && !imported_elsewhere(cx.project, file, &code.module)
-}
-
 /// The function itself starts an ASGI server or builds an app: the loop it runs on serves.
 fn serves(cx: &Context, f: FnRef) -> bool {
     cx.project.code(f.file).is_some_and(|code| {
@@ -791,30 +748,6 @@ fn serves(cx: &Context, f: FnRef) -> bool {
             SERVER_MODULES.iter().any(|m| c.callee.in_module(m))
                 || crate::audit::model::frameworks::is_app_constructor(&c.callee.path)
         })
-    })
-}
-
-/// True when a file of the project other than `file` itself (tests aside) may import the
-/// module: an import naming any dotted suffix of its path (imports name a module relative to
-/// some import root, as the symbol table matches them), or something inside it.
-fn imported_elsewhere(project: &Project, file: FileId, module: &str) -> bool {
-    let suffixes: Vec<&str> = std::iter::once(module)
-        .chain(module.match_indices('.').map(|(i, _)| &module[i + 1..]))
-        .collect();
-    let names = |path: &str| {
-        suffixes.iter().any(|s| {
-            path.strip_prefix(s)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-        })
-    };
-    project.code.iter().enumerate().any(|(id, code)| {
-        let Some(code) = code else { return false };
-        id as FileId != file
-            && !project.file(id as FileId).is_test()
-            && code
-                .imports
-                .iter()
-                .any(|i| !i.type_checking && (names(&i.target) || names(&i.full)))
     })
 }
 

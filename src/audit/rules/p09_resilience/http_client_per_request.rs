@@ -2,6 +2,7 @@
 //! or task instead of shared.
 
 use super::{is_cli_command, is_client_constructor};
+use crate::audit::rules::cli::runs_as_own_process;
 use crate::audit::rules::prelude::*;
 
 pub static RULE: Rule = Rule {
@@ -22,7 +23,9 @@ service (`async with httpx.AsyncClient() as client:` in a helper the handlers ca
 `with` block closes the client when the call returns, so each call gets a pool of its own.
 Clients built at module level, in lifespan or startup functions, in lifecycle methods that
 run once per process or listener (`__init__`, `__aenter__`, `main`, `run`, `start`,
-`serve`, `setup`), in modules that define CLI commands, in generator functions (an `@asynccontextmanager` whose client outlives the
+`serve`, `setup`), in modules that define CLI commands or run as a process of their own
+(an operator tool started with `python -m`: its `__main__` block runs `asyncio.run(...)`, it
+starts no server, builds no app and no other module imports it), in generator functions (an `@asynccontextmanager` whose client outlives the
 call around its `yield`), in CLI commands, in tests and in scripts are not reported, nor a
 client a helper constructs without `with` (it may be kept: `self.client = httpx.Client()`),
 nor a client whose transport calls an app in the same process (`transport=
@@ -76,8 +79,10 @@ fn check(cx: &Context, sink: &mut Sink) {
         })
         .unwrap_or_default();
     for (file, source, code) in cx.service_code() {
-        // Helpers of a CLI module run once per command, not per request.
-        let cli_module = code.functions.iter().any(is_cli_command);
+        // Helpers of a CLI module, or of a module run as a process of its own (`python -m
+        // pkg.tool`), run once per command, not per request.
+        let cli_module =
+            code.functions.iter().any(is_cli_command) || runs_as_own_process(cx, file, code);
         for call in &code.calls {
             let Some(func) = call.func else { continue };
             if call.deferred
