@@ -29,7 +29,8 @@ validator (run for every instance built) that assigns `cls.x` or calls such a cl
 
 Writes at import time, in startup code that no request reaches, to `app.state`, to a local
 variable that shadows the global name, and in tests are not reported. Neither is the
-`background_tasks.add(task); task.add_done_callback(background_tasks.discard)` idiom, which
+`background_tasks.add(task); task.add_done_callback(background_tasks.discard)` idiom (or a
+done callback of the file that calls `background_tasks.discard(task)`), which
 only keeps references to running asyncio tasks, nor a counter raised and lowered again in one
 function (`inflight += 1` ... `finally: inflight -= 1`, a per-process load-shedding cap), nor
 a `TTLCache` filled in a function that fetches the value over HTTP (a read-through cache of
@@ -209,15 +210,27 @@ fn is_read_through_cache(code: &CodeFile, m: &Mutation, kind: &str) -> bool {
 const EXPIRING_CACHES: &[&str] = &["TTLCache", "TLRUCache"];
 
 /// `tasks.add(t); t.add_done_callback(tasks.discard)`: a set that only keeps running asyncio
-/// tasks alive, per process by nature.
+/// tasks alive, per process by nature. The callback may be a function of the file that
+/// discards the task and does more (`def finished(t): tasks.discard(t); log(t)`).
 fn is_task_reference_set(code: &CodeFile, target: &str) -> bool {
     let discard = format!("{target}.discard");
+    let discards = |r: &Ref| {
+        *r.path == *discard
+            || code
+                .functions
+                .iter()
+                .position(|f| *f.qual == *r.path)
+                .is_some_and(|id| {
+                    code.calls_in(id as FnId)
+                        .any(|c| *c.callee.path == *discard)
+                })
+    };
     code.calls.iter().any(|c| {
         c.callee.last() == "add_done_callback"
             && c.args
                 .first()
                 .and_then(|a| a.value.as_name())
-                .is_some_and(|r| *r.path == *discard)
+                .is_some_and(discards)
     })
 }
 
