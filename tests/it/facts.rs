@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use svc::audit::model::code::{CodeFile, RefOrigin, Scope, Value};
+use svc::audit::model::code::{Answers, CodeFile, RefOrigin, Scope, Value};
 use svc::audit::python::analyze;
 
 fn origin(o: RefOrigin) -> &'static str {
@@ -94,7 +94,7 @@ fn render(facts: &CodeFile) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "fn {}{}({}) decorators=[{}]{}",
+            "fn {}{}({}) decorators=[{}]{}{}",
             if f.is_async { "async " } else { "" },
             f.qual,
             params.join(", "),
@@ -107,6 +107,11 @@ fn render(facts: &CodeFile) -> String {
                 String::new()
             } else {
                 format!(" returns [{}]", returns.join(", "))
+            },
+            match f.answers {
+                Answers::Nothing => "",
+                Answers::Literals => " answers literals",
+                Answers::Computed => " answers computed",
             }
         );
     }
@@ -578,5 +583,38 @@ async def startup(db):
     assert_eq!(
         loops,
         ["loop over [app.main.migrate<module>, app.main.seed<module>]"]
+    );
+}
+
+/// What a function's `return` statements give back: nothing (it only raises), literals and
+/// calls (`return Response()`, `return {"ok": True}`), or something computed from a name,
+/// which may be the service's data (`return {"admins": ADMINS}`).
+#[test]
+fn what_returns_give_back() {
+    let out = facts(
+        r#"ADMINS = []
+
+def refuses():
+    raise ValueError("no")
+
+def probe():
+    if ADMINS:
+        return Response()
+    return {"ok": True, "codes": [1, 2]}
+
+def admins():
+    if not ADMINS:
+        return []
+    return {"admins": ADMINS}
+"#,
+    );
+    let fns: Vec<&str> = out.lines().filter(|l| l.starts_with("fn ")).collect();
+    assert_eq!(
+        fns,
+        [
+            "fn app.main.refuses() decorators=[]",
+            "fn app.main.probe() decorators=[] answers literals",
+            "fn app.main.admins() decorators=[] answers computed",
+        ]
     );
 }

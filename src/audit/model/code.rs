@@ -303,6 +303,23 @@ pub struct Function {
     /// The string literals and f-strings its own `return` statements give back (a URL or path
     /// a settings helper builds: `return f"sqlite:///{path}"`). Other values are not kept.
     pub returned_strings: Vec<Arg>,
+    /// What its own `return` statements give back, as far as the facts can tell.
+    pub answers: Answers,
+}
+
+/// What a function's own `return` statements give back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Answers {
+    /// No `return` gives back a value: the function answers `None`, or only raises.
+    #[default]
+    Nothing,
+    /// Every `return` with a value gives back a literal (a string, number, `None`, or a list,
+    /// tuple or dict of them) or a call's result; the calls are facts of their own.
+    Literals,
+    /// Some `return` gives back a name, an attribute, an f-string, arithmetic: what the
+    /// function answers may be data the facts do not show (`return ADMINS`, `return
+    /// {"admins": ADMINS}`).
+    Computed,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -14,9 +14,9 @@ use ruff_python_ast::{
 use ruff_text_size::{Ranged, TextRange};
 
 use crate::audit::model::code::{
-    Arg, Assign, AttrAssign, BranchTest, Call, CallValue, Class, CodeFile, CompareOp, FnId,
-    Function, HeaderName, Import, Kwarg, MUTATING_METHODS, Mutation, MutationKind, Name, Param,
-    Ref, RefOrigin, Scope, Value,
+    Answers, Arg, Assign, AttrAssign, BranchTest, Call, CallValue, Class, CodeFile, CompareOp,
+    FnId, Function, HeaderName, Import, Kwarg, MUTATING_METHODS, Mutation, MutationKind, Name,
+    Param, Ref, RefOrigin, Scope, Value,
 };
 
 /// How deep argument values are summarised; deeper parts become `Value::Other`.
@@ -980,6 +980,7 @@ impl<'src> Extractor<'src> {
             is_generator: has_yield,
             returns: Vec::new(),
             returned_strings: Vec::new(),
+            answers: Answers::Nothing,
         });
         let is_static = f
             .decorator_list
@@ -1220,6 +1221,13 @@ impl<'src> Visitor<'src> for Extractor<'src> {
             }
             Stmt::Return(r) => {
                 if let Some(v) = &r.value {
+                    if let Some(id) = self.current_fn() {
+                        let answers = &mut self.out.functions[id as usize].answers;
+                        *answers = match (*answers, literal_or_call(v)) {
+                            (Answers::Computed, _) | (_, false) => Answers::Computed,
+                            _ => Answers::Literals,
+                        };
+                    }
                     self.visit_expr(v);
                     if let (Some(id), Expr::Name(_) | Expr::Attribute(_)) =
                         (self.current_fn(), &**v)
@@ -1619,4 +1627,26 @@ fn fstring_head(f: &ast::ExprFString) -> String {
     let cut = head.floor_char_boundary(MAX_STR_LEN.min(head.len()));
     head.truncate(cut);
     head
+}
+
+/// A literal (nested containers of literals included) or a call's result, awaited or not:
+/// what a `return` gives back without reading a name the facts do not follow.
+fn literal_or_call(e: &Expr) -> bool {
+    match e {
+        Expr::StringLiteral(_)
+        | Expr::BytesLiteral(_)
+        | Expr::NumberLiteral(_)
+        | Expr::BooleanLiteral(_)
+        | Expr::NoneLiteral(_)
+        | Expr::EllipsisLiteral(_)
+        | Expr::Call(_) => true,
+        Expr::Await(a) => matches!(&*a.value, Expr::Call(_)),
+        Expr::List(l) => l.elts.iter().all(literal_or_call),
+        Expr::Tuple(t) => t.elts.iter().all(literal_or_call),
+        Expr::Set(s) => s.elts.iter().all(literal_or_call),
+        Expr::Dict(d) => d.items.iter().all(|item| {
+            item.key.as_ref().is_some_and(literal_or_call) && literal_or_call(&item.value)
+        }),
+        _ => false,
+    }
 }

@@ -1,6 +1,6 @@
 //! AU001 `unauthenticated-route`: a non-public route with no authentication.
 
-use crate::audit::model::code::{Function, RefOrigin};
+use crate::audit::model::code::{Answers, Function, RefOrigin};
 use crate::audit::model::{DependencyLevel, Mount, Route, Symbol};
 use crate::audit::rules::prelude::*;
 
@@ -56,7 +56,12 @@ a redirect (builtins, `RedirectResponse` and `HTTPException` are all it calls, w
 dependency) reads nothing; the route it points to is the one to protect. Neither does a
 handler that works only on the exchange it is given: every call a method of its `Request` or
 `Response` parameter or of a local read from them (`body = await request.json()`,
-`response.set_cookie(...)`), none through `request.app` or `request.state`. Nor one that
+`response.set_cookie(...)`), none through `request.app` or `request.state`. Nor one that exposes nothing whatever the caller: a `HEAD` (or
+`OPTIONS`) route answering a literal (`return Response()` for a client's probe: a `HEAD`
+answer has no body), or a route that only refuses (`raise HTTPException(status_code=404)`
+reserving a path before a catch-all), when every call is a response or `HTTPException` given
+no module's object or setting and it writes no module state (a `GET` answering a literal is
+a placeholder, `return {}`, and stays reported). Nor one that
 answers from the caller's own input alone: with no dependency, every call it makes (its
 nested functions' and, three calls deep, the service helpers' it calls, each of which calls
 something) a value builtin, a response or `HTTPException`, a method of its parameters, or a
@@ -215,6 +220,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 || only_redirects(cx, route)
                 || only_echoes_request(cx, route)
                 || answers_from_own_input(cx, route)
+                || exposes_nothing(cx, route)
                 || verifies_signature(cx, route)
             {
                 continue;
@@ -413,6 +419,51 @@ fn only_redirects(cx: &Context, route: &Route) -> bool {
         }
     }
     redirects
+}
+
+/// The handler exposes nothing whatever its caller: a `HEAD` (or `OPTIONS`) route answering
+/// a literal (`return Response()` for an MCP client's probe: a `HEAD` answer has no body), or
+/// a route that only refuses (`raise HTTPException(status_code=404)` reserving a path before
+/// a catch-all). Every call it makes is a response or an error given no module's object or
+/// setting, and it writes no module state. A `GET` or `POST` answering a literal is still
+/// reported: that is a placeholder (`return {}`), and the route stays open once it is filled.
+fn exposes_nothing(cx: &Context, route: &Route) -> bool {
+    let Some((handler, code)) = self_contained_handler(cx, route) else {
+        return false;
+    };
+    let f = code.function(handler.func);
+    if !f.globals.is_empty()
+        || code.mutations.iter().any(|m| m.func == handler.func)
+        || code
+            .attr_assigns
+            .iter()
+            .any(|a| a.func == Some(handler.func))
+    {
+        return false;
+    }
+    let mut raises = false;
+    let only_answers = code
+        .calls
+        .iter()
+        .filter(|c| c.func == Some(handler.func))
+        .all(|c| {
+            let error = c.callee.last() == "HTTPException" || c.callee.path.ends_with("Error");
+            raises |= error;
+            (is_response(&c.callee) || error)
+                && !c
+                    .args
+                    .iter()
+                    .map(|a| &a.value)
+                    .chain(c.kwargs.iter().map(|k| &k.value))
+                    .any(reads_service_value)
+        });
+    let headers_only = route.methods.iter().all(|m| m == "HEAD" || m == "OPTIONS");
+    only_answers
+        && match f.answers {
+            Answers::Nothing => raises,
+            Answers::Literals => headers_only,
+            Answers::Computed => false,
+        }
 }
 
 /// Modules whose functions and objects compute a value from their arguments and reach
