@@ -49,6 +49,7 @@ fn value(v: &Value) -> String {
             sub.1.iter().map(value).collect::<Vec<_>>().join(", ")
         ),
         Value::Either(items) => items.iter().map(value).collect::<Vec<_>>().join(" | "),
+        Value::Concat(items) => items.iter().map(value).collect::<Vec<_>>().join(" + "),
         Value::Other => "..".into(),
     }
 }
@@ -150,10 +151,15 @@ fn render(facts: &CodeFile) -> String {
     for m in mutations {
         let _ = writeln!(
             out,
-            "mutate {} {:?} in {}",
+            "mutate {} {:?}{} in {}{}",
             m.target,
             m.kind,
-            fname(Some(m.func))
+            match m.step {
+                0 => String::new(),
+                n => format!(" {n:+}"),
+            },
+            fname(Some(m.func)),
+            if m.conditional { " conditional" } else { "" }
         );
     }
     for c in calls {
@@ -615,6 +621,31 @@ def admins():
             "fn app.main.refuses() decorators=[]",
             "fn app.main.probe() decorators=[] answers literals",
             "fn app.main.admins() decorators=[] answers computed",
+        ]
+    );
+}
+
+/// Strings joined with `+` are kept part by part when they read like a path or URL built from
+/// constants (`API + VERSION_1 + WEBHOOKS`); arithmetic on names is not such a join.
+#[test]
+fn string_joins_keep_their_parts() {
+    let out = facts(
+        r#"API = "/api"
+VERSION_1 = "/v1"
+PREFIX = API + VERSION_1 + "/webhooks"
+total = count + offset
+label = "n=" + name
+"#,
+    );
+    let assigns: Vec<&str> = out.lines().filter(|l| l.starts_with("assign ")).collect();
+    assert_eq!(
+        assigns,
+        [
+            r#"assign [module] API = "/api""#,
+            r#"assign [module] VERSION_1 = "/v1""#,
+            r#"assign [module] PREFIX = app.main.API<module> + app.main.VERSION_1<module> + "/webhooks""#,
+            "assign [module] total = ..",
+            r#"assign [module] label = "n=" + name<unknown>"#,
         ]
     );
 }

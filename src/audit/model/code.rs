@@ -117,6 +117,10 @@ pub enum Value {
     Subscript(Box<(Value, Box<[Value]>)>),
     /// A conditional or boolean expression: any of these values may result.
     Either(Box<[Value]>),
+    /// Strings joined with `+`, in order (`API + VERSION_1 + "/webhooks"`): kept when every
+    /// part is a string literal, an f-string or a name, and one of them a literal or a
+    /// constant's name (upper case), so that a path prefix built from constants can be read.
+    Concat(Box<[Value]>),
     /// Anything else (arithmetic, comprehensions, lambdas, values cut off for depth).
     Other,
 }
@@ -425,9 +429,14 @@ pub struct Mutation {
     pub kind: MutationKind,
     pub func: FnId,
     pub range: TextRange,
-    /// `1` for `x += v`, `-1` for `x -= v`, `0` for any other write: a counter raised and
-    /// lowered again in one function counts work in flight.
+    /// What the write adds: `1` for `x += v` and for an entry put in a container (`x[k] = v`,
+    /// `x.add(v)`, `x.append(v)`), `-1` for `x -= v` and for an entry taken out (`del x[k]`,
+    /// `x.pop(k)`, `x.discard(v)`), `0` for any other write. A count raised and lowered, or an
+    /// entry put in and taken out, in one function is work in flight.
     pub step: i8,
+    /// The write runs only when the test of an enclosing `if` / `elif` / `else` (or a `match`
+    /// case) in its function holds, as for [`Call::conditional`].
+    pub conditional: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1549,26 +1549,28 @@ impl<'p> Linker<'p> {
     /// A route path or prefix: a string literal, or a name bound to one at module level
     /// somewhere in the service (`HEALTH = "/health"`, imported), followed through aliases.
     fn path_str(&self, value: Option<&Value>) -> Option<String> {
-        let mut value = value?.clone();
-        for _ in 0..3 {
-            match value {
-                Value::Str(s) => return Some(s.to_string()),
-                Value::Ref(r) if r.origin != RefOrigin::Unknown => {
-                    let Some(Symbol::Assign { file, index }) =
-                        self.project.resolve(self.service, &r)
-                    else {
-                        return None;
-                    };
-                    let a = &self.project.code(file)?.assigns[index as usize];
-                    if a.scope != Scope::Module {
-                        return None;
-                    }
-                    value = a.value.clone();
+        self.path_text(value?, 3)
+    }
+
+    /// A literal path, a module constant holding one (followed `hops` names deep), or
+    /// constants joined with `+` (`API + VERSION_1 + WEBHOOKS`).
+    fn path_text(&self, value: &Value, hops: u8) -> Option<String> {
+        match value {
+            Value::Str(s) => Some(s.to_string()),
+            Value::Concat(parts) => parts.iter().map(|p| self.path_text(p, hops)).collect(),
+            Value::Ref(r) if r.origin != RefOrigin::Unknown && hops > 0 => {
+                let Some(Symbol::Assign { file, index }) = self.project.resolve(self.service, r)
+                else {
+                    return None;
+                };
+                let a = &self.project.code(file)?.assigns[index as usize];
+                if a.scope != Scope::Module {
+                    return None;
                 }
-                _ => return None,
+                self.path_text(&a.value, hops - 1)
             }
+            _ => None,
         }
-        None
     }
 
     /// Dependencies in a `dependencies=[...]` list written in `file`, in the function `func`

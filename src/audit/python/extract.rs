@@ -581,6 +581,13 @@ impl<'src> Extractor<'src> {
                 Value::Either(Box::new([self.value(&i.body, d), self.value(&i.orelse, d)]))
             }
             Expr::BoolOp(b) => Value::Either(self.values(&b.values, d)),
+            Expr::BinOp(b) if b.op == ast::Operator::Add => {
+                let mut parts = Vec::new();
+                if !string_concat(expr, &mut parts) {
+                    return Value::Other;
+                }
+                Value::Concat(parts.into_iter().map(|e| self.value(e, d)).collect())
+            }
             Expr::Await(a) => self.value(&a.value, depth),
             Expr::Named(n) => self.value(&n.value, depth),
             _ => Value::Other,
@@ -661,12 +668,18 @@ impl<'src> Extractor<'src> {
                 other => self.imported_module_name(other),
             };
             if let Some(target) = target {
+                let step = match attr.attr.id.as_str() {
+                    "append" | "appendleft" | "add" | "insert" | "setdefault" => 1,
+                    "pop" | "popleft" | "popitem" | "remove" | "discard" | "clear" => -1,
+                    _ => 0,
+                };
                 self.out.mutations.push(Mutation {
                     target,
                     kind: MutationKind::MethodCall,
                     func: fid,
                     range: c.range(),
-                    step: 0,
+                    step,
+                    conditional: self.in_branch(),
                 });
             }
         }
@@ -770,35 +783,45 @@ impl<'src> Extractor<'src> {
 
     /// Record a write through a subscript / `global` rebind inside a function (`step`: see
     /// [`Mutation::step`]).
+    /// A write to `target`. `item_step`: what a write to an item does to the container (`1`
+    /// for `x[k] = v` or `x[k] += v`, `-1` for `del x[k]` or `x[k] -= v`); `name_step`: what a
+    /// write to the name does to its number (`1` for `x += v`, `-1` for `x -= v`, `0` for a
+    /// plain rebinding).
     fn record_store(
         &mut self,
         target: &Expr,
         kind_for_item: MutationKind,
         range: TextRange,
-        step: i8,
+        item_step: i8,
+        name_step: i8,
     ) {
         let Some(fid) = self.current_fn() else {
             return;
         };
         let foreign = match target {
-            Expr::Subscript(s) => self.imported_module_name(innermost_base(&s.value)),
+            Expr::Subscript(s) => self
+                .imported_module_name(innermost_base(&s.value))
+                .map(|t| (t, item_step)),
             // `state.events += [e]`: grows (or counts up) an imported module's name.
-            Expr::Attribute(_) if step != 0 => self.imported_module_name(target),
+            Expr::Attribute(_) if name_step != 0 => {
+                self.imported_module_name(target).map(|t| (t, name_step))
+            }
             _ => None,
         };
-        if let Some(target) = foreign {
+        if let Some((target, step)) = foreign {
             self.out.mutations.push(Mutation {
                 target,
                 kind: kind_for_item,
                 func: fid,
                 range,
                 step,
+                conditional: self.in_branch(),
             });
             return;
         }
-        let (name, kind) = match target {
+        let (name, kind, step) = match target {
             Expr::Subscript(s) => match innermost_name(&s.value) {
-                Some(n) => (n, kind_for_item),
+                Some(n) => (n, kind_for_item, item_step),
                 None => return,
             },
             Expr::Name(n) => {
@@ -809,7 +832,7 @@ impl<'src> Extractor<'src> {
                 if !is_global {
                     return;
                 }
-                (n.id.as_str(), MutationKind::GlobalRebind)
+                (n.id.as_str(), MutationKind::GlobalRebind, name_step)
             }
             _ => return,
         };
@@ -820,6 +843,7 @@ impl<'src> Extractor<'src> {
                 func: fid,
                 range,
                 step,
+                conditional: self.in_branch(),
             });
         }
     }
@@ -1145,7 +1169,7 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 for t in &a.targets {
                     self.mark_exported(t, &a.value);
                     self.record_assign(t, &a.value, None, a.range());
-                    self.record_store(t, MutationKind::ItemStore, a.range(), 0);
+                    self.record_store(t, MutationKind::ItemStore, a.range(), 1, 0);
                     if !matches!(t, Expr::Name(_)) {
                         self.visit_expr(t);
                     }
@@ -1156,7 +1180,7 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                 if let Some(v) = &a.value {
                     self.visit_expr(v);
                     self.record_assign(&a.target, v, Some(&a.annotation), a.range());
-                    self.record_store(&a.target, MutationKind::ItemStore, a.range(), 0);
+                    self.record_store(&a.target, MutationKind::ItemStore, a.range(), 1, 0);
                 }
                 if !matches!(&*a.target, Expr::Name(_)) {
                     self.visit_expr(&a.target);
@@ -1188,12 +1212,12 @@ impl<'src> Visitor<'src> for Extractor<'src> {
                     ast::Operator::Sub => -1,
                     _ => 0,
                 };
-                self.record_store(&a.target, MutationKind::ItemStore, a.range(), step);
+                self.record_store(&a.target, MutationKind::ItemStore, a.range(), step, step);
                 self.visit_expr(&a.target);
             }
             Stmt::Delete(d) => {
                 for t in &d.targets {
-                    self.record_store(t, MutationKind::ItemDelete, d.range(), 0);
+                    self.record_store(t, MutationKind::ItemDelete, d.range(), -1, 0);
                     self.visit_expr(t);
                 }
             }
@@ -1627,6 +1651,35 @@ fn fstring_head(f: &ast::ExprFString) -> String {
     let cut = head.floor_char_boundary(MAX_STR_LEN.min(head.len()));
     head.truncate(cut);
     head
+}
+
+/// The parts of `a + b + ...`, left to right, when it joins strings: every part a string
+/// literal, an f-string or a name (an attribute's last name counts), and one of them a
+/// literal or a constant's upper-case name. Arithmetic on names (`x + y`) is no such join.
+fn string_concat<'e>(expr: &'e Expr, parts: &mut Vec<&'e Expr>) -> bool {
+    fn flatten<'e>(e: &'e Expr, parts: &mut Vec<&'e Expr>) -> bool {
+        match e {
+            Expr::BinOp(b) if b.op == ast::Operator::Add => {
+                flatten(&b.left, parts) && flatten(&b.right, parts)
+            }
+            Expr::StringLiteral(_) | Expr::FString(_) | Expr::Name(_) | Expr::Attribute(_) => {
+                parts.push(e);
+                parts.len() <= MAX_ELEMENTS
+            }
+            _ => false,
+        }
+    }
+    let is_constant = |name: &str| {
+        name.chars().any(|c| c.is_ascii_uppercase())
+            && !name.chars().any(|c| c.is_ascii_lowercase())
+    };
+    flatten(expr, parts)
+        && parts.iter().any(|e| match e {
+            Expr::StringLiteral(_) | Expr::FString(_) => true,
+            Expr::Name(n) => is_constant(n.id.as_str()),
+            Expr::Attribute(a) => is_constant(a.attr.as_str()),
+            _ => false,
+        })
 }
 
 /// A literal (nested containers of literals included) or a call's result, awaited or not:

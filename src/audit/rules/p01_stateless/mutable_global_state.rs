@@ -32,7 +32,11 @@ variable that shadows the global name, and in tests are not reported. Neither is
 `background_tasks.add(task); task.add_done_callback(background_tasks.discard)` idiom (or a
 done callback of the file that calls `background_tasks.discard(task)`), which
 only keeps references to running asyncio tasks, nor a counter raised and lowered again in one
-function (`inflight += 1` ... `finally: inflight -= 1`, a per-process load-shedding cap), nor
+function (`inflight += 1` ... `finally: inflight -= 1`, a per-process load-shedding cap) or a
+registry of work in progress one function enters and leaves (`_held[place] = info` ...
+`finally: del _held[place]`, neither under an `if`; one branch storing and another dropping,
+or evicting the oldest entry with `popitem` or `popleft`, is state kept across calls and
+stays reported), nor
 a `TTLCache` filled in a function that fetches the value over HTTP (a read-through cache of
 data published elsewhere, the same on every replica up to its expiry).
 
@@ -177,17 +181,33 @@ fn module_state<'a>(
 }
 
 /// `global inflight; inflight += 1; try: ... finally: inflight -= 1`: a count of this
-/// process's requests in progress (a load-shedding cap), per process by design.
+/// process's requests in progress (a load-shedding cap), per process by design. The same for
+/// a registry of work in progress that one function both enters and leaves (`_held[place] =
+/// info` ... `finally: del _held[place]`, neither under an `if`): what it holds ends with the
+/// work. Not for a function that takes entries out only to bound what it keeps (`CACHE[k] =
+/// v` then `CACHE.popitem(last=False)`): a cache evicting its oldest entry keeps the rest.
 fn is_in_flight_gauge(code: &CodeFile, m: &Mutation) -> bool {
-    m.kind == MutationKind::GlobalRebind && {
-        let steps = || {
-            code.mutations
+    let steps = || {
+        code.mutations
+            .iter()
+            .filter(|o| o.func == m.func && o.target == m.target)
+    };
+    let evicts = steps().any(|o| {
+        o.kind == MutationKind::MethodCall
+            && code
+                .calls
                 .iter()
-                .filter(|o| o.func == m.func && o.target == m.target)
-                .map(|o| o.step)
-        };
-        steps().any(|s| s > 0) && steps().any(|s| s < 0)
-    }
+                .find(|c| c.range == o.range)
+                .is_some_and(|c| matches!(c.callee.last(), "popitem" | "popleft" | "clear"))
+    });
+    // An entry is work in progress when the function always puts it in and always takes it
+    // out again; one branch storing and another dropping (`if ok: KEPT[k] = v else:
+    // KEPT.pop(k)`) is state kept across calls.
+    let container = m.kind != MutationKind::GlobalRebind;
+    let counts = |o: &&Mutation| !(container && o.conditional);
+    !evicts
+        && steps().filter(counts).any(|o| o.step > 0)
+        && steps().filter(counts).any(|o| o.step < 0)
 }
 
 /// HTTP client libraries whose calls fetch data from outside the service.
