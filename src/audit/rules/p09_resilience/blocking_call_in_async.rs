@@ -51,7 +51,16 @@ reported at the call in the async function, up to six helpers deep
 helper calls in a memo branch, `if self._key is None:` (or `if _client is None:` on a
 module's global) whose body stores that same attribute or name: it runs the first time only
 (`self._key = load_secret()`); a branch that tests for `None` but stores nothing is
-followed. An `async def` that configures or starts an ASGI server itself (`uvicorn.Config`, `uvicorn.Server(...).serve()`,
+followed, and so is a parameter rebound on `None` (`if options is None: options = load()`
+runs whenever a caller leaves `options` out). Nor what a helper calls in a fallback branch
+for a value every caller supplies: `if properties.get("server_id") is None:` (or `if options
+is None:`) on a parameter, when each call of the helper in the service passes that parameter
+(not as a literal `None`) and, for the `.get(key)` form, a dict with that key, written in the
+call or bound to a local name first. What the value holds is taken to be the caller's
+business: khoj fills `server_id` with the signed-in user's id on every authenticated route,
+so `get_server_id()` reading its env file runs from none of them, but the same dict holds
+`None` for an anonymous caller, and the two anonymous routes that reach it are missed. A
+helper with one caller leaving the value out, or with no call found, is followed. An `async def` that configures or starts an ASGI server itself (`uvicorn.Config`, `uvicorn.Server(...).serve()`,
 hypercorn, granian, daphne) is not reported for what it does before its last such call:
 that is start-up, before the loop serves any request (reading a config file, then
 `await server.serve()`); what it does after is reported.
@@ -555,14 +564,21 @@ struct ReachMemo<'a> {
 }
 
 impl<'a> ReachMemo<'a> {
-    fn calls_in(&mut self, file: FileId, code: &'a CodeFile, func: FnId) -> &[&'a Call] {
+    fn calls_in(
+        &mut self,
+        cx: &Context<'a>,
+        file: FileId,
+        code: &'a CodeFile,
+        func: FnId,
+    ) -> &[&'a Call] {
         let by_func = self.calls.entry(file).or_insert_with(|| {
             let mut by_func = vec![Vec::new(); code.functions.len()];
-            let memos = memo_branches(code);
+            let mut skipped = memo_branches(code);
+            skipped.extend(fallback_branches(cx, file, code));
             for c in code
                 .calls
                 .iter()
-                .filter(|c| !c.deferred && !memos.iter().any(|b| b.contains_range(c.range)))
+                .filter(|c| !c.deferred && !skipped.iter().any(|b| b.contains_range(c.range)))
             {
                 if let Some(f) = c.func {
                     by_func[f as usize].push(c);
@@ -589,7 +605,9 @@ fn memo_branches(code: &CodeFile) -> Vec<TextRange> {
                 .attr_assigns
                 .iter()
                 .any(|a| t.body.contains_range(a.range) && a.target.last() == name);
-            let assigns_global = !tested.path.contains('.') || tested.origin == RefOrigin::Module;
+            // A module's global, not a parameter or local rebound (`if options is None:
+            // options = load()` runs on every call that leaves `options` out).
+            let assigns_global = tested.origin == RefOrigin::Module;
             let assigns_name = assigns_global
                 && code
                     .assigns
@@ -598,6 +616,92 @@ fn memo_branches(code: &CodeFile) -> Vec<TextRange> {
             (assigns_attr || assigns_name).then_some(t.body)
         })
         .collect()
+}
+
+/// The bodies of the file's fallback branches: `if options is None:` or `if
+/// properties.get("server_id") is None:` on a parameter of the function, when every call of
+/// the function in the service supplies that value: passes the parameter (not as a literal
+/// `None`), or, for the `.get(key)` form, a dict that has the key, written in the call or
+/// bound to a local name of the caller (`state = {"server_id": ...}; log(properties=state)`).
+/// What such a branch does (khoj's `get_server_id()` reading the env file) runs only for a
+/// caller that leaves the value out, and none does. A function with no call found, or with
+/// one caller that omits the value or passes something else (`**kwargs`), is judged as usual.
+fn fallback_branches(cx: &Context, file: FileId, code: &CodeFile) -> Vec<TextRange> {
+    let Some(service) = cx.service else {
+        return Vec::new();
+    };
+    code.branch_tests
+        .iter()
+        .filter(|t| t.op == CompareOp::IsNone)
+        .filter_map(|t| {
+            // `param is None`, or `param.get("key") is None`.
+            let (param, key) = match &t.left {
+                Value::Ref(r) if !r.path.contains('.') => (&*r.path, None),
+                Value::Call(c) if c.callee.last() == "get" => {
+                    let (base, _) = c.callee.path.rsplit_once('.')?;
+                    (base, Some(c.args.first()?.as_str()?))
+                }
+                _ => return None,
+            };
+            // The function whose parameter it is: the one around the branch, innermost.
+            let (fid, f) = code
+                .functions
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.range.contains_range(t.range))
+                .min_by_key(|(_, f)| f.range.len())?;
+            let index = f.params.iter().position(|p| *p.name == *param)?;
+            let target = FnRef {
+                file,
+                func: fid as FnId,
+            };
+            let mut callers = 0;
+            for &(cfile, call) in cx.index.calls_named(&f.name) {
+                let resolves = (cfile == file && *call.callee.path == *f.qual)
+                    || cx.project.resolve_function(service, &call.callee) == Some(target);
+                if !resolves {
+                    continue;
+                }
+                callers += 1;
+                let ccode = cx.project.code(cfile)?;
+                // A method's `self` is not among a call's arguments.
+                let positional = index.checked_sub(usize::from(f.class.is_some()));
+                let given = call
+                    .kwarg(param)
+                    .map(|k| &k.value)
+                    .or_else(|| positional.and_then(|i| call.args.get(i)).map(|a| &a.value))?;
+                let supplied = match key {
+                    None => !given.is_none(),
+                    Some(key) => dict_with_key(ccode, call.func, given, key),
+                };
+                if !supplied {
+                    return None;
+                }
+            }
+            (callers > 0).then_some(t.body)
+        })
+        .collect()
+}
+
+/// `value` is a dict literal with `key`, or a local name of `func` bound to one.
+fn dict_with_key(code: &CodeFile, func: Option<FnId>, value: &Value, key: &str) -> bool {
+    let has_key = |v: &Value| match v {
+        Value::Dict(items) => items.iter().any(|(k, _)| k.as_str() == Some(key)),
+        _ => false,
+    };
+    match value {
+        Value::Ref(r) if !r.path.contains('.') => func.is_some_and(|func| {
+            code.assigns
+                .iter()
+                .filter(|a| a.scope == Scope::Function(func) && *a.target == *r.path)
+                .all(|a| has_key(&a.value))
+                && code
+                    .assigns
+                    .iter()
+                    .any(|a| a.scope == Scope::Function(func) && *a.target == *r.path)
+        }),
+        v => has_key(v),
+    }
 }
 
 /// The first blocking call `helper` makes, directly or through sync helpers of its own, at
@@ -620,7 +724,7 @@ fn blocking_reached<'a>(
         return None;
     }
     let func = code.function(helper.func);
-    let calls = memo.calls_in(helper.file, code, helper.func);
+    let calls = memo.calls_in(cx, helper.file, code, helper.func);
     let mut found = calls
         .iter()
         .find(|c| !c.awaited && blocks(cx, code, func, c))
