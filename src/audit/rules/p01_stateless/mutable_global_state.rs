@@ -4,7 +4,7 @@
 use crate::audit::model::Symbol;
 use std::collections::BTreeMap;
 
-use crate::audit::model::code::{Assign, Function, Mutation, MutationKind};
+use crate::audit::model::code::{Assign, CompareOp, Function, Mutation, MutationKind};
 use crate::audit::rules::prelude::*;
 
 use super::{describe, request_path};
@@ -28,7 +28,9 @@ serving: a classmethod that assigns `cls.x` called from the request path, or a p
 validator (run for every instance built) that assigns `cls.x` or calls such a classmethod.
 
 Writes at import time, in startup code that no request reaches, to `app.state`, to a local
-variable that shadows the global name, and in tests are not reported. Neither is the
+variable that shadows the global name, and in tests are not reported, nor the lazy fill of
+a slot named by a literal (`if DEPS.get("orm") is None: DEPS["orm"] = make_orm()`, also
+through a local read from it first), a process-wide singleton built once. Neither is the
 `background_tasks.add(task); task.add_done_callback(background_tasks.discard)` idiom (or a
 done callback of the file that calls `background_tasks.discard(task)`), which
 only keeps references to running asyncio tasks, nor a counter raised and lowered again in one
@@ -129,6 +131,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             };
             if is_task_reference_set(code, &m.target)
                 || is_in_flight_gauge(code, m)
+                || fills_empty_slot(code, m)
                 || is_read_through_cache(code, m, &kind)
             {
                 continue;
@@ -208,6 +211,41 @@ fn is_in_flight_gauge(code: &CodeFile, m: &Mutation) -> bool {
     !evicts
         && steps().filter(counts).any(|o| o.step > 0)
         && steps().filter(counts).any(|o| o.step < 0)
+}
+
+/// `C["orm"] = make_orm()` under `if C.get("orm") is None:` (or under `if orm is None:`
+/// after `orm = C.get("orm")`): the lazy fill of a process-wide singleton kept in a slot of
+/// the container, built once from settings the same way in every replica. Only for a slot
+/// named by a literal: a lookup by a computed key (`if CACHE.get(user_id) is None:`) is a
+/// cache of request data and stays reported.
+fn fills_empty_slot(code: &CodeFile, m: &Mutation) -> bool {
+    if m.kind != MutationKind::ItemStore {
+        return false;
+    }
+    // `C.get("slot")` or `C["slot"]` on the same container.
+    let reads_slot = |v: &Value| match v {
+        Value::Call(c) => {
+            c.callee.path.strip_suffix(".get") == Some(&*m.target)
+                && c.args.first().and_then(Value::as_str).is_some()
+        }
+        Value::Subscript(sub) => {
+            sub.0.as_name().is_some_and(|r| *r.path == *m.target)
+                && sub.1.first().and_then(Value::as_str).is_some()
+        }
+        _ => false,
+    };
+    code.branch_tests.iter().any(|t| {
+        t.op == CompareOp::IsNone
+            && t.body.contains_range(m.range)
+            && (reads_slot(&t.left)
+                || t.left.as_name().is_some_and(|local| {
+                    code.assigns.iter().any(|a| {
+                        a.scope == Scope::Function(m.func)
+                            && *a.target == *local.last()
+                            && reads_slot(&a.value)
+                    })
+                }))
+    })
 }
 
 /// HTTP client libraries whose calls fetch data from outside the service.
