@@ -54,6 +54,13 @@ const LOOP_RUNNERS: &[&str] = &["asyncio.run", "anyio.run", "trio.run", "uvloop.
 /// requests on its loop, whatever else it does.
 pub(super) const SERVER_MODULES: &[&str] = &["uvicorn", "hypercorn", "granian", "daphne"];
 
+/// The call starts an ASGI server of [`SERVER_MODULES`] or builds an app: the loop it runs
+/// on serves requests.
+pub(super) fn starts_or_builds_server(c: &Call) -> bool {
+    SERVER_MODULES.iter().any(|m| c.callee.in_module(m))
+        || crate::audit::model::frameworks::is_app_constructor(&c.callee.path)
+}
+
 /// A module run as a process of its own (`python -m pkg.tool`): its `if __name__ ==
 /// "__main__":` block starts an event loop (`asyncio.run(...)`, directly or through a
 /// `main()` of the same module that parses arguments and calls it), it starts no ASGI server
@@ -82,12 +89,10 @@ pub(super) fn runs_as_own_process(cx: &Context, file: FileId, code: &CodeFile) -
     if !starts_loop {
         return false;
     }
-    let serves = code.calls.iter().any(|c| {
-        SERVER_MODULES.iter().any(|m| c.callee.in_module(m))
-            || crate::audit::model::frameworks::is_app_constructor(&c.callee.path)
-    }) || cx
-        .service
-        .is_some_and(|s| s.apps.iter().any(|a| a.at.file == file));
+    let serves = code.calls.iter().any(starts_or_builds_server)
+        || cx
+            .service
+            .is_some_and(|s| s.apps.iter().any(|a| a.at.file == file));
     !serves && !imported_elsewhere(cx.project, file, &code.module)
 }
 

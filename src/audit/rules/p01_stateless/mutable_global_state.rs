@@ -197,11 +197,12 @@ fn is_in_flight_gauge(code: &CodeFile, m: &Mutation) -> bool {
     };
     let evicts = steps().any(|o| {
         o.kind == MutationKind::MethodCall
-            && code
-                .calls
-                .iter()
-                .find(|c| c.range == o.range)
-                .is_some_and(|c| matches!(c.callee.last(), "popitem" | "popleft" | "clear"))
+            && code.call_at(o.range).is_some_and(|i| {
+                matches!(
+                    code.calls[i as usize].callee.last(),
+                    "popitem" | "popleft" | "clear"
+                )
+            })
     });
     // An entry is work in progress when the function always puts it in and always takes it
     // out again; one branch storing and another dropping (`if ok: KEPT[k] = v else:

@@ -447,7 +447,7 @@ fn exposes_nothing(cx: &Context, route: &Route) -> bool {
         .iter()
         .filter(|c| c.func == Some(handler.func))
         .all(|c| {
-            let error = c.callee.last() == "HTTPException" || c.callee.path.ends_with("Error");
+            let error = is_error(&c.callee);
             raises |= error;
             (is_response(&c.callee) || error)
                 && !c
@@ -664,7 +664,7 @@ impl Purity<'_, '_> {
         // module's object or setting (`json.dumps(CONFIG)`, `lookup(STORE, key)`) or the
         // service's state through the request is the service's data. An error's detail and a
         // response's status, media type and headers are not the answer's content.
-        let raises = callee.last() == "HTTPException" || path.ends_with("Error");
+        let raises = is_error(callee);
         let content = call.args.iter().map(|a| &a.value).chain(
             call.kwargs
                 .iter()
@@ -795,6 +795,11 @@ fn reads_file(call: &Call) -> bool {
         Some(Value::Str(m)) => !m.contains(['w', 'a', 'x', '+']),
         Some(_) => false,
     }
+}
+
+/// An error to raise: `HTTPException(...)`, `ValueError(...)`.
+fn is_error(callee: &Ref) -> bool {
+    callee.last() == "HTTPException" || callee.path.ends_with("Error")
 }
 
 /// A response class or `HTTPException` of FastAPI or Starlette.

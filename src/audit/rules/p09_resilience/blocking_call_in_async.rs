@@ -10,7 +10,7 @@ use super::{
 };
 use crate::audit::model::code::{CompareOp, Function};
 use crate::audit::model::{Symbol, WorkerFramework};
-use crate::audit::rules::cli::{SERVER_MODULES, runs_as_own_process};
+use crate::audit::rules::cli::{SERVER_MODULES, runs_as_own_process, starts_or_builds_server};
 use crate::audit::rules::prelude::*;
 use crate::audit::rules::runs::Runs;
 
@@ -690,15 +690,14 @@ fn dict_with_key(code: &CodeFile, func: Option<FnId>, value: &Value, key: &str) 
         _ => false,
     };
     match value {
+        // Every binding of the local in `func` is such a dict, and there is one.
         Value::Ref(r) if !r.path.contains('.') => func.is_some_and(|func| {
-            code.assigns
+            let mut bindings = code
+                .assigns
                 .iter()
                 .filter(|a| a.scope == Scope::Function(func) && *a.target == *r.path)
-                .all(|a| has_key(&a.value))
-                && code
-                    .assigns
-                    .iter()
-                    .any(|a| a.scope == Scope::Function(func) && *a.target == *r.path)
+                .peekable();
+            bindings.peek().is_some() && bindings.all(|a| has_key(&a.value))
         }),
         v => has_key(v),
     }
@@ -847,12 +846,9 @@ fn last_server_start(code: &CodeFile) -> HashMap<FnId, TextSize> {
 
 /// The function itself starts an ASGI server or builds an app: the loop it runs on serves.
 fn serves(cx: &Context, f: FnRef) -> bool {
-    cx.project.code(f.file).is_some_and(|code| {
-        code.calls_in(f.func).any(|c| {
-            SERVER_MODULES.iter().any(|m| c.callee.in_module(m))
-                || crate::audit::model::frameworks::is_app_constructor(&c.callee.path)
-        })
-    })
+    cx.project
+        .code(f.file)
+        .is_some_and(|code| code.calls_in(f.func).any(starts_or_builds_server))
 }
 
 /// How many callers up the startup exemption is followed (`lifespan -> seed() -> load()`).
@@ -1032,6 +1028,15 @@ fn check(cx: &Context, sink: &mut Sink) {
         run_by_asyncio: HashMap::default(),
     };
     let mut runs = cx.service.map(|s| Runs::new(cx, s));
+    // Asked only of a function with a finding: startup code, or a coroutine nothing runs.
+    let mut off_the_serving_path = |f: FnRef| {
+        startup.is(cx, f, MAX_STARTUP_DEPTH)
+            || runs.as_mut().is_some_and(|r| {
+                cx.project
+                    .code(f.file)
+                    .is_some_and(|code| r.never_referenced(code, f))
+            })
+    };
     for (file, source, code) in cx.code_files() {
         if source.role != FileRole::Service {
             continue;
@@ -1063,11 +1068,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             // Only for a message: reading the text costs a file read once it is released.
             let name = || source.slice(call.callee_range);
             if blocks(cx, code, func, call) {
-                if startup.is(cx, FnRef { file, func: fid }, MAX_STARTUP_DEPTH)
-                    || runs
-                        .as_mut()
-                        .is_some_and(|r| r.never_referenced(code, FnRef { file, func: fid }))
-                {
+                if off_the_serving_path(FnRef { file, func: fid }) {
                     continue;
                 }
                 sink.report(
@@ -1092,11 +1093,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             let Some(inner) = blocking_reached(cx, helper, MAX_HELPER_DEPTH, &mut reached) else {
                 continue;
             };
-            if startup.is(cx, FnRef { file, func: fid }, MAX_STARTUP_DEPTH)
-                || runs
-                    .as_mut()
-                    .is_some_and(|r| r.never_referenced(code, FnRef { file, func: fid }))
-            {
+            if off_the_serving_path(FnRef { file, func: fid }) {
                 continue;
             }
             let inner_source = cx.project.file(inner.file);
